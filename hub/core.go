@@ -1,0 +1,923 @@
+package hub
+
+import (
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Core is the pure alarm state machine. It holds the configuration and nothing else:
+// it reads no clock, touches no disk and starts no goroutine. Apply is safe to call
+// from one goroutine at a time (the actor); a Core is never modified after NewCore.
+type Core struct {
+	cfg   Config
+	zones map[string]Zone
+	order []string // zone ids in configuration order
+}
+
+// NewCore returns a core for cfg. The config should have passed Validate; missing
+// settings take their defaults.
+func NewCore(cfg Config) *Core {
+	cfg.Settings = cfg.Settings.WithDefaults()
+	c := &Core{cfg: cfg, zones: make(map[string]Zone, len(cfg.Zones))}
+	for _, z := range cfg.Zones {
+		c.zones[z.ID] = z
+		c.order = append(c.order, z.ID)
+	}
+	return c
+}
+
+// Config returns the configuration the core runs.
+func (c *Core) Config() Config { return c.cfg }
+
+// Zone returns the zone with id.
+func (c *Core) Zone(id string) (Zone, bool) {
+	z, ok := c.zones[id]
+	return z, ok
+}
+
+// InitialState is the state of a system that never ran: disarmed, every zone closed.
+func (c *Core) InitialState() State {
+	return c.normalize(State{Name: Disarmed})
+}
+
+// normalize makes st fit the configuration: a zone state for every zone, none for
+// zones that are gone.
+func (c *Core) normalize(st State) State {
+	zs := make(map[string]ZoneState, len(c.zones))
+	for id := range c.zones {
+		zs[id] = st.Zones[id]
+	}
+	st.Zones = zs
+	if st.Name == "" {
+		st.Name = Disarmed
+	}
+	return st
+}
+
+// system is the actor of the hub's own timers and supervision.
+var system = Actor{Device: "hub", Via: ViaSystem}
+
+// step holds one application of an input.
+type step struct {
+	c   *Core
+	now time.Time
+	st  State
+	fx  []Effect
+}
+
+// Apply computes the state after input in at time now, and the effects to carry out in
+// order: outputs first, then records, then the command's result.
+func (c *Core) Apply(now time.Time, st State, in Input) (State, []Effect) {
+	s := &step{c: c, now: now.UTC(), st: clone(c.normalize(st))}
+	switch in := in.(type) {
+	case Sensor:
+		s.sensor(in)
+	case Command:
+		s.result(s.command(in))
+	case Refused:
+		s.refused(in)
+	case Fault:
+		s.fault(in)
+	case TestReport:
+		code, typ, who := 602, "periodic_test", in.Who
+		if in.Manual {
+			code, typ = 601, "manual_test"
+		}
+		if who == (Actor{}) {
+			who = system
+		}
+		s.record(Event{Type: typ, Class: ClassRoutine, Who: who}, Report{Code: code, Qualifier: QualNew, Zone: who.UserNum})
+	case Tick:
+		s.tick()
+	}
+	return s.st, s.fx
+}
+
+func clone(st State) State {
+	st.Zones = maps.Clone(st.Zones)
+	st.Faults = maps.Clone(st.Faults)
+	st.Sounding = slices.Clone(st.Sounding)
+	st.Held = slices.Clone(st.Held)
+	if st.Verify != nil {
+		v := *st.Verify
+		st.Verify = &v
+	}
+	if st.WalkTest != nil {
+		w := *st.WalkTest
+		w.Seen = maps.Clone(w.Seen)
+		st.WalkTest = &w
+	}
+	if st.Maintenance != nil {
+		m := *st.Maintenance
+		st.Maintenance = &m
+	}
+	return st
+}
+
+func (s *step) set(kind OutputKind, on bool) {
+	has := slices.Contains(s.st.Sounding, kind)
+	if on && !has {
+		s.st.Sounding = append(s.st.Sounding, kind)
+	}
+	if !on && has {
+		s.st.Sounding = slices.DeleteFunc(s.st.Sounding, func(k OutputKind) bool { return k == kind })
+	}
+	if on != has {
+		s.fx = append(s.fx, SetOutput{Kind: kind, On: on})
+	}
+}
+
+// silence switches every sounding output off.
+func (s *step) silence() {
+	for _, k := range slices.Clone(s.st.Sounding) {
+		s.set(k, false)
+	}
+	s.st.Sounding = nil
+}
+
+// record appends an event and its reports. Events that cause outputs are recorded
+// after the outputs were switched, so the siren never waits for the disk.
+func (s *step) record(e Event, reports ...Report) {
+	e.Time = s.now
+	if e.State == "" {
+		e.State = s.st.Name
+	}
+	if e.Class == "" {
+		e.Class = ClassRoutine
+	}
+	for i := range reports {
+		if reports[i].Time.IsZero() {
+			reports[i].Time = s.now
+		}
+		if reports[i].Partition == 0 {
+			reports[i].Partition = 1
+		}
+	}
+	s.fx = append(s.fx, Record{Event: e, Reports: reports})
+}
+
+func (s *step) result(err *Error) {
+	if err == nil {
+		s.fx = append(s.fx, Result{})
+		return
+	}
+	s.fx = append(s.fx, Result{Err: err})
+}
+
+func zoneActor(id string) Actor { return Actor{Device: id, Via: ViaSensor} }
+
+func (s *step) zoneNum(id string) int { return s.c.zones[id].Number }
+
+// ---- sensors ----
+
+func (s *step) sensor(in Sensor) {
+	z, ok := s.c.zones[in.Zone]
+	if !ok {
+		return // adapters only send configured zones; a stale one is ignored
+	}
+	zs := s.st.Zones[in.Zone]
+	who := zoneActor(z.ID)
+	switch in.Signal {
+	case SigOpen:
+		if zs.Open {
+			return
+		}
+		zs.Open = true
+		s.st.Zones[z.ID] = zs
+		s.opened(z)
+	case SigClose:
+		if !zs.Open {
+			return
+		}
+		zs.Open = false
+		zs.Latched = false
+		s.st.Zones[z.ID] = zs
+		if z.Type == ZoneKeyswitch && s.st.WalkTest == nil && s.st.Armed() {
+			_ = s.disarm(Command{Kind: CmdDisarm, Who: Actor{Device: z.ID, Via: ViaKeyswitch}})
+		}
+	case SigTamper:
+		if zs.Tamper {
+			return
+		}
+		zs.Tamper = true
+		s.st.Zones[z.ID] = zs
+		s.tamper(z, who)
+	case SigTamperRestore:
+		if !zs.Tamper {
+			return
+		}
+		zs.Tamper = false
+		s.st.Zones[z.ID] = zs
+		s.record(Event{Type: "tamper_restore", Class: ClassTamper, Zone: z.ID, Who: who},
+			Report{Code: 383, Qualifier: QualRestore, Zone: z.Number})
+	case SigOffline, SigOnline:
+		off := in.Signal == SigOffline
+		if zs.Offline == off {
+			return
+		}
+		zs.Offline = off
+		s.st.Zones[z.ID] = zs
+		typ, q := "device_offline", QualNew
+		if !off {
+			typ, q = "device_online", QualRestore
+		}
+		s.record(Event{Type: typ, Class: ClassFault, Zone: z.ID, Who: who},
+			Report{Code: 381, Qualifier: q, Zone: z.Number})
+	case SigLowBattery, SigBatteryOK:
+		low := in.Signal == SigLowBattery
+		if zs.LowBattery == low {
+			return
+		}
+		zs.LowBattery = low
+		s.st.Zones[z.ID] = zs
+		typ, q := "low_battery", QualNew
+		if !low {
+			typ, q = "battery_ok", QualRestore
+		}
+		s.record(Event{Type: typ, Class: ClassFault, Zone: z.ID, Who: who},
+			Report{Code: 384, Qualifier: q, Zone: z.Number})
+	}
+}
+
+// opened handles a zone going from closed to open.
+func (s *step) opened(z Zone) {
+	zs := s.st.Zones[z.ID]
+	who := zoneActor(z.ID)
+	if s.st.WalkTest != nil {
+		s.st.WalkTest.Seen[z.ID] = true
+		s.record(Event{Type: "walk_test_zone", Zone: z.ID, Who: who})
+		s.fx = append(s.fx, SetOutput{Kind: OutputChime, On: true, Pulse: true})
+		return
+	}
+	if zs.Isolated {
+		return
+	}
+	if z.Type == ZoneKeyswitch {
+		if s.st.Name == Disarmed {
+			// A keyswitch has no caller to answer: a refusal is in the log.
+			_ = s.arm(Command{Kind: CmdArm, Mode: ModeAway, Who: Actor{Device: z.ID, Via: ViaKeyswitch}})
+		}
+		return
+	}
+	if z.Type == ZoneTamper {
+		s.tamper(z, who)
+		return
+	}
+	if z.Type.Is24h() {
+		if zs.Bypassed && !z.Type.undeniable() {
+			return
+		}
+		s.alarm24(z)
+		return
+	}
+	if !s.st.Armed() {
+		if z.Chime {
+			s.fx = append(s.fx, SetOutput{Kind: OutputChime, On: true, Pulse: true})
+		}
+		return
+	}
+	if zs.Bypassed || !z.ActiveIn(s.st.Mode) || zs.Latched {
+		return
+	}
+	if zs.Alarms >= s.c.cfg.Settings.SwingerLimit {
+		return
+	}
+	delayed := z.Type == ZoneEntryExit
+	switch z.Delay {
+	case DelayDelayed:
+		delayed = true
+	case DelayInstant:
+		delayed = false
+	}
+	switch s.st.Name {
+	case Arming:
+		if delayed || z.Type == ZoneFollower {
+			return // the exit route
+		}
+		s.burglary(z, false)
+	case Pending:
+		if delayed || z.Type == ZoneFollower {
+			return // following the entry route
+		}
+		s.burglary(z, true)
+	case Triggered:
+		s.burglary(z, false)
+	default: // armed
+		if delayed {
+			s.entry(z)
+			return
+		}
+		s.burglary(z, false)
+	}
+}
+
+// undeniable zone types cannot be bypassed (EN 50131: panic and 24 h zones).
+func (t ZoneType) undeniable() bool {
+	return t == ZonePanic || t == ZoneSilentPanic || t == ZoneFire
+}
+
+func (s *step) entry(z Zone) {
+	d := s.c.cfg.Settings.EntryDelay[s.st.Mode].D()
+	if d <= 0 {
+		s.burglary(z, false)
+		return
+	}
+	s.st.Prev = s.st.Name
+	s.st.Name = Pending
+	s.st.EntryDeadline = s.now.Add(d)
+	s.st.EntryZone = z.ID
+	s.record(Event{Type: "entry_delay", Class: ClassAlarm, Zone: z.ID, Mode: s.st.Mode, Who: zoneActor(z.ID),
+		Detail: d.String()})
+}
+
+// burglaryCode is the Contact ID code for an intrusion on a zone of type t.
+func burglaryCode(t ZoneType) int {
+	switch t {
+	case ZonePerimeter:
+		return 131
+	case ZoneInstant, ZoneFollower:
+		return 132
+	case ZoneEntryExit:
+		return 134
+	}
+	return 130
+}
+
+// burglary raises an intrusion alarm from zone z while armed. An alarm during the
+// unsetting procedure (while the entry delay runs, or when it expires) is first a
+// local warning: its report is held for EntryReportDelay (EN 50131-1 §8.3.8.2) and
+// dropped if an authorised user disarms in that time, unless a second detector
+// confirms it.
+func (s *step) burglary(z Zone, unsetting bool) {
+	zs := s.st.Zones[z.ID]
+	zs.Alarms++
+	zs.Latched = true
+	s.st.Zones[z.ID] = zs
+	s.trigger(z.ID, true, true)
+	ev := Event{Type: "alarm", Class: ClassAlarm, Zone: z.ID, Mode: s.st.Mode, Who: zoneActor(z.ID), Detail: "burglary"}
+	rep := Report{Code: burglaryCode(z.Type), Qualifier: QualNew, Zone: z.Number, Alarm: true}
+	if unsetting {
+		if s.st.HeldUntil.IsZero() {
+			s.st.HeldUntil = s.now.Add(s.c.cfg.Settings.EntryReportDelay.D())
+		}
+		rep.Time = s.now
+		rep.Partition = 1
+		s.st.Held = append(s.st.Held, rep)
+		ev.Detail = "burglary during unsetting: report held until " + s.st.HeldUntil.Format(time.RFC3339)
+		s.record(ev)
+	} else {
+		s.record(ev, rep)
+	}
+	if zs.Alarms >= s.c.cfg.Settings.SwingerLimit {
+		s.record(Event{Type: "swinger_shutdown", Class: ClassAlarm, Zone: z.ID, Who: system,
+			Detail: "zone reached its alarm limit for this arming period"})
+	}
+	s.verify(z)
+}
+
+// entryRoute reports whether zone z is on the entry route.
+func entryRoute(z Zone) bool {
+	return z.Type == ZoneEntryExit || z.Type == ZoneFollower || z.Delay == DelayDelayed
+}
+
+// verify applies sequential confirmation (BS 8243, TS 50131-9): a second, different
+// detector within the confirmation window confirms the alarm (Contact ID 139). Two
+// entry-route detectors do not confirm each other.
+func (s *step) verify(z Zone) {
+	v := s.st.Verify
+	if v == nil || !s.now.Before(v.Until) {
+		s.st.Verify = &Verification{FirstZone: z.ID, FirstEntry: entryRoute(z),
+			Until: s.now.Add(s.c.cfg.Settings.ConfirmWindow.D())}
+		return
+	}
+	if v.Confirmed || v.FirstZone == z.ID || (v.FirstEntry && entryRoute(z)) {
+		return
+	}
+	v.Confirmed = true
+	s.releaseHeld("confirmed by a second detector")
+	s.record(Event{Type: "alarm_confirmed", Class: ClassAlarm, Zone: z.ID, Who: zoneActor(z.ID),
+		Detail: "confirmed: " + v.FirstZone + " then " + z.ID},
+		Report{Code: 139, Qualifier: QualNew, Zone: z.Number, Alarm: true})
+}
+
+// releaseHeld sends the reports held during the unsetting period.
+func (s *step) releaseHeld(why string) {
+	if len(s.st.Held) == 0 {
+		return
+	}
+	held := s.st.Held
+	s.st.Held, s.st.HeldUntil = nil, time.Time{}
+	s.record(Event{Type: "alarm_reported", Class: ClassAlarm, Zone: s.st.AlarmZone, Who: system, Detail: why}, held...)
+}
+
+// trigger starts (or continues) an audible alarm: outputs first.
+func (s *step) trigger(zone string, external, strobe bool) {
+	s.set(OutputSounder, true)
+	if external {
+		s.set(OutputSiren, true)
+	}
+	if strobe {
+		s.set(OutputStrobe, true)
+	}
+	if s.st.Name == Triggered {
+		return
+	}
+	if s.st.Name == Pending || s.st.Name == Arming {
+		s.st.Prev = ArmedState(s.st.Mode)
+		if !s.st.Mode.Valid() {
+			s.st.Prev = Disarmed
+		}
+	} else {
+		s.st.Prev = s.st.Name
+	}
+	s.st.Name = Triggered
+	s.st.EntryDeadline = time.Time{}
+	s.st.ExitDeadline = time.Time{}
+	s.st.AlarmStart = s.now
+	s.st.AlarmZone = zone
+	s.st.SirenUntil = s.now.Add(s.c.cfg.Settings.SirenDuration.D())
+}
+
+// alarm24 handles a 24-hour zone: fire, panic, silent panic, water, CO.
+func (s *step) alarm24(z Zone) {
+	who := zoneActor(z.ID)
+	zs := s.st.Zones[z.ID]
+	zs.Alarms++
+	zs.Latched = true
+	s.st.Zones[z.ID] = zs
+	var code int
+	switch z.Type {
+	case ZoneSilentPanic:
+		s.record(Event{Type: "silent_panic", Class: ClassAlarm, Zone: z.ID, Who: who, Silent: true},
+			Report{Code: 122, Qualifier: QualNew, Zone: z.Number, Alarm: true})
+		return
+	case ZoneWater:
+		code = 154
+		s.trigger(z.ID, false, false)
+	case ZoneFire:
+		code = 110
+		s.trigger(z.ID, true, true)
+	case ZoneCO:
+		code = 162
+		s.trigger(z.ID, true, true)
+	case ZonePanic:
+		code = 120
+		s.trigger(z.ID, true, true)
+	}
+	s.record(Event{Type: "alarm", Class: ClassAlarm, Zone: z.ID, Who: who, Detail: string(z.Type)},
+		Report{Code: code, Qualifier: QualNew, Zone: z.Number, Alarm: true})
+}
+
+// tamper handles a tamper signal: reported in every state; a full alarm while armed,
+// the internal sounder while disarmed; logged only during maintenance.
+func (s *step) tamper(z Zone, who Actor) {
+	if m := s.st.Maintenance; m != nil {
+		s.record(Event{Type: "tamper", Class: ClassTamper, Zone: z.ID, Who: who,
+			Detail: "suppressed: maintenance by " + m.By.String()})
+		return
+	}
+	if s.st.WalkTest != nil {
+		s.st.WalkTest.Seen[z.ID] = true
+		s.record(Event{Type: "walk_test_tamper", Class: ClassTamper, Zone: z.ID, Who: who})
+		return
+	}
+	s.trigger(z.ID, s.st.Armed(), s.st.Armed())
+	s.record(Event{Type: "tamper", Class: ClassTamper, Zone: z.ID, Who: who},
+		Report{Code: 383, Qualifier: QualNew, Zone: z.Number, Alarm: true})
+}
+
+// ---- commands ----
+
+func (s *step) command(c Command) *Error {
+	if c.ByCode {
+		s.st.Lockout.Failures = 0
+		s.st.Lockout.WindowStart = time.Time{}
+	}
+	if c.Duress {
+		s.record(Event{Type: "duress", Class: ClassAlarm, Who: c.Who, Silent: true},
+			Report{Code: 121, Qualifier: QualNew, Zone: c.Who.UserNum, Alarm: true})
+	}
+	if err := s.authorize(c); err != nil {
+		s.record(Event{Type: "command_denied", Class: ClassArming, Who: c.Who, Zone: c.Zone, Mode: c.Mode,
+			Detail: string(c.Kind) + ": " + err.Msg})
+		return err
+	}
+	switch c.Kind {
+	case CmdArm:
+		return s.arm(c)
+	case CmdDisarm:
+		return s.disarm(c)
+	case CmdBypass, CmdUnbypass, CmdIsolate, CmdUnisolate:
+		return s.bypass(c)
+	case CmdPanic:
+		s.trigger("", true, true)
+		s.record(Event{Type: "panic", Class: ClassAlarm, Who: c.Who},
+			Report{Code: 120, Qualifier: QualNew, Zone: c.Who.UserNum, Alarm: true})
+		return nil
+	case CmdSilentPanic:
+		s.record(Event{Type: "silent_panic", Class: ClassAlarm, Who: c.Who, Silent: true},
+			Report{Code: 122, Qualifier: QualNew, Zone: c.Who.UserNum, Alarm: true})
+		return nil
+	case CmdWalkTestStart:
+		if s.st.Name != Disarmed || s.st.WalkTest != nil {
+			return errorf(ErrNotAllowed, "walk test needs a disarmed system without a walk test running")
+		}
+		s.st.WalkTest = &WalkTest{By: c.Who, Until: s.now.Add(s.c.cfg.Settings.WalkTestTimeout.D()), Seen: map[string]bool{}}
+		s.record(Event{Type: "walk_test_start", Class: ClassArming, Who: c.Who})
+		return nil
+	case CmdWalkTestStop:
+		if s.st.WalkTest == nil {
+			return errorf(ErrNotAllowed, "no walk test is running")
+		}
+		s.endWalkTest(c.Who)
+		return nil
+	case CmdMaintenanceStart:
+		if s.st.Name != Disarmed {
+			return errorf(ErrNotAllowed, "maintenance needs a disarmed system")
+		}
+		s.st.Maintenance = &Maintenance{By: c.Who, Until: s.now.Add(s.c.cfg.Settings.MaintenanceTimeout.D())}
+		s.record(Event{Type: "maintenance_start", Class: ClassTamper, Who: c.Who,
+			Detail: "tamper alarms suppressed until " + s.st.Maintenance.Until.Format(time.RFC3339)})
+		return nil
+	case CmdMaintenanceStop:
+		if s.st.Maintenance == nil {
+			return errorf(ErrNotAllowed, "maintenance is not active")
+		}
+		s.st.Maintenance = nil
+		s.record(Event{Type: "maintenance_end", Class: ClassTamper, Who: c.Who})
+		return nil
+	}
+	return errorf(ErrInvalid, "unknown command %q", c.Kind)
+}
+
+// authorize checks the role against the command. Devices and the system (no role)
+// may arm and disarm; user management is not the core's business.
+func (s *step) authorize(c Command) *Error {
+	switch c.Role {
+	case RoleAdmin, "":
+		return nil
+	case RoleUser:
+		if c.Kind == CmdIsolate || c.Kind == CmdUnisolate || c.Kind == CmdMaintenanceStart || c.Kind == CmdMaintenanceStop {
+			return errorf(ErrDenied, "needs an admin")
+		}
+		return nil
+	case RoleGuest:
+		switch c.Kind {
+		case CmdArm, CmdDisarm, CmdPanic, CmdSilentPanic:
+			if c.Force {
+				return errorf(ErrDenied, "a guest cannot force arming")
+			}
+			return nil
+		}
+		return errorf(ErrDenied, "a guest may only arm, disarm and raise panic")
+	}
+	return errorf(ErrDenied, "unknown role %q", c.Role)
+}
+
+// Ready returns the reasons not to arm in mode m: open zones active in m, tampers,
+// offline devices, low batteries, and system faults. Empty means ready.
+func (c *Core) Ready(st State, m Mode) []Reason {
+	var rs []Reason
+	for _, id := range c.order {
+		z := c.zones[id]
+		zs := st.Zones[id]
+		if zs.Isolated || z.Type == ZoneKeyswitch {
+			continue
+		}
+		if zs.Open && !zs.Bypassed && z.ActiveIn(m) {
+			rs = append(rs, Reason{Zone: id, Reason: "open"})
+		}
+		if zs.Tamper {
+			rs = append(rs, Reason{Zone: id, Reason: "tamper"})
+		}
+		if zs.Offline {
+			rs = append(rs, Reason{Zone: id, Reason: "offline"})
+		}
+		if zs.LowBattery {
+			rs = append(rs, Reason{Zone: id, Reason: "low_battery"})
+		}
+	}
+	faults := slices.Sorted(maps.Keys(st.Faults))
+	for _, f := range faults {
+		if st.Faults[f] {
+			rs = append(rs, Reason{Reason: f + "_down"})
+		}
+	}
+	return rs
+}
+
+func (s *step) arm(c Command) *Error {
+	if !c.Mode.Valid() {
+		return errorf(ErrInvalid, "unknown mode %q", c.Mode)
+	}
+	switch s.st.Name {
+	case Disarmed, ArmedAway, ArmedHome, ArmedNight, ArmedVacation:
+	default:
+		return errorf(ErrNotAllowed, "cannot arm while %s", s.st.Name)
+	}
+	if s.st.WalkTest != nil {
+		return errorf(ErrNotAllowed, "a walk test is running")
+	}
+	reasons := s.c.Ready(s.st, c.Mode)
+	if len(reasons) > 0 && !c.Force {
+		s.record(Event{Type: "arm_refused", Class: ClassArming, Mode: c.Mode, Who: c.Who, Reasons: reasons})
+		return &Error{Kind: ErrNotReady, Msg: "not ready to arm " + string(c.Mode), Reasons: reasons}
+	}
+	if s.st.Maintenance != nil {
+		s.st.Maintenance = nil
+		s.record(Event{Type: "maintenance_end", Class: ClassTamper, Who: c.Who, Detail: "ended by arming"})
+	}
+	if len(reasons) > 0 {
+		var forced []string
+		var reports []Report
+		for _, r := range reasons {
+			if r.Reason != "open" {
+				continue
+			}
+			zs := s.st.Zones[r.Zone]
+			zs.Bypassed, zs.Forced = true, true
+			s.st.Zones[r.Zone] = zs
+			forced = append(forced, r.Zone)
+			reports = append(reports, Report{Code: 570, Qualifier: QualNew, Zone: s.zoneNum(r.Zone)})
+		}
+		s.record(Event{Type: "arm_forced", Class: ClassArming, Mode: c.Mode, Who: c.Who, Reasons: reasons, Zones: forced},
+			reports...)
+	}
+	for id, zs := range s.st.Zones {
+		zs.Alarms, zs.Latched = 0, false
+		s.st.Zones[id] = zs
+	}
+	s.st.Mode = c.Mode
+	s.st.ArmedBy = c.Who
+	s.st.Prev = ""
+	if d := s.c.cfg.Settings.ExitDelay[c.Mode].D(); d > 0 {
+		s.st.Name = Arming
+		s.st.ExitDeadline = s.now.Add(d)
+		s.record(Event{Type: "arming", Class: ClassArming, Mode: c.Mode, Who: c.Who, Detail: d.String()})
+		return nil
+	}
+	s.armed()
+	return nil
+}
+
+// armed completes arming: the closing report names the user who armed, and zones
+// that are open now count as opened (levels, not edges).
+func (s *step) armed() {
+	s.st.Name = ArmedState(s.st.Mode)
+	s.st.ExitDeadline = time.Time{}
+	s.record(Event{Type: "armed", Class: ClassArming, Mode: s.st.Mode, Who: s.st.ArmedBy},
+		Report{Code: 401, Qualifier: QualRestore, Zone: s.st.ArmedBy.UserNum})
+	for _, id := range s.c.order {
+		if s.st.Zones[id].Open && !s.c.zones[id].Type.Is24h() {
+			s.opened(s.c.zones[id])
+		}
+	}
+}
+
+func (s *step) disarm(c Command) *Error {
+	if s.st.WalkTest != nil {
+		s.endWalkTest(c.Who)
+	}
+	alarm := s.st.Name == Triggered || len(s.st.Sounding) > 0
+	if s.st.Name == Disarmed && !alarm {
+		if c.Duress {
+			return nil // the duress report is queued; the screen shows a normal disarm
+		}
+		return errorf(ErrNotAllowed, "already disarmed")
+	}
+	s.silence()
+	wasArmed := s.st.Armed()
+	if len(s.st.Held) > 0 {
+		s.record(Event{Type: "alarm_report_withheld", Class: ClassAlarm, Zone: s.st.AlarmZone, Who: c.Who,
+			Detail: "disarmed during the unsetting period: the alarm was not sent"})
+		s.st.Held, s.st.HeldUntil = nil, time.Time{}
+	}
+	s.st.Verify = nil
+	if alarm {
+		s.record(Event{Type: "alarm_cancel", Class: ClassAlarm, Zone: s.st.AlarmZone, Who: c.Who},
+			Report{Code: 406, Qualifier: QualNew, Zone: c.Who.UserNum})
+	}
+	s.st.Name, s.st.Mode, s.st.Prev = Disarmed, "", ""
+	s.st.ExitDeadline, s.st.EntryDeadline, s.st.EntryZone = time.Time{}, time.Time{}, ""
+	s.st.AlarmStart, s.st.SirenUntil, s.st.AlarmZone = time.Time{}, time.Time{}, ""
+	s.st.ArmedBy = Actor{}
+	for id, zs := range s.st.Zones {
+		zs.Bypassed, zs.Forced, zs.Alarms, zs.Latched = false, false, 0, false
+		s.st.Zones[id] = zs
+	}
+	if wasArmed {
+		s.record(Event{Type: "disarmed", Class: ClassArming, Who: c.Who},
+			Report{Code: 401, Qualifier: QualNew, Zone: c.Who.UserNum})
+	}
+	return nil
+}
+
+func (s *step) bypass(c Command) *Error {
+	z, ok := s.c.zones[c.Zone]
+	if !ok {
+		return errorf(ErrInvalid, "unknown zone %q", c.Zone)
+	}
+	zs := s.st.Zones[z.ID]
+	var typ string
+	q := QualNew
+	switch c.Kind {
+	case CmdBypass:
+		if z.Type.undeniable() {
+			return errorf(ErrNotAllowed, "zone %s (%s) cannot be bypassed", z.ID, z.Type)
+		}
+		if s.st.Name == Triggered || s.st.Name == Pending {
+			return errorf(ErrNotAllowed, "cannot bypass while %s", s.st.Name)
+		}
+		zs.Bypassed, typ = true, "bypass"
+	case CmdUnbypass:
+		zs.Bypassed, zs.Forced, typ, q = false, false, "unbypass", QualRestore
+	case CmdIsolate:
+		zs.Isolated, typ = true, "isolate"
+	case CmdUnisolate:
+		zs.Isolated, typ, q = false, "unisolate", QualRestore
+	}
+	s.st.Zones[z.ID] = zs
+	s.record(Event{Type: typ, Class: ClassArming, Zone: z.ID, Who: c.Who},
+		Report{Code: 570, Qualifier: q, Zone: z.Number})
+	return nil
+}
+
+func (s *step) endWalkTest(who Actor) {
+	w := s.st.WalkTest
+	s.st.WalkTest = nil
+	var seen, unseen []string
+	for _, id := range s.c.order {
+		if w.Seen[id] {
+			seen = append(seen, id)
+		} else {
+			unseen = append(unseen, id)
+		}
+	}
+	detail := "all zones seen"
+	if len(unseen) > 0 {
+		detail = "not seen: " + joinIDs(unseen)
+	}
+	s.record(Event{Type: "walk_test_end", Class: ClassArming, Who: who, Zones: seen, Detail: detail})
+}
+
+func joinIDs(ids []string) string {
+	out := ""
+	for i, id := range ids {
+		if i > 0 {
+			out += ", "
+		}
+		out += id
+	}
+	return out
+}
+
+// ---- refusals and faults ----
+
+func (s *step) refused(r Refused) {
+	switch r.Reason {
+	case RefusedWrongCode:
+		l := &s.st.Lockout
+		window := s.c.cfg.Settings.LockoutWindow.D()
+		if l.WindowStart.IsZero() || s.now.Sub(l.WindowStart) > window {
+			l.Failures, l.WindowStart = 0, s.now
+		}
+		l.Failures++
+		s.record(Event{Type: "code_rejected", Class: ClassTamper, Who: r.Who, Detail: r.Detail})
+		if l.Failures >= s.c.cfg.Settings.LockoutAttempts {
+			d := s.c.cfg.Settings.LockoutDuration.D()
+			l.Until = s.now.Add(d)
+			l.Failures, l.WindowStart = 0, time.Time{}
+			s.record(Event{Type: "lockout", Class: ClassTamper, Who: r.Who,
+				Detail: "code entry refused on every interface for " + d.String()},
+				Report{Code: 461, Qualifier: QualNew})
+		}
+	case RefusedLocked:
+		s.record(Event{Type: "code_refused_locked", Class: ClassTamper, Who: r.Who, Detail: r.Detail})
+	default:
+		s.record(Event{Type: "access_denied", Class: ClassArming, Who: r.Who, Detail: string(r.Reason) + ": " + r.Detail})
+	}
+}
+
+func (s *step) fault(f Fault) {
+	if s.st.Faults[f.Name] == f.Active {
+		return
+	}
+	if s.st.Faults == nil {
+		s.st.Faults = map[string]bool{}
+	}
+	var reports []Report
+	if strings.HasPrefix(f.Name, "uplink") {
+		// A lost path is reported over the other path (354 failure to communicate).
+		q := QualNew
+		if !f.Active {
+			q = QualRestore
+		}
+		reports = append(reports, Report{Code: 354, Qualifier: q})
+	}
+	if f.Active {
+		s.st.Faults[f.Name] = true
+		s.record(Event{Type: "fault", Class: ClassFault, Who: system, Detail: f.Name + ": " + f.Detail}, reports...)
+		return
+	}
+	delete(s.st.Faults, f.Name)
+	s.record(Event{Type: "fault_restore", Class: ClassFault, Who: system, Detail: f.Name}, reports...)
+}
+
+// ---- time ----
+
+// NextDeadline returns the earliest time at which a Tick has work to do, or the zero
+// time when nothing is scheduled.
+func (c *Core) NextDeadline(st State) time.Time {
+	var ts []time.Time
+	if st.Name == Arming {
+		ts = append(ts, st.ExitDeadline)
+	}
+	if st.Name == Pending {
+		ts = append(ts, st.EntryDeadline)
+	}
+	ts = append(ts, st.SirenUntil, st.HeldUntil)
+	if st.Verify != nil {
+		ts = append(ts, st.Verify.Until)
+	}
+	if st.WalkTest != nil {
+		ts = append(ts, st.WalkTest.Until)
+	}
+	if st.Maintenance != nil {
+		ts = append(ts, st.Maintenance.Until)
+	}
+	var next time.Time
+	for _, t := range ts {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	return next
+}
+
+func due(t, now time.Time) bool { return !t.IsZero() && !now.Before(t) }
+
+func (s *step) tick() {
+	if s.st.Name == Arming && due(s.st.ExitDeadline, s.now) {
+		s.armed()
+	}
+	if s.st.Name == Pending && due(s.st.EntryDeadline, s.now) {
+		z := s.c.zones[s.st.EntryZone]
+		s.st.Name = s.st.Prev
+		s.burglary(z, true)
+	}
+	if due(s.st.HeldUntil, s.now) {
+		s.releaseHeld("local warning ran " + s.c.cfg.Settings.EntryReportDelay.D().String() + " without unsetting")
+	}
+	if v := s.st.Verify; v != nil && due(v.Until, s.now) {
+		s.st.Verify = nil
+		if !v.Confirmed {
+			s.record(Event{Type: "alarm_unconfirmed", Class: ClassAlarm, Zone: v.FirstZone, Who: system,
+				Detail: "no second detector within the confirmation window"})
+		}
+	}
+	if due(s.st.SirenUntil, s.now) {
+		s.silence()
+		s.st.SirenUntil = time.Time{}
+		if s.st.Name == Triggered {
+			s.st.Name = s.st.Prev
+			if s.st.Name == "" {
+				s.st.Name = Disarmed
+			}
+			s.st.Prev = ""
+		}
+		s.record(Event{Type: "siren_cutoff", Class: ClassAlarm, Zone: s.st.AlarmZone, Who: system,
+			Detail: "outputs off after " + s.c.cfg.Settings.SirenDuration.D().String()})
+		s.st.AlarmStart, s.st.AlarmZone = time.Time{}, ""
+	}
+	if w := s.st.WalkTest; w != nil && due(w.Until, s.now) {
+		s.endWalkTest(system)
+	}
+	if m := s.st.Maintenance; m != nil && due(m.Until, s.now) {
+		s.st.Maintenance = nil
+		s.record(Event{Type: "maintenance_end", Class: ClassTamper, Who: system, Detail: "timed out"})
+	}
+}
+
+// Resume applies the restart rules to a state loaded from the store: armed stays
+// armed; an alarm in progress resumes until its original cut-off; an entry delay keeps
+// its deadline (expired means alarm); an exit delay restarts from full. The caller
+// then feeds the zones' current levels and a Tick.
+func (c *Core) Resume(now time.Time, st State) (State, []Effect) {
+	s := &step{c: c, now: now.UTC(), st: clone(c.normalize(st))}
+	if s.st.Name == Arming {
+		s.st.ExitDeadline = s.now.Add(c.cfg.Settings.ExitDelay[s.st.Mode].D())
+	}
+	if !s.st.SirenUntil.IsZero() && s.now.Before(s.st.SirenUntil) {
+		kinds := slices.Clone(s.st.Sounding)
+		sort.Slice(kinds, func(i, j int) bool { return kinds[i] < kinds[j] })
+		for _, k := range kinds {
+			s.fx = append(s.fx, SetOutput{Kind: k, On: true})
+		}
+	}
+	s.record(Event{Type: "restart", Class: ClassFault, Who: system, Mode: s.st.Mode,
+		Detail: "resumed in state " + string(s.st.Name)})
+	return s.st, s.fx
+}

@@ -1,0 +1,58 @@
+// Package hub is the alarm domain: zones, modes, users and codes, events, and the state
+// machine. It knows no I/O.
+//
+// # The core
+//
+// Core.Apply(now, state, input) returns the next state and a list of effects. Inputs
+// are sensor signals (levels: open, close, tamper, offline, low battery and their
+// restores), commands (arm, disarm, bypass, isolate, panic, walk test, maintenance)
+// that already carry who issued them and through which interface, refusals (a wrong
+// code, a refusal during lockout, a guest outside their schedule), system faults, and
+// Tick, which acts on every deadline that has passed. Effects are, in order: switch
+// outputs, record events with the reports they queue for the monitoring centre, and
+// the command's result. The core reads no clock and holds no state of its own, so
+// every decision is a table test.
+//
+// # The state machine in words
+//
+// A disarmed system arms in a mode (away, home = perimeter only, night, vacation) when
+// it is ready: no open zone active in that mode, no tamper, no offline device, no low
+// battery, no system fault. Otherwise arming is refused with those reasons, unless the
+// user forces it, which bypasses the open zones until the next disarm and is logged
+// and reported. Arming with an exit delay passes through "arming"; when the delay
+// ends the closing report names the user, and zones that are open then count as
+// opened.
+//
+// While armed, an entry/exit zone (or a zone with delay "delayed") starts the entry
+// delay ("pending"); interior followers are quiet while it runs and instant
+// otherwise; instant and perimeter zones trigger at once. An alarm ("triggered")
+// switches on the sounder, siren and strobe until the siren duration ends, after which
+// the system returns to its armed state. A zone that caused an alarm cannot retrigger
+// until it has closed, and causes at most SwingerLimit alarms per arming period.
+//
+// An alarm during the unsetting procedure (an instant zone while the entry delay
+// runs, or the entry delay expiring) warns locally at once but its report is held for
+// EntryReportDelay: disarming in that time drops it. A second, different detector
+// within ConfirmWindow confirms an alarm (Contact ID 139) and releases held reports.
+//
+// 24-hour zones act in every state: fire, CO and panic sound everything; water sounds
+// the internal sounder; silent panic only reports. Tamper is reported in every state,
+// sounds the internal sounder while disarmed and is a full alarm while armed;
+// maintenance mode (an admin's) logs tampers without alarms. A walk test records
+// which zones were seen, without alarms. Disarming during an alarm silences it and
+// queues a cancel report (406); a duress code disarms like the normal code and queues
+// a silent duress report (121).
+//
+// # The actor
+//
+// Hub owns the live state in one goroutine (Run). Sensor adapters call Input;
+// interfaces call Do, which checks the credential (argon2id, on the caller's
+// goroutine) against the shared wrong-code lockout and then hands the command to the
+// actor. After each input the actor switches outputs first, then commits events,
+// reports and the new state in one store transaction, wakes the uplink, and fans the
+// update out to subscribers, dropping any that fall behind.
+//
+// On start, Run applies the restart rules (Core.Resume): armed stays armed, an alarm
+// resumes until its original cut-off, an entry delay keeps its deadline, an exit delay
+// restarts from full.
+package hub

@@ -1,0 +1,188 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Input is anything that drives the core: a sensor signal, a command, a timer tick, a
+// rejected credential, a system fault.
+type Input interface{ input() }
+
+// Signal is what a sensor reports about a zone.
+type Signal string
+
+// Sensor signals. They are levels: a repeated Open while already open changes nothing.
+const (
+	SigOpen          Signal = "open"
+	SigClose         Signal = "close"
+	SigTamper        Signal = "tamper"
+	SigTamperRestore Signal = "tamper_restore"
+	SigOffline       Signal = "offline"
+	SigOnline        Signal = "online"
+	SigLowBattery    Signal = "low_battery"
+	SigBatteryOK     Signal = "battery_ok"
+)
+
+// Sensor is a signal from a zone's device.
+type Sensor struct {
+	Zone   string
+	Signal Signal
+}
+
+// Tick asks the core to act on every deadline that has passed.
+type Tick struct{}
+
+// CommandKind is what a command asks for.
+type CommandKind string
+
+// Commands.
+const (
+	CmdArm              CommandKind = "arm"
+	CmdDisarm           CommandKind = "disarm"
+	CmdBypass           CommandKind = "bypass"
+	CmdUnbypass         CommandKind = "unbypass"
+	CmdIsolate          CommandKind = "isolate"
+	CmdUnisolate        CommandKind = "unisolate"
+	CmdPanic            CommandKind = "panic"
+	CmdSilentPanic      CommandKind = "silent_panic"
+	CmdWalkTestStart    CommandKind = "walk_test_start"
+	CmdWalkTestStop     CommandKind = "walk_test_stop"
+	CmdMaintenanceStart CommandKind = "maintenance_start"
+	CmdMaintenanceStop  CommandKind = "maintenance_stop"
+)
+
+// Command is an authenticated request. Who names the user (or device); Role is the
+// user's role, empty for devices and the system itself (keyswitch, schedules), which
+// act with full authority over arming.
+type Command struct {
+	Kind   CommandKind
+	Mode   Mode
+	Force  bool
+	Zone   string
+	Who    Actor
+	Role   Role
+	Duress bool // the user entered their duress code
+	ByCode bool // authenticated by a code: resets the wrong-code counter
+}
+
+// Refused records a request refused before it reached the core's logic: a wrong code
+// (which counts toward the lockout), a refusal during lockout, or a user outside
+// their schedule.
+type Refused struct {
+	Who    Actor
+	Reason RefuseReason
+	Detail string
+}
+
+// RefuseReason says why a request was refused.
+type RefuseReason string
+
+// Refusal reasons.
+const (
+	RefusedWrongCode RefuseReason = "wrong_code"
+	RefusedLocked    RefuseReason = "locked"
+	RefusedSchedule  RefuseReason = "schedule"
+)
+
+// Fault sets or clears a system fault such as "uplink".
+type Fault struct {
+	Name   string
+	Active bool
+	Detail string
+}
+
+// TestReport asks for a test report to the monitoring centre: Contact ID 602
+// (periodic, from the uplink's schedule) or 601 (manual, by a user).
+type TestReport struct {
+	Manual bool
+	Who    Actor
+}
+
+func (TestReport) input() {}
+func (Sensor) input()     {}
+func (Tick) input()    {}
+func (Command) input() {}
+func (Refused) input() {}
+func (Fault) input()   {}
+
+// Effect is something the core asks the world to do.
+type Effect interface{ effect() }
+
+// SetOutput switches every output of a kind. Pulse asks for a short chime.
+type SetOutput struct {
+	Kind  OutputKind
+	On    bool
+	Pulse bool
+}
+
+// Record asks for an event (and the reports it causes) to be committed.
+type Record struct {
+	Event   Event
+	Reports []Report
+}
+
+// Result answers the command that caused it: nil, or an *Error.
+type Result struct{ Err error }
+
+func (SetOutput) effect() {}
+func (Record) effect()    {}
+func (Result) effect()    {}
+
+// ErrorKind is a small, stable set of failure kinds that interfaces map to their own
+// codes (HTTP status, MQTT event names).
+type ErrorKind string
+
+// Error kinds.
+const (
+	ErrNotReady   ErrorKind = "not_ready"   // arming refused: see Reasons
+	ErrNotAllowed ErrorKind = "not_allowed" // not in this state
+	ErrDenied     ErrorKind = "denied"      // the user may not do this
+	ErrBadCode    ErrorKind = "bad_code"
+	ErrLocked     ErrorKind = "locked"
+	ErrInvalid    ErrorKind = "invalid" // malformed request: unknown zone, mode, command
+	ErrInternal   ErrorKind = "internal"
+)
+
+// Error is a domain error.
+type Error struct {
+	Kind    ErrorKind
+	Msg     string
+	Reasons []Reason
+}
+
+func (e *Error) Error() string {
+	if len(e.Reasons) == 0 {
+		return e.Msg
+	}
+	rs := make([]string, len(e.Reasons))
+	for i, r := range e.Reasons {
+		rs[i] = r.String()
+	}
+	return e.Msg + ": " + strings.Join(rs, ", ")
+}
+
+// String renders a reason as "zone: reason".
+func (r Reason) String() string {
+	if r.Zone == "" {
+		return r.Reason
+	}
+	return r.Zone + ": " + r.Reason
+}
+
+// KindOf returns the kind of a domain error, ErrInternal for any other error, "" for nil.
+func KindOf(err error) ErrorKind {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return ErrInternal
+}
+
+func errorf(kind ErrorKind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,97 @@
+package hub
+
+import "time"
+
+// State is the live, persisted state of the alarm system. It is a plain value: the
+// core returns a new one for every input, and the store keeps the latest.
+type State struct {
+	Name StateName `json:"name"`
+	// Mode is the armed (or arming) mode; empty when disarmed.
+	Mode Mode `json:"mode,omitempty"`
+	// Prev is the state to return to when a triggered alarm's siren cuts off.
+	Prev          StateName `json:"prev,omitempty"`
+	ExitDeadline  time.Time `json:"exit_deadline,omitzero"`
+	EntryDeadline time.Time `json:"entry_deadline,omitzero"`
+	EntryZone     string    `json:"entry_zone,omitempty"`
+	AlarmStart    time.Time `json:"alarm_start,omitzero"`
+	SirenUntil    time.Time `json:"siren_until,omitzero"`
+	// Sounding lists the output kinds that are on.
+	Sounding []OutputKind `json:"sounding,omitempty"`
+	// AlarmZone is the zone that caused the current alarm.
+	AlarmZone string `json:"alarm_zone,omitempty"`
+	ArmedBy   Actor  `json:"armed_by"`
+
+	// Held are alarm reports held during the unsetting period until HeldUntil.
+	Held      []Report      `json:"held,omitempty"`
+	HeldUntil time.Time     `json:"held_until,omitzero"`
+	Verify    *Verification `json:"verify,omitempty"`
+
+	Zones       map[string]ZoneState `json:"zones"`
+	Lockout     Lockout              `json:"lockout"`
+	WalkTest    *WalkTest            `json:"walk_test,omitempty"`
+	Maintenance *Maintenance         `json:"maintenance,omitempty"`
+	// Faults are system faults by name, e.g. "uplink".
+	Faults map[string]bool `json:"faults,omitempty"`
+}
+
+// ZoneState is the live state of one zone.
+type ZoneState struct {
+	Open       bool `json:"open,omitempty"`
+	Tamper     bool `json:"tamper,omitempty"`
+	Offline    bool `json:"offline,omitempty"`
+	LowBattery bool `json:"low_battery,omitempty"`
+	// Bypassed lasts until the next disarm; Forced marks a bypass made by a forced arm.
+	Bypassed bool `json:"bypassed,omitempty"`
+	Forced   bool `json:"forced,omitempty"`
+	// Isolated lasts until the zone is un-isolated.
+	Isolated bool `json:"isolated,omitempty"`
+	// Alarms counts the alarms this zone caused in this arming period (swinger shutdown).
+	Alarms int `json:"alarms,omitempty"`
+	// Latched: the zone caused an alarm and has not closed since; it cannot retrigger.
+	Latched bool `json:"latched,omitempty"`
+}
+
+// Verification tracks sequential alarm confirmation in one arming period.
+type Verification struct {
+	FirstZone  string    `json:"first_zone"`
+	FirstEntry bool      `json:"first_entry"`
+	Until      time.Time `json:"until"`
+	Confirmed  bool      `json:"confirmed"`
+}
+
+// Lockout counts wrong codes across every interface.
+type Lockout struct {
+	Failures    int       `json:"failures,omitempty"`
+	WindowStart time.Time `json:"window_start,omitzero"`
+	Until       time.Time `json:"until,omitzero"`
+}
+
+// Locked reports whether code entry is refused at now.
+func (l Lockout) Locked(now time.Time) bool { return now.Before(l.Until) }
+
+// WalkTest is a running walk test.
+type WalkTest struct {
+	By    Actor           `json:"by"`
+	Until time.Time       `json:"until"`
+	Seen  map[string]bool `json:"seen"`
+}
+
+// Maintenance is the service mode that suppresses tamper alarms.
+type Maintenance struct {
+	By    Actor     `json:"by"`
+	Until time.Time `json:"until"`
+}
+
+// Armed reports whether the system protects in some mode (arming, armed, pending, or
+// triggered from an armed state).
+func (s State) Armed() bool {
+	return s.Mode != ""
+}
+
+// Batch is what the core asks the store to commit in one transaction: the events, the
+// reports queued for the monitoring centre, and the new state.
+type Batch struct {
+	Events  []Event
+	Reports []Report // Report.Event is the index into Events of the event it reports
+	State   State
+}

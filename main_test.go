@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+)
+
+// hubProc is one run of the real run(ctx, …) in a goroutine.
+type hubProc struct {
+	cancel context.CancelFunc
+	done   chan error
+	mqtt   string
+	http   string
+}
+
+var startedRe = regexp.MustCompile(`msg="vakt started".* http=(\S+) mqtt=(\S+)`)
+
+// startHub runs the hub with args and waits for its "vakt started" log line.
+func startHub(t *testing.T, args ...string) *hubProc {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	p := &hubProc{cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		err := run(ctx, args, strings.NewReader(""), io.Discard, pw)
+		pw.Close()
+		p.done <- err
+	}()
+	addrs := make(chan []string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := startedRe.FindStringSubmatch(sc.Text()); m != nil {
+				addrs <- m[1:]
+			}
+			if testing.Verbose() {
+				t.Log(sc.Text())
+			}
+		}
+	}()
+	select {
+	case a := <-addrs:
+		p.http, p.mqtt = a[0], a[1]
+	case err := <-p.done:
+		t.Fatalf("hub did not start: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("hub did not start in 30 s")
+	}
+	return p
+}
+
+func (p *hubProc) stop(t *testing.T) {
+	t.Helper()
+	p.cancel()
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("hub stopped with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("hub did not stop in 30 s")
+	}
+}
+
+type mqttClient struct {
+	c    *paho.Client
+	msgs chan *paho.Publish
+}
+
+func dialMQTT(t *testing.T, addr, user, pass string) *mqttClient {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc := &mqttClient{msgs: make(chan *paho.Publish, 256)}
+	mc.c = paho.NewClient(paho.ClientConfig{Conn: conn, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
+		func(pr paho.PublishReceived) (bool, error) { mc.msgs <- pr.Packet; return true, nil },
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ca, err := mc.c.Connect(ctx, &paho.Connect{ClientID: "test-" + user, Username: user, UsernameFlag: true,
+		Password: []byte(pass), PasswordFlag: true, KeepAlive: 30, CleanStart: true})
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	if ca.ReasonCode != 0 {
+		t.Fatalf("connect refused: %d", ca.ReasonCode)
+	}
+	t.Cleanup(func() { _ = mc.c.Disconnect(&paho.Disconnect{}) })
+	return mc
+}
+
+func (mc *mqttClient) sub(t *testing.T, topics ...string) {
+	t.Helper()
+	var opts []paho.SubscribeOptions
+	for _, tp := range topics {
+		opts = append(opts, paho.SubscribeOptions{Topic: tp, QoS: 1})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := mc.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: opts}); err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+}
+
+func (mc *mqttClient) pub(t *testing.T, topic, payload string, retain bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := mc.c.Publish(ctx, &paho.Publish{Topic: topic, Payload: []byte(payload), QoS: 1, Retain: retain}); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+}
+
+// waitFor reads messages until one on topic has a payload containing want.
+func (mc *mqttClient) waitFor(t *testing.T, topic, want string) string {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	var seen []string
+	for {
+		select {
+		case m := <-mc.msgs:
+			seen = append(seen, m.Topic+" "+string(m.Payload))
+			if m.Topic == topic && strings.Contains(string(m.Payload), want) {
+				return string(m.Payload)
+			}
+		case <-deadline:
+			t.Fatalf("no %q on %s; saw %q", want, topic, seen)
+		}
+	}
+}
+
+const domainYAML = `
+settings:
+  exit_delay: {away: 30s, home: 30s, night: 0s, vacation: 30s}
+zones:
+  - {id: door, name: Door, number: 1, type: entry_exit, mqtt: {topic: test/door}}
+  - {id: window, name: Window, number: 2, type: perimeter,
+     mqtt: {topic: test/window, field: contact, open: ["false"], closed: ["true"], tamper_field: tamper}}
+outputs:
+  - {id: siren, name: Siren, kind: siren, mqtt: {topic: test/siren, "on": "ON", "off": "OFF"}}
+`
+
+const bootYAML = `
+mqtt:
+  users:
+    - {name: tester, password: tester-pass, admin: true}
+    - {name: zigbee2mqtt, password: z2m-pass, read: ["test/#", "vakt/command"], write: ["test/#", "vakt/command"]}
+`
+
+// setup writes the boot config, imports the domain config and adds an admin.
+func setup(t *testing.T) (dir string, args []string) {
+	t.Helper()
+	dir = t.TempDir()
+	data := filepath.Join(dir, "data")
+	boot := filepath.Join(dir, "vakt.yaml")
+	domain := filepath.Join(dir, "domain.yaml")
+	if err := os.WriteFile(boot, []byte(bootYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(domain, []byte(domainYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := run(ctx, []string{"config", "import", "-data", data, domain}, nil, io.Discard, io.Discard); err != nil {
+		t.Fatalf("config import: %v", err)
+	}
+	if err := run(ctx, []string{"user", "add", "-data", data, "-name", "Alice Admin", "-role", "admin"},
+		strings.NewReader("135790\n"), io.Discard, io.Discard); err != nil {
+		t.Fatalf("user add: %v", err)
+	}
+	return dir, []string{"-config", boot, "-data", data, "-http", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"}
+}
+
+// TestRunAlarmAndRestart drives the real binary's run twice on one data directory:
+// a zone opens over MQTT, the siren sounds, the hub is killed in the alarm, and after
+// the restart the alarm resumes until a user disarms it over MQTT.
+func TestRunAlarmAndRestart(t *testing.T) {
+	_, args := setup(t)
+	p := startHub(t, args...)
+	c := dialMQTT(t, p.mqtt, "tester", "tester-pass")
+	c.sub(t, "vakt/state", "vakt/event", "test/siren")
+	c.waitFor(t, "vakt/state", "disarmed")
+
+	c.pub(t, "test/window", `{"contact":true,"tamper":false}`, true)
+	c.pub(t, "vakt/command", `{"command":"ARM_NIGHT","code":"000000"}`, false)
+	c.waitFor(t, "vakt/event", "INVALID_CODE_PROVIDED")
+	c.pub(t, "vakt/command", `{"command":"ARM_NIGHT","code":"135790"}`, false)
+	ev := c.waitFor(t, "vakt/event", `"event":"armed"`)
+	if !strings.Contains(ev, `"user_id":"alice_admin"`) || !strings.Contains(ev, "mqtt:tester/test-tester") {
+		t.Errorf("armed event does not name the user and source: %s", ev)
+	}
+	c.waitFor(t, "vakt/state", "armed_night")
+
+	z := dialMQTT(t, p.mqtt, "zigbee2mqtt", "z2m-pass")
+	z.pub(t, "test/window", `{"contact":false,"tamper":false}`, true)
+	c.waitFor(t, "test/siren", "ON")
+	c.waitFor(t, "vakt/state", "triggered")
+	p.stop(t)
+
+	p = startHub(t, args...)
+	c = dialMQTT(t, p.mqtt, "tester", "tester-pass")
+	c.sub(t, "vakt/state", "test/siren", "vakt/event")
+	c.waitFor(t, "vakt/state", "triggered") // retained, and the alarm resumed
+	c.pub(t, "vakt/command", `{"command":"DISARM","code":"135790"}`, false)
+	c.waitFor(t, "test/siren", "OFF")
+	c.waitFor(t, "vakt/state", "disarmed")
+	p.stop(t)
+
+	// The event log kept everything across the restart.
+	p = startHub(t, args...)
+	defer p.stop(t)
+	c = dialMQTT(t, p.mqtt, "tester", "tester-pass")
+	c.sub(t, "vakt/state")
+	c.waitFor(t, "vakt/state", "disarmed")
+}
+
+func TestRunStartErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	_ = os.WriteFile(bad, []byte("mqtt:\n  listn: ':1883'\n"), 0o600)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	file := filepath.Join(dir, "file")
+	_ = os.WriteFile(file, nil, 0o600)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown key in config", []string{"-config", bad}, "listn"},
+		{"missing config", []string{"-config", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
+		{"data dir is a file", []string{"-data", file, "-http", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"}, file},
+		{"web port in use", []string{"-data", filepath.Join(dir, "d1"), "-http", busy.Addr().String(), "-mqtt", "127.0.0.1:0"}, busy.Addr().String()},
+		{"mqtt port in use", []string{"-data", filepath.Join(dir, "d2"), "-http", "127.0.0.1:0", "-mqtt", busy.Addr().String()}, busy.Addr().String()},
+		{"unknown subcommand", []string{"frobnicate"}, "frobnicate"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			err := run(ctx, tc.args, strings.NewReader(""), io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want one naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestConfigImportRejectsBadFileAndKeepsOld(t *testing.T) {
+	dir, _ := setup(t)
+	data := filepath.Join(dir, "data")
+	bad := filepath.Join(dir, "bad.yaml")
+	_ = os.WriteFile(bad, []byte("zones:\n  - {id: x, name: X, number: 0, type: laser}\n"), 0o600)
+	ctx := context.Background()
+	err := run(ctx, []string{"config", "import", "-data", data, bad}, nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "laser") {
+		t.Fatalf("import of a bad file: %v", err)
+	}
+	var out strings.Builder
+	if err := run(ctx, []string{"config", "export", "-data", data}, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "id: window") || !strings.Contains(out.String(), "alice_admin") {
+		t.Errorf("old config lost:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "135790") {
+		t.Errorf("export contains a PIN in clear")
+	}
+}

@@ -1,0 +1,121 @@
+package broker
+
+import (
+	"testing"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+)
+
+func TestCovers(t *testing.T) {
+	for _, tc := range []struct {
+		filter, sub string
+		want        bool
+	}{
+		{"a/b", "a/b", true},
+		{"a/b", "a/b/c", false}, // mochi's ledger matcher says true here
+		{"a/b", "a", false},
+		{"a/+", "a/b", true},
+		{"a/+", "a/b/c", false},
+		{"a/+", "a", false},
+		{"a/+", "a/+", true},
+		{"a/+", "a/#", false},
+		{"a/#", "a", true},
+		{"a/#", "a/b/c", true},
+		{"a/#", "a/+/c", true},
+		{"a/#", "a/#", true},
+		{"a/#", "b/a", false},
+		{"#", "a/b", true},
+		{"#", "#", true},
+		{"#", "$SYS/broker/uptime", false},
+		{"+/b", "$SYS/b", false},
+		{"$SYS/#", "$SYS/broker/uptime", true},
+		{"a/+/c", "a/b/c", true},
+		{"a/+/c", "a/#", false},
+		{"a/b/c", "a/+/c", false},
+		{"vakt/command", "vakt/command/#", false},
+		{"a//b", "a//b", true},
+		{"a/+/b", "a//b", true},
+	} {
+		if got := covers(tc.filter, tc.sub); got != tc.want {
+			t.Errorf("covers(%q, %q) = %t, want %t", tc.filter, tc.sub, got, tc.want)
+		}
+	}
+}
+
+func TestACLAccessKinds(t *testing.T) {
+	acc := buildAccess(Config{Users: []User{
+		{Name: "u", Password: "p",
+			Read:  []string{"r/#", "both/#", "x/#"},
+			Write: []string{"w/#", "both/#", "x/cmd/+"}},
+		{Name: "none", Password: "p"},
+		{Name: "root", Password: "p", Admin: true, Read: []string{"ignored"}},
+	}})
+	// The ledger says what was configured.
+	want := auth.Filters{"r/#": auth.ReadOnly, "w/#": auth.WriteOnly, "both/#": auth.ReadWrite, "x/#": auth.ReadOnly, "x/cmd/+": auth.WriteOnly}
+	got := acc.ledger.Users["u"].ACL
+	if len(got) != len(want) {
+		t.Fatalf("ledger ACL = %v", got)
+	}
+	for f, a := range want {
+		if got[f] != a {
+			t.Errorf("ledger ACL[%q] = %v, want %v", f, got[f], a)
+		}
+	}
+
+	h := &authHook{Hook: new(auth.Hook), acc: acc}
+	client := func(user string) *mqtt.Client {
+		cl := &mqtt.Client{}
+		cl.Properties.Username = []byte(user)
+		return cl
+	}
+	for _, tc := range []struct {
+		user, topic string
+		write, want bool
+	}{
+		{"u", "r/a", false, true},
+		{"u", "r/a", true, false},
+		{"u", "w/a", true, true},
+		{"u", "w/a", false, false},
+		{"u", "both/a", true, true},
+		{"u", "both/a", false, true},
+		{"u", "x/cmd/1", true, true}, // write-only filter inside a read-only one
+		{"u", "x/cmd/1", false, true},
+		{"u", "x/other", true, false},
+		{"u", "$share/g/r/#", false, true},
+		{"u", "$share/g/w/#", false, false},
+		{"u", "elsewhere", false, false},
+		{"none", "r/a", false, false},
+		{"none", "r/a", true, false},
+		{"root", "anything/at/all", true, true},
+		{"root", "$SYS/broker/uptime", false, true},
+		{"stranger", "r/a", false, false},
+		{"", "r/a", false, false}, // anonymous, not allowed
+	} {
+		// Run each check many times: map order must not matter.
+		for i := 0; i < 20; i++ {
+			if got := h.OnACLCheck(client(tc.user), tc.topic, tc.write); got != tc.want {
+				t.Fatalf("user %q topic %q write=%t: %t, want %t", tc.user, tc.topic, tc.write, got, tc.want)
+			}
+		}
+	}
+
+	anon := &authHook{Hook: new(auth.Hook), acc: buildAccess(Config{AllowAnonymous: true})}
+	if !anon.OnACLCheck(client(""), "any/topic", true) {
+		t.Fatal("allowed anonymous client may not write")
+	}
+}
+
+func TestUnshare(t *testing.T) {
+	for in, want := range map[string]string{
+		"$share/g/a/b": "a/b",
+		"$SHARE/g/#":   "#",
+		"$share/g":     "$share/g",
+		"a/b":          "a/b",
+		"$sharex/g/a":  "$sharex/g/a",
+	} {
+		if got := unshare(in); got != want {
+			t.Errorf("unshare(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

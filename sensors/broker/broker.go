@@ -1,0 +1,455 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+var (
+	// ErrNotStarted is returned by Publish before Start.
+	ErrNotStarted = errors.New("broker: not started")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("broker: closed")
+)
+
+// sessionExpiry caps how long the session of a disconnected client (with its
+// subscriptions and queued QoS 1/2 messages) is kept: one day.
+const sessionExpiry = 24 * 60 * 60
+
+// defaultSysInterval is the interval of the $SYS topics, in seconds.
+const defaultSysInterval = 10
+
+// Message is a message as an in-process subscriber sees it (Watch).
+type Message struct {
+	Topic    string
+	Payload  []byte // shared with other subscribers: read only
+	Retained bool   // the retain flag: a stored message, or a live publish with retain set
+	ClientID string // the publishing client; "" for messages the hub published itself
+	Username string // that client's user while it is connected; "" otherwise
+}
+
+// Broker is the embedded MQTT broker. Create it with New, start it with Start,
+// stop it with Close; a Broker runs once.
+type Broker struct {
+	cfg         Config
+	store       RetainedStore
+	log         *slog.Logger
+	acc         *access
+	tls         *tls.Config
+	maxPacket   uint32
+	sysInterval int64
+
+	srv     atomic.Pointer[mqtt.Server] // set by Start
+	closed  atomic.Bool
+	watchID atomic.Int64 // the last id Watch used, counting down from 0
+	addrs   atomic.Pointer[map[string]net.Addr]
+
+	subMu   sync.Mutex  // serialises Subscribe/Unsubscribe before Start with Start
+	pending []inlineSub // subscriptions made before Start
+
+	mu      sync.Mutex
+	state   int
+	lns     []*listener
+	persist *persister
+}
+
+const (
+	stateNew = iota
+	stateRunning
+	stateClosed
+)
+
+type inlineSub struct {
+	filter string
+	id     int
+	fn     mqtt.InlineSubFn
+}
+
+// New checks cfg and prepares a broker; it opens no socket. store persists
+// retained messages (nil: they live in memory only). log receives the broker's
+// lines and mochi's own (nil: discarded). Errors name what is wrong: a duplicate
+// user, an empty password, a bad topic filter, an unreadable TLS file.
+func New(cfg Config, store RetainedStore, log *slog.Logger) (*Broker, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := validate(cfg); err != nil {
+		return nil, err
+	}
+	tc, err := loadTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	users := make([]User, len(cfg.Users))
+	for i, u := range cfg.Users {
+		u.Read = slices.Clone(u.Read)
+		u.Write = slices.Clone(u.Write)
+		users[i] = u
+	}
+	cfg.Users = users
+	maxPacket := cfg.MaxPacketSize
+	if maxPacket == 0 {
+		maxPacket = MinPacketSize
+	}
+	return &Broker{
+		cfg:         cfg,
+		store:       store,
+		log:         log,
+		acc:         buildAccess(cfg),
+		tls:         tc,
+		maxPacket:   uint32(maxPacket),
+		sysInterval: defaultSysInterval,
+	}, nil
+}
+
+// Start binds the listeners, restores the retained messages from the store,
+// applies the subscriptions made before Start, and then accepts clients. It
+// returns once the broker serves. A listener that cannot bind (a port in use) or a
+// store that cannot be read fails Start with nothing left running; make a new
+// Broker to try again. ctx bounds the start only: Close stops the broker.
+func (b *Broker) Start(ctx context.Context) error {
+	b.subMu.Lock()
+	defer b.subMu.Unlock()
+	b.mu.Lock()
+	switch b.state {
+	case stateRunning:
+		b.mu.Unlock()
+		return errors.New("broker: already started")
+	case stateClosed:
+		b.mu.Unlock()
+		return ErrClosed
+	}
+	gate := make(chan struct{})
+	srv, lns, persist, err := b.serve(ctx, gate)
+	if err != nil {
+		b.state = stateClosed
+		b.closed.Store(true)
+		b.mu.Unlock()
+		return err
+	}
+	b.lns, b.persist = lns, persist
+	b.state = stateRunning
+	addrs := map[string]net.Addr{}
+	for _, l := range lns {
+		addrs[l.id] = l.ln.Addr()
+	}
+	b.addrs.Store(&addrs)
+	b.srv.Store(srv)
+	b.mu.Unlock()
+
+	// Clients wait in the listen backlog until the gate opens, so a subscription
+	// made before Start misses nothing.
+	for _, s := range b.pending {
+		if err := srv.Subscribe(s.filter, s.id, s.fn); err != nil {
+			b.log.Error("mqtt in-process subscription failed", "filter", s.filter, "error", err)
+		}
+	}
+	b.pending = nil
+	close(gate)
+
+	attrs := []any{"users", len(b.cfg.Users), "max_packet", b.maxPacket}
+	for _, l := range lns {
+		attrs = append(attrs, l.id, l.Address())
+	}
+	b.log.Info("mqtt broker started", attrs...)
+	if b.cfg.AllowAnonymous {
+		b.log.Warn("mqtt anonymous clients are allowed and may read and write every topic")
+	}
+	return nil
+}
+
+// serve does the work of Start under b.mu.
+func (b *Broker) serve(ctx context.Context, gate chan struct{}) (*mqtt.Server, []*listener, *persister, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, nil, err
+	}
+	var lns []*listener
+	closeAll := func() {
+		for _, l := range lns {
+			l.Close(func(string) {})
+		}
+	}
+	for _, spec := range []struct {
+		id, addr string
+		tc       *tls.Config
+		ws       bool
+	}{
+		{"tcp", b.cfg.Addr, nil, false},
+		{"tls", b.cfg.TLSAddr, b.tls, false},
+		{"ws", b.cfg.WSAddr, nil, true},
+	} {
+		if spec.addr == "" {
+			continue
+		}
+		l, err := bind(spec.id, spec.addr, spec.tc, spec.ws, gate, b.log)
+		if err != nil {
+			closeAll()
+			return nil, nil, nil, err
+		}
+		lns = append(lns, l)
+	}
+
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumMessageExpiryInterval = 0 // 0: the broker expires nothing by age
+	caps.MaximumPacketSize = b.maxPacket
+	caps.MaximumSessionExpiryInterval = sessionExpiry
+	srv := mqtt.New(&mqtt.Options{
+		Capabilities:           caps,
+		Logger:                 newMochiLogger(b.log),
+		InlineClient:           true,
+		SysTopicResendInterval: b.sysInterval,
+	})
+
+	var persist *persister
+	if b.store != nil {
+		persist = newPersister(b.store, b.log)
+	}
+	session := &sessionHook{log: b.log, onClient: b.cfg.OnClient, current: map[string]*mqtt.Client{}}
+	session.setServer(srv)
+	fail := func(err error) (*mqtt.Server, []*listener, *persister, error) {
+		closeAll()
+		_ = srv.Close()
+		if persist != nil {
+			_ = persist.close()
+		}
+		return nil, nil, nil, err
+	}
+	for _, h := range []struct {
+		hook mqtt.Hook
+		conf any
+	}{
+		{&authHook{Hook: new(auth.Hook), acc: b.acc, log: b.log}, &auth.Options{Ledger: b.acc.ledger}},
+		{session, nil},
+		{&retainHook{store: b.store, p: persist, log: b.log}, nil},
+	} {
+		if err := srv.AddHook(h.hook, h.conf); err != nil {
+			return fail(fmt.Errorf("broker: %w", err))
+		}
+	}
+	for _, l := range lns {
+		if err := srv.AddListener(l); err != nil {
+			return fail(fmt.Errorf("broker: listener %s: %w", l.id, err))
+		}
+	}
+	if persist != nil {
+		persist.start()
+	}
+	// Serve restores the retained messages, then starts the listeners' goroutines,
+	// which wait for the gate.
+	if err := srv.Serve(); err != nil {
+		return fail(fmt.Errorf("broker: start: %w", err))
+	}
+	if err := ctx.Err(); err != nil {
+		_ = shutdown(srv, lns, persist)
+		return nil, nil, nil, err
+	}
+	return srv, lns, persist, nil
+}
+
+// Close disconnects every client, closes the listeners, waits for the broker's
+// goroutines and writes the retained messages still queued. It returns an error if
+// some could not be persisted. Closing twice, or before Start, is fine.
+func (b *Broker) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	state := b.state
+	b.state = stateClosed
+	b.closed.Store(true)
+	if state != stateRunning {
+		return nil
+	}
+	err := shutdown(b.srv.Load(), b.lns, b.persist)
+	b.log.Info("mqtt broker stopped")
+	return err
+}
+
+// shutdown stops a server whose listeners' Serve goroutines were started.
+func shutdown(srv *mqtt.Server, lns []*listener, persist *persister) error {
+	_ = srv.Close() // closes each listener, which waits for its connections
+	for _, l := range lns {
+		<-l.serve
+	}
+	if persist != nil {
+		return persist.close()
+	}
+	return nil
+}
+
+// Addr is the address of the plain TCP listener while the broker runs, else nil.
+func (b *Broker) Addr() net.Addr { return b.addr("tcp") }
+
+// TLSAddr is the address of the TLS listener while the broker runs, else nil.
+func (b *Broker) TLSAddr() net.Addr { return b.addr("tls") }
+
+// WSAddr is the address of the websocket listener while the broker runs, else nil.
+func (b *Broker) WSAddr() net.Addr { return b.addr("ws") }
+
+func (b *Broker) addr(id string) net.Addr {
+	if b.closed.Load() {
+		return nil
+	}
+	if m := b.addrs.Load(); m != nil {
+		return (*m)[id]
+	}
+	return nil
+}
+
+func (b *Broker) server() (*mqtt.Server, error) {
+	if b.closed.Load() {
+		return nil, ErrClosed
+	}
+	srv := b.srv.Load()
+	if srv == nil {
+		return nil, ErrNotStarted
+	}
+	return srv, nil
+}
+
+// Publish publishes a message from the hub itself, without ACL checks. qos limits
+// the QoS of the deliveries to clients. With retain set the message is retained
+// (and persisted), and an empty payload removes the topic's retained message.
+// In-process subscribers matching the topic run before Publish returns, on the
+// caller's goroutine. payload is copied.
+func (b *Broker) Publish(topic string, payload []byte, retain bool, qos byte) error {
+	srv, err := b.server()
+	if err != nil {
+		return err
+	}
+	if err := checkTopic(topic); err != nil {
+		return err
+	}
+	if strings.HasPrefix(topic, "$") {
+		return fmt.Errorf("broker: topic %q: topics starting with '$' are the broker's", topic)
+	}
+	if qos > 2 {
+		return fmt.Errorf("broker: publish %q: QoS %d is not 0, 1 or 2", topic, qos)
+	}
+	if err := srv.Publish(topic, bytes.Clone(payload), retain, qos); err != nil {
+		return fmt.Errorf("broker: publish %q: %w", topic, err)
+	}
+	return nil
+}
+
+// Subscribe adds an in-process subscription of the hub (no ACL) for filter under
+// the id (zero or more); the same filter and id again replaces the handler. fn gets the topic,
+// the payload and the retain flag: true for the retained messages replayed when
+// subscribing and for live publishes that set retain.
+//
+// fn runs synchronously on the goroutine of whoever published the message (a
+// client's connection goroutine, or the caller of Publish), possibly on several at
+// once, and the retained messages matching filter are replayed on the caller's
+// goroutine before Subscribe returns. fn must not block: hand the message off (a
+// buffered channel with a non-blocking send, or a queue) and return. payload is
+// shared and read only: copy it to keep it.
+//
+// Before Start the subscription is queued; Start applies it (with the restored
+// retained messages) before any client can connect.
+func (b *Broker) Subscribe(filter string, id int, fn func(topic string, payload []byte, retained bool)) error {
+	if fn == nil {
+		return errors.New("broker: subscribe: nil handler")
+	}
+	if id < 0 {
+		return fmt.Errorf("broker: subscribe %q: id %d: ids below zero are Watch's", filter, id)
+	}
+	return b.subscribe(filter, id, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
+		fn(pk.TopicName, pk.Payload, pk.FixedHeader.Retain)
+	})
+}
+
+// Watch subscribes fn to filter like Subscribe, with the publishing client and its
+// user in the Message, and returns a function that ends the subscription (calling
+// it more than once is fine). The same rules apply to fn as for Subscribe. Watch
+// picks its own subscription ids, all below zero.
+func (b *Broker) Watch(filter string, fn func(Message)) (cancel func(), err error) {
+	if fn == nil {
+		return nil, errors.New("broker: subscribe: nil handler")
+	}
+	id := int(b.watchID.Add(-1))
+	err = b.subscribe(filter, id, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
+		fn(b.message(pk))
+	})
+	if err != nil {
+		return nil, err
+	}
+	var once sync.Once
+	return func() { once.Do(func() { _ = b.Unsubscribe(filter, id) }) }, nil
+}
+
+func (b *Broker) message(pk packets.Packet) Message {
+	m := Message{Topic: pk.TopicName, Payload: pk.Payload, Retained: pk.FixedHeader.Retain}
+	if pk.Origin == "" || pk.Origin == mqtt.InlineClientId {
+		return m
+	}
+	m.ClientID = pk.Origin
+	if srv := b.srv.Load(); srv != nil {
+		if cl, ok := srv.Clients.Get(pk.Origin); ok && !cl.Closed() {
+			m.Username = string(cl.Properties.Username)
+		}
+	}
+	return m
+}
+
+func (b *Broker) subscribe(filter string, id int, fn mqtt.InlineSubFn) error {
+	if err := checkFilter(filter); err != nil {
+		return fmt.Errorf("broker: subscribe %q: %w", filter, err)
+	}
+	if mqtt.IsSharedFilter(filter) {
+		return fmt.Errorf("broker: subscribe %q: shared subscriptions are for network clients", filter)
+	}
+	if b.closed.Load() {
+		return ErrClosed
+	}
+	srv := b.srv.Load()
+	if srv == nil {
+		b.subMu.Lock()
+		if srv = b.srv.Load(); srv == nil {
+			b.pending = slices.DeleteFunc(b.pending, func(s inlineSub) bool { return s.filter == filter && s.id == id })
+			b.pending = append(b.pending, inlineSub{filter: filter, id: id, fn: fn})
+			b.subMu.Unlock()
+			return nil
+		}
+		b.subMu.Unlock()
+	}
+	if err := srv.Subscribe(filter, id, fn); err != nil {
+		return fmt.Errorf("broker: subscribe %q: %w", filter, err)
+	}
+	return nil
+}
+
+// Unsubscribe removes the in-process subscription of filter with the id. Removing
+// one that does not exist, or unsubscribing after Close, is not an error.
+func (b *Broker) Unsubscribe(filter string, id int) error {
+	if err := checkFilter(filter); err != nil {
+		return fmt.Errorf("broker: unsubscribe %q: %w", filter, err)
+	}
+	if b.closed.Load() {
+		return nil
+	}
+	srv := b.srv.Load()
+	if srv == nil {
+		b.subMu.Lock()
+		if srv = b.srv.Load(); srv == nil {
+			b.pending = slices.DeleteFunc(b.pending, func(s inlineSub) bool { return s.filter == filter && s.id == id })
+			b.subMu.Unlock()
+			return nil
+		}
+		b.subMu.Unlock()
+	}
+	if err := srv.Unsubscribe(filter, id); err != nil {
+		return fmt.Errorf("broker: unsubscribe %q: %w", filter, err)
+	}
+	return nil
+}

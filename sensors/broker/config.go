@@ -1,0 +1,247 @@
+package broker
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+)
+
+// DefaultAddr is the usual plain MQTT listener address. Config.Addr has no implicit
+// default: the caller sets it (the boot configuration does), and empty means no
+// plain TCP listener.
+const DefaultAddr = ":1883"
+
+// MinPacketSize is the default and smallest accepted Config.MaxPacketSize: 1 MiB.
+const MinPacketSize = 1 << 20
+
+// maxPacketLimit is the largest packet MQTT can frame (remaining length 268,435,455
+// plus the fixed header).
+const maxPacketLimit = 268435455 + 5
+
+// User is an MQTT account of the broker with its topic ACL.
+type User struct {
+	Name     string
+	Password string   // plaintext, from the boot configuration file; never logged
+	Read     []string // topic filters (with + and #) the user may subscribe to
+	Write    []string // topic filters (with + and #) the user may publish to
+	Admin    bool     // may read and write every topic
+}
+
+// String describes the user without its password, so printing a Config with %v
+// never shows one.
+func (u User) String() string {
+	return fmt.Sprintf("{Name:%s Password:[redacted] Read:%v Write:%v Admin:%t}", u.Name, u.Read, u.Write, u.Admin)
+}
+
+// LogValue describes the user to slog without its password.
+func (u User) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("name", u.Name),
+		slog.Any("read", u.Read),
+		slog.Any("write", u.Write),
+		slog.Bool("admin", u.Admin))
+}
+
+// Config configures the broker. The zero value is a broker with no network
+// listener that refuses every client.
+type Config struct {
+	Addr    string // plain TCP listener, e.g. DefaultAddr; "" = none
+	TLSAddr string // TLS listener; needs TLSCert and TLSKey; "" = none
+	TLSCert string // PEM certificate (chain) file for TLSAddr
+	TLSKey  string // PEM private key file for TLSAddr
+	WSAddr  string // plain websocket listener (MQTT over ws://host:port/); "" = none
+
+	Users []User
+	// AllowAnonymous lets clients connect without a username. Anonymous clients may
+	// read and write every topic. Default false: a client must log in.
+	AllowAnonymous bool
+	// MaxPacketSize is the largest MQTT packet accepted from a client, in bytes;
+	// 0 means MinPacketSize (1 MiB), which is also the smallest value accepted.
+	MaxPacketSize int
+
+	// OnClient, if set, is called when a network client's session starts
+	// (connected true) and ends (false). It runs on the client's goroutine and must
+	// not block. For a client id that reconnects, the calls come in order and the
+	// last one tells the current state.
+	OnClient func(clientID, user string, connected bool)
+}
+
+// access is what the configuration grants: the auth ledger (used by mochi's auth
+// hook for logins) and the ACL evaluated for each subscribe, publish and delivery.
+type access struct {
+	ledger    *auth.Ledger
+	admins    map[string]bool
+	anonymous bool
+}
+
+// validate checks cfg and returns every problem found at once. Nothing in an
+// error mentions a password.
+func validate(cfg Config) error {
+	var errs []error
+	for _, l := range []struct{ name, addr string }{
+		{"Addr", cfg.Addr}, {"TLSAddr", cfg.TLSAddr}, {"WSAddr", cfg.WSAddr},
+	} {
+		if l.addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(l.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q is not host:port: %w", l.name, l.addr, err))
+		}
+	}
+	if cfg.TLSAddr != "" && (cfg.TLSCert == "" || cfg.TLSKey == "") {
+		errs = append(errs, errors.New("TLSAddr needs both TLSCert and TLSKey"))
+	}
+	if cfg.TLSAddr == "" && (cfg.TLSCert != "" || cfg.TLSKey != "") {
+		errs = append(errs, errors.New("TLSCert and TLSKey are set but TLSAddr is empty"))
+	}
+	switch {
+	case cfg.MaxPacketSize == 0:
+	case cfg.MaxPacketSize < MinPacketSize:
+		errs = append(errs, fmt.Errorf("MaxPacketSize %d is below the minimum %d (1 MiB)", cfg.MaxPacketSize, MinPacketSize))
+	case cfg.MaxPacketSize > maxPacketLimit:
+		errs = append(errs, fmt.Errorf("MaxPacketSize %d is above the MQTT limit %d", cfg.MaxPacketSize, maxPacketLimit))
+	}
+
+	seen := map[string]bool{}
+	for i, u := range cfg.Users {
+		who := fmt.Sprintf("user %d", i+1)
+		if u.Name != "" {
+			who = fmt.Sprintf("user %q", u.Name)
+		}
+		switch {
+		case u.Name == "":
+			errs = append(errs, fmt.Errorf("%s: empty name", who))
+		case !utf8.ValidString(u.Name) || strings.ContainsRune(u.Name, 0):
+			errs = append(errs, fmt.Errorf("%s: name is not valid UTF-8 text", who))
+		case seen[u.Name]:
+			errs = append(errs, fmt.Errorf("%s: duplicate user", who))
+		}
+		seen[u.Name] = true
+		if u.Password == "" {
+			errs = append(errs, fmt.Errorf("%s: empty password", who))
+		}
+		for _, f := range u.Read {
+			if err := checkFilter(f); err != nil {
+				errs = append(errs, fmt.Errorf("%s: read filter %q: %w", who, f, err))
+			}
+		}
+		for _, f := range u.Write {
+			if err := checkFilter(f); err != nil {
+				errs = append(errs, fmt.Errorf("%s: write filter %q: %w", who, f, err))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("broker: invalid config: %w", err)
+	}
+	return nil
+}
+
+// loadTLS reads the certificate and key of the TLS listener.
+func loadTLS(cfg Config) (*tls.Config, error) {
+	if cfg.TLSAddr == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("broker: TLS certificate %s / key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// buildAccess turns the users into mochi's auth ledger: one ledger user per account
+// with its password and its ACL as filter → access, where a filter listed in both
+// Read and Write gets ReadWrite. Admins carry no filters; they are kept apart.
+func buildAccess(cfg Config) *access {
+	a := &access{
+		ledger: &auth.Ledger{
+			Users: auth.Users{},
+			Auth:  auth.AuthRules{},
+			ACL:   auth.ACLRules{},
+		},
+		admins:    map[string]bool{},
+		anonymous: cfg.AllowAnonymous,
+	}
+	for _, u := range cfg.Users {
+		rule := auth.UserRule{
+			Username: auth.RString(u.Name),
+			Password: auth.RString(u.Password),
+		}
+		if u.Admin {
+			a.admins[u.Name] = true
+		} else {
+			rule.ACL = auth.Filters{}
+			for _, f := range u.Read {
+				rule.ACL[auth.RString(f)] = grant(rule.ACL[auth.RString(f)], false)
+			}
+			for _, f := range u.Write {
+				rule.ACL[auth.RString(f)] = grant(rule.ACL[auth.RString(f)], true)
+			}
+		}
+		a.ledger.Users[u.Name] = rule
+	}
+	return a
+}
+
+// grant adds read or write to an access value.
+func grant(a auth.Access, write bool) auth.Access {
+	switch {
+	case a == auth.ReadWrite,
+		write && a == auth.ReadOnly,
+		!write && a == auth.WriteOnly:
+		return auth.ReadWrite
+	case write:
+		return auth.WriteOnly
+	default:
+		return auth.ReadOnly
+	}
+}
+
+// allows reports whether a grants the asked direction.
+func allows(a auth.Access, write bool) bool {
+	if write {
+		return a == auth.WriteOnly || a == auth.ReadWrite
+	}
+	return a == auth.ReadOnly || a == auth.ReadWrite
+}
+
+// checkFilter checks an MQTT topic filter: not empty, valid UTF-8 without NUL, '#'
+// only as the whole last level, '+' only as a whole level.
+func checkFilter(f string) error {
+	if f == "" {
+		return errors.New("empty filter")
+	}
+	if len(f) > 65535 {
+		return errors.New("longer than 65535 bytes")
+	}
+	if !utf8.ValidString(f) || strings.ContainsRune(f, 0) {
+		return errors.New("not valid UTF-8 text")
+	}
+	levels := strings.Split(f, "/")
+	for i, l := range levels {
+		if strings.Contains(l, "#") && (l != "#" || i != len(levels)-1) {
+			return errors.New("'#' must be the whole last level")
+		}
+		if strings.Contains(l, "+") && l != "+" {
+			return errors.New("'+' must be a whole level")
+		}
+	}
+	return nil
+}
+
+// checkTopic checks a topic name for publishing: a filter without wildcards.
+func checkTopic(t string) error {
+	if strings.ContainsAny(t, "+#") {
+		return fmt.Errorf("broker: topic %q: wildcards are not allowed in a topic name", t)
+	}
+	if err := checkFilter(t); err != nil {
+		return fmt.Errorf("broker: topic %q: %w", t, err)
+	}
+	return nil
+}

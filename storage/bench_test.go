@@ -1,0 +1,117 @@
+package storage
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"vakt/hub"
+)
+
+// BenchmarkCommit measures the alarm path: one event, one report and the state per
+// transaction. "sync" includes the fsync that makes a commit survive a power cut.
+func BenchmarkCommit(b *testing.B) {
+	for _, noSync := range []bool{false, true} {
+		name := "sync"
+		if noSync {
+			name = "nosync"
+		}
+		b.Run(name, func(b *testing.B) {
+			s, err := Open(filepath.Join(b.TempDir(), "vakt.db"), Options{NoSync: noSync})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			st := fullState()
+			e := ev(t0, "alarm", hub.ClassAlarm)
+			e.Zone, e.State, e.Who = "front", hub.Triggered, hub.Actor{Device: "front", Via: hub.ViaSensor}
+			r := hub.Report{Event: 0, Time: t0, Code: 130, Qualifier: hub.QualNew, Partition: 1, Zone: 1, Alarm: true}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := s.Commit(hub.Batch{Events: []hub.Event{e}, Reports: []hub.Report{r}, State: st}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEventsPage reads one page of 100 from a log of 100,000 events.
+func BenchmarkEventsPage(b *testing.B) {
+	const n = 100_000
+	s, err := Open(filepath.Join(b.TempDir(), "vakt.db"), Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var batch hub.Batch
+	for i := range n {
+		e := ev(t0.Add(time.Duration(i)*time.Second), "open", hub.ClassRoutine)
+		e.Zone = fmt.Sprintf("zone%d", i%20)
+		if i%1000 == 0 {
+			e.Type, e.Class = "alarm", hub.ClassAlarm
+		}
+		batch.Events = append(batch.Events, e)
+		if len(batch.Events) == 1000 {
+			if _, _, err := s.Commit(batch); err != nil {
+				b.Fatal(err)
+			}
+			batch.Events = batch.Events[:0]
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		q    EventQuery
+	}{
+		{"newest", EventQuery{}},
+		{"middle", EventQuery{Before: n / 2}},
+		{"ascending", EventQuery{Ascending: true, After: n / 2}},
+		{"zone filter", EventQuery{Zone: "zone7"}},
+		{"rare type", EventQuery{Types: []string{"alarm"}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				evs, _, err := s.Events(bc.q)
+				if err != nil || len(evs) != 100 {
+					b.Fatalf("%d events, %v", len(evs), err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPrune removes half of a 100,000-event log by count.
+func BenchmarkPrune(b *testing.B) {
+	const n = 100_000
+	for b.Loop() {
+		b.StopTimer()
+		s, err := Open(filepath.Join(b.TempDir(), "vakt.db"), Options{NoSync: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var batch hub.Batch
+		for i := range n {
+			class := hub.ClassRoutine
+			if i%10 == 0 {
+				class = hub.ClassArming
+			}
+			batch.Events = append(batch.Events, ev(t0.Add(time.Duration(i)*time.Second), "x", class))
+			if len(batch.Events) == 1000 {
+				if _, _, err := s.Commit(batch); err != nil {
+					b.Fatal(err)
+				}
+				batch.Events = batch.Events[:0]
+			}
+		}
+		b.StartTimer()
+		removed, err := s.Prune(t0, Retention{MaxEvents: n / 2})
+		if err != nil || removed != n/2 {
+			b.Fatalf("removed %d, %v", removed, err)
+		}
+		b.StopTimer()
+		_ = s.Close()
+		b.StartTimer()
+	}
+}

@@ -1,0 +1,131 @@
+// Package bootcfg reads the boot configuration file (listen addresses, data directory,
+// MQTT users: what the hub needs before it can open its store) and reads and writes
+// the domain configuration as YAML for `vakt config export|import`.
+package bootcfg
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"go.yaml.in/yaml/v3"
+
+	"vakt/hub"
+)
+
+// File is the boot configuration. Flags override its fields.
+type File struct {
+	Data     string `yaml:"data"`      // data directory, default ./vakt-data
+	HTTP     string `yaml:"http"`      // web listener, default :8080
+	Timezone string `yaml:"timezone"`  // IANA name for guest schedules; default the system's
+	LogLevel string `yaml:"log_level"` // debug, info, warn, error
+	MQTT     MQTT   `yaml:"mqtt"`
+}
+
+// MQTT configures the embedded broker and Vakt's topics.
+type MQTT struct {
+	Listen         string     `yaml:"listen"`     // default :1883; "off" disables
+	TLSListen      string     `yaml:"tls_listen"` // optional
+	TLSCert        string     `yaml:"tls_cert"`
+	TLSKey         string     `yaml:"tls_key"`
+	WSListen       string     `yaml:"ws_listen"` // optional websocket listener
+	AllowAnonymous bool       `yaml:"allow_anonymous"`
+	Users          []MQTTUser `yaml:"users"`
+	BaseTopic      string     `yaml:"base_topic"` // Vakt's own topics, default "vakt"
+}
+
+// MQTTUser is a broker account with its topic ACL.
+type MQTTUser struct {
+	Name     string   `yaml:"name"`
+	Password string   `yaml:"password"`
+	Read     []string `yaml:"read"`
+	Write    []string `yaml:"write"`
+	Admin    bool     `yaml:"admin"`
+}
+
+// Defaults returns the configuration used with no file.
+func Defaults() File {
+	return File{Data: "./vakt-data", HTTP: ":8080", LogLevel: "info",
+		MQTT: MQTT{Listen: ":1883", BaseTopic: "vakt"}}
+}
+
+// Load reads a boot configuration file over the defaults. Unknown keys are errors, so
+// a typo never silently leaves a default in place.
+func Load(path string) (File, error) {
+	f := Defaults()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return f, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := decodeStrict(b, &f); err != nil {
+		return f, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := f.Validate(); err != nil {
+		return f, fmt.Errorf("config %s: %w", path, err)
+	}
+	return f, nil
+}
+
+func decodeStrict(b []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// Validate checks the fields that can be checked without opening anything.
+func (f File) Validate() error {
+	var errs []error
+	names := map[string]bool{}
+	for i, u := range f.MQTT.Users {
+		if u.Name == "" || u.Password == "" {
+			errs = append(errs, fmt.Errorf("mqtt.users[%d]: name and password are required", i))
+		}
+		if names[u.Name] {
+			errs = append(errs, fmt.Errorf("mqtt.users[%d]: duplicate user %q", i, u.Name))
+		}
+		names[u.Name] = true
+	}
+	if (f.MQTT.TLSListen != "") != (f.MQTT.TLSCert != "" && f.MQTT.TLSKey != "") {
+		errs = append(errs, fmt.Errorf("mqtt: tls_listen needs tls_cert and tls_key, and they need tls_listen"))
+	}
+	switch f.LogLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level %q is not debug, info, warn or error", f.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// ReadDomain parses a domain configuration exported by WriteDomain (or written by an
+// installer) and validates it.
+func ReadDomain(r io.Reader) (hub.Config, error) {
+	var c hub.Config
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return c, fmt.Errorf("read: %w", err)
+	}
+	if err := decodeStrict(b, &c); err != nil {
+		return c, err
+	}
+	c.Settings = c.Settings.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// WriteDomain writes a domain configuration as YAML. Secrets appear only as argon2id
+// hashes.
+func WriteDomain(w io.Writer, c hub.Config) error {
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	return enc.Close()
+}

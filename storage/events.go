@@ -1,0 +1,337 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"vakt/hub"
+)
+
+// Class flags of the event indexes: routine events sort before mandatory ones.
+const (
+	flagRoutine   byte = 0
+	flagMandatory byte = 1
+)
+
+func classFlag(c hub.EventClass) byte {
+	if c.Mandatory() {
+		return flagMandatory
+	}
+	return flagRoutine
+}
+
+// timeKeyLen is the length of an encoded event time.
+const timeKeyLen = 12
+
+// timeKey encodes t so that byte order is time order: Unix seconds with the sign bit
+// flipped, then nanoseconds. It works for every time, the zero time included.
+func timeKey(t time.Time) []byte {
+	k := make([]byte, timeKeyLen, timeKeyLen+8)
+	binary.BigEndian.PutUint64(k, uint64(t.Unix())^(1<<63))
+	binary.BigEndian.PutUint32(k[8:], uint32(t.Nanosecond()))
+	return k
+}
+
+// Store is the hub's journal.
+var _ hub.Journal = (*Store)(nil)
+
+// Commit stores, in one transaction, the events and reports of one input and the new
+// state. It is called on the alarm path after the outputs were switched; the hub's
+// Journal interface is this method. It assigns each event the next journal sequence
+// number and each report the next outbox sequence number; sequence numbers are never
+// reused, not even after the events are pruned. On input, Report.Event is the index into
+// b.Events of the event the report belongs to; on output it is that event's Seq. It
+// returns copies of the events and reports as stored; b is not modified.
+//
+// An error means nothing of the batch was stored (the transaction rolled back): the
+// disk failed or is full, the store is closed, or a report refers to an event index
+// outside b.Events.
+func (s *Store) Commit(b hub.Batch) ([]hub.Event, []hub.Report, error) {
+	for i, r := range b.Reports {
+		if r.Event >= uint64(len(b.Events)) {
+			return nil, nil, fmt.Errorf("storage: commit: report %d refers to event index %d, but the batch has %d events",
+				i, r.Event, len(b.Events))
+		}
+	}
+	state, err := json.Marshal(b.State)
+	if err != nil {
+		return nil, nil, fmt.Errorf("storage: commit: state: %w", err)
+	}
+	events := slices.Clone(b.Events)
+	reports := slices.Clone(b.Reports)
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		evb := tx.Bucket(bucketEvents)
+		byClass := tx.Bucket(bucketByClass)
+		byTime := tx.Bucket(bucketByTime)
+		meta := tx.Bucket(bucketMeta)
+		var routine, mandatory uint64
+		for i := range events {
+			e := &events[i]
+			seq, err := evb.NextSequence()
+			if err != nil {
+				return err
+			}
+			e.Seq = seq
+			v, err := json.Marshal(e)
+			if err != nil {
+				return fmt.Errorf("event %d: %w", i, err)
+			}
+			key := seqKey(seq)
+			if err := evb.Put(key, v); err != nil {
+				return err
+			}
+			flag := classFlag(e.Class)
+			tk := timeKey(e.Time)
+			if err := byClass.Put(append([]byte{flag}, key...), tk); err != nil {
+				return err
+			}
+			if err := byTime.Put(append(tk, key...), []byte{flag}); err != nil {
+				return err
+			}
+			if flag == flagMandatory {
+				mandatory++
+			} else {
+				routine++
+			}
+		}
+		if routine > 0 {
+			if err := putUint(meta, keyRoutineCount, getUint(meta, keyRoutineCount)+routine); err != nil {
+				return err
+			}
+		}
+		if mandatory > 0 {
+			if err := putUint(meta, keyMandatoryCount, getUint(meta, keyMandatoryCount)+mandatory); err != nil {
+				return err
+			}
+		}
+		out := tx.Bucket(bucketOutbox)
+		for i := range reports {
+			r := &reports[i]
+			seq, err := out.NextSequence()
+			if err != nil {
+				return err
+			}
+			r.Seq = seq
+			r.Event = events[r.Event].Seq
+			v, err := json.Marshal(r)
+			if err != nil {
+				return fmt.Errorf("report %d: %w", i, err)
+			}
+			if err := out.Put(seqKey(seq), v); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketState).Put(keyState, state)
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("storage: commit: %w", err)
+	}
+	return events, reports, nil
+}
+
+// EventQuery selects events from the log. The zero value asks for the newest 100.
+type EventQuery struct {
+	// Before keeps only events with Seq < Before (0 = no bound): the paging cursor when
+	// going back in time.
+	Before uint64
+	// After keeps only events with Seq > After: the cursor of a stream going forward.
+	After uint64
+	// Since (inclusive) and Until (exclusive) bound the event time; zero is unbounded.
+	Since, Until time.Time
+	// Types keeps events whose Type is one of these (empty = any).
+	Types []string
+	// Zone keeps events of this zone (Event.Zone).
+	Zone string
+	// UserID keeps events done by this user (Event.Who.UserID).
+	UserID string
+	// Class keeps events of this class; a stored event without a class is routine.
+	Class hub.EventClass
+	// Limit is the page size: default 100, at most 1000.
+	Limit int
+	// Ascending returns the oldest first instead of the newest first.
+	Ascending bool
+}
+
+// Query limits.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+func (q *EventQuery) match(e *hub.Event) bool {
+	if len(q.Types) > 0 && !slices.Contains(q.Types, e.Type) {
+		return false
+	}
+	if q.Zone != "" && e.Zone != q.Zone {
+		return false
+	}
+	if q.UserID != "" && e.Who.UserID != q.UserID {
+		return false
+	}
+	if q.Class != "" {
+		c := e.Class
+		if c == "" {
+			c = hub.ClassRoutine
+		}
+		if c != q.Class {
+			return false
+		}
+	}
+	if !q.Since.IsZero() && e.Time.Before(q.Since) {
+		return false
+	}
+	if !q.Until.IsZero() && !e.Time.Before(q.Until) {
+		return false
+	}
+	return true
+}
+
+// prefilter is a cheap test on the stored JSON that rejects most records a query does
+// not match without decoding them. Each group lists strings of which at least one must
+// occur verbatim in the record. Only plain strings are used: encoding/json writes them
+// byte for byte, so a record that matches always passes; records that pass are then
+// decoded and matched exactly.
+type prefilter [][][]byte
+
+func (q *EventQuery) prefilter() prefilter {
+	var p prefilter
+	add := func(alts ...string) {
+		var g [][]byte
+		for _, a := range alts {
+			if !plain(a) {
+				return
+			}
+			g = append(g, []byte(a))
+		}
+		if len(g) > 0 {
+			p = append(p, g)
+		}
+	}
+	add(q.Types...)
+	if q.Zone != "" {
+		add(q.Zone)
+	}
+	if q.UserID != "" {
+		add(q.UserID)
+	}
+	if q.Class != "" && q.Class != hub.ClassRoutine { // routine also matches an empty class
+		add(string(q.Class))
+	}
+	return p
+}
+
+// plain reports whether s is non-empty printable ASCII that JSON encoders never escape.
+func plain(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+func (p prefilter) pass(v []byte) bool {
+	for _, g := range p {
+		if !slices.ContainsFunc(g, func(s []byte) bool { return bytes.Contains(v, s) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// Events returns one page of the event log that matches q, newest first unless
+// q.Ascending. It is called by the API's event pages and streams. next is the cursor
+// for the following page: pass it as q.Before (newest first) or q.After (Ascending),
+// with the same filters; it is 0 when no more events match. Filters are applied while
+// the log is walked in sequence order, so a filter that matches rarely may walk much
+// of the log.
+//
+// An event that is stored but does not decode is left out and recorded in Damaged; it
+// does not fail the query. An error means the file could not be read.
+func (s *Store) Events(q EventQuery) (events []hub.Event, next uint64, err error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+	pre := q.prefilter()
+	err = s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		var k, v []byte
+		step := c.Prev
+		switch {
+		case q.Ascending:
+			if q.After == math.MaxUint64 {
+				return nil
+			}
+			k, v = c.Seek(seqKey(q.After + 1))
+			step = c.Next
+		case q.Before == 0:
+			k, v = c.Last()
+		default:
+			if k, _ = c.Seek(seqKey(q.Before)); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		}
+		for ; k != nil; k, v = step() {
+			if len(k) != 8 {
+				s.noteDamaged(bucketEvents, k)
+				continue
+			}
+			seq := binary.BigEndian.Uint64(k)
+			if seq <= q.After || (q.Before != 0 && seq >= q.Before) {
+				break
+			}
+			if !pre.pass(v) {
+				continue
+			}
+			var e hub.Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				s.noteDamaged(bucketEvents, k)
+				continue
+			}
+			e.Seq = seq
+			if !q.match(&e) {
+				continue
+			}
+			if len(events) == limit {
+				next = events[limit-1].Seq
+				break
+			}
+			events = append(events, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("storage: events: %w", err)
+	}
+	return events, next, nil
+}
+
+// LastEventSeq returns the highest journal sequence number ever assigned (0 for a new
+// store), whether or not that event was since pruned. A stream starts after it. An
+// error means the file could not be read.
+func (s *Store) LastEventSeq() (uint64, error) {
+	var seq uint64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		seq = tx.Bucket(bucketEvents).Sequence()
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("storage: last event seq: %w", err)
+	}
+	return seq, nil
+}

@@ -1,0 +1,232 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the layout version this package writes into the meta bucket.
+const SchemaVersion = 1
+
+// Bucket names.
+var (
+	bucketConfig   = []byte("config")
+	bucketState    = []byte("state")
+	bucketEvents   = []byte("events")
+	bucketOutbox   = []byte("outbox")
+	bucketRetained = []byte("retained")
+	bucketMeta     = []byte("meta")
+	// Indexes of the event log, maintained in the same transaction as the log.
+	bucketByClass = []byte("events_by_class") // flag(1) + seq(8) -> timeKey(12)
+	bucketByTime  = []byte("events_by_time")  // timeKey(12) + seq(8) -> flag(1)
+)
+
+var allBuckets = [][]byte{bucketConfig, bucketState, bucketEvents, bucketOutbox,
+	bucketRetained, bucketMeta, bucketByClass, bucketByTime}
+
+// Keys of single values.
+var (
+	keyConfig          = []byte("config")
+	keyState           = []byte("current")
+	keySchema          = []byte("schema")
+	keyRoutineCount    = []byte("events_routine")
+	keyMandatoryCount  = []byte("events_mandatory")
+	defaultOpenTimeout = time.Second
+)
+
+// Errors that Open may wrap; test for them with errors.Is.
+var (
+	// ErrLocked means another process (or another Store in this process) holds the
+	// database file open. It is returned together with bbolt's ErrTimeout.
+	ErrLocked = errors.New("database is locked by another process")
+	// ErrNotDatabase means the file exists but is not a database this package can use:
+	// it is corrupt, not a bbolt file, another program's bbolt file, or written by a
+	// newer version. The file is left unchanged.
+	ErrNotDatabase = errors.New("not a Vakt database")
+)
+
+// Options configure Open.
+type Options struct {
+	// Timeout is how long Open waits for the file lock held by another process.
+	// Zero means one second.
+	Timeout time.Duration
+	// NoSync skips fsync after each commit. It makes a power cut lose committed data:
+	// for tests and benchmarks only.
+	NoSync bool
+}
+
+// Store is the hub's database: domain config, the latest state, the event log, the
+// outbox for the monitoring centre and retained MQTT messages, in one bbolt file.
+// All methods are safe for concurrent use.
+type Store struct {
+	db   *bolt.DB
+	path string
+
+	mu      sync.Mutex
+	damaged map[string]struct{}
+}
+
+// maxDamagedKeys bounds the memory used to remember damaged records.
+const maxDamagedKeys = 1000
+
+type openError struct {
+	path string
+	msg  string
+	errs []error
+}
+
+func (e *openError) Error() string   { return "storage: open " + e.path + ": " + e.msg }
+func (e *openError) Unwrap() []error { return e.errs }
+
+// Open opens the database file at path, creating the file and its buckets when they
+// do not exist. It is called once at start-up, before the hub runs; the Store is then
+// shared by every component until Close.
+//
+// Errors: if another process holds the file, Open waits opt.Timeout and then returns
+// an error matching both ErrLocked and bbolt's ErrTimeout. If the file is not a usable
+// database (corrupt, not a bbolt file, another program's file, a newer schema), it
+// returns an error matching ErrNotDatabase and leaves the file as it was. Other errors
+// are I/O errors from opening or initialising the file.
+func Open(path string, opt Options) (*Store, error) {
+	timeout := opt.Timeout
+	if timeout <= 0 {
+		timeout = defaultOpenTimeout
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opt.NoSync})
+	if err != nil {
+		switch {
+		case errors.Is(err, berrors.ErrTimeout):
+			return nil, &openError{path: path, msg: ErrLocked.Error(), errs: []error{ErrLocked, err}}
+		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+			errors.Is(err, berrors.ErrVersionMismatch):
+			return nil, &openError{path: path,
+				msg:  "not a valid database file (corrupt, or not a bbolt file; left unchanged): " + err.Error(),
+				errs: []error{ErrNotDatabase, err}}
+		}
+		return nil, fmt.Errorf("storage: open %s: %w", path, err)
+	}
+	if err := checkSchema(db); err != nil {
+		_ = db.Close()
+		return nil, &openError{path: path, msg: err.Error() + " (left unchanged)", errs: []error{ErrNotDatabase}}
+	}
+	if err := db.Update(initBuckets); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("storage: open %s: create buckets: %w", path, err)
+	}
+	return &Store{db: db, path: path}, nil
+}
+
+// checkSchema refuses files that hold another program's buckets or a schema newer than
+// this package knows, before anything is written to them.
+func checkSchema(db *bolt.DB) error {
+	return db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			// A new, empty file is fine; buckets of someone else are not.
+			return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+				if !slices.ContainsFunc(allBuckets, func(b []byte) bool { return bytes.Equal(b, name) }) {
+					return fmt.Errorf("the file holds bucket %q of another program", name)
+				}
+				return nil
+			})
+		}
+		v := meta.Get(keySchema)
+		if v == nil {
+			return nil
+		}
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n < 1 {
+			return fmt.Errorf("schema version %q is not valid", v)
+		}
+		if n > SchemaVersion {
+			return fmt.Errorf("schema version %d is newer than this program supports (%d)", n, SchemaVersion)
+		}
+		return nil
+	})
+}
+
+func initBuckets(tx *bolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	if meta.Get(keySchema) == nil {
+		return meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
+	}
+	return nil
+}
+
+// Close closes the file. It is called once at shutdown, after every component that
+// uses the Store has stopped; it waits for running transactions to finish. Calling
+// it again is harmless.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("storage: close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Path returns the path of the database file, for logs and diagnostics.
+func (s *Store) Path() string { return s.path }
+
+// Damaged reports the stored records that reads skipped since Open because they failed
+// to decode (a damaged event or outbox entry does not break a whole query: it is left
+// out and remembered here). n is the number of distinct damaged records seen (it stops
+// counting at 1000); keys names them as "bucket/seq", e.g. "events/42", sorted. A
+// non-zero n means the file is damaged: health checks and metrics should show it.
+func (s *Store) Damaged() (n int, keys []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.damaged {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return len(s.damaged), keys
+}
+
+func (s *Store) noteDamaged(bucket []byte, key []byte) {
+	name := string(bucket) + "/"
+	if len(key) == 8 {
+		name += strconv.FormatUint(binary.BigEndian.Uint64(key), 10)
+	} else {
+		name += strconv.Quote(string(key))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.damaged == nil {
+		s.damaged = map[string]struct{}{}
+	}
+	if len(s.damaged) < maxDamagedKeys {
+		s.damaged[name] = struct{}{}
+	}
+}
+
+// seqKey encodes a sequence number as a big-endian key, so keys sort by number.
+func seqKey(seq uint64) []byte {
+	k := make([]byte, 8)
+	binary.BigEndian.PutUint64(k, seq)
+	return k
+}
+
+func getUint(b *bolt.Bucket, key []byte) uint64 {
+	v := b.Get(key)
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}
+
+func putUint(b *bolt.Bucket, key []byte, n uint64) error {
+	return b.Put(key, seqKey(n))
+}

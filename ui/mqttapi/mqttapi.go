@@ -1,0 +1,312 @@
+// Package mqttapi is Vakt's own MQTT interface, in the shape Home Assistant's MQTT
+// alarm panel and Alarmo's users know:
+//
+//	<base>/state       retained: disarmed, arming, armed_away, …, pending, triggered
+//	<base>/attributes  retained JSON: changed_by, open and bypassed zones, readiness
+//	<base>/event       JSON events, never retained; silent events are never published
+//	<base>/command     input: ARM_AWAY … DISARM, or {"command","code","force","zone"}
+//	<base>/status      retained availability: online / offline
+//
+// Commands go through the hub's code check and lockout like every interface; the
+// MQTT user and client id that sent one are recorded. API.Run starts one goroutine
+// for commands and one for publishing; both stop when Run's context is cancelled.
+package mqttapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"vakt/hub"
+	"vakt/sensors/mqttdev"
+)
+
+// Hub is what the API needs of the hub.
+type Hub interface {
+	Do(ctx context.Context, r hub.Request) error
+	Snapshot() *hub.Snapshot
+	Subscribe(buf int) (<-chan hub.Update, func())
+}
+
+// API publishes state and events and takes commands.
+type API struct {
+	base  string
+	bus   mqttdev.Bus
+	hub   Hub
+	log   *slog.Logger
+	queue chan mqttdev.Message
+}
+
+// New returns the API on topics under base (default "vakt").
+func New(base string, bus mqttdev.Bus, h Hub, log *slog.Logger) *API {
+	if base == "" {
+		base = "vakt"
+	}
+	return &API{base: strings.TrimSuffix(base, "/"), bus: bus, hub: h, log: log, queue: make(chan mqttdev.Message, 32)}
+}
+
+// Topic returns the full topic of a leaf such as "state".
+func (a *API) Topic(leaf string) string { return a.base + "/" + leaf }
+
+// Command is a parsed command message.
+type Command struct {
+	Kind  hub.CommandKind
+	Mode  hub.Mode
+	Code  string
+	Force bool
+	Zone  string
+	// Warning notes a tolerated oddity, e.g. a numeric code.
+	Warning string
+}
+
+var plain = map[string]Command{
+	"ARM_AWAY":     {Kind: hub.CmdArm, Mode: hub.ModeAway},
+	"ARM_HOME":     {Kind: hub.CmdArm, Mode: hub.ModeHome},
+	"ARM_NIGHT":    {Kind: hub.CmdArm, Mode: hub.ModeNight},
+	"ARM_VACATION": {Kind: hub.CmdArm, Mode: hub.ModeVacation},
+	"DISARM":       {Kind: hub.CmdDisarm},
+	"TRIGGER":      {Kind: hub.CmdPanic},
+	"PANIC":        {Kind: hub.CmdPanic},
+	"SILENT_PANIC": {Kind: hub.CmdSilentPanic},
+	"BYPASS":       {Kind: hub.CmdBypass},
+	"UNBYPASS":     {Kind: hub.CmdUnbypass},
+}
+
+// ParseCommand reads a plain (ARM_AWAY) or JSON ({"command":"ARM_AWAY","code":"1234"})
+// command. Home Assistant's template key "action" is accepted for "command", and
+// Alarmo's "bypass_open_sensors" for "force". A numeric code is accepted with a
+// warning: leading zeros are lost.
+func ParseCommand(payload []byte) (Command, error) {
+	p := strings.TrimSpace(string(payload))
+	if !strings.HasPrefix(p, "{") {
+		c, ok := plain[strings.ToUpper(p)]
+		if !ok {
+			return Command{}, fmt.Errorf("unknown command %q", truncate(p))
+		}
+		return c, nil
+	}
+	var raw struct {
+		Command string          `json:"command"`
+		Action  string          `json:"action"`
+		Code    json.RawMessage `json:"code"`
+		Force   bool            `json:"force"`
+		Bypass  bool            `json:"bypass_open_sensors"`
+		Zone    string          `json:"zone"`
+	}
+	if err := json.Unmarshal([]byte(p), &raw); err != nil {
+		return Command{}, fmt.Errorf("malformed JSON command: %w", err)
+	}
+	name := raw.Command
+	if name == "" {
+		name = raw.Action
+	}
+	c, ok := plain[strings.ToUpper(name)]
+	if !ok {
+		return Command{}, fmt.Errorf("unknown command %q", truncate(name))
+	}
+	c.Force = raw.Force || raw.Bypass
+	c.Zone = raw.Zone
+	if len(raw.Code) > 0 && string(raw.Code) != "null" {
+		var s string
+		if err := json.Unmarshal(raw.Code, &s); err == nil {
+			c.Code = s
+		} else {
+			var n json.Number
+			if err := json.Unmarshal(raw.Code, &n); err != nil {
+				return Command{}, fmt.Errorf("code must be a string of digits")
+			}
+			c.Code = n.String()
+			c.Warning = "code sent as a number; send it as a string to keep leading zeros"
+		}
+	}
+	return c, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// Start subscribes to the command topic and publishes the current state.
+func (a *API) Start(ctx context.Context) (cancel func(), err error) {
+	cancel, err = a.bus.Subscribe(a.Topic("command"), func(m mqttdev.Message) {
+		select {
+		case a.queue <- m:
+		default:
+			a.log.Warn("mqttapi: command queue full, command dropped", "client", m.ClientID, "user", m.Username)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mqttapi: subscribe %s: %w", a.Topic("command"), err)
+	}
+	a.publishState(a.hub.Snapshot(), true)
+	if err := a.bus.Publish(a.Topic("status"), []byte("online"), true); err != nil {
+		a.log.Error("mqttapi: publish status", "err", err)
+	}
+	return cancel, nil
+}
+
+// Run executes commands and publishes updates until ctx is cancelled, then publishes
+// "offline" on the status topic.
+func (a *API) Run(ctx context.Context) error {
+	updates, unsub := a.hub.Subscribe(256)
+	defer func() { unsub() }()
+	last := a.hub.Snapshot().State.Name
+	for {
+		select {
+		case <-ctx.Done():
+			_ = a.bus.Publish(a.Topic("status"), []byte("offline"), true)
+			return nil
+		case m := <-a.queue:
+			a.command(ctx, m)
+		case u, ok := <-updates:
+			if !ok { // dropped as too slow: resubscribe and republish
+				updates, unsub = a.hub.Subscribe(256)
+				a.publishState(a.hub.Snapshot(), true)
+				continue
+			}
+			for _, e := range u.Events {
+				if !e.Silent {
+					a.publishEvent(eventJSON(e))
+				}
+			}
+			a.publishState(u.Snapshot, u.Snapshot.State.Name != last)
+			last = u.Snapshot.State.Name
+		}
+	}
+}
+
+func (a *API) command(ctx context.Context, m mqttdev.Message) {
+	who := m.Username
+	if who == "" {
+		who = "anonymous"
+	}
+	device := "mqtt:" + who + "/" + m.ClientID
+	if m.Retained {
+		a.log.Warn("mqttapi: retained command ignored (it would run again at every restart)", "client", device)
+		a.publishEvent(map[string]any{"event": "COMMAND_NOT_ALLOWED", "detail": "retained commands are ignored", "source": device})
+		return
+	}
+	c, err := ParseCommand(m.Payload)
+	if err != nil {
+		a.log.Warn("mqttapi: bad command", "err", err, "client", device)
+		a.publishEvent(map[string]any{"event": "COMMAND_NOT_ALLOWED", "detail": err.Error(), "source": device})
+		return
+	}
+	if c.Warning != "" {
+		a.log.Warn("mqttapi: "+c.Warning, "client", device)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = a.hub.Do(ctx, hub.Request{Kind: c.Kind, Mode: c.Mode, Force: c.Force, Zone: c.Zone,
+		Cred: hub.Credential{Code: c.Code}, Via: hub.ViaMQTT, Device: device})
+	if err == nil {
+		return
+	}
+	ev := map[string]any{"command": string(c.Kind), "source": device, "detail": err.Error(),
+		"state": string(a.hub.Snapshot().State.Name)}
+	var he *hub.Error
+	switch hub.KindOf(err) {
+	case hub.ErrNotReady:
+		ev["event"] = "FAILED_TO_ARM"
+		if errors.As(err, &he) {
+			ev["reasons"] = he.Reasons
+		}
+	case hub.ErrBadCode:
+		ev["event"] = "INVALID_CODE_PROVIDED"
+		if c.Code == "" {
+			ev["event"] = "NO_CODE_PROVIDED"
+		}
+	case hub.ErrLocked:
+		ev["event"] = "LOCKED_OUT"
+	default:
+		ev["event"] = "COMMAND_NOT_ALLOWED"
+	}
+	a.publishEvent(ev)
+}
+
+func eventJSON(e hub.Event) map[string]any {
+	m := map[string]any{"event": e.Type, "seq": e.Seq, "time": e.Time.Format(time.RFC3339), "class": e.Class,
+		"state": e.State, "who": e.Who}
+	if e.Zone != "" {
+		m["zone"] = e.Zone
+	}
+	if e.Mode != "" {
+		m["mode"] = e.Mode
+	}
+	if len(e.Reasons) > 0 {
+		m["reasons"] = e.Reasons
+	}
+	if len(e.Zones) > 0 {
+		m["zones"] = e.Zones
+	}
+	if e.Detail != "" {
+		m["detail"] = e.Detail
+	}
+	return m
+}
+
+func (a *API) publishEvent(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		a.log.Error("mqttapi: encode event", "err", err)
+		return
+	}
+	if err := a.bus.Publish(a.Topic("event"), b, false); err != nil {
+		a.log.Error("mqttapi: publish event", "err", err)
+	}
+}
+
+// Attributes is the JSON on the attributes topic.
+type Attributes struct {
+	State     hub.StateName             `json:"state"`
+	ArmMode   hub.Mode                  `json:"arm_mode,omitempty"`
+	ChangedBy string                    `json:"changed_by,omitempty"`
+	Open      []string                  `json:"open_sensors"`
+	Bypassed  []string                  `json:"bypassed_sensors"`
+	Ready     map[hub.Mode]bool         `json:"ready"`
+	Reasons   map[hub.Mode][]hub.Reason `json:"not_ready_reasons"`
+	Delay     int                       `json:"delay,omitempty"`
+	Locked    bool                      `json:"locked_out"`
+}
+
+func (a *API) publishState(s *hub.Snapshot, stateChanged bool) {
+	if stateChanged {
+		if err := a.bus.Publish(a.Topic("state"), []byte(s.State.Name), true); err != nil {
+			a.log.Error("mqttapi: publish state", "err", err)
+		}
+	}
+	at := Attributes{State: s.State.Name, ArmMode: s.State.Mode, Open: []string{}, Bypassed: []string{},
+		Ready: map[hub.Mode]bool{}, Reasons: s.Ready, Locked: s.State.Lockout.Locked(time.Now())}
+	if s.State.ArmedBy != (hub.Actor{}) {
+		at.ChangedBy = s.State.ArmedBy.String()
+	}
+	for _, z := range s.Config.Zones {
+		zs := s.State.Zones[z.ID]
+		if zs.Open {
+			at.Open = append(at.Open, z.ID)
+		}
+		if zs.Bypassed || zs.Isolated {
+			at.Bypassed = append(at.Bypassed, z.ID)
+		}
+	}
+	for m, rs := range s.Ready {
+		at.Ready[m] = len(rs) == 0
+	}
+	switch s.State.Name {
+	case hub.Arming:
+		at.Delay = int(time.Until(s.State.ExitDeadline).Seconds() + 0.5)
+	case hub.Pending:
+		at.Delay = int(time.Until(s.State.EntryDeadline).Seconds() + 0.5)
+	}
+	b, _ := json.Marshal(at)
+	if err := a.bus.Publish(a.Topic("attributes"), b, true); err != nil {
+		a.log.Error("mqttapi: publish attributes", "err", err)
+	}
+}
