@@ -135,7 +135,7 @@ func TestCoreTransitions(t *testing.T) {
 			wantReports: []int{1406, 1401}},
 		{name: "second detector confirms the alarm (139)",
 			steps: []at{{0, arm(ModeNight)}, {time.Minute, open_("window")}, {10 * time.Minute, open_("back")}},
-			want: Triggered, wantEvents: []string{"alarm", "alarm", "alarm_confirmed"}, wantReports: []int{1131, 1131, 1139}},
+			want:  Triggered, wantEvents: []string{"alarm", "alarm", "alarm_confirmed"}, wantReports: []int{1131, 1131, 1139}},
 		{name: "no confirmation after the window",
 			steps: []at{{0, arm(ModeNight)}, {time.Minute, open_("window")}, {4 * time.Minute, Tick{}},
 				{31 * time.Minute, Tick{}}, {32 * time.Minute, open_("back")}},

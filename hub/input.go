@@ -102,10 +102,10 @@ type TestReport struct {
 
 func (TestReport) input() {}
 func (Sensor) input()     {}
-func (Tick) input()    {}
-func (Command) input() {}
-func (Refused) input() {}
-func (Fault) input()   {}
+func (Tick) input()       {}
+func (Command) input()    {}
+func (Refused) input()    {}
+func (Fault) input()      {}
 
 // Effect is something the core asks the world to do.
 type Effect interface{ effect() }
