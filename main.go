@@ -209,7 +209,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	bus := brokerBus{b: brk}
 
 	late := &lateInputs{}
-	outputs := mqttdev.NewOutputs(bus, late, cfg.Outputs, log)
+	outputs := mqttdev.NewOutputs(bus, late, cfg.Outputs, strings.TrimSuffix(boot.MQTT.BaseTopic, "/")+"/output", log)
 	hopt := hub.Options{Config: cfg, Journal: store, Outputs: outputs, Log: log, Location: loc}
 	if hasState {
 		hopt.State = &state

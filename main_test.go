@@ -126,19 +126,33 @@ func (mc *mqttClient) pub(t *testing.T, topic, payload string, retain bool) {
 // waitFor reads messages until one on topic has a payload containing want.
 func (mc *mqttClient) waitFor(t *testing.T, topic, want string) string {
 	t.Helper()
-	deadline := time.After(15 * time.Second)
+	return mc.waitAll(t, topic, want)[0]
+}
+
+// waitAll reads messages until, for each pair of topic and wanted text, one has
+// arrived, in any order (outputs and state are published by different goroutines).
+func (mc *mqttClient) waitAll(t *testing.T, pairs ...string) []string {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	got := make([]string, len(pairs)/2)
+	left := len(got)
 	var seen []string
-	for {
+	for left > 0 {
 		select {
 		case m := <-mc.msgs:
 			seen = append(seen, m.Topic+" "+string(m.Payload))
-			if m.Topic == topic && strings.Contains(string(m.Payload), want) {
-				return string(m.Payload)
+			for i := 0; i < len(pairs); i += 2 {
+				if got[i/2] == "" && m.Topic == pairs[i] && strings.Contains(string(m.Payload), pairs[i+1]) {
+					got[i/2] = string(m.Payload)
+					left--
+					break
+				}
 			}
 		case <-deadline:
-			t.Fatalf("no %q on %s; saw %q", want, topic, seen)
+			t.Fatalf("waiting for %q; got %q; saw %q", pairs, got, seen)
 		}
 	}
+	return got
 }
 
 const domainYAML = `
@@ -197,25 +211,23 @@ func TestRunAlarmAndRestart(t *testing.T) {
 	c.pub(t, "vakt/command", `{"command":"ARM_NIGHT","code":"000000"}`, false)
 	c.waitFor(t, "vakt/event", "INVALID_CODE_PROVIDED")
 	c.pub(t, "vakt/command", `{"command":"ARM_NIGHT","code":"135790"}`, false)
-	ev := c.waitFor(t, "vakt/event", `"event":"armed"`)
+	ev := c.waitAll(t, "vakt/event", `"event":"armed"`, "vakt/state", "armed_night")[0]
 	if !strings.Contains(ev, `"user_id":"alice_admin"`) || !strings.Contains(ev, "mqtt:tester/test-tester") {
 		t.Errorf("armed event does not name the user and source: %s", ev)
 	}
-	c.waitFor(t, "vakt/state", "armed_night")
 
 	z := dialMQTT(t, p.mqtt, "zigbee2mqtt", "z2m-pass")
 	z.pub(t, "test/window", `{"contact":false,"tamper":false}`, true)
-	c.waitFor(t, "test/siren", "ON")
-	c.waitFor(t, "vakt/state", "triggered")
+	c.waitAll(t, "test/siren", "ON", "vakt/state", "triggered")
 	p.stop(t)
 
 	p = startHub(t, args...)
 	c = dialMQTT(t, p.mqtt, "tester", "tester-pass")
-	c.sub(t, "vakt/state", "test/siren", "vakt/event")
-	c.waitFor(t, "vakt/state", "triggered") // retained, and the alarm resumed
+	c.sub(t, "vakt/state", "test/siren", "vakt/event", "vakt/output/siren")
+	// The alarm resumed: outputs restart off, then the siren is driven on again.
+	c.waitAll(t, "vakt/state", "triggered", "vakt/output/siren", "ON")
 	c.pub(t, "vakt/command", `{"command":"DISARM","code":"135790"}`, false)
-	c.waitFor(t, "test/siren", "OFF")
-	c.waitFor(t, "vakt/state", "disarmed")
+	c.waitAll(t, "test/siren", "OFF", "vakt/state", "disarmed", "vakt/event", `"event":"alarm_cancel"`)
 	p.stop(t)
 
 	// The event log kept everything across the restart.

@@ -210,19 +210,24 @@ func (a *Zones) Run(ctx context.Context) error {
 	}
 }
 
-// Outputs drives MQTT-bound outputs. It implements hub.Outputs.
+// Outputs drives MQTT-bound outputs. It implements hub.Outputs. Outputs are levels:
+// Run first switches every output off, then follows the hub (which switches on what
+// a resumed alarm needs). What each output was last driven to is published, retained,
+// on <statusBase>/<id>, so a panel or test can see it.
 type Outputs struct {
-	bus     Bus
-	hub     Inputs
-	log     *slog.Logger
-	mu      sync.Mutex
-	outputs []hub.Output
-	queue   chan hub.SetOutput
+	bus        Bus
+	hub        Inputs
+	log        *slog.Logger
+	statusBase string
+	mu         sync.Mutex
+	outputs    []hub.Output
+	queue      chan hub.SetOutput
 }
 
-// NewOutputs returns a driver for outputs; call Run.
-func NewOutputs(bus Bus, h Inputs, outputs []hub.Output, log *slog.Logger) *Outputs {
-	return &Outputs{bus: bus, hub: h, log: log, outputs: outputs, queue: make(chan hub.SetOutput, 256)}
+// NewOutputs returns a driver for outputs; call Run. statusBase is e.g. "vakt/output".
+func NewOutputs(bus Bus, h Inputs, outputs []hub.Output, statusBase string, log *slog.Logger) *Outputs {
+	return &Outputs{bus: bus, hub: h, log: log, outputs: outputs, statusBase: statusBase,
+		queue: make(chan hub.SetOutput, 256)}
 }
 
 // SetOutputs replaces the configured outputs.
@@ -245,35 +250,45 @@ func (o *Outputs) Set(kind hub.OutputKind, on, pulse bool) {
 // fault "output:<id>", cleared by the next successful one.
 func (o *Outputs) Run(ctx context.Context) error {
 	failed := map[string]bool{}
+	drive := func(s hub.SetOutput, all bool) {
+		o.mu.Lock()
+		outs := o.outputs
+		o.mu.Unlock()
+		for _, out := range outs {
+			if (!all && out.Kind != s.Kind) || out.MQTT == nil {
+				continue
+			}
+			payload := out.MQTT.Off
+			if s.On {
+				payload = out.MQTT.On
+			}
+			err := o.bus.Publish(out.MQTT.Topic, []byte(payload), false)
+			if err != nil {
+				o.log.Error("mqttdev: output not driven", "output", out.ID, "topic", out.MQTT.Topic, "err", err)
+			} else if o.statusBase != "" && !s.Pulse {
+				state := "OFF"
+				if s.On {
+					state = "ON"
+				}
+				_ = o.bus.Publish(o.statusBase+"/"+out.ID, []byte(state), true)
+			}
+			if (err != nil) != failed[out.ID] {
+				failed[out.ID] = err != nil
+				detail := ""
+				if err != nil {
+					detail = err.Error()
+				}
+				_ = o.hub.Input(ctx, hub.Fault{Name: "output:" + out.ID, Active: err != nil, Detail: detail})
+			}
+		}
+	}
+	drive(hub.SetOutput{On: false}, true)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case s := <-o.queue:
-			o.mu.Lock()
-			outs := o.outputs
-			o.mu.Unlock()
-			for _, out := range outs {
-				if out.Kind != s.Kind || out.MQTT == nil {
-					continue
-				}
-				payload := out.MQTT.Off
-				if s.On {
-					payload = out.MQTT.On
-				}
-				err := o.bus.Publish(out.MQTT.Topic, []byte(payload), false)
-				if err != nil {
-					o.log.Error("mqttdev: output not driven", "output", out.ID, "topic", out.MQTT.Topic, "err", err)
-				}
-				if (err != nil) != failed[out.ID] {
-					failed[out.ID] = err != nil
-					detail := ""
-					if err != nil {
-						detail = err.Error()
-					}
-					_ = o.hub.Input(ctx, hub.Fault{Name: "output:" + out.ID, Active: err != nil, Detail: detail})
-				}
-			}
+			drive(s, false)
 		}
 	}
 }

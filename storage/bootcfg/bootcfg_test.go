@@ -1,0 +1,90 @@
+package bootcfg
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"vakt/hub"
+)
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name, body, wantErr string
+	}{
+		{"empty file keeps defaults", "", ""},
+		{"full", "data: /x\nhttp: ':9'\nmqtt:\n  listen: ':1'\n  users:\n    - {name: z, password: p, read: ['a/#']}\n", ""},
+		{"unknown key", "mqtt:\n  listn: ':1'\n", "listn"},
+		{"user without password", "mqtt:\n  users:\n    - {name: z}\n", "password"},
+		{"duplicate user", "mqtt:\n  users:\n    - {name: z, password: a}\n    - {name: z, password: b}\n", "duplicate"},
+		{"tls without cert", "mqtt:\n  tls_listen: ':8883'\n", "tls_cert"},
+		{"bad log level", "log_level: loud\n", "loud"},
+		{"not yaml", "{{{", "config"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := Load(write(strings.ReplaceAll(tc.name, " ", "_")+".yaml", tc.body))
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f.MQTT.BaseTopic != "vakt" || f.HTTP == "" {
+					t.Errorf("defaults lost: %+v", f)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestDomainRoundTrip(t *testing.T) {
+	in := hub.Config{Settings: hub.DefaultSettings(),
+		Zones: []hub.Zone{{ID: "door", Name: "Door", Number: 1, Type: hub.ZoneEntryExit,
+			MQTT: &hub.MQTTZone{Topic: "z/door", Field: "contact", Open: []string{"false"}}}},
+		Users: []hub.User{{ID: "a", Name: "A", Number: 1, Role: hub.RoleGuest, PINHash: "$argon2id$x",
+			Schedule: []hub.Window{{Days: []time.Weekday{time.Monday}, From: "08:00", To: "17:00"}}}},
+	}
+	in.Settings.ExitDelay[hub.ModeNight] = 0
+	var buf bytes.Buffer
+	if err := WriteDomain(&buf, in); err != nil {
+		t.Fatal(err)
+	}
+	out, err := ReadDomain(&buf)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	if out.Settings.ExitDelay[hub.ModeNight] != 0 || out.Settings.SirenDuration != in.Settings.SirenDuration {
+		t.Errorf("settings changed: %+v", out.Settings)
+	}
+	if out.Zones[0].MQTT.Field != "contact" || out.Users[0].Schedule[0].From != "08:00" {
+		t.Errorf("round trip lost fields: %+v", out)
+	}
+}
+
+func TestReadDomainRejects(t *testing.T) {
+	for _, body := range []string{
+		"zones:\n  - {id: a, name: A, number: 1, type: laser}\n",
+		"zones:\n  - {id: a, name: A, number: 1, type: instant}\n  - {id: a, name: B, number: 2, type: instant}\n",
+		"settings:\n  siren_duration: 20m\n",
+		"settings:\n  entry_delay: {away: 60s}\n",
+		"colour: blue\n",
+	} {
+		if _, err := ReadDomain(strings.NewReader(body)); err == nil {
+			t.Errorf("accepted %q", body)
+		}
+	}
+}
