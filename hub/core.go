@@ -214,32 +214,26 @@ func (s *step) sensor(in Sensor) {
 		s.record(Event{Type: "tamper_restore", Class: ClassTamper, Zone: z.ID, Who: who},
 			Report{Code: 383, Qualifier: QualRestore, Zone: z.Number})
 	case SigOffline, SigOnline:
-		off := in.Signal == SigOffline
-		if zs.Offline == off {
-			return
-		}
-		zs.Offline = off
-		s.st.Zones[z.ID] = zs
-		typ, q := "device_offline", QualNew
-		if !off {
-			typ, q = "device_online", QualRestore
-		}
-		s.record(Event{Type: typ, Class: ClassFault, Zone: z.ID, Who: who},
-			Report{Code: 381, Qualifier: q, Zone: z.Number})
+		s.zoneFault(z, &zs, &zs.Offline, in.Signal == SigOffline, "device_offline", "device_online", 381)
 	case SigLowBattery, SigBatteryOK:
-		low := in.Signal == SigLowBattery
-		if zs.LowBattery == low {
-			return
-		}
-		zs.LowBattery = low
-		s.st.Zones[z.ID] = zs
-		typ, q := "low_battery", QualNew
-		if !low {
-			typ, q = "battery_ok", QualRestore
-		}
-		s.record(Event{Type: typ, Class: ClassFault, Zone: z.ID, Who: who},
-			Report{Code: 384, Qualifier: q, Zone: z.Number})
+		s.zoneFault(z, &zs, &zs.LowBattery, in.Signal == SigLowBattery, "low_battery", "battery_ok", 384)
 	}
+}
+
+// zoneFault sets a zone's fault flag (a field of zs) to on and, when it
+// changed, records the fault or its restore with its report.
+func (s *step) zoneFault(z Zone, zs *ZoneState, flag *bool, on bool, typ, restoreTyp string, code int) {
+	if *flag == on {
+		return
+	}
+	*flag = on
+	s.st.Zones[z.ID] = *zs
+	q := QualNew
+	if !on {
+		typ, q = restoreTyp, QualRestore
+	}
+	s.record(Event{Type: typ, Class: ClassFault, Zone: z.ID, Who: zoneActor(z.ID)},
+		Report{Code: code, Qualifier: q, Zone: z.Number})
 }
 
 // opened handles a zone going from closed to open.
