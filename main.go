@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"vakt/hub"
+	"vakt/hub/uplink/receiver"
+	"vakt/hub/uplink/sia"
 	"vakt/sensors/broker"
 	"vakt/sensors/mqttdev"
 	"vakt/storage"
@@ -58,8 +60,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return userCmd(args[1:], stdin, stdout, stderr)
 		case "config":
 			return configCmd(args[1:], stdin, stdout, stderr)
+		case "receiver":
+			return receiverCmd(ctx, args[1:], stdout, stderr)
 		}
-		return fmt.Errorf("unknown command %q (commands: version, user add, config export, config import)", args[0])
+		return fmt.Errorf("unknown command %q (commands: version, user add, config export, config import, receiver)", args[0])
 	}
 	opt, err := parseFlags(args, stderr)
 	if err != nil {
@@ -517,4 +521,114 @@ func configCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "imported %d zones, %d users, %d outputs\n", len(cfg.Zones), len(cfg.Users), len(cfg.Outputs))
 	return nil
+}
+
+// receiverFile is the configuration file of `vakt receiver`.
+type receiverFile struct {
+	TCP          string `yaml:"tcp"`
+	UDP          string `yaml:"udp"`
+	AllowUnknown bool   `yaml:"allow_unknown"`
+	Accounts     []struct {
+		ID          string       `yaml:"id"`
+		Key         string       `yaml:"key"`
+		KeyFormat   string       `yaml:"key_format"`
+		Supervision hub.Duration `yaml:"supervision"`
+	} `yaml:"accounts"`
+}
+
+// accountFlags collects repeated -account ID[:hex|ascii:KEY] flags.
+type accountFlags []string
+
+func (a *accountFlags) String() string     { return strings.Join(*a, ",") }
+func (a *accountFlags) Set(v string) error { *a = append(*a, v); return nil }
+
+// receiverCmd runs a DC-09 receiving centre until ctx is cancelled, printing each
+// event as a line (or a JSON line with -json).
+func receiverCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("vakt receiver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "receiver configuration file (YAML)")
+	tcp := fs.String("tcp", "", "TCP listen address, e.g. :9000")
+	udp := fs.String("udp", "", "UDP listen address, e.g. :9000")
+	var accounts accountFlags
+	fs.Var(&accounts, "account", "account to accept: ID, or ID:hex:KEY or ID:ascii:KEY (repeatable)")
+	supervision := fs.Duration("supervision", 0, "expected poll interval of -account accounts (0: not supervised)")
+	allowUnknown := fs.Bool("allow-unknown", false, "accept plaintext messages from unknown accounts")
+	asJSON := fs.Bool("json", false, "print events as JSON lines")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var rf receiverFile
+	if *cfgPath != "" {
+		b, err := os.ReadFile(*cfgPath)
+		if err != nil {
+			return fmt.Errorf("receiver: %w", err)
+		}
+		if err := bootcfg.DecodeStrict(b, &rf); err != nil {
+			return fmt.Errorf("receiver: config %s: %w", *cfgPath, err)
+		}
+	}
+	cfg := receiver.Config{TCPAddr: rf.TCP, UDPAddr: rf.UDP, AllowUnknown: rf.AllowUnknown || *allowUnknown,
+		SupervisionTick: 5 * time.Second}
+	if *tcp != "" {
+		cfg.TCPAddr = *tcp
+	}
+	if *udp != "" {
+		cfg.UDPAddr = *udp
+	}
+	add := func(id, format, key string, sup time.Duration) error {
+		a := receiver.Account{ID: id, Supervision: sup}
+		if key != "" {
+			k, err := sia.ParseKey(key, format)
+			if err != nil {
+				return fmt.Errorf("receiver: account %s: %w", id, err)
+			}
+			a.Key = k
+		}
+		cfg.Accounts = append(cfg.Accounts, a)
+		return nil
+	}
+	for _, a := range rf.Accounts {
+		if err := add(a.ID, a.KeyFormat, a.Key, a.Supervision.D()); err != nil {
+			return err
+		}
+	}
+	for _, a := range accounts {
+		parts := strings.SplitN(a, ":", 3)
+		if len(parts) == 2 {
+			return fmt.Errorf("receiver: -account %q: give ID or ID:FORMAT:KEY", a)
+		}
+		parts = append(parts, "", "")
+		if err := add(parts[0], parts[1], parts[2], *supervision); err != nil {
+			return err
+		}
+	}
+	log := newLogger(stderr, "info")
+	r, err := receiver.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := r.Start(ctx); err != nil {
+		return err
+	}
+	defer r.Close()
+	log.Info("receiver listening", "tcp", addrString(r.TCPAddr()), "udp", addrString(r.UDPAddr()), "accounts", len(cfg.Accounts))
+	enc := json.NewEncoder(stdout)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-r.Events():
+			if !ok {
+				return nil
+			}
+			if *asJSON {
+				if err := enc.Encode(e); err != nil {
+					return fmt.Errorf("receiver: %w", err)
+				}
+				continue
+			}
+			fmt.Fprintln(stdout, e.String())
+		}
+	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+
+	"vakt/hub/uplink/sia"
 )
 
 // hubProc is one run of the real run(ctx, …) in a goroutine.
@@ -292,5 +294,81 @@ func TestConfigImportRejectsBadFileAndKeepsOld(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "135790") {
 		t.Errorf("export contains a PIN in clear")
+	}
+}
+
+// lineWriter hands each written line to a channel.
+type lineWriter struct{ lines chan string }
+
+func (w lineWriter) Write(p []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		w.lines <- l
+	}
+	return len(p), nil
+}
+
+func TestReceiverCommand(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errs := lineWriter{make(chan string, 100)}, lineWriter{make(chan string, 100)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"receiver", "-tcp", "127.0.0.1:0", "-account", "1234",
+			"-account", "5678:hex:000102030405060708090A0B0C0D0E0F"}, nil, out, errs)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("receiver: %v", err)
+		}
+	}()
+	var addr string
+	re := regexp.MustCompile(`receiver listening" tcp=(\S+)`)
+	for addr == "" {
+		select {
+		case l := <-errs.lines:
+			if m := re.FindStringSubmatch(l); m != nil {
+				addr = m[1]
+			}
+		case err := <-done:
+			t.Fatalf("receiver stopped: %v", err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("receiver did not start")
+		}
+	}
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	key, _ := sia.ParseKey("000102030405060708090A0B0C0D0E0F", "hex")
+	for i, m := range []struct {
+		msg sia.Message
+		key *sia.Key
+	}{
+		{sia.Message{ID: sia.IDADMCID, Seq: 1, Receiver: "0", Line: "0", Account: "1234", Data: "#1234|1130 01 003", Time: time.Now().UTC()}, nil},
+		{sia.Message{ID: sia.IDADMCID, Encrypted: true, Seq: 2, Receiver: "0", Line: "0", Account: "5678", Data: "#5678|3401 01 002", Time: time.Now().UTC()}, key},
+	} {
+		frame, err := sia.Encode(m.msg, m.key, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 512)
+		n, err := conn.Read(buf)
+		if err != nil || !strings.Contains(string(buf[:n]), "ACK") {
+			t.Fatalf("frame %d: reply %q, %v", i, buf[:n], err)
+		}
+		select {
+		case l := <-out.lines:
+			want := []string{"acct 1234 tcp seq 0001 ADM-CID 1 130 01 003 Burglary", "acct 5678 tcp seq 0002 *ADM-CID 3 401 01 002"}[i]
+			if !strings.Contains(l, want) {
+				t.Errorf("line %q lacks %q", l, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event line")
+		}
 	}
 }

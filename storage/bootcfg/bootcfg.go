@@ -59,7 +59,7 @@ func Load(path string) (File, error) {
 	if err != nil {
 		return f, fmt.Errorf("config %s: %w", path, err)
 	}
-	if err := decodeStrict(b, &f); err != nil {
+	if err := DecodeStrict(b, &f); err != nil {
 		return f, fmt.Errorf("config %s: %w", path, err)
 	}
 	if err := f.Validate(); err != nil {
@@ -68,7 +68,8 @@ func Load(path string) (File, error) {
 	return f, nil
 }
 
-func decodeStrict(b []byte, v any) error {
+// DecodeStrict decodes YAML into v; unknown keys are errors.
+func DecodeStrict(b []byte, v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
@@ -109,7 +110,7 @@ func ReadDomain(r io.Reader) (hub.Config, error) {
 	if err != nil {
 		return c, fmt.Errorf("read: %w", err)
 	}
-	if err := decodeStrict(b, &c); err != nil {
+	if err := DecodeStrict(b, &c); err != nil {
 		return c, err
 	}
 	c.Settings = c.Settings.WithDefaults()
