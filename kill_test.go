@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// hubArgsEnv makes the test binary run the hub instead of the tests, so a test can
+// kill a real process with SIGKILL.
+const hubArgsEnv = "VAKT_TEST_HUB_ARGS"
+
+func TestMain(m *testing.M) {
+	if args := os.Getenv(hubArgsEnv); args != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := run(ctx, strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		if err != nil {
+			os.Stderr.WriteString("vakt: " + err.Error() + "\n")
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// startHubProcess runs the hub in a child process and waits until it serves.
+func startHubProcess(t *testing.T, args ...string) (cmd *exec.Cmd, mqttAddr string) {
+	t.Helper()
+	cmd = exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), hubArgsEnv+"="+strings.Join(args, "\x1f"))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := startedRe.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[2]
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return cmd, a
+	case <-time.After(30 * time.Second):
+		t.Fatal("hub process did not start")
+	}
+	return nil, ""
+}
+
+func kill(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+}
+
+// TestKillRestartRules kills the hub process with SIGKILL in each state and checks the
+// state after a restart on the same data directory, as the restart rules say.
+func TestKillRestartRules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts hub processes")
+	}
+	tests := []struct {
+		name  string
+		drive func(t *testing.T, c *mqttClient)
+		want  string // state after the restart
+		check func(t *testing.T, c *mqttClient)
+	}{
+		{name: "armed stays armed", want: "armed_night",
+			drive: func(t *testing.T, c *mqttClient) {
+				c.pub(t, "vakt/command", `{"command":"ARM_NIGHT","code":"135790"}`, false)
+				c.waitFor(t, "vakt/state", "armed_night")
+			}},
+		{name: "exit delay restarts", want: "arming",
+			drive: func(t *testing.T, c *mqttClient) {
+				c.pub(t, "vakt/command", `{"command":"ARM_AWAY","code":"135790"}`, false)
+				c.waitFor(t, "vakt/state", "arming")
+			}},
+		{name: "entry delay resumes", want: "pending",
+			drive: func(t *testing.T, c *mqttClient) {
+				c.pub(t, "vakt/command", `{"command":"ARM_NIGHT","code":"135790"}`, false)
+				c.waitFor(t, "vakt/state", "armed_night")
+				c.pub(t, "test/door", "ON", true)
+				c.waitFor(t, "vakt/state", "pending")
+			}},
+		{name: "alarm resumes", want: "triggered",
+			drive: func(t *testing.T, c *mqttClient) {
+				c.pub(t, "vakt/command", `{"command":"ARM_NIGHT","code":"135790"}`, false)
+				c.waitFor(t, "vakt/state", "armed_night")
+				c.pub(t, "test/window", `{"contact":false}`, true)
+				c.waitAll(t, "vakt/state", "triggered", "test/siren", "ON")
+			},
+			check: func(t *testing.T, c *mqttClient) { c.waitFor(t, "vakt/output/siren", "ON") }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, args := setup(t)
+			cmd, addr := startHubProcess(t, args...)
+			c := dialMQTT(t, addr, "tester", "tester-pass")
+			c.sub(t, "vakt/state", "test/siren")
+			c.pub(t, "test/window", `{"contact":true}`, true)
+			c.waitFor(t, "vakt/state", "disarmed")
+			tc.drive(t, c)
+			kill(t, cmd)
+
+			_, addr = startHubProcess(t, args...)
+			c = dialMQTT(t, addr, "tester", "tester-pass")
+			c.sub(t, "vakt/attributes", "vakt/output/#")
+			got := c.waitFor(t, "vakt/attributes", `"state":"`)
+			if !strings.Contains(got, `"state":"`+tc.want+`"`) {
+				t.Fatalf("after restart: %s, want state %s", got, tc.want)
+			}
+			if tc.check != nil {
+				tc.check(t, c)
+			}
+		})
+	}
+}
