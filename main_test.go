@@ -28,7 +28,7 @@ type hubProc struct {
 var startedRe = regexp.MustCompile(`msg="vakt started".* http=(\S+) mqtt=(\S+)`)
 
 // startHub runs the hub with args and waits for its "vakt started" log line.
-func startHub(t *testing.T, args ...string) *hubProc {
+func startHub(t testing.TB, args ...string) *hubProc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -61,7 +61,7 @@ func startHub(t *testing.T, args ...string) *hubProc {
 	return p
 }
 
-func (p *hubProc) stop(t *testing.T) {
+func (p *hubProc) stop(t testing.TB) {
 	t.Helper()
 	p.cancel()
 	select {
@@ -79,7 +79,7 @@ type mqttClient struct {
 	msgs chan *paho.Publish
 }
 
-func dialMQTT(t *testing.T, addr, user, pass string) *mqttClient {
+func dialMQTT(t testing.TB, addr, user, pass string) *mqttClient {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -103,7 +103,7 @@ func dialMQTT(t *testing.T, addr, user, pass string) *mqttClient {
 	return mc
 }
 
-func (mc *mqttClient) sub(t *testing.T, topics ...string) {
+func (mc *mqttClient) sub(t testing.TB, topics ...string) {
 	t.Helper()
 	var opts []paho.SubscribeOptions
 	for _, tp := range topics {
@@ -116,7 +116,7 @@ func (mc *mqttClient) sub(t *testing.T, topics ...string) {
 	}
 }
 
-func (mc *mqttClient) pub(t *testing.T, topic, payload string, retain bool) {
+func (mc *mqttClient) pub(t testing.TB, topic, payload string, retain bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -126,14 +126,14 @@ func (mc *mqttClient) pub(t *testing.T, topic, payload string, retain bool) {
 }
 
 // waitFor reads messages until one on topic has a payload containing want.
-func (mc *mqttClient) waitFor(t *testing.T, topic, want string) string {
+func (mc *mqttClient) waitFor(t testing.TB, topic, want string) string {
 	t.Helper()
 	return mc.waitAll(t, topic, want)[0]
 }
 
 // waitAll reads messages until, for each pair of topic and wanted text, one has
 // arrived, in any order (outputs and state are published by different goroutines).
-func (mc *mqttClient) waitAll(t *testing.T, pairs ...string) []string {
+func (mc *mqttClient) waitAll(t testing.TB, pairs ...string) []string {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	got := make([]string, len(pairs)/2)
@@ -176,7 +176,7 @@ mqtt:
 `
 
 // setup writes the boot config, imports the domain config and adds an admin.
-func setup(t *testing.T) (dir string, args []string) {
+func setup(t testing.TB) (dir string, args []string) {
 	t.Helper()
 	dir = t.TempDir()
 	data := filepath.Join(dir, "data")
