@@ -184,6 +184,13 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if len(boot.MQTT.Users) == 0 {
+			boot.MQTT.Users = []bootcfg.MQTTUser{{Name: "demo", Password: "demo", Admin: true}}
+		}
+		fmt.Fprintln(stdout, `Demo: simulated zones open and close on vakt/demo/<zone>; the siren is vakt/demo/siren.
+  MQTT login demo/demo; the demo user's PIN is 123456. Try:
+  mosquitto_sub -u demo -P demo -t 'vakt/#' -v
+  mosquitto_pub -u demo -P demo -t vakt/command -m '{"command":"ARM_AWAY","code":"123456"}'`)
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("stored configuration in %s is invalid: %w", store.Path(), err)
@@ -191,6 +198,9 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	state, hasState, err := store.LoadState()
 	if err != nil {
 		return err
+	}
+	if len(boot.MQTT.Users) == 0 && !boot.MQTT.AllowAnonymous {
+		log.Warn("mqtt: no users configured, so no device can connect; add mqtt.users to a config file (-config)")
 	}
 	if len(cfg.Users) == 0 {
 		fmt.Fprintf(stdout, "No users yet. Create the first admin (with the hub stopped):\n  vakt user add -data %s -name YourName -role admin\n", boot.Data)
@@ -250,7 +260,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	goRun("mqtt api", api.Run)
 	goRun("retention", func(ctx context.Context) error { return prune(ctx, store, h, log) })
 	if opt.demo {
-		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg.Zones) })
+		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg.Zones, log) })
 	}
 
 	srv := &http.Server{Handler: httpHandler(h), ReadHeaderTimeout: 10 * time.Second}
@@ -368,7 +378,7 @@ func demoConfig(cfg hub.Config) (hub.Config, error) {
 }
 
 // simulate opens and closes the demo's door, window and motion zones now and then.
-func simulate(ctx context.Context, bus brokerBus, zones []hub.Zone) error {
+func simulate(ctx context.Context, bus brokerBus, zones []hub.Zone, log *slog.Logger) error {
 	var movable []hub.Zone
 	for _, z := range zones {
 		if z.MQTT != nil && strings.HasPrefix(z.MQTT.Topic, "vakt/demo/") && !z.Type.Is24h() {
@@ -391,10 +401,12 @@ func simulate(ctx context.Context, bus brokerBus, zones []hub.Zone) error {
 		if !wait(time.Duration(8+rand.IntN(12)) * time.Second) {
 			return nil
 		}
+		log.Info("demo: zone opens", "zone", z.ID)
 		_ = bus.Publish(z.MQTT.Topic, []byte("ON"), true)
 		if !wait(2 * time.Second) {
 			return nil
 		}
+		log.Info("demo: zone closes", "zone", z.ID)
 		_ = bus.Publish(z.MQTT.Topic, []byte("OFF"), true)
 	}
 }

@@ -182,6 +182,7 @@ func (a *Zones) handle(ctx context.Context, z hub.Zone, m Message) {
 		return
 	}
 	for _, s := range sigs {
+		a.log.Debug("mqttdev: zone signal", "zone", z.ID, "signal", s, "client", m.ClientID)
 		select {
 		case a.queue <- hub.Sensor{Zone: z.ID, Signal: s}:
 		case <-ctx.Done():
