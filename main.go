@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"vakt/hub"
+	"vakt/hub/uplink"
 	"vakt/hub/uplink/receiver"
 	"vakt/hub/uplink/sia"
 	"vakt/sensors/broker"
@@ -62,8 +63,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return configCmd(args[1:], stdin, stdout, stderr)
 		case "receiver":
 			return receiverCmd(ctx, args[1:], stdout, stderr)
+		case "uplink":
+			return uplinkCmd(ctx, args[1:], stdout, stderr)
 		}
-		return fmt.Errorf("unknown command %q (commands: version, user add, config export, config import, receiver)", args[0])
+		return fmt.Errorf("unknown command %q (commands: version, user add, config export, config import, receiver, uplink test)", args[0])
 	}
 	opt, err := parseFlags(args, stderr)
 	if err != nil {
@@ -228,6 +231,15 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	if hasState {
 		hopt.State = &state
 	}
+	var up *uplink.Uplink
+	if len(boot.Uplink.Paths) > 0 {
+		if up, err = uplink.New(boot.Uplink, store, late, log); err != nil {
+			return err
+		}
+		hopt.Waker = up
+	} else {
+		log.Warn("uplink: no monitoring centre configured; alarms are local only")
+	}
 	h := hub.New(hopt)
 	late.h = h
 	zones := mqttdev.NewZones(bus, h, log)
@@ -258,12 +270,15 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	}
 	defer unsub()
 	goRun("mqtt api", api.Run)
+	if up != nil {
+		goRun("uplink", up.Run)
+	}
 	goRun("retention", func(ctx context.Context) error { return prune(ctx, store, h, log) })
 	if opt.demo {
 		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg.Zones, log) })
 	}
 
-	srv := &http.Server{Handler: httpHandler(h), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: httpHandler(h, up), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("web server stopped", "err", err)
@@ -315,12 +330,21 @@ func (bb brokerBus) Subscribe(filter string, fn func(mqttdev.Message)) (func(), 
 	return bb.b.Watch(filter, func(m broker.Message) { fn(mqttdev.Message(m)) })
 }
 
-func httpHandler(h *hub.Hub) http.Handler {
+func httpHandler(h *hub.Hub, up *uplink.Uplink) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		s := h.Snapshot()
 		body := map[string]any{"status": "ok", "state": s.State.Name, "storage": "ok"}
 		code := http.StatusOK
+		if up != nil {
+			paths := up.Status()
+			body["uplink"] = paths
+			for _, p := range paths {
+				if p.State == uplink.StateLost {
+					body["status"] = "degraded"
+				}
+			}
+		}
 		if s.StorageError != "" {
 			body["status"], body["storage"] = "degraded", s.StorageError
 			code = http.StatusServiceUnavailable
@@ -643,4 +667,49 @@ func receiverCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			fmt.Fprintln(stdout, e.String())
 		}
 	}
+}
+
+// uplinkCmd implements `vakt uplink test`: a manual test report (Contact ID 601) on
+// every configured path, with each path's answer printed.
+func uplinkCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "test" {
+		return errors.New("usage: vakt uplink test -config FILE")
+	}
+	fs := flag.NewFlagSet("vakt uplink test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "boot configuration file with the uplink paths")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return errors.New("uplink test: -config FILE is required (the receivers are in the boot configuration)")
+	}
+	boot, err := bootcfg.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if len(boot.Uplink.Paths) == 0 {
+		return fmt.Errorf("uplink test: %s configures no uplink paths", *cfgPath)
+	}
+	up, err := uplink.New(boot.Uplink, nil, nil, newLogger(stderr, "warn"))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	failed := 0
+	for _, r := range up.Test(ctx) {
+		line := fmt.Sprintf("%-8s %-22s %-7s %6.0f ms", r.Path, r.Addr, r.Result, float64(r.RTT.Microseconds())/1000)
+		if r.Detail != "" {
+			line += "  " + r.Detail
+		}
+		fmt.Fprintln(stdout, line)
+		if r.Result != "ACK" {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("uplink test: %d path(s) did not acknowledge", failed)
+	}
+	return nil
 }

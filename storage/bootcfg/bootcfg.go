@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"vakt/hub"
+	"vakt/hub/uplink"
 )
 
 // File is the boot configuration. Flags override its fields.
@@ -22,6 +23,8 @@ type File struct {
 	Timezone string `yaml:"timezone"`  // IANA name for guest schedules; default the system's
 	LogLevel string `yaml:"log_level"` // debug, info, warn, error
 	MQTT     MQTT   `yaml:"mqtt"`
+	// Uplink is the monitoring centre's receivers; none means no uplink.
+	Uplink uplink.Config `yaml:"uplink"`
 }
 
 // MQTT configures the embedded broker and Vakt's topics.
@@ -93,6 +96,11 @@ func (f File) Validate() error {
 	}
 	if (f.MQTT.TLSListen != "") != (f.MQTT.TLSCert != "" && f.MQTT.TLSKey != "") {
 		errs = append(errs, fmt.Errorf("mqtt: tls_listen needs tls_cert and tls_key, and they need tls_listen"))
+	}
+	if len(f.Uplink.Paths) > 0 {
+		if err := f.Uplink.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	switch f.LogLevel {
 	case "", "debug", "info", "warn", "error":

@@ -1,0 +1,34 @@
+package uplink
+
+import (
+	"net"
+	"strconv"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// reserveAddr returns a loopback TCP address that stays reserved for the test: a
+// socket with SO_REUSEADDR is bound to it but does not listen. Connections to it
+// are refused, and the kernel hands the port to no other socket, except to a
+// listener that sets SO_REUSEADDR too, as Go's do: a receiver started on it. So a
+// receiver can stop and start again on the address while other processes run tests.
+func reserveAddr(t *testing.T) string {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*unix.SockaddrInet4).Port))
+}
