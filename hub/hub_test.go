@@ -97,6 +97,9 @@ func hubConfig(t *testing.T) Config {
 	return cfg
 }
 
+// Every test here runs inside a testing/synctest bubble: time.Sleep advances the
+// bubble's fake clock at once, so the timers are exercised deterministically and fast.
+
 // start runs a hub in the synctest bubble; the returned stop cancels it and waits.
 func start(t *testing.T, cfg Config, st *State, j *memJournal, o *memOutputs) (*Hub, func()) {
 	t.Helper()
