@@ -803,8 +803,9 @@ func (s *step) fault(f Fault) {
 		s.st.Faults = map[string]bool{}
 	}
 	var reports []Report
-	if strings.HasPrefix(f.Name, "uplink") {
-		// A lost path is reported over the other path (354 failure to communicate).
+	if strings.HasPrefix(f.Name, "uplink:") && strings.Count(f.Name, ":") == 1 {
+		// A lost path ("uplink:<path>") is reported over the other path (354 failure
+		// to communicate); other uplink faults, such as a clock mismatch, are local.
 		q := QualNew
 		if !f.Active {
 			q = QualRestore

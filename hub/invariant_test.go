@@ -38,7 +38,7 @@ func inputFrom(cfg Config, a, b byte) Input {
 		if a&0x40 != 0 {
 			return TestReport{Manual: a&0x20 != 0, Who: u.who}
 		}
-		return Fault{Name: "uplink", Active: a&0x80 != 0}
+		return Fault{Name: "uplink:primary", Active: a&0x80 != 0}
 	default:
 		return Sensor{Zone: zone, Signal: SigOpen}
 	}

@@ -34,12 +34,16 @@
 //     corrected timestamp and the same sequence number. A second NAK raises the
 //     fault "uplink:<path>:clock" and counts as a failed send; the report is
 //     retried on the normal schedule. The fault clears at the next ACK.
-//   - DUH: the receiver understood the message but cannot handle it (usually an
-//     event code it does not know). It is never sent unchanged to that receiver
-//     again: every other path gets one attempt at once, and then the report leaves
-//     the outbox, delivered or not; an undeliverable report is logged as an error
-//     with its code and zone. A report that the path's protocol cannot express (a
-//     Contact ID code without SIA letters on a SIA-DCS path) is treated the same.
+//   - DUH: the receiver understood the message but cannot handle it. A NULL goes
+//     next on that path to tell why. If the NULL is accepted, the receiver refuses
+//     this report (usually an event code it does not know): it is never sent to
+//     that receiver again, every other path gets one attempt at once, and then the
+//     report leaves the outbox, delivered or not; an undeliverable report is logged
+//     as an error with its code and zone. If the NULL is refused too, the receiver
+//     refuses everything from this hub (typically an account it does not know):
+//     that is a failed send like silence, the path is eventually lost, and the
+//     report stays queued. A report that the path's protocol cannot express (a
+//     Contact ID code without SIA letters on a SIA-DCS path) is refused at once.
 //   - No answer within AckTimeout, or a connection that cannot be opened or breaks:
 //     a failed send, retried after a back-off of 2 s that doubles up to 5 minutes
 //     (or the poll interval, if shorter).

@@ -169,9 +169,16 @@ func New(cfg Config, out Outbox, h Hub, log *slog.Logger, opts ...Option) (*Upli
 		key, _ := p.check() // checked by normalize
 		u.paths = append(u.paths, newPathState(i, p, newLink(p, key, o.clk, o.rand, log)))
 	}
+	queued := 0
+	if out != nil {
+		if n, err := out.OutboxLen(); err == nil {
+			queued = n
+		}
+	}
 	u.status = make([]PathStatus, len(u.paths))
 	for i, p := range u.paths {
-		u.status[i] = PathStatus{Name: p.cfg.Name, Addr: p.cfg.Addr, State: StateUnknown, Active: i == 0 || cfg.ReportBoth}
+		u.status[i] = PathStatus{Name: p.cfg.Name, Addr: p.cfg.Addr, State: StateUnknown, Queue: queued,
+			Active: i == 0 || cfg.ReportBoth}
 	}
 	return u, nil
 }
