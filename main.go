@@ -481,7 +481,7 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if o.ID == u.ID {
 			return fmt.Errorf("user add: user %q exists", u.ID)
 		}
-		if VerifyAny(o, pin) {
+		if verifyAny(o, pin) {
 			return errors.New("user add: that PIN is taken; choose another")
 		}
 		u.Number = max(u.Number, o.Number+1)
@@ -509,8 +509,8 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// VerifyAny reports whether pin is any of u's codes.
-func VerifyAny(u hub.User, pin string) bool {
+// verifyAny reports whether pin is any of u's codes.
+func verifyAny(u hub.User, pin string) bool {
 	return hub.VerifySecret(u.PINHash, pin) || hub.VerifySecret(u.DuressHash, pin)
 }
 

@@ -752,20 +752,9 @@ func (s *step) endWalkTest(who Actor) {
 	}
 	detail := "all zones seen"
 	if len(unseen) > 0 {
-		detail = "not seen: " + joinIDs(unseen)
+		detail = "not seen: " + strings.Join(unseen, ", ")
 	}
 	s.record(Event{Type: "walk_test_end", Class: ClassArming, Who: who, Zones: seen, Detail: detail})
-}
-
-func joinIDs(ids []string) string {
-	out := ""
-	for i, id := range ids {
-		if i > 0 {
-			out += ", "
-		}
-		out += id
-	}
-	return out
 }
 
 // ---- refusals and faults ----
