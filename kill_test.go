@@ -19,6 +19,7 @@ const hubArgsEnv = "VAKT_TEST_HUB_ARGS"
 func TestMain(m *testing.M) {
 	if args := os.Getenv(hubArgsEnv); args != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ignoreHangup(os.Stderr)
 		err := run(ctx, strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr)
 		stop()
 		if err != nil {

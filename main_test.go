@@ -178,14 +178,23 @@ mqtt:
 // setup writes the boot config, imports the domain config and adds an admin.
 func setup(t testing.TB) (dir string, args []string) {
 	t.Helper()
-	dir = t.TempDir()
-	data := filepath.Join(dir, "data")
+	return setupIn(t, t.TempDir(), domainYAML)
+}
+
+// setupIn is setup with the data directory dir/data and the domain configuration domain.
+func setupIn(t testing.TB, dir, domain string) (string, []string) {
+	t.Helper()
+	return setupFiles(t, dir, filepath.Join(dir, "data"), domain)
+}
+
+func setupFiles(t testing.TB, dir, data, domainText string) (string, []string) {
+	t.Helper()
 	boot := filepath.Join(dir, "vakt.yaml")
 	domain := filepath.Join(dir, "domain.yaml")
 	if err := os.WriteFile(boot, []byte(bootYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(domain, []byte(domainYAML), 0o600); err != nil {
+	if err := os.WriteFile(domain, []byte(domainText), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()

@@ -153,17 +153,42 @@ const (
 
 // Output is a siren, strobe or relay driven by the siren policy.
 type Output struct {
-	ID   string      `json:"id" yaml:"id"`
-	Name string      `json:"name" yaml:"name"`
-	Kind OutputKind  `json:"kind" yaml:"kind"`
-	MQTT *MQTTOutput `json:"mqtt,omitempty" yaml:"mqtt,omitempty"`
+	ID   string     `json:"id" yaml:"id"`
+	Name string     `json:"name" yaml:"name"`
+	Kind OutputKind `json:"kind" yaml:"kind"`
+	// Number is the output's number in reports (Contact ID 320/321 trouble);
+	// default its position in the list, from 1.
+	Number int `json:"number,omitempty" yaml:"number,omitempty"`
+	// Refresh is how often an output that is on is commanded again while it stays
+	// on (default 30s; a device that rebooted or missed a message catches up).
+	Refresh Duration `json:"refresh,omitempty" yaml:"refresh,omitempty"`
+	// Confirm is how long a device with feedback has to report the commanded level
+	// before the output counts as failed (default 10s).
+	Confirm Duration    `json:"confirm,omitempty" yaml:"confirm,omitempty"`
+	MQTT    *MQTTOutput `json:"mqtt,omitempty" yaml:"mqtt,omitempty"`
 }
 
-// MQTTOutput drives an output by publishing (never retained) to a topic.
+// Output timing defaults.
+const (
+	DefaultOutputRefresh = 30 * time.Second
+	DefaultOutputConfirm = 10 * time.Second
+)
+
+// MQTTOutput drives an output by publishing (never retained) to a topic, and
+// optionally reads its actual level back from a state topic.
 type MQTTOutput struct {
 	Topic string `json:"topic" yaml:"topic"`
 	On    string `json:"on" yaml:"on"`
 	Off   string `json:"off" yaml:"off"`
+	// StateTopic is where the device reports its level (Tasmota stat/<dev>/POWER,
+	// a Zigbee2MQTT device's topic). Empty: no feedback.
+	StateTopic string `json:"state_topic,omitempty" yaml:"state_topic,omitempty"`
+	// StateField is the JSON field holding the level (empty: the whole payload).
+	StateField string `json:"state_field,omitempty" yaml:"state_field,omitempty"`
+	// StateOn and StateOff are the values that mean on and off (default On and
+	// Off), compared without case.
+	StateOn  string `json:"state_on,omitempty" yaml:"state_on,omitempty"`
+	StateOff string `json:"state_off,omitempty" yaml:"state_off,omitempty"`
 }
 
 // User is a person who may operate the system.
@@ -354,6 +379,18 @@ func (c Config) Validate() error {
 		}
 		if o.MQTT != nil && o.MQTT.Topic == "" {
 			bad("%s: mqtt.topic is empty", where)
+		}
+		if o.MQTT != nil && o.MQTT.StateTopic != "" && o.MQTT.StateTopic == o.MQTT.Topic {
+			bad("%s: mqtt.state_topic must differ from mqtt.topic (the command would read as its own feedback)", where)
+		}
+		if o.Number < 0 || o.Number > 99 {
+			bad("%s: number %d is outside 1–99", where, o.Number)
+		}
+		if o.Refresh < 0 || (o.Refresh != 0 && o.Refresh.D() < time.Second) {
+			bad("%s: refresh %s is below 1s", where, o.Refresh.D())
+		}
+		if o.Confirm < 0 || (o.Confirm != 0 && o.Confirm.D() < 100*time.Millisecond) {
+			bad("%s: confirm %s is below 100ms", where, o.Confirm.D())
 		}
 	}
 	return errors.Join(errs...)

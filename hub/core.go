@@ -32,6 +32,19 @@ func NewCore(cfg Config) *Core {
 // Config returns the configuration the core runs.
 func (c *Core) Config() Config { return c.cfg }
 
+// output returns the output with id, its Number defaulted to its position.
+func (c *Core) output(id string) (Output, bool) {
+	for i, o := range c.cfg.Outputs {
+		if o.ID == id {
+			if o.Number == 0 {
+				o.Number = i + 1
+			}
+			return o, true
+		}
+	}
+	return Output{}, false
+}
+
 // Zone returns the zone with id.
 func (c *Core) Zone(id string) (Zone, bool) {
 	z, ok := c.zones[id]
@@ -82,9 +95,9 @@ func (c *Core) Apply(now time.Time, st State, in Input) (State, []Effect) {
 	case Fault:
 		s.fault(in)
 	case TestReport:
-		code, typ, who := 602, "periodic_test", in.Who
+		code, typ, who := CodePeriodicTest, EvPeriodicTest, in.Who
 		if in.Manual {
-			code, typ = 601, "manual_test"
+			code, typ = CodeManualTest, EvManualTest
 		}
 		if who == (Actor{}) {
 			who = system
@@ -93,7 +106,25 @@ func (c *Core) Apply(now time.Time, st State, in Input) (State, []Effect) {
 	case Tick:
 		s.tick()
 	}
-	return s.st, s.fx
+	return s.st, s.effects()
+}
+
+// effects returns the effects in the order they must be carried out: every output
+// switch first (a siren never waits for anything), then the records and the result
+// in the order they were made.
+func (s *step) effects() []Effect {
+	slices.SortStableFunc(s.fx, func(a, b Effect) int {
+		_, ao := a.(SetOutput)
+		_, bo := b.(SetOutput)
+		switch {
+		case ao && !bo:
+			return -1
+		case bo && !ao:
+			return 1
+		}
+		return 0
+	})
+	return s.fx
 }
 
 func clone(st State) State {
@@ -187,6 +218,7 @@ func (s *step) sensor(in Sensor) {
 		}
 		zs.Open = true
 		s.st.Zones[z.ID] = zs
+		s.record(Event{Type: EvZoneOpen, Zone: z.ID, Who: who})
 		s.opened(z)
 	case SigClose:
 		if !zs.Open {
@@ -195,6 +227,7 @@ func (s *step) sensor(in Sensor) {
 		zs.Open = false
 		zs.Latched = false
 		s.st.Zones[z.ID] = zs
+		s.record(Event{Type: EvZoneClosed, Zone: z.ID, Who: who})
 		if z.Type == ZoneKeyswitch && s.st.WalkTest == nil && s.st.Armed() {
 			_ = s.disarm(Command{Kind: CmdDisarm, Who: Actor{Device: z.ID, Via: ViaKeyswitch}})
 		}
@@ -211,29 +244,45 @@ func (s *step) sensor(in Sensor) {
 		}
 		zs.Tamper = false
 		s.st.Zones[z.ID] = zs
-		s.record(Event{Type: "tamper_restore", Class: ClassTamper, Zone: z.ID, Who: who},
-			Report{Code: 383, Qualifier: QualRestore, Zone: z.Number})
+		s.record(Event{Type: EvTamperRestore, Class: ClassTamper, Zone: z.ID, Who: who},
+			Report{Code: CodeSensorTamper, Qualifier: QualRestore, Zone: z.Number})
 	case SigOffline, SigOnline:
-		s.zoneFault(z, &zs, &zs.Offline, in.Signal == SigOffline, "device_offline", "device_online", 381)
+		if zs.Offline == (in.Signal == SigOffline) {
+			return
+		}
+		zs.Offline = in.Signal == SigOffline
+		s.st.Zones[z.ID] = zs
+		s.deviceFault(z, zs.Offline, deviceOffline)
 	case SigLowBattery, SigBatteryOK:
-		s.zoneFault(z, &zs, &zs.LowBattery, in.Signal == SigLowBattery, "low_battery", "battery_ok", 384)
+		if zs.LowBattery == (in.Signal == SigLowBattery) {
+			return
+		}
+		zs.LowBattery = in.Signal == SigLowBattery
+		s.st.Zones[z.ID] = zs
+		s.deviceFault(z, zs.LowBattery, deviceLowBattery)
 	}
 }
 
-// zoneFault sets a zone's fault flag (a field of zs) to on and, when it
-// changed, records the fault or its restore with its report.
-func (s *step) zoneFault(z Zone, zs *ZoneState, flag *bool, on bool, typ, restoreTyp string, code int) {
-	if *flag == on {
-		return
-	}
-	*flag = on
-	s.st.Zones[z.ID] = *zs
-	q := QualNew
+// deviceTrouble is a fault of a zone's device: how it is logged and reported.
+type deviceTrouble struct {
+	raised, restored EventType
+	code             Code
+}
+
+var (
+	deviceOffline    = deviceTrouble{EvDeviceOffline, EvDeviceOnline, CodeSupervision}
+	deviceLowBattery = deviceTrouble{EvLowBattery, EvBatteryOk, CodeLowBattery}
+)
+
+// deviceFault records that zone z's device trouble t was raised (on) or restored,
+// with its report.
+func (s *step) deviceFault(z Zone, on bool, t deviceTrouble) {
+	typ, q := t.raised, QualNew
 	if !on {
-		typ, q = restoreTyp, QualRestore
+		typ, q = t.restored, QualRestore
 	}
 	s.record(Event{Type: typ, Class: ClassFault, Zone: z.ID, Who: zoneActor(z.ID)},
-		Report{Code: code, Qualifier: q, Zone: z.Number})
+		Report{Code: t.code, Qualifier: q, Zone: z.Number})
 }
 
 // opened handles a zone going from closed to open.
@@ -242,7 +291,7 @@ func (s *step) opened(z Zone) {
 	who := zoneActor(z.ID)
 	if s.st.WalkTest != nil {
 		s.st.WalkTest.Seen[z.ID] = true
-		s.record(Event{Type: "walk_test_zone", Zone: z.ID, Who: who})
+		s.record(Event{Type: EvWalkTestZone, Zone: z.ID, Who: who})
 		s.fx = append(s.fx, SetOutput{Kind: OutputChime, On: true, Pulse: true})
 		return
 	}
@@ -323,21 +372,21 @@ func (s *step) entry(z Zone) {
 	s.st.Name = Pending
 	s.st.EntryDeadline = s.now.Add(d)
 	s.st.EntryZone = z.ID
-	s.record(Event{Type: "entry_delay", Class: ClassAlarm, Zone: z.ID, Mode: s.st.Mode, Who: zoneActor(z.ID),
+	s.record(Event{Type: EvEntryDelay, Class: ClassAlarm, Zone: z.ID, Mode: s.st.Mode, Who: zoneActor(z.ID),
 		Detail: d.String()})
 }
 
 // burglaryCode is the Contact ID code for an intrusion on a zone of type t.
-func burglaryCode(t ZoneType) int {
+func burglaryCode(t ZoneType) Code {
 	switch t {
 	case ZonePerimeter:
-		return 131
+		return CodePerimeter
 	case ZoneInstant, ZoneFollower:
-		return 132
+		return CodeInterior
 	case ZoneEntryExit:
-		return 134
+		return CodeEntryExit
 	}
-	return 130
+	return CodeBurglary
 }
 
 // burglary raises an intrusion alarm from zone z while armed. An alarm during the
@@ -350,8 +399,8 @@ func (s *step) burglary(z Zone, unsetting bool) {
 	zs.Alarms++
 	zs.Latched = true
 	s.st.Zones[z.ID] = zs
-	s.trigger(z.ID, true, true)
-	ev := Event{Type: "alarm", Class: ClassAlarm, Zone: z.ID, Mode: s.st.Mode, Who: zoneActor(z.ID), Detail: "burglary"}
+	s.trigger(z.ID, fullAlarm)
+	ev := Event{Type: EvAlarm, Class: ClassAlarm, Zone: z.ID, Mode: s.st.Mode, Who: zoneActor(z.ID), Detail: "burglary"}
 	rep := Report{Code: burglaryCode(z.Type), Qualifier: QualNew, Zone: z.Number, Alarm: true}
 	if unsetting {
 		if s.st.HeldUntil.IsZero() {
@@ -366,7 +415,7 @@ func (s *step) burglary(z Zone, unsetting bool) {
 		s.record(ev, rep)
 	}
 	if zs.Alarms >= s.c.cfg.Settings.SwingerLimit {
-		s.record(Event{Type: "swinger_shutdown", Class: ClassAlarm, Zone: z.ID, Who: system,
+		s.record(Event{Type: EvSwingerShutdown, Class: ClassAlarm, Zone: z.ID, Who: system,
 			Detail: "zone reached its alarm limit for this arming period"})
 	}
 	s.verify(z)
@@ -392,9 +441,9 @@ func (s *step) verify(z Zone) {
 	}
 	v.Confirmed = true
 	s.releaseHeld("confirmed by a second detector")
-	s.record(Event{Type: "alarm_confirmed", Class: ClassAlarm, Zone: z.ID, Who: zoneActor(z.ID),
+	s.record(Event{Type: EvAlarmConfirmed, Class: ClassAlarm, Zone: z.ID, Who: zoneActor(z.ID),
 		Detail: "confirmed: " + v.FirstZone + " then " + z.ID},
-		Report{Code: 139, Qualifier: QualNew, Zone: z.Number, Alarm: true})
+		Report{Code: CodeVerified, Qualifier: QualNew, Zone: z.Number, Alarm: true})
 }
 
 // releaseHeld sends the reports held during the unsetting period.
@@ -404,16 +453,25 @@ func (s *step) releaseHeld(why string) {
 	}
 	held := s.st.Held
 	s.st.Held, s.st.HeldUntil = nil, time.Time{}
-	s.record(Event{Type: "alarm_reported", Class: ClassAlarm, Zone: s.st.AlarmZone, Who: system, Detail: why}, held...)
+	s.record(Event{Type: EvAlarmReported, Class: ClassAlarm, Zone: s.st.AlarmZone, Who: system, Detail: why}, held...)
 }
 
+// loudness says which outputs an alarm switches on.
+type loudness int
+
+const (
+	// internalOnly: the internal sounder (water, tamper while unset). The outdoor
+	// siren never sounds while the system is unset.
+	internalOnly loudness = iota
+	// fullAlarm: the sounder, the outdoor siren and the strobe.
+	fullAlarm
+)
+
 // trigger starts (or continues) an audible alarm: outputs first.
-func (s *step) trigger(zone string, external, strobe bool) {
+func (s *step) trigger(zone string, l loudness) {
 	s.set(OutputSounder, true)
-	if external {
+	if l == fullAlarm {
 		s.set(OutputSiren, true)
-	}
-	if strobe {
 		s.set(OutputStrobe, true)
 	}
 	if s.st.Name == Triggered {
@@ -442,26 +500,26 @@ func (s *step) alarm24(z Zone) {
 	zs.Alarms++
 	zs.Latched = true
 	s.st.Zones[z.ID] = zs
-	var code int
+	var code Code
 	switch z.Type {
 	case ZoneSilentPanic:
-		s.record(Event{Type: "silent_panic", Class: ClassAlarm, Zone: z.ID, Who: who, Silent: true},
-			Report{Code: 122, Qualifier: QualNew, Zone: z.Number, Alarm: true})
+		s.record(Event{Type: EvSilentPanic, Class: ClassAlarm, Zone: z.ID, Who: who, Silent: true},
+			Report{Code: CodeSilentPanic, Qualifier: QualNew, Zone: z.Number, Alarm: true})
 		return
 	case ZoneWater:
-		code = 154
-		s.trigger(z.ID, false, false)
+		code = CodeWater
+		s.trigger(z.ID, internalOnly)
 	case ZoneFire:
-		code = 110
-		s.trigger(z.ID, true, true)
+		code = CodeFire
+		s.trigger(z.ID, fullAlarm)
 	case ZoneCO:
-		code = 162
-		s.trigger(z.ID, true, true)
+		code = CodeCO
+		s.trigger(z.ID, fullAlarm)
 	case ZonePanic:
-		code = 120
-		s.trigger(z.ID, true, true)
+		code = CodePanic
+		s.trigger(z.ID, fullAlarm)
 	}
-	s.record(Event{Type: "alarm", Class: ClassAlarm, Zone: z.ID, Who: who, Detail: string(z.Type)},
+	s.record(Event{Type: EvAlarm, Class: ClassAlarm, Zone: z.ID, Who: who, Detail: string(z.Type)},
 		Report{Code: code, Qualifier: QualNew, Zone: z.Number, Alarm: true})
 }
 
@@ -469,18 +527,22 @@ func (s *step) alarm24(z Zone) {
 // the internal sounder while disarmed; logged only during maintenance.
 func (s *step) tamper(z Zone, who Actor) {
 	if m := s.st.Maintenance; m != nil {
-		s.record(Event{Type: "tamper", Class: ClassTamper, Zone: z.ID, Who: who,
+		s.record(Event{Type: EvTamper, Class: ClassTamper, Zone: z.ID, Who: who,
 			Detail: "suppressed: maintenance by " + m.By.String()})
 		return
 	}
 	if s.st.WalkTest != nil {
 		s.st.WalkTest.Seen[z.ID] = true
-		s.record(Event{Type: "walk_test_tamper", Class: ClassTamper, Zone: z.ID, Who: who})
+		s.record(Event{Type: EvWalkTestTamper, Class: ClassTamper, Zone: z.ID, Who: who})
 		return
 	}
-	s.trigger(z.ID, s.st.Armed(), s.st.Armed())
-	s.record(Event{Type: "tamper", Class: ClassTamper, Zone: z.ID, Who: who},
-		Report{Code: 383, Qualifier: QualNew, Zone: z.Number, Alarm: true})
+	l := internalOnly
+	if s.st.Armed() {
+		l = fullAlarm
+	}
+	s.trigger(z.ID, l)
+	s.record(Event{Type: EvTamper, Class: ClassTamper, Zone: z.ID, Who: who},
+		Report{Code: CodeSensorTamper, Qualifier: QualNew, Zone: z.Number, Alarm: true})
 }
 
 // ---- commands ----
@@ -491,11 +553,11 @@ func (s *step) command(c Command) *Error {
 		s.st.Lockout.WindowStart = time.Time{}
 	}
 	if c.Duress {
-		s.record(Event{Type: "duress", Class: ClassAlarm, Who: c.Who, Silent: true},
-			Report{Code: 121, Qualifier: QualNew, Zone: c.Who.UserNum, Alarm: true})
+		s.record(Event{Type: EvDuress, Class: ClassAlarm, Who: c.Who, Silent: true},
+			Report{Code: CodeDuress, Qualifier: QualNew, Zone: c.Who.UserNum, Alarm: true})
 	}
 	if err := s.authorize(c); err != nil {
-		s.record(Event{Type: "command_denied", Class: ClassArming, Who: c.Who, Zone: c.Zone, Mode: c.Mode,
+		s.record(Event{Type: EvCommandDenied, Class: ClassArming, Who: c.Who, Zone: c.Zone, Mode: c.Mode,
 			Detail: string(c.Kind) + ": " + err.Msg})
 		return err
 	}
@@ -507,20 +569,20 @@ func (s *step) command(c Command) *Error {
 	case CmdBypass, CmdUnbypass, CmdIsolate, CmdUnisolate:
 		return s.bypass(c)
 	case CmdPanic:
-		s.trigger("", true, true)
-		s.record(Event{Type: "panic", Class: ClassAlarm, Who: c.Who},
-			Report{Code: 120, Qualifier: QualNew, Zone: c.Who.UserNum, Alarm: true})
+		s.trigger("", fullAlarm)
+		s.record(Event{Type: EvPanic, Class: ClassAlarm, Who: c.Who},
+			Report{Code: CodePanic, Qualifier: QualNew, Zone: c.Who.UserNum, Alarm: true})
 		return nil
 	case CmdSilentPanic:
-		s.record(Event{Type: "silent_panic", Class: ClassAlarm, Who: c.Who, Silent: true},
-			Report{Code: 122, Qualifier: QualNew, Zone: c.Who.UserNum, Alarm: true})
+		s.record(Event{Type: EvSilentPanic, Class: ClassAlarm, Who: c.Who, Silent: true},
+			Report{Code: CodeSilentPanic, Qualifier: QualNew, Zone: c.Who.UserNum, Alarm: true})
 		return nil
 	case CmdWalkTestStart:
 		if s.st.Name != Disarmed || s.st.WalkTest != nil {
 			return errorf(ErrNotAllowed, "walk test needs a disarmed system without a walk test running")
 		}
 		s.st.WalkTest = &WalkTest{By: c.Who, Until: s.now.Add(s.c.cfg.Settings.WalkTestTimeout.D()), Seen: map[string]bool{}}
-		s.record(Event{Type: "walk_test_start", Class: ClassArming, Who: c.Who})
+		s.record(Event{Type: EvWalkTestStart, Class: ClassArming, Who: c.Who})
 		return nil
 	case CmdWalkTestStop:
 		if s.st.WalkTest == nil {
@@ -533,7 +595,7 @@ func (s *step) command(c Command) *Error {
 			return errorf(ErrNotAllowed, "maintenance needs a disarmed system")
 		}
 		s.st.Maintenance = &Maintenance{By: c.Who, Until: s.now.Add(s.c.cfg.Settings.MaintenanceTimeout.D())}
-		s.record(Event{Type: "maintenance_start", Class: ClassTamper, Who: c.Who,
+		s.record(Event{Type: EvMaintenanceStart, Class: ClassTamper, Who: c.Who,
 			Detail: "tamper alarms suppressed until " + s.st.Maintenance.Until.Format(time.RFC3339)})
 		return nil
 	case CmdMaintenanceStop:
@@ -541,7 +603,7 @@ func (s *step) command(c Command) *Error {
 			return errorf(ErrNotAllowed, "maintenance is not active")
 		}
 		s.st.Maintenance = nil
-		s.record(Event{Type: "maintenance_end", Class: ClassTamper, Who: c.Who})
+		s.record(Event{Type: EvMaintenanceEnd, Class: ClassTamper, Who: c.Who})
 		return nil
 	}
 	return errorf(ErrInvalid, "unknown command %q", c.Kind)
@@ -594,10 +656,12 @@ func (c *Core) Ready(st State, m Mode) []Reason {
 			rs = append(rs, Reason{Zone: id, Reason: "low_battery"})
 		}
 	}
-	faults := slices.Sorted(maps.Keys(st.Faults))
+	faults := slices.SortedFunc(maps.Keys(st.Faults), func(a, b FaultID) int {
+		return strings.Compare(a.String(), b.String())
+	})
 	for _, f := range faults {
 		if st.Faults[f] {
-			rs = append(rs, Reason{Reason: f + "_down"})
+			rs = append(rs, Reason{Reason: f.reason(), Fault: f.String()})
 		}
 	}
 	return rs
@@ -617,12 +681,12 @@ func (s *step) arm(c Command) *Error {
 	}
 	reasons := s.c.Ready(s.st, c.Mode)
 	if len(reasons) > 0 && !c.Force {
-		s.record(Event{Type: "arm_refused", Class: ClassArming, Mode: c.Mode, Who: c.Who, Reasons: reasons})
+		s.record(Event{Type: EvArmRefused, Class: ClassArming, Mode: c.Mode, Who: c.Who, Reasons: reasons})
 		return &Error{Kind: ErrNotReady, Msg: "not ready to arm " + string(c.Mode), Reasons: reasons}
 	}
 	if s.st.Maintenance != nil {
 		s.st.Maintenance = nil
-		s.record(Event{Type: "maintenance_end", Class: ClassTamper, Who: c.Who, Detail: "ended by arming"})
+		s.record(Event{Type: EvMaintenanceEnd, Class: ClassTamper, Who: c.Who, Detail: "ended by arming"})
 	}
 	if len(reasons) > 0 {
 		var forced []string
@@ -635,9 +699,9 @@ func (s *step) arm(c Command) *Error {
 			zs.Bypassed, zs.Forced = true, true
 			s.st.Zones[r.Zone] = zs
 			forced = append(forced, r.Zone)
-			reports = append(reports, Report{Code: 570, Qualifier: QualNew, Zone: s.zoneNum(r.Zone)})
+			reports = append(reports, Report{Code: CodeBypass, Qualifier: QualNew, Zone: s.zoneNum(r.Zone)})
 		}
-		s.record(Event{Type: "arm_forced", Class: ClassArming, Mode: c.Mode, Who: c.Who, Reasons: reasons, Zones: forced},
+		s.record(Event{Type: EvArmForced, Class: ClassArming, Mode: c.Mode, Who: c.Who, Reasons: reasons, Zones: forced},
 			reports...)
 	}
 	for id, zs := range s.st.Zones {
@@ -650,7 +714,7 @@ func (s *step) arm(c Command) *Error {
 	if d := s.c.cfg.Settings.ExitDelay[c.Mode].D(); d > 0 {
 		s.st.Name = Arming
 		s.st.ExitDeadline = s.now.Add(d)
-		s.record(Event{Type: "arming", Class: ClassArming, Mode: c.Mode, Who: c.Who, Detail: d.String()})
+		s.record(Event{Type: EvArming, Class: ClassArming, Mode: c.Mode, Who: c.Who, Detail: d.String()})
 		return nil
 	}
 	s.armed()
@@ -662,8 +726,8 @@ func (s *step) arm(c Command) *Error {
 func (s *step) armed() {
 	s.st.Name = ArmedState(s.st.Mode)
 	s.st.ExitDeadline = time.Time{}
-	s.record(Event{Type: "armed", Class: ClassArming, Mode: s.st.Mode, Who: s.st.ArmedBy},
-		Report{Code: 401, Qualifier: QualRestore, Zone: s.st.ArmedBy.UserNum})
+	s.record(Event{Type: EvArmed, Class: ClassArming, Mode: s.st.Mode, Who: s.st.ArmedBy},
+		Report{Code: CodeOpenClose, Qualifier: QualRestore, Zone: s.st.ArmedBy.UserNum})
 	for _, id := range s.c.order {
 		if s.st.Zones[id].Open && !s.c.zones[id].Type.Is24h() {
 			s.opened(s.c.zones[id])
@@ -685,14 +749,14 @@ func (s *step) disarm(c Command) *Error {
 	s.silence()
 	wasArmed := s.st.Armed()
 	if len(s.st.Held) > 0 {
-		s.record(Event{Type: "alarm_report_withheld", Class: ClassAlarm, Zone: s.st.AlarmZone, Who: c.Who,
+		s.record(Event{Type: EvAlarmReportWithheld, Class: ClassAlarm, Zone: s.st.AlarmZone, Who: c.Who,
 			Detail: "disarmed during the unsetting period: the alarm was not sent"})
 		s.st.Held, s.st.HeldUntil = nil, time.Time{}
 	}
 	s.st.Verify = nil
 	if alarm {
-		s.record(Event{Type: "alarm_cancel", Class: ClassAlarm, Zone: s.st.AlarmZone, Who: c.Who},
-			Report{Code: 406, Qualifier: QualNew, Zone: c.Who.UserNum})
+		s.record(Event{Type: EvAlarmCancel, Class: ClassAlarm, Zone: s.st.AlarmZone, Who: c.Who},
+			Report{Code: CodeCancel, Qualifier: QualNew, Zone: c.Who.UserNum})
 	}
 	s.st.Name, s.st.Mode, s.st.Prev = Disarmed, "", ""
 	s.st.ExitDeadline, s.st.EntryDeadline, s.st.EntryZone = time.Time{}, time.Time{}, ""
@@ -703,8 +767,8 @@ func (s *step) disarm(c Command) *Error {
 		s.st.Zones[id] = zs
 	}
 	if wasArmed {
-		s.record(Event{Type: "disarmed", Class: ClassArming, Who: c.Who},
-			Report{Code: 401, Qualifier: QualNew, Zone: c.Who.UserNum})
+		s.record(Event{Type: EvDisarmed, Class: ClassArming, Who: c.Who},
+			Report{Code: CodeOpenClose, Qualifier: QualNew, Zone: c.Who.UserNum})
 	}
 	return nil
 }
@@ -715,7 +779,7 @@ func (s *step) bypass(c Command) *Error {
 		return errorf(ErrInvalid, "unknown zone %q", c.Zone)
 	}
 	zs := s.st.Zones[z.ID]
-	var typ string
+	var typ EventType
 	q := QualNew
 	switch c.Kind {
 	case CmdBypass:
@@ -725,17 +789,17 @@ func (s *step) bypass(c Command) *Error {
 		if s.st.Name == Triggered || s.st.Name == Pending {
 			return errorf(ErrNotAllowed, "cannot bypass while %s", s.st.Name)
 		}
-		zs.Bypassed, typ = true, "bypass"
+		zs.Bypassed, typ = true, EvBypass
 	case CmdUnbypass:
-		zs.Bypassed, zs.Forced, typ, q = false, false, "unbypass", QualRestore
+		zs.Bypassed, zs.Forced, typ, q = false, false, EvUnbypass, QualRestore
 	case CmdIsolate:
-		zs.Isolated, typ = true, "isolate"
+		zs.Isolated, typ = true, EvIsolate
 	case CmdUnisolate:
-		zs.Isolated, typ, q = false, "unisolate", QualRestore
+		zs.Isolated, typ, q = false, EvUnisolate, QualRestore
 	}
 	s.st.Zones[z.ID] = zs
 	s.record(Event{Type: typ, Class: ClassArming, Zone: z.ID, Who: c.Who},
-		Report{Code: 570, Qualifier: q, Zone: z.Number})
+		Report{Code: CodeBypass, Qualifier: q, Zone: z.Number})
 	return nil
 }
 
@@ -754,7 +818,7 @@ func (s *step) endWalkTest(who Actor) {
 	if len(unseen) > 0 {
 		detail = "not seen: " + strings.Join(unseen, ", ")
 	}
-	s.record(Event{Type: "walk_test_end", Class: ClassArming, Who: who, Zones: seen, Detail: detail})
+	s.record(Event{Type: EvWalkTestEnd, Class: ClassArming, Who: who, Zones: seen, Detail: detail})
 }
 
 // ---- refusals and faults ----
@@ -768,46 +832,59 @@ func (s *step) refused(r Refused) {
 			l.Failures, l.WindowStart = 0, s.now
 		}
 		l.Failures++
-		s.record(Event{Type: "code_rejected", Class: ClassTamper, Who: r.Who, Detail: r.Detail})
+		s.record(Event{Type: EvCodeRejected, Class: ClassTamper, Who: r.Who, Detail: r.Detail})
 		if l.Failures >= s.c.cfg.Settings.LockoutAttempts {
 			d := s.c.cfg.Settings.LockoutDuration.D()
 			l.Until = s.now.Add(d)
 			l.Failures, l.WindowStart = 0, time.Time{}
-			s.record(Event{Type: "lockout", Class: ClassTamper, Who: r.Who,
+			s.record(Event{Type: EvLockout, Class: ClassTamper, Who: r.Who,
 				Detail: "code entry refused on every interface for " + d.String()},
-				Report{Code: 461, Qualifier: QualNew})
+				Report{Code: CodeWrongCode, Qualifier: QualNew})
 		}
 	case RefusedLocked:
-		s.record(Event{Type: "code_refused_locked", Class: ClassTamper, Who: r.Who, Detail: r.Detail})
+		s.record(Event{Type: EvCodeRefusedLocked, Class: ClassTamper, Who: r.Who, Detail: r.Detail})
 	default:
-		s.record(Event{Type: "access_denied", Class: ClassArming, Who: r.Who, Detail: string(r.Reason) + ": " + r.Detail})
+		s.record(Event{Type: EvAccessDenied, Class: ClassArming, Who: r.Who, Detail: string(r.Reason) + ": " + r.Detail})
 	}
 }
 
 func (s *step) fault(f Fault) {
-	if s.st.Faults[f.Name] == f.Active {
+	if s.st.Faults[f.ID] == f.Active {
 		return
 	}
 	if s.st.Faults == nil {
-		s.st.Faults = map[string]bool{}
+		s.st.Faults = map[FaultID]bool{}
+	}
+	q := QualNew
+	if !f.Active {
+		q = QualRestore
 	}
 	var reports []Report
-	if strings.HasPrefix(f.Name, "uplink:") && strings.Count(f.Name, ":") == 1 {
-		// A lost path ("uplink:<path>") is reported over the other path (354 failure
-		// to communicate); other uplink faults, such as a clock mismatch, are local.
-		q := QualNew
-		if !f.Active {
-			q = QualRestore
+	switch f.ID.Kind {
+	case FaultUplinkPath:
+		// Reported over the other path: 354, failure to communicate.
+		reports = append(reports, Report{Code: CodeCommFailure, Qualifier: q})
+	case FaultStorage:
+		reports = append(reports, Report{Code: CodeSystemTrouble, Qualifier: q})
+	case FaultOutput:
+		code := CodeRelayTrouble
+		o, _ := s.c.output(f.ID.Subject)
+		if o.Kind == OutputSiren {
+			code = CodeBellTrouble
 		}
-		reports = append(reports, Report{Code: 354, Qualifier: q})
+		reports = append(reports, Report{Code: code, Qualifier: q, Zone: o.Number})
+	}
+	detail := f.ID.String()
+	if f.Detail != "" {
+		detail += ": " + f.Detail
 	}
 	if f.Active {
-		s.st.Faults[f.Name] = true
-		s.record(Event{Type: "fault", Class: ClassFault, Who: system, Detail: f.Name + ": " + f.Detail}, reports...)
+		s.st.Faults[f.ID] = true
+		s.record(Event{Type: EvFault, Class: ClassFault, Who: system, Detail: detail}, reports...)
 		return
 	}
-	delete(s.st.Faults, f.Name)
-	s.record(Event{Type: "fault_restore", Class: ClassFault, Who: system, Detail: f.Name}, reports...)
+	delete(s.st.Faults, f.ID)
+	s.record(Event{Type: EvFaultRestore, Class: ClassFault, Who: system, Detail: detail}, reports...)
 }
 
 // ---- time ----
@@ -858,7 +935,7 @@ func (s *step) tick() {
 	if v := s.st.Verify; v != nil && due(v.Until, s.now) {
 		s.st.Verify = nil
 		if !v.Confirmed {
-			s.record(Event{Type: "alarm_unconfirmed", Class: ClassAlarm, Zone: v.FirstZone, Who: system,
+			s.record(Event{Type: EvAlarmUnconfirmed, Class: ClassAlarm, Zone: v.FirstZone, Who: system,
 				Detail: "no second detector within the confirmation window"})
 		}
 	}
@@ -872,7 +949,7 @@ func (s *step) tick() {
 			}
 			s.st.Prev = ""
 		}
-		s.record(Event{Type: "siren_cutoff", Class: ClassAlarm, Zone: s.st.AlarmZone, Who: system,
+		s.record(Event{Type: EvSirenCutoff, Class: ClassAlarm, Zone: s.st.AlarmZone, Who: system,
 			Detail: "outputs off after " + s.c.cfg.Settings.SirenDuration.D().String()})
 		s.st.AlarmStart, s.st.AlarmZone = time.Time{}, ""
 	}
@@ -881,7 +958,7 @@ func (s *step) tick() {
 	}
 	if m := s.st.Maintenance; m != nil && due(m.Until, s.now) {
 		s.st.Maintenance = nil
-		s.record(Event{Type: "maintenance_end", Class: ClassTamper, Who: system, Detail: "timed out"})
+		s.record(Event{Type: EvMaintenanceEnd, Class: ClassTamper, Who: system, Detail: "timed out"})
 	}
 }
 
@@ -901,7 +978,7 @@ func (c *Core) Resume(now time.Time, st State) (State, []Effect) {
 			s.fx = append(s.fx, SetOutput{Kind: k, On: true})
 		}
 	}
-	s.record(Event{Type: "restart", Class: ClassFault, Who: system, Mode: s.st.Mode,
+	s.record(Event{Type: EvRestart, Class: ClassFault, Who: system, Mode: s.st.Mode,
 		Detail: "resumed in state " + string(s.st.Name)})
-	return s.st, s.fx
+	return s.st, s.effects()
 }

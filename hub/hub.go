@@ -5,31 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// Journal stores what the core decided, in one transaction per input: events, the
-// reports they queue for the monitoring centre, and the new state. Commit is called
-// on the actor goroutine after the outputs were switched; an error means nothing of
-// the batch was stored (the hub logs it, shows it in Snapshot.StorageError and goes on: the
-// alarm itself never waits for or stops on the disk). It returns the events and
-// reports with their sequence numbers.
-type Journal interface {
-	Commit(b Batch) ([]Event, []Report, error)
-}
-
-// Outputs drives sirens, sounders, strobes and chimes. Set is called on the actor
-// goroutine before anything is written to disk and must not block: an implementation
-// hands the work to its own goroutines and reports failures as faults.
+// Outputs drives sirens, sounders, strobes and chimes. Set is called with the hub's
+// state held, on whichever goroutine brought the input that decided it (an MQTT
+// client's, a timer's), before anything is written to disk. It must drive the
+// outputs now and must not block: no waiting for devices, disks or locks held long.
+// An output that cannot be driven is the implementation's to report, as a
+// FaultOutput through Post from a goroutine of its own, never from inside Set.
 type Outputs interface {
 	Set(kind OutputKind, on, pulse bool)
 }
 
-// Waker is told that reports were committed to the outbox (the uplink). Wake must
-// not block.
+// Waker is told that reports were queued for the monitoring centre (the uplink):
+// after a commit, or held in memory after a failed one. Wake must not block.
 type Waker interface{ Wake() }
 
 // Snapshot is a consistent view of the hub after an input.
@@ -41,9 +33,10 @@ type Snapshot struct {
 	StorageError string
 }
 
-// Update is what subscribers receive after each input that changed something: the new
-// snapshot and the committed events. Events marked Silent (duress, silent panic) are
-// included: a subscriber that shows events to people must drop them.
+// Update is what subscribers receive after inputs that changed something were
+// committed (or, when the disk fails, held in memory): the new snapshot and the
+// events, in order. Events marked Silent (duress, silent panic) are included: a
+// subscriber that shows events to people must drop them.
 type Update struct {
 	Snapshot *Snapshot
 	Events   []Event
@@ -55,31 +48,49 @@ type Options struct {
 	State   *State // as loaded from the store; nil for a new system
 	Journal Journal
 	Outputs Outputs
+	// Reports is the outbox the uplink reads; reports of failed commits are held
+	// there. Optional: without it they are logged and only in the journal's retry.
+	Reports *ReportQueue
 	Waker   Waker // optional
 	Log     *slog.Logger
 	Now     func() time.Time // default time.Now
 	// Location is the local time zone for guest schedules; default time.Local.
 	Location *time.Location
+	// StorageRetry is how often a failed commit is retried; default 2s.
+	StorageRetry time.Duration
+	// Verifier checks codes; default a new one.
+	Verifier *Verifier
 }
 
-// Hub is the actor that owns the live state. Run is its goroutine, started and
-// stopped (by cancelling its context) by the owner; every other method may be called
-// from any goroutine.
+// Hub owns the live state. Every input is applied under one lock, on the goroutine
+// that brings it (an MQTT client's, a keypad's, the hub's timer): the core decides,
+// the outputs are switched at once, and the records go to the journal writer, which
+// commits them in order and then answers the caller and fans the update out. That
+// lock is the actor: no two inputs are applied at once, and no input ever waits for
+// the disk.
+//
+// Run starts the hub's two goroutines (the timer and the journal writer) and stops
+// them when its context is cancelled; every other method may be called from any
+// goroutine. Inputs that arrive before Run has resumed the stored state wait for it.
 type Hub struct {
-	opt  Options
-	reqs chan request
-	done chan struct{} // closed when Run returns
+	opt     Options
+	started chan struct{} // closed when Run has resumed the stored state
+	done    chan struct{} // closed when Run returns
+
+	mu         sync.Mutex // the actor
+	core       *Core
+	st         State
+	stopped    bool
+	w          *writer
+	deadline   time.Time // the next deadline the timer waits for
+	nextEvent  uint64
+	nextReport uint64
+
+	poke chan struct{} // the deadline changed
 	snap atomic.Pointer[Snapshot]
 
-	mu   sync.Mutex
-	subs map[chan Update]struct{}
-}
-
-type request struct {
-	in    Input
-	cfg   *Config
-	who   Actor
-	reply chan error
+	subMu sync.Mutex
+	subs  map[chan Update]struct{}
 }
 
 // New returns a hub; call Run to start it.
@@ -93,13 +104,17 @@ func New(opt Options) *Hub {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	h := &Hub{opt: opt, reqs: make(chan request, 64), done: make(chan struct{}), subs: map[chan Update]struct{}{}}
-	core := NewCore(opt.Config)
-	st := core.InitialState()
-	if opt.State != nil {
-		st = core.normalize(*opt.State)
+	if opt.Verifier == nil {
+		opt.Verifier = &Verifier{}
 	}
-	h.snap.Store(snapshot(core, st, ""))
+	h := &Hub{opt: opt, started: make(chan struct{}), done: make(chan struct{}), poke: make(chan struct{}, 1),
+		subs: map[chan Update]struct{}{}}
+	h.core = NewCore(opt.Config)
+	h.st = h.core.InitialState()
+	if opt.State != nil {
+		h.st = h.core.normalize(*opt.State)
+	}
+	h.snap.Store(snapshot(h.core, h.st, ""))
 	return h
 }
 
@@ -111,19 +126,21 @@ func snapshot(c *Core, st State, storageErr string) *Snapshot {
 	return &Snapshot{State: st, Ready: ready, Config: c.Config(), StorageError: storageErr}
 }
 
-// Snapshot returns the latest state; it never blocks.
+// Snapshot returns the state as last committed (or held after a failed commit);
+// it never blocks.
 func (h *Hub) Snapshot() *Snapshot { return h.snap.Load() }
 
 // Subscribe returns a channel of updates and a function to cancel. A subscriber that
 // falls behind by more than buf updates is dropped: its channel is closed.
+// Subscribers made before Run see the updates of the restart itself.
 func (h *Hub) Subscribe(buf int) (<-chan Update, func()) {
 	ch := make(chan Update, buf)
-	h.mu.Lock()
+	h.subMu.Lock()
 	h.subs[ch] = struct{}{}
-	h.mu.Unlock()
+	h.subMu.Unlock()
 	return ch, func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
+		h.subMu.Lock()
+		defer h.subMu.Unlock()
 		if _, ok := h.subs[ch]; ok {
 			delete(h.subs, ch)
 			close(ch)
@@ -132,8 +149,8 @@ func (h *Hub) Subscribe(buf int) (<-chan Update, func()) {
 }
 
 func (h *Hub) fanout(u Update) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.subMu.Lock()
+	defer h.subMu.Unlock()
 	for ch := range h.subs {
 		select {
 		case ch <- u:
@@ -145,106 +162,164 @@ func (h *Hub) fanout(u Update) {
 	}
 }
 
-// Run is the actor loop. It resumes the stored state by the restart rules, then
-// serves inputs, commands and timers until ctx is cancelled.
+// Run resumes the stored state by the restart rules, then serves the timers until
+// ctx is cancelled. Then it stops taking inputs, writes what is queued (bounded by
+// ctx's cause: it waits at most 5 s for a hanging disk) and returns. The outputs
+// keep the level they had: switching them off at shutdown is the owner's choice.
 func (h *Hub) Run(ctx context.Context) error {
 	defer close(h.done)
-	core := NewCore(h.opt.Config)
-	st := h.Snapshot().State
-	storageErr := ""
-	exec := func(next State, fx []Effect) error {
-		var res error
-		var batch Batch
-		for _, e := range fx {
-			switch e := e.(type) {
-			case SetOutput:
-				h.opt.Outputs.Set(e.Kind, e.On, e.Pulse)
-			case Record:
-				for _, r := range e.Reports {
-					r.Event = uint64(len(batch.Events))
-					batch.Reports = append(batch.Reports, r)
-				}
-				batch.Events = append(batch.Events, e.Event)
-			case Result:
-				res = e.Err
-			}
-		}
-		changed := !reflect.DeepEqual(st, next)
-		st = next
-		if !changed && len(batch.Events) == 0 {
-			return res
-		}
-		batch.State = st
-		events, reports, err := h.opt.Journal.Commit(batch)
-		if err != nil {
-			storageErr = err.Error()
-			h.opt.Log.Error("hub: commit failed; the alarm goes on, but this is not stored", "err", err,
-				"events", len(batch.Events), "reports", len(batch.Reports))
-			events = batch.Events
-		} else {
-			storageErr = ""
-		}
-		for _, e := range events {
-			h.opt.Log.Info("event", "type", e.Type, "seq", e.Seq, "zone", e.Zone, "state", e.State,
-				"who", e.Who.String(), "detail", e.Detail)
-		}
-		if len(reports) > 0 && h.opt.Waker != nil {
-			h.opt.Waker.Wake()
-		}
-		snap := snapshot(core, st, storageErr)
-		h.snap.Store(snap)
-		h.fanout(Update{Snapshot: snap, Events: events})
-		return res
+	evs, reps, err := h.opt.Journal.Sequences()
+	if err != nil {
+		close(h.started)
+		h.mu.Lock()
+		h.stopped = true
+		h.mu.Unlock()
+		return fmt.Errorf("hub: journal sequences: %w", err)
 	}
+	h.w = newWriter(h.opt.Journal, h.opt.Reports, h.opt.Log, h.opt.StorageRetry)
+	h.w.deliver = h.deliver
+	h.w.storage = func(failing bool, detail string) {
+		_ = h.post(Fault{ID: FaultID{Kind: FaultStorage}, Active: failing, Detail: detail}, nil)
+	}
+	go h.w.run()
 
-	_ = exec(core.Resume(h.opt.Now(), st))
-	_ = exec(core.Apply(h.opt.Now(), st, Tick{}))
+	h.mu.Lock()
+	h.nextEvent, h.nextReport = evs, reps
+	_ = h.queue(h.exec(h.core.Resume(h.opt.Now(), h.st)), nil)
+	_ = h.queue(h.exec(h.core.Apply(h.opt.Now(), h.st, Tick{})), nil)
+	h.mu.Unlock()
+	close(h.started)
 
 	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	timer.Stop()
 	for {
+		h.mu.Lock()
+		next := h.deadline
+		h.mu.Unlock()
 		var timerC <-chan time.Time
-		if next := core.NextDeadline(st); !next.IsZero() {
+		if !next.IsZero() {
 			timer.Reset(max(next.Sub(h.opt.Now()), 0))
 			timerC = timer.C
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			timer.Stop()
+			h.mu.Lock()
+			h.stopped = true
+			h.mu.Unlock()
+			flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return h.w.close(flush)
+		case <-h.poke:
 		case <-timerC:
-			_ = exec(core.Apply(h.opt.Now(), st, Tick{}))
-		case r := <-h.reqs:
-			var err error
-			if r.cfg != nil {
-				core = NewCore(*r.cfg)
-				next := core.normalize(clone(st))
-				fx := []Effect{Record{Event: Event{Time: h.opt.Now().UTC(), Type: "config_changed", Class: ClassArming,
-					Who: r.who, State: st.Name}}}
-				err = exec(next, fx)
-			} else {
-				err = exec(core.Apply(h.opt.Now(), st, r.in))
-			}
-			if r.reply != nil {
-				r.reply <- err
-			}
+			_ = h.post(Tick{}, nil)
 		}
 		timer.Stop() // since Go 1.23 a stopped timer delivers no stale tick
 	}
 }
 
-// send hands a request to the actor and waits for its answer.
-func (h *Hub) send(ctx context.Context, r request) error {
-	r.reply = make(chan error, 1)
-	select {
-	case h.reqs <- r:
-	case <-h.done:
-		return ErrStopped
-	case <-ctx.Done():
-		return fmt.Errorf("hub: %w", ctx.Err())
+// exec carries out the core's effects with h.mu held: outputs at once, records
+// numbered and queued for the journal writer.
+func (h *Hub) exec(next State, fx []Effect) *item {
+	it := &item{core: h.core}
+	for _, e := range fx {
+		switch e := e.(type) {
+		case SetOutput:
+			h.opt.Outputs.Set(e.Kind, e.On, e.Pulse)
+		case Record:
+			h.nextEvent++
+			e.Event.Seq = h.nextEvent
+			it.events = append(it.events, e.Event)
+			for _, r := range e.Reports {
+				h.nextReport++
+				r.Seq = h.nextReport
+				r.Event = e.Event.Seq
+				it.reports = append(it.reports, r)
+			}
+		case Result:
+			it.result = e.Err
+		}
 	}
+	it.changed = !h.st.equal(next)
+	h.st = next
+	it.state = next
+	if d := h.core.NextDeadline(next); !d.Equal(h.deadline) {
+		h.deadline = d
+		select {
+		case h.poke <- struct{}{}:
+		default:
+		}
+	}
+	return it
+}
+
+// post applies in now and queues its records; with reply set, the writer answers
+// on it after the commit.
+func (h *Hub) post(in Input, reply chan error) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		return ErrStopped
+	}
+	return h.queue(h.exec(h.core.Apply(h.opt.Now(), h.st, in)), reply)
+}
+
+// queue hands it to the writer unless there is nothing to write or answer. h.mu is held.
+func (h *Hub) queue(it *item, reply chan error) error {
+	it.reply = reply
+	if len(it.events) == 0 && !it.changed && reply == nil {
+		return nil
+	}
+	if !h.w.enqueue(it) {
+		return ErrStopped
+	}
+	return nil
+}
+
+// deliver runs on the writer's goroutine after items were committed (or held in
+// memory after a failed commit): log, snapshot, fan-out, uplink, replies, in order.
+func (h *Hub) deliver(items []*item, storageErr string) {
+	var events []Event
+	reports := false
+	for _, it := range items {
+		events = append(events, it.events...)
+		reports = reports || len(it.reports) > 0
+	}
+	for _, e := range events {
+		level := slog.LevelInfo
+		if e.Type == EvZoneOpen || e.Type == EvZoneClosed {
+			level = slog.LevelDebug
+		}
+		h.opt.Log.Log(context.Background(), level, "event", "type", e.Type, "seq", e.Seq, "zone", e.Zone,
+			"state", e.State, "who", e.Who.String(), "detail", e.Detail)
+	}
+	if reports && h.opt.Waker != nil {
+		h.opt.Waker.Wake()
+	}
+	if len(items) > 0 {
+		last := items[len(items)-1]
+		changed := len(events) > 0 || storageErr != h.Snapshot().StorageError
+		for _, it := range items {
+			changed = changed || it.changed
+		}
+		if changed {
+			snap := snapshot(last.core, last.state, storageErr)
+			h.snap.Store(snap)
+			h.fanout(Update{Snapshot: snap, Events: events})
+		}
+	}
+	for _, it := range items {
+		if it.reply != nil {
+			it.reply <- it.result
+		}
+	}
+}
+
+// wait waits for the hub to have resumed.
+func (h *Hub) wait(ctx context.Context) error {
 	select {
-	case err := <-r.reply:
-		return err
+	case <-h.started:
+		return nil
 	case <-h.done:
 		return ErrStopped
 	case <-ctx.Done():
@@ -252,10 +327,40 @@ func (h *Hub) send(ctx context.Context, r request) error {
 	}
 }
 
-// Input feeds a sensor signal, fault or tick to the core and waits until it is
-// applied. Adapters call it from their own goroutines.
+// Post applies a sensor signal (or any input) at once, on the caller's goroutine,
+// and returns without waiting for the journal: outputs are switched before it
+// returns. Sensor adapters call it from the goroutine that received the message.
+// It waits only for the hub to have started.
+func (h *Hub) Post(ctx context.Context, in Input) error {
+	if err := h.wait(ctx); err != nil {
+		return err
+	}
+	return h.post(in, nil)
+}
+
+// Input applies in like Post and waits until its records are committed (or held in
+// memory after a failed commit); it returns the command's result.
 func (h *Hub) Input(ctx context.Context, in Input) error {
-	return h.send(ctx, request{in: in})
+	if err := h.wait(ctx); err != nil {
+		return err
+	}
+	reply := make(chan error, 1)
+	if err := h.post(in, reply); err != nil {
+		return err
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-h.done:
+		select {
+		case err := <-reply:
+			return err
+		default:
+			return ErrStopped
+		}
+	case <-ctx.Done():
+		return fmt.Errorf("hub: %w", ctx.Err())
+	}
 }
 
 // SetConfig replaces the domain configuration; the change is logged as by who.
@@ -263,7 +368,30 @@ func (h *Hub) SetConfig(ctx context.Context, cfg Config, who Actor) error {
 	if err := cfg.Validate(); err != nil {
 		return &Error{Kind: ErrInvalid, Msg: err.Error()}
 	}
-	return h.send(ctx, request{cfg: &cfg, who: who})
+	if err := h.wait(ctx); err != nil {
+		return err
+	}
+	reply := make(chan error, 1)
+	h.mu.Lock()
+	if h.stopped {
+		h.mu.Unlock()
+		return ErrStopped
+	}
+	h.core = NewCore(cfg)
+	next := h.core.normalize(clone(h.st))
+	fx := []Effect{Record{Event: Event{Time: h.opt.Now().UTC(), Type: EvConfigChanged, Class: ClassArming,
+		Who: who, State: h.st.Name}}}
+	err := h.queue(h.exec(next, fx), reply)
+	h.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("hub: %w", ctx.Err())
+	}
 }
 
 // Request is a command as an interface receives it: what to do, the credential
@@ -283,7 +411,8 @@ type Request struct {
 }
 
 // Do authenticates a request and applies it. The credential check (argon2id) runs on
-// the caller's goroutine; the wrong-code lockout is shared by every interface.
+// the caller's goroutine, one at a time (Verifier); the wrong-code lockout is shared
+// by every interface.
 func (h *Hub) Do(ctx context.Context, r Request) error {
 	now := h.opt.Now()
 	src := Actor{Device: r.Device, Via: r.Via}
@@ -301,7 +430,7 @@ func (h *Hub) Do(ctx context.Context, r Request) error {
 			return &Error{Kind: ErrLocked, Msg: "code entry is locked until " + snap.State.Lockout.Until.Format(time.RFC3339)}
 		}
 		var ok bool
-		u, duress, ok = Identify(snap.Config.Users, r.Cred)
+		u, duress, ok = h.opt.Verifier.Identify(snap.Config.Users, r.Cred)
 		if !ok {
 			if err := h.Input(ctx, Refused{Who: src, Reason: RefusedWrongCode, Detail: credKind(r.Cred)}); err != nil {
 				return err
@@ -315,8 +444,8 @@ func (h *Hub) Do(ctx context.Context, r Request) error {
 		_ = h.Input(ctx, Refused{Who: who, Reason: RefusedSchedule, Detail: "outside schedule or expired"})
 		return &Error{Kind: ErrDenied, Msg: "user " + u.Name + " may not operate the system now"}
 	}
-	return h.send(ctx, request{in: Command{Kind: r.Kind, Mode: r.Mode, Force: r.Force, Zone: r.Zone,
-		Who: who, Role: u.Role, Duress: duress, ByCode: byCode}})
+	return h.Input(ctx, Command{Kind: r.Kind, Mode: r.Mode, Force: r.Force, Zone: r.Zone,
+		Who: who, Role: u.Role, Duress: duress, ByCode: byCode})
 }
 
 func credKind(c Credential) string {

@@ -25,10 +25,6 @@ func (j *memJournal) Commit(b Batch) ([]Event, []Report, error) {
 	if j.fail != nil {
 		return nil, nil, j.fail
 	}
-	base := uint64(len(j.events))
-	for i := range b.Events {
-		b.Events[i].Seq = base + uint64(i) + 1
-	}
 	for i := range b.Reports {
 		b.Reports[i].Event = b.Events[b.Reports[i].Event].Seq
 	}
@@ -38,12 +34,25 @@ func (j *memJournal) Commit(b Batch) ([]Event, []Report, error) {
 	return b.Events, b.Reports, nil
 }
 
+func (j *memJournal) Sequences() (uint64, uint64, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var e, r uint64
+	if n := len(j.events); n > 0 {
+		e = j.events[n-1].Seq
+	}
+	if n := len(j.reports); n > 0 {
+		r = j.reports[n-1].Seq
+	}
+	return e, r, nil
+}
+
 func (j *memJournal) types() []string {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var ts []string
 	for _, e := range j.events {
-		ts = append(ts, e.Type)
+		ts = append(ts, string(e.Type))
 	}
 	return ts
 }
@@ -53,7 +62,7 @@ func (j *memJournal) codes() []int {
 	defer j.mu.Unlock()
 	var cs []int
 	for _, r := range j.reports {
-		cs = append(cs, r.Qualifier*1000+r.Code)
+		cs = append(cs, r.Qualifier*1000+int(r.Code))
 	}
 	return cs
 }

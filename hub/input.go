@@ -86,9 +86,9 @@ const (
 	RefusedSchedule  RefuseReason = "schedule"
 )
 
-// Fault sets or clears a system fault such as "uplink".
+// Fault sets or clears a system fault.
 type Fault struct {
-	Name   string
+	ID     FaultID
 	Active bool
 	Detail string
 }

@@ -1,6 +1,10 @@
 package hub
 
-import "time"
+import (
+	"maps"
+	"slices"
+	"time"
+)
 
 // State is the live, persisted state of the alarm system. It is a plain value: the
 // core returns a new one for every input, and the store keeps the latest.
@@ -30,8 +34,8 @@ type State struct {
 	Lockout     Lockout              `json:"lockout"`
 	WalkTest    *WalkTest            `json:"walk_test,omitempty"`
 	Maintenance *Maintenance         `json:"maintenance,omitempty"`
-	// Faults are system faults by name, e.g. "uplink".
-	Faults map[string]bool `json:"faults,omitempty"`
+	// Faults are the active system faults.
+	Faults map[FaultID]bool `json:"faults,omitempty"`
 }
 
 // ZoneState is the live state of one zone.
@@ -94,4 +98,32 @@ type Batch struct {
 	Events  []Event
 	Reports []Report // Report.Event is the index into Events of the event it reports
 	State   State
+}
+
+// equal reports whether s and o are the same state. It is the hub's cheap test for
+// "something changed" after every input.
+func (s State) equal(o State) bool {
+	if s.Name != o.Name || s.Mode != o.Mode || s.Prev != o.Prev || !s.ExitDeadline.Equal(o.ExitDeadline) ||
+		!s.EntryDeadline.Equal(o.EntryDeadline) || s.EntryZone != o.EntryZone || !s.AlarmStart.Equal(o.AlarmStart) ||
+		!s.SirenUntil.Equal(o.SirenUntil) || s.AlarmZone != o.AlarmZone || s.ArmedBy != o.ArmedBy ||
+		!s.HeldUntil.Equal(o.HeldUntil) || s.Lockout != o.Lockout {
+		return false
+	}
+	if !slices.Equal(s.Sounding, o.Sounding) || !maps.Equal(s.Zones, o.Zones) || !maps.Equal(s.Faults, o.Faults) ||
+		!slices.EqualFunc(s.Held, o.Held, func(a, b Report) bool {
+			return a.Seq == b.Seq && a.Code == b.Code && a.Zone == b.Zone && a.Time.Equal(b.Time)
+		}) {
+		return false
+	}
+	if (s.Verify == nil) != (o.Verify == nil) || s.Verify != nil && *s.Verify != *o.Verify {
+		return false
+	}
+	if (s.Maintenance == nil) != (o.Maintenance == nil) || s.Maintenance != nil && *s.Maintenance != *o.Maintenance {
+		return false
+	}
+	if (s.WalkTest == nil) != (o.WalkTest == nil) {
+		return false
+	}
+	return s.WalkTest == nil || s.WalkTest.By == o.WalkTest.By && s.WalkTest.Until.Equal(o.WalkTest.Until) &&
+		maps.Equal(s.WalkTest.Seen, o.WalkTest.Seen)
 }

@@ -173,7 +173,7 @@ func (c EventClass) Mandatory() bool {
 type Event struct {
 	Seq     uint64     `json:"seq"` // assigned by the journal
 	Time    time.Time  `json:"time"`
-	Type    string     `json:"type"` // e.g. "armed", "alarm", "tamper", "code_rejected"
+	Type    EventType  `json:"type"` // e.g. "armed", "alarm", "tamper", "code_rejected"
 	Class   EventClass `json:"class"`
 	Zone    string     `json:"zone,omitempty"`
 	Mode    Mode       `json:"mode,omitempty"`
@@ -190,7 +190,9 @@ type Event struct {
 // Reason is one reason not to arm.
 type Reason struct {
 	Zone   string `json:"zone,omitempty"`
-	Reason string `json:"reason"` // open, tamper, offline, low_battery, uplink_down
+	Reason string `json:"reason"` // open, tamper, offline, low_battery, uplink_down, output_failed, storage_failed
+	// Fault names the system fault behind a fault reason, e.g. "uplink:primary".
+	Fault string `json:"fault,omitempty"`
 }
 
 // Report is one message for the monitoring centre, queued in the outbox in the same
@@ -199,7 +201,7 @@ type Report struct {
 	Seq       uint64    `json:"seq"`   // outbox sequence, assigned by the store
 	Event     uint64    `json:"event"` // journal sequence of the event it reports
 	Time      time.Time `json:"time"`
-	Code      int       `json:"code"`      // Contact ID event code, e.g. 130
+	Code      Code      `json:"code"`      // Contact ID event code, e.g. 130
 	Qualifier int       `json:"qualifier"` // 1 new event / opening, 3 restore / closing, 6 previous
 	Partition int       `json:"partition"`
 	Zone      int       `json:"zone"` // zone number, or user number for open/close

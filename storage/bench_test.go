@@ -68,7 +68,7 @@ func BenchmarkEventsPage(b *testing.B) {
 		{"middle", EventQuery{Before: n / 2}},
 		{"ascending", EventQuery{Ascending: true, After: n / 2}},
 		{"zone filter", EventQuery{Zone: "zone7"}},
-		{"rare type", EventQuery{Types: []string{"alarm"}}},
+		{"rare type", EventQuery{Types: []hub.EventType{"alarm"}}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()

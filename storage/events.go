@@ -42,11 +42,11 @@ func timeKey(t time.Time) []byte {
 // Store is the hub's journal.
 var _ hub.Journal = (*Store)(nil)
 
-// Commit stores, in one transaction, the events and reports of one input and the new
-// state. It is called on the alarm path after the outputs were switched; the hub's
-// Journal interface is this method. It assigns each event the next journal sequence
-// number and each report the next outbox sequence number; sequence numbers are never
-// reused, not even after the events are pruned. On input, Report.Event is the index into
+// Commit stores, in one transaction, the events and reports of one or more inputs and
+// the latest state. The hub's journal writer calls it from its own goroutine, never
+// on the alarm path. An event or report with Seq set keeps that number (the hub
+// numbers them); one with Seq 0 gets the next sequence number. Sequence numbers are
+// never reused, not even after the events are pruned. On input, Report.Event is the index into
 // b.Events of the event the report belongs to; on output it is that event's Seq. It
 // returns copies of the events and reports as stored; b is not modified.
 //
@@ -74,7 +74,7 @@ func (s *Store) Commit(b hub.Batch) ([]hub.Event, []hub.Report, error) {
 		var routine, mandatory uint64
 		for i := range events {
 			e := &events[i]
-			seq, err := evb.NextSequence()
+			seq, err := nextSeq(evb, e.Seq)
 			if err != nil {
 				return err
 			}
@@ -114,7 +114,7 @@ func (s *Store) Commit(b hub.Batch) ([]hub.Event, []hub.Report, error) {
 		out := tx.Bucket(bucketOutbox)
 		for i := range reports {
 			r := &reports[i]
-			seq, err := out.NextSequence()
+			seq, err := nextSeq(out, r.Seq)
 			if err != nil {
 				return err
 			}
@@ -136,6 +136,35 @@ func (s *Store) Commit(b hub.Batch) ([]hub.Event, []hub.Report, error) {
 	return events, reports, nil
 }
 
+// nextSeq returns the sequence number of a new record in b: want when the caller
+// numbered it (the bucket's sequence then moves up to it), else the next one.
+func nextSeq(b *bolt.Bucket, want uint64) (uint64, error) {
+	if want == 0 {
+		return b.NextSequence()
+	}
+	if want > b.Sequence() {
+		if err := b.SetSequence(want); err != nil {
+			return 0, err
+		}
+	}
+	return want, nil
+}
+
+// Sequences returns the highest event and outbox sequence numbers ever assigned (0
+// for a new store). The hub numbers what it commits from there. An error means the
+// file could not be read.
+func (s *Store) Sequences() (events, reports uint64, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		events = tx.Bucket(bucketEvents).Sequence()
+		reports = tx.Bucket(bucketOutbox).Sequence()
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("storage: sequences: %w", err)
+	}
+	return events, reports, nil
+}
+
 // EventQuery selects events from the log. The zero value asks for the newest 100.
 type EventQuery struct {
 	// Before keeps only events with Seq < Before (0 = no bound): the paging cursor when
@@ -146,7 +175,7 @@ type EventQuery struct {
 	// Since (inclusive) and Until (exclusive) bound the event time; zero is unbounded.
 	Since, Until time.Time
 	// Types keeps events whose Type is one of these (empty = any).
-	Types []string
+	Types []hub.EventType
 	// Zone keeps events of this zone (Event.Zone).
 	Zone string
 	// UserID keeps events done by this user (Event.Who.UserID).
@@ -214,7 +243,11 @@ func (q *EventQuery) prefilter() prefilter {
 			p = append(p, g)
 		}
 	}
-	add(q.Types...)
+	types := make([]string, len(q.Types))
+	for i, t := range q.Types {
+		types[i] = string(t)
+	}
+	add(types...)
 	if q.Zone != "" {
 		add(q.Zone)
 	}

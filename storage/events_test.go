@@ -98,7 +98,7 @@ func TestEventsFilters(t *testing.T) {
 	s := openTest(t, "")
 	// Ten events, seq 1–10, one minute apart.
 	type row struct {
-		typ   string
+		typ   hub.EventType
 		class hub.EventClass
 		zone  string
 		user  string
@@ -129,8 +129,8 @@ func TestEventsFilters(t *testing.T) {
 		want []uint64
 	}{
 		{"all", EventQuery{}, span(10, 1)},
-		{"type", EventQuery{Types: []string{"alarm"}}, []uint64{10, 3}},
-		{"types", EventQuery{Types: []string{"armed", "disarmed"}}, []uint64{9, 4, 1}},
+		{"type", EventQuery{Types: []hub.EventType{"alarm"}}, []uint64{10, 3}},
+		{"types", EventQuery{Types: []hub.EventType{"armed", "disarmed"}}, []uint64{9, 4, 1}},
 		{"zone", EventQuery{Zone: "hall"}, []uint64{10, 6, 5}},
 		{"user", EventQuery{UserID: "anna"}, []uint64{10, 9, 1}},
 		{"class", EventQuery{Class: hub.ClassArming}, []uint64{9, 4, 1}},
@@ -138,14 +138,14 @@ func TestEventsFilters(t *testing.T) {
 		{"since inclusive", EventQuery{Since: at(8)}, []uint64{10, 9, 8}},
 		{"until exclusive", EventQuery{Until: at(3)}, []uint64{2, 1}},
 		{"since and until", EventQuery{Since: at(4), Until: at(6)}, []uint64{5, 4}},
-		{"combined", EventQuery{Zone: "hall", Class: hub.ClassAlarm, UserID: "anna", Types: []string{"alarm"}}, []uint64{10}},
+		{"combined", EventQuery{Zone: "hall", Class: hub.ClassAlarm, UserID: "anna", Types: []hub.EventType{"alarm"}}, []uint64{10}},
 		{"no match", EventQuery{Zone: "garage"}, nil},
 		{"before", EventQuery{Before: 4}, []uint64{3, 2, 1}},
-		{"before beyond the end", EventQuery{Before: 100, Types: []string{"armed"}}, []uint64{9, 1}},
+		{"before beyond the end", EventQuery{Before: 100, Types: []hub.EventType{"armed"}}, []uint64{9, 1}},
 		{"after", EventQuery{After: 7}, []uint64{10, 9, 8}},
 		{"before and after", EventQuery{After: 2, Before: 6}, []uint64{5, 4, 3}},
 		{"ascending after", EventQuery{Ascending: true, After: 6}, []uint64{7, 8, 9, 10}},
-		{"ascending after with filter", EventQuery{Ascending: true, After: 1, Types: []string{"armed", "alarm"}}, []uint64{3, 9, 10}},
+		{"ascending after with filter", EventQuery{Ascending: true, After: 1, Types: []hub.EventType{"armed", "alarm"}}, []uint64{3, 9, 10}},
 		{"ascending before", EventQuery{Ascending: true, Before: 3}, []uint64{1, 2}},
 		{"ascending after the end", EventQuery{Ascending: true, After: 10}, nil},
 		{"ascending after max", EventQuery{Ascending: true, After: ^uint64(0)}, nil},
@@ -174,7 +174,7 @@ func TestEventsFilters(t *testing.T) {
 	if err != nil || !slices.Equal(seqs(evs), []uint64{5}) || next != 0 {
 		t.Fatalf("second page = %v, next %d, %v", seqs(evs), next, err)
 	}
-	evs, next, _ = s.Events(EventQuery{Types: []string{"alarm"}, Limit: 2})
+	evs, next, _ = s.Events(EventQuery{Types: []hub.EventType{"alarm"}, Limit: 2})
 	if !slices.Equal(seqs(evs), []uint64{10, 3}) || next != 0 {
 		t.Errorf("exactly full page = %v, next %d; want next 0", seqs(evs), next)
 	}
@@ -308,8 +308,8 @@ func TestEventsFilterText(t *testing.T) {
 		{EventQuery{Zone: "front"}, []uint64{2}},
 		{EventQuery{UserID: "front"}, []uint64{3}},
 		{EventQuery{UserID: "åsa \"q\""}, []uint64{4}},
-		{EventQuery{Types: []string{"y", "x"}, Zone: "back"}, []uint64{3}},
-		{EventQuery{Types: []string{"x\u2028"}}, nil},
+		{EventQuery{Types: []hub.EventType{"y", "x"}, Zone: "back"}, []uint64{3}},
+		{EventQuery{Types: []hub.EventType{"x\u2028"}}, nil},
 	}
 	for _, tt := range tests {
 		evs, _, err := s.Events(tt.q)

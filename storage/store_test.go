@@ -32,7 +32,7 @@ func openTest(t testing.TB, path string) *Store {
 	return s
 }
 
-func ev(at time.Time, typ string, class hub.EventClass) hub.Event {
+func ev(at time.Time, typ hub.EventType, class hub.EventClass) hub.Event {
 	return hub.Event{Time: at, Type: typ, Class: class, Who: hub.Actor{Via: hub.ViaSystem}}
 }
 
@@ -141,7 +141,7 @@ func fullState() hub.State {
 		Lockout:     hub.Lockout{Failures: 3, WindowStart: t0, Until: t0.Add(90 * time.Second)},
 		WalkTest:    &hub.WalkTest{By: admin, Until: t0.Add(15 * time.Minute), Seen: map[string]bool{"front": true}},
 		Maintenance: &hub.Maintenance{By: admin, Until: t0.Add(8 * time.Hour)},
-		Faults:      map[string]bool{"uplink": true},
+		Faults:      map[hub.FaultID]bool{{Kind: hub.FaultUplinkPath, Subject: "primary"}: true, {Kind: hub.FaultStorage}: true},
 	}
 }
 
@@ -287,7 +287,7 @@ func TestSeqsNeverReused(t *testing.T) {
 func TestOutbox(t *testing.T) {
 	s := openTest(t, "")
 	for i := range 5 {
-		commit(t, s, hub.Batch{Events: []hub.Event{ev(t0, "x", "")}, Reports: []hub.Report{{Event: 0, Code: 100 + i}}})
+		commit(t, s, hub.Batch{Events: []hub.Event{ev(t0, "x", "")}, Reports: []hub.Report{{Event: 0, Code: hub.Code(100 + i)}}})
 	}
 	tests := []struct {
 		name  string
@@ -314,7 +314,7 @@ func TestOutbox(t *testing.T) {
 		}
 		var codes []int
 		for i, r := range got {
-			codes = append(codes, r.Code)
+			codes = append(codes, int(r.Code))
 			if i > 0 && r.Seq <= got[i-1].Seq {
 				t.Errorf("%s: outbox not oldest first: %+v", tt.name, got)
 			}
@@ -468,7 +468,7 @@ func TestDamagedRecords(t *testing.T) {
 	s := openTest(t, "")
 	for i := range 5 {
 		commit(t, s, hub.Batch{Events: []hub.Event{ev(t0.Add(time.Duration(i)*time.Second), "x", "")},
-			Reports: []hub.Report{{Event: 0, Code: i}}})
+			Reports: []hub.Report{{Event: 0, Code: hub.Code(i)}}})
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketEvents).Put(seqKey(3), []byte(`{"seq":3,"time":"not a time"`)); err != nil {

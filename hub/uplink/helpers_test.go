@@ -108,8 +108,8 @@ func (h *fakeHub) Input(_ context.Context, in hub.Input) error {
 	var rep *hub.Report
 	switch in := in.(type) {
 	case hub.Fault:
-		if h.faults[in.Name] != in.Active {
-			h.faults[in.Name] = in.Active
+		if h.faults[in.ID.String()] != in.Active {
+			h.faults[in.ID.String()] = in.Active
 			q := hub.QualNew
 			if !in.Active {
 				q = hub.QualRestore
@@ -139,7 +139,7 @@ func (h *fakeHub) faultLog() []string {
 	var out []string
 	for _, in := range h.inputs {
 		if f, ok := in.(hub.Fault); ok {
-			out = append(out, fmt.Sprintf("%s=%v", f.Name, f.Active))
+			out = append(out, fmt.Sprintf("%s=%v", f.ID.String(), f.Active))
 		}
 	}
 	return out

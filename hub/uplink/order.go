@@ -24,7 +24,7 @@ func firstToSend(q []hub.Report, queued int) int {
 	type key struct{ zone, code int }
 	seen := make(map[key]bool)
 	for i, r := range q {
-		k := key{r.Zone, r.Code}
+		k := key{r.Zone, int(r.Code)}
 		if r.Alarm && !seen[k] {
 			return i
 		}

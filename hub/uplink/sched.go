@@ -493,7 +493,7 @@ func (s *scheduler) finish(j *job, now time.Time) {
 		}
 		if !p.clockFault {
 			p.clockFault = true
-			s.u.notes.push(hub.Fault{Name: "uplink:" + p.cfg.Name + ":clock", Active: true, Detail: res.err.Error()})
+			s.u.notes.push(hub.Fault{ID: hub.FaultID{Kind: hub.FaultUplinkClock, Subject: p.cfg.Name}, Active: true, Detail: res.err.Error()})
 			log.Error("uplink: receiver refuses the timestamp or key even after correction", "what", what, "err", res.err)
 		}
 		s.failed(p, now, res.err)
@@ -534,19 +534,19 @@ func (s *scheduler) answered(p *pathState, now time.Time, ack bool) {
 		log.Info("uplink: path up", "was", p.state, "addr", p.cfg.Addr)
 	}
 	p.state, p.failures, p.retryAt, p.needProbe = StateOK, 0, time.Time{}, false
-	name := "uplink:" + p.cfg.Name
+	lost := hub.FaultID{Kind: hub.FaultUplinkPath, Subject: p.cfg.Name}
 	// After a restart the hub may still hold a fault from before, so each fault is
 	// cleared once after start too: clearing a fault that is not set changes
 	// nothing there.
 	if p.lostFault || !p.staleCleared {
-		s.u.notes.push(hub.Fault{Name: name, Active: false, Detail: "receiver answers again"})
+		s.u.notes.push(hub.Fault{ID: lost, Active: false, Detail: "receiver answers again"})
 		if p.lostFault {
 			log.Info("uplink: path restored", "addr", p.cfg.Addr)
 		}
 		p.lostFault, p.staleCleared = false, true
 	}
 	if ack && (p.clockFault || !p.clockCleared) {
-		s.u.notes.push(hub.Fault{Name: name + ":clock", Active: false, Detail: "receiver accepts the timestamp"})
+		s.u.notes.push(hub.Fault{ID: hub.FaultID{Kind: hub.FaultUplinkClock, Subject: p.cfg.Name}, Active: false, Detail: "receiver accepts the timestamp"})
 		p.clockFault, p.clockCleared = false, true
 	}
 }
@@ -571,7 +571,7 @@ func (s *scheduler) failed(p *pathState, now time.Time, err error) {
 	}
 	if p.lost() && !p.lostFault {
 		p.lostFault = true
-		s.u.notes.push(hub.Fault{Name: "uplink:" + p.cfg.Name, Active: true,
+		s.u.notes.push(hub.Fault{ID: hub.FaultID{Kind: hub.FaultUplinkPath, Subject: p.cfg.Name}, Active: true,
 			Detail: fmt.Sprintf("no answer from %s after %d attempts: %v", p.cfg.Addr, p.failures, err)})
 	}
 }

@@ -36,13 +36,6 @@ type Hub interface {
 	Input(ctx context.Context, in hub.Input) error
 }
 
-// HubFunc adapts a function to Hub. It breaks the construction cycle between the
-// hub, which wakes the uplink, and the uplink, which feeds the hub.
-type HubFunc func(ctx context.Context, in hub.Input) error
-
-// Input calls f.
-func (f HubFunc) Input(ctx context.Context, in hub.Input) error { return f(ctx, in) }
-
 // Path states, as Status shows them.
 const (
 	StateUnknown = "unknown" // nothing exchanged yet since start
@@ -340,7 +333,7 @@ func (p *pathState) reportMessage(r hub.Report) (sia.Message, error) {
 	if q == 0 {
 		q = sia.QualNew
 	}
-	c := sia.ContactID{Account: p.cfg.Account, Qualifier: q, Code: r.Code, Partition: r.Partition, Zone: r.Zone}
+	c := sia.ContactID{Account: p.cfg.Account, Qualifier: q, Code: int(r.Code), Partition: r.Partition, Zone: r.Zone}
 	if p.cfg.Protocol == sia.IDSIADCS {
 		d, err := c.DCS()
 		if err != nil {

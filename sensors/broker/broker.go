@@ -217,7 +217,7 @@ func (b *Broker) serve(ctx context.Context, gate chan struct{}) (*mqtt.Server, [
 	if b.store != nil {
 		persist = newPersister(b.store, b.log)
 	}
-	session := &sessionHook{log: b.log, onClient: b.cfg.OnClient, current: map[string]*mqtt.Client{}}
+	session := &sessionHook{log: b.log, onClient: b.cfg.OnClient, onSub: b.cfg.OnSubscribe, current: map[string]*mqtt.Client{}}
 	session.setServer(srv)
 	fail := func(err error) (*mqtt.Server, []*listener, *persister, error) {
 		closeAll()
@@ -341,6 +341,17 @@ func (b *Broker) Publish(topic string, payload []byte, retain bool, qos byte) er
 		return fmt.Errorf("broker: publish %q: %w", topic, err)
 	}
 	return nil
+}
+
+// Subscribed reports whether a network client (not the hub itself) holds a
+// subscription whose filter matches topic.
+func (b *Broker) Subscribed(topic string) bool {
+	srv, err := b.server()
+	if err != nil {
+		return false
+	}
+	subs := srv.Topics.Subscribers(topic)
+	return len(subs.Subscriptions) > 0 || len(subs.Shared) > 0
 }
 
 // Subscribe adds an in-process subscription of the hub (no ACL) for filter under

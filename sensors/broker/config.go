@@ -70,6 +70,11 @@ type Config struct {
 	// not block. For a client id that reconnects, the calls come in order and the
 	// last one tells the current state.
 	OnClient func(clientID, user string, connected bool)
+	// OnSubscribe, if set, is called when a network client has subscribed, with the
+	// filters the broker granted. It runs on the client's goroutine and must not
+	// block; messages it publishes reach the new subscription (the hub resends the
+	// level of an output whose device just subscribed to its command topic).
+	OnSubscribe func(clientID, user string, filters []string)
 }
 
 // access is what the configuration grants: the auth ledger (used by mochi's auth

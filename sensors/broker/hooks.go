@@ -132,6 +132,7 @@ type sessionHook struct {
 	mqtt.HookBase
 	log      *slog.Logger
 	onClient func(clientID, user string, connected bool)
+	onSub    func(clientID, user string, filters []string)
 
 	srvMu sync.Mutex
 	srv   *mqtt.Server
@@ -143,7 +144,23 @@ type sessionHook struct {
 func (h *sessionHook) ID() string { return "vakt-session" }
 
 func (h *sessionHook) Provides(b byte) bool {
-	return bytes.IndexByte([]byte{mqtt.OnConnect, mqtt.OnSessionEstablished, mqtt.OnDisconnect}, b) >= 0
+	return bytes.IndexByte([]byte{mqtt.OnConnect, mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnSubscribed}, b) >= 0
+}
+
+// OnSubscribed reports a network client's granted subscriptions to Config.OnSubscribe.
+func (h *sessionHook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, codes []byte) {
+	if h.onSub == nil || cl.ID == mqtt.InlineClientId || cl.Net.Inline {
+		return
+	}
+	var filters []string
+	for i, f := range pk.Filters {
+		if i < len(codes) && codes[i] < packets.ErrUnspecifiedError.Code {
+			filters = append(filters, f.Filter)
+		}
+	}
+	if len(filters) > 0 {
+		h.onSub(cl.ID, string(cl.Properties.Username), filters)
+	}
 }
 
 func (h *sessionHook) setServer(s *mqtt.Server) {

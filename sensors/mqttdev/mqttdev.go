@@ -3,9 +3,10 @@
 // MQTT client.
 //
 // A Zones adapter subscribes to each bound zone's topic and turns payloads into
-// sensor signals for the hub; an Outputs driver publishes on/off payloads (never
-// retained) when the hub switches an output kind. Each starts one goroutine in Run,
-// stopped by cancelling Run's context.
+// sensor signals, posted to the hub on the publishing client's goroutine; an Outputs
+// driver publishes on/off payloads (never retained) for an output.Keeper, reads
+// the devices' feedback and has the keeper resend when a device subscribes. Neither
+// starts a goroutine.
 package mqttdev
 
 import (
@@ -18,6 +19,7 @@ import (
 	"sync"
 
 	"vakt/hub"
+	"vakt/hub/output"
 )
 
 // Message is one MQTT message as a subscriber sees it.
@@ -31,14 +33,16 @@ type Message struct {
 
 // Bus is the part of the MQTT broker this package uses. Subscribe's handler runs on
 // the publishing client's goroutine: it must hand off and never block for long.
+// Subscribed reports whether a network client subscribes to a filter matching topic.
 type Bus interface {
 	Publish(topic string, payload []byte, retain bool) error
 	Subscribe(filter string, fn func(Message)) (cancel func(), err error)
+	Subscribed(topic string) bool
 }
 
 // Inputs is the hub as seen by adapters.
 type Inputs interface {
-	Input(ctx context.Context, in hub.Input) error
+	Post(ctx context.Context, in hub.Input) error
 }
 
 var (
@@ -135,46 +139,68 @@ func Decode(z hub.Zone, payload []byte) ([]hub.Signal, error) {
 	return sigs, nil
 }
 
-// Zones feeds MQTT-bound zones into the hub.
+// Zones feeds MQTT-bound zones into the hub. A message goes from the publishing
+// client's goroutine straight into the hub (Post): no queue, no goroutine between a
+// detector and the siren.
 type Zones struct {
-	bus    Bus
-	hub    Inputs
-	log    *slog.Logger
-	queue  chan hub.Sensor
+	bus  Bus
+	hub  Inputs
+	log  *slog.Logger
+	subs subscriptions
+}
+
+// subscriptions are the bus subscriptions of an adapter.
+type subscriptions struct {
 	mu     sync.Mutex
 	cancel []func()
 }
 
-// NewZones returns an adapter; call Bind with the zones, and Run.
+// replace ends the current subscriptions and makes new ones with add, which
+// subscribes and returns the cancel function of each.
+func (s *subscriptions) replace(add func(keep func(cancel func())) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.cancel {
+		c()
+	}
+	s.cancel = nil
+	return add(func(c func()) { s.cancel = append(s.cancel, c) })
+}
+
+// close ends every subscription.
+func (s *subscriptions) close() { _ = s.replace(func(func(func())) error { return nil }) }
+
+// NewZones returns an adapter; call Bind with the zones, and Close to unbind.
 func NewZones(bus Bus, h Inputs, log *slog.Logger) *Zones {
-	return &Zones{bus: bus, hub: h, log: log, queue: make(chan hub.Sensor, 1024)}
+	return &Zones{bus: bus, hub: h, log: log}
 }
 
 // Bind subscribes to the topics of the zones that have an MQTT binding, replacing
 // earlier bindings. Retained messages arrive at once: zone levels are re-read.
+// ctx bounds the hand-off of each signal to the hub (it waits only while the hub
+// has not started).
 func (a *Zones) Bind(ctx context.Context, zones []hub.Zone) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, c := range a.cancel {
-		c()
-	}
-	a.cancel = nil
-	for _, z := range zones {
-		if z.MQTT == nil {
-			continue
+	return a.subs.replace(func(keep func(func())) error {
+		for _, z := range zones {
+			if z.MQTT == nil {
+				continue
+			}
+			c, err := a.bus.Subscribe(z.MQTT.Topic, func(m Message) { a.handle(ctx, z, m) })
+			if err != nil {
+				return fmt.Errorf("mqttdev: zone %s: subscribe %s: %w", z.ID, z.MQTT.Topic, err)
+			}
+			keep(c)
 		}
-		z := z
-		c, err := a.bus.Subscribe(z.MQTT.Topic, func(m Message) { a.handle(ctx, z, m) })
-		if err != nil {
-			return fmt.Errorf("mqttdev: zone %s: subscribe %s: %w", z.ID, z.MQTT.Topic, err)
-		}
-		a.cancel = append(a.cancel, c)
-	}
-	return nil
+		return nil
+	})
 }
 
-// handle runs on the publisher's goroutine: decode, queue, return. A full queue
-// holds that one publisher back (MQTT backpressure) rather than losing a signal.
+// Close ends every binding.
+func (a *Zones) Close() { a.subs.close() }
+
+// handle runs on the publisher's goroutine: decode and post to the hub, which
+// applies the signal at once (outputs switched before Post returns) and never waits
+// for the disk.
 func (a *Zones) handle(ctx context.Context, z hub.Zone, m Message) {
 	sigs, err := Decode(z, m.Payload)
 	if err != nil {
@@ -182,114 +208,171 @@ func (a *Zones) handle(ctx context.Context, z hub.Zone, m Message) {
 		return
 	}
 	for _, s := range sigs {
-		a.log.Debug("mqttdev: zone signal", "zone", z.ID, "signal", s, "client", m.ClientID)
-		select {
-		case a.queue <- hub.Sensor{Zone: z.ID, Signal: s}:
-		case <-ctx.Done():
-			return
+		if err := a.hub.Post(ctx, hub.Sensor{Zone: z.ID, Signal: s}); err != nil && ctx.Err() == nil {
+			a.log.Error("mqttdev: hub refused a sensor input", "zone", z.ID, "err", err)
 		}
 	}
 }
 
-// Run delivers queued signals to the hub, in order, until ctx is cancelled.
-func (a *Zones) Run(ctx context.Context) error {
-	for {
-		select {
-		case <-ctx.Done():
-			a.mu.Lock()
-			for _, c := range a.cancel {
-				c()
-			}
-			a.cancel = nil
-			a.mu.Unlock()
-			return nil
-		case s := <-a.queue:
-			if err := a.hub.Input(ctx, s); err != nil && ctx.Err() == nil {
-				a.log.Error("mqttdev: hub refused a sensor input", "zone", s.Zone, "err", err)
-			}
-		}
-	}
-}
-
-// Outputs drives MQTT-bound outputs. It implements hub.Outputs. Outputs are levels:
-// Run first switches every output off, then follows the hub (which switches on what
-// a resumed alarm needs). What each output was last driven to is published, retained,
-// on <statusBase>/<id>, so a panel or test can see it.
+// Outputs drives MQTT-bound outputs for an output.Keeper: it publishes their on/off
+// payloads (never retained), tells whether a device listens, reads their feedback
+// topics, and has the keeper resend a level when a device subscribes to its command
+// topic. What each output was last driven to is published, retained, on
+// <statusBase>/<id> (Status).
 type Outputs struct {
 	bus        Bus
-	hub        Inputs
 	log        *slog.Logger
 	statusBase string
-	mu         sync.Mutex
 	outputs    []hub.Output
-	queue      chan hub.SetOutput
+	subs       subscriptions
 }
 
-// NewOutputs returns a driver for outputs; call Run. statusBase is e.g. "vakt/output".
-func NewOutputs(bus Bus, h Inputs, outputs []hub.Output, statusBase string, log *slog.Logger) *Outputs {
-	return &Outputs{bus: bus, hub: h, log: log, outputs: outputs, statusBase: statusBase,
-		queue: make(chan hub.SetOutput, 256)}
+// NewOutputs returns the MQTT driver for outputs. statusBase is e.g. "vakt/output".
+func NewOutputs(bus Bus, outputs []hub.Output, statusBase string, log *slog.Logger) *Outputs {
+	return &Outputs{bus: bus, log: log, outputs: outputs, statusBase: statusBase}
 }
 
-// SetOutputs replaces the configured outputs.
-func (o *Outputs) SetOutputs(outputs []hub.Output) {
-	o.mu.Lock()
-	o.outputs = outputs
-	o.mu.Unlock()
+var _ output.Driver = (*Outputs)(nil)
+
+// Drive publishes o's payload for l. An output without an MQTT binding is not
+// this driver's: nothing is sent.
+func (o *Outputs) Drive(out hub.Output, l output.Level) error {
+	if out.MQTT == nil {
+		return nil
+	}
+	payload := out.MQTT.Off
+	if l != output.Off {
+		payload = out.MQTT.On
+	}
+	if err := o.bus.Publish(out.MQTT.Topic, []byte(payload), false); err != nil {
+		return fmt.Errorf("mqttdev: output %s: %w", out.ID, err)
+	}
+	return nil
 }
 
-// Set queues a switch; it never blocks the hub. A full queue is a fault.
-func (o *Outputs) Set(kind hub.OutputKind, on, pulse bool) {
-	select {
-	case o.queue <- hub.SetOutput{Kind: kind, On: on, Pulse: pulse}:
-	default:
-		o.log.Error("mqttdev: output queue full, switch lost", "kind", kind, "on", on)
+// Reachable reports whether some MQTT client subscribes to o's command topic.
+func (o *Outputs) Reachable(out hub.Output) bool {
+	return out.MQTT == nil || o.bus.Subscribed(out.MQTT.Topic)
+}
+
+// HasFeedback reports whether o's device reports its level on a state topic.
+func HasFeedback(out hub.Output) bool { return out.MQTT != nil && out.MQTT.StateTopic != "" }
+
+// Status publishes, retained, the level o was driven to.
+func (o *Outputs) Status(id string, on bool) {
+	if o.statusBase == "" {
+		return
+	}
+	state := "OFF"
+	if on {
+		state = "ON"
+	}
+	if err := o.bus.Publish(o.statusBase+"/"+id, []byte(state), true); err != nil {
+		o.log.Error("mqttdev: output status", "output", id, "err", err)
 	}
 }
 
-// Run publishes switches until ctx is cancelled. A failed publish raises the hub
-// fault "output:<id>", cleared by the next successful one.
-func (o *Outputs) Run(ctx context.Context) error {
-	failed := map[string]bool{}
-	drive := func(s hub.SetOutput, all bool) {
-		o.mu.Lock()
-		outs := o.outputs
-		o.mu.Unlock()
-		for _, out := range outs {
-			if (!all && out.Kind != s.Kind) || out.MQTT == nil {
+// Keeper is what Outputs tells about devices.
+type Keeper interface {
+	Feedback(id string, on bool)
+	Resend(match func(hub.Output) bool)
+}
+
+// Bind subscribes to the feedback topics and sends feedback to k.
+func (o *Outputs) Bind(k Keeper) error {
+	return o.subs.replace(func(keep func(func())) error {
+		for _, out := range o.outputs {
+			if !HasFeedback(out) {
 				continue
 			}
-			payload := out.MQTT.Off
-			if s.On {
-				payload = out.MQTT.On
-			}
-			err := o.bus.Publish(out.MQTT.Topic, []byte(payload), false)
-			if err != nil {
-				o.log.Error("mqttdev: output not driven", "output", out.ID, "topic", out.MQTT.Topic, "err", err)
-			} else if o.statusBase != "" && !s.Pulse {
-				state := "OFF"
-				if s.On {
-					state = "ON"
-				}
-				_ = o.bus.Publish(o.statusBase+"/"+out.ID, []byte(state), true)
-			}
-			if (err != nil) != failed[out.ID] {
-				failed[out.ID] = err != nil
-				detail := ""
+			c, err := o.bus.Subscribe(out.MQTT.StateTopic, func(m Message) {
+				on, err := DecodeFeedback(out, m.Payload)
 				if err != nil {
-					detail = err.Error()
+					o.log.Warn("mqttdev: output feedback ignored", "output", out.ID, "err", err, "client", m.ClientID)
+					return
 				}
-				_ = o.hub.Input(ctx, hub.Fault{Name: "output:" + out.ID, Active: err != nil, Detail: detail})
+				k.Feedback(out.ID, on)
+			})
+			if err != nil {
+				return fmt.Errorf("mqttdev: output %s: subscribe %s: %w", out.ID, out.MQTT.StateTopic, err)
+			}
+			keep(c)
+		}
+		return nil
+	})
+}
+
+// Close ends the feedback subscriptions.
+func (o *Outputs) Close() { o.subs.close() }
+
+// Subscribed is told that an MQTT client subscribed to filters: every output whose
+// command topic they cover is sent its level again, to that device and any other.
+func (o *Outputs) Subscribed(k Keeper, filters []string) {
+	k.Resend(func(out hub.Output) bool {
+		if out.MQTT == nil {
+			return false
+		}
+		for _, f := range filters {
+			if MatchTopic(f, out.MQTT.Topic) {
+				return true
 			}
 		}
+		return false
+	})
+}
+
+// DecodeFeedback reads the level an output's device reports on its state topic.
+func DecodeFeedback(out hub.Output, payload []byte) (on bool, err error) {
+	b := out.MQTT
+	value := strings.TrimSpace(string(payload))
+	if b.StateField != "" {
+		var obj map[string]any
+		if err := json.Unmarshal(payload, &obj); err != nil {
+			return false, fmt.Errorf("payload on %s is not a JSON object: %w", b.StateTopic, err)
+		}
+		v, ok := field(obj, b.StateField)
+		if !ok {
+			return false, fmt.Errorf("payload on %s has no field %q", b.StateTopic, b.StateField)
+		}
+		value = v
 	}
-	drive(hub.SetOutput{On: false}, true)
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case s := <-o.queue:
-			drive(s, false)
+	onV, offV := b.StateOn, b.StateOff
+	if onV == "" {
+		onV = b.On
+	}
+	if offV == "" {
+		offV = b.Off
+	}
+	switch {
+	case strings.EqualFold(value, onV):
+		return true, nil
+	case strings.EqualFold(value, offV):
+		return false, nil
+	}
+	return false, fmt.Errorf("value %q on %s is neither %q nor %q", truncate(value), b.StateTopic, onV, offV)
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// MatchTopic reports whether the MQTT topic filter f matches topic t ('+' one
+// level, '#' the rest; '$' topics only match filters that name them).
+func MatchTopic(f, t string) bool {
+	if strings.HasPrefix(t, "$") && !strings.HasPrefix(f, "$") {
+		return false
+	}
+	fs, ts := strings.Split(f, "/"), strings.Split(t, "/")
+	for i, p := range fs {
+		if p == "#" {
+			return true
+		}
+		if i >= len(ts) || (p != "+" && p != ts[i]) {
+			return false
 		}
 	}
+	return len(fs) == len(ts)
 }

@@ -8,8 +8,12 @@
 //	<base>/status      retained availability: online / offline
 //
 // Commands go through the hub's code check and lockout like every interface; the
-// MQTT user and client id that sent one are recorded. API.Run starts one goroutine
-// for commands and one for publishing; both stop when Run's context is cancelled.
+// MQTT user and client id that sent one are recorded. Start subscribes to the hub
+// (before the hub runs, so the updates of a restart are not missed) and to the
+// command topic; Run serves commands and publishes updates until its context is
+// cancelled; Stop publishes "offline". Events published at start-up, before any
+// client listens on the event topic, are held (at most 100, for 10 minutes) and
+// published when the first client subscribes to it.
 package mqttapi
 
 import (
@@ -19,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"vakt/hub"
@@ -34,12 +39,25 @@ type Hub interface {
 
 // API publishes state and events and takes commands.
 type API struct {
-	base  string
-	bus   mqttdev.Bus
-	hub   Hub
-	log   *slog.Logger
-	queue chan mqttdev.Message
+	base    string
+	bus     mqttdev.Bus
+	hub     Hub
+	log     *slog.Logger
+	queue   chan mqttdev.Message
+	updates <-chan hub.Update
+	unsub   func()
+	started time.Time
+
+	mu   sync.Mutex
+	held [][]byte // start-up events waiting for a listener; nil once one listened
+	live bool     // a client listened to the event topic since start
 }
+
+// Start-up events are held this long, at most this many.
+const (
+	holdFor  = 10 * time.Minute
+	holdSize = 100
+)
 
 // New returns the API on topics under base (default "vakt").
 func New(base string, bus mqttdev.Bus, h Hub, log *slog.Logger) *API {
@@ -135,6 +153,8 @@ func truncate(s string) string {
 
 // Start subscribes to the command topic and publishes the current state.
 func (a *API) Start(ctx context.Context) (cancel func(), err error) {
+	a.started = time.Now()
+	a.updates, a.unsub = a.hub.Subscribe(256)
 	cancel, err = a.bus.Subscribe(a.Topic("command"), func(m mqttdev.Message) {
 		select {
 		case a.queue <- m:
@@ -143,6 +163,7 @@ func (a *API) Start(ctx context.Context) (cancel func(), err error) {
 		}
 	})
 	if err != nil {
+		a.unsub()
 		return nil, fmt.Errorf("mqttapi: subscribe %s: %w", a.Topic("command"), err)
 	}
 	a.publishState(a.hub.Snapshot(), true)
@@ -152,16 +173,41 @@ func (a *API) Start(ctx context.Context) (cancel func(), err error) {
 	return cancel, nil
 }
 
-// Run executes commands and publishes updates until ctx is cancelled, then publishes
-// "offline" on the status topic.
+// Stop publishes "offline" on the status topic: the hub is going down.
+func (a *API) Stop() {
+	if err := a.bus.Publish(a.Topic("status"), []byte("offline"), true); err != nil {
+		a.log.Error("mqttapi: publish status", "err", err)
+	}
+}
+
+// Subscribed is told that an MQTT client subscribed to filters: if one covers the
+// event topic, the start-up events held so far are published.
+func (a *API) Subscribed(filters []string) {
+	for _, f := range filters {
+		if mqttdev.MatchTopic(f, a.Topic("event")) {
+			a.mu.Lock()
+			held := a.held
+			a.held, a.live = nil, true
+			a.mu.Unlock()
+			for _, b := range held {
+				if err := a.bus.Publish(a.Topic("event"), b, false); err != nil {
+					a.log.Error("mqttapi: publish event", "err", err)
+				}
+			}
+			return
+		}
+	}
+}
+
+// Run executes commands and publishes updates until ctx is cancelled. Call Start
+// first.
 func (a *API) Run(ctx context.Context) error {
-	updates, unsub := a.hub.Subscribe(256)
+	updates, unsub := a.updates, a.unsub
 	defer func() { unsub() }()
-	last := a.hub.Snapshot().State.Name
+	last := hub.StateName("")
 	for {
 		select {
 		case <-ctx.Done():
-			_ = a.bus.Publish(a.Topic("status"), []byte("offline"), true)
 			return nil
 		case m := <-a.queue:
 			a.command(ctx, m)
@@ -258,6 +304,16 @@ func (a *API) publishEvent(v any) {
 		a.log.Error("mqttapi: encode event", "err", err)
 		return
 	}
+	a.mu.Lock()
+	if !a.live && time.Since(a.started) < holdFor && !a.bus.Subscribed(a.Topic("event")) {
+		if len(a.held) < holdSize {
+			a.held = append(a.held, b)
+		}
+		a.mu.Unlock()
+		return
+	}
+	a.live, a.held = true, nil
+	a.mu.Unlock()
 	if err := a.bus.Publish(a.Topic("event"), b, false); err != nil {
 		a.log.Error("mqttapi: publish event", "err", err)
 	}

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"vakt/hub"
+	"vakt/hub/uplink"
+	"vakt/hub/uplink/receiver"
+	"vakt/hub/uplink/sia"
+	"vakt/storage/bootcfg"
+)
+
+func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "add" {
+		return errors.New("usage: vakt user add -name NAME [-role admin|user|guest] [-data DIR] [-password] (PIN read from standard input)")
+	}
+	fs := flag.NewFlagSet("vakt user add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "./vakt-data", "data directory")
+	name := fs.String("name", "", "the user's name")
+	id := fs.String("id", "", "user id (default: the name in lower case)")
+	role := fs.String("role", "admin", "admin, user or guest")
+	withPassword := fs.Bool("password", false, "also read a web password (second line of input)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *name == "" {
+		return errors.New("user add: -name is required")
+	}
+	if *id == "" {
+		*id = strings.ToLower(strings.Join(strings.Fields(*name), "_"))
+	}
+	store, err := openStore(*data)
+	if err != nil {
+		return fmt.Errorf("user add: %w (is the hub running? stop it first)", err)
+	}
+	defer store.Close()
+	cfg, _, err := store.LoadConfig()
+	if err != nil {
+		return err
+	}
+	cfg.Settings = cfg.Settings.WithDefaults()
+	in := bufio.NewScanner(stdin)
+	fmt.Fprintf(stdout, "PIN (%d digits): ", cfg.Settings.PINLength)
+	if !in.Scan() {
+		return errors.New("user add: no PIN on standard input")
+	}
+	pin := strings.TrimSpace(in.Text())
+	if err := hub.CheckPIN(pin, cfg.Settings.PINLength); err != nil {
+		return fmt.Errorf("user add: %w", err)
+	}
+	u := hub.User{ID: *id, Name: *name, Role: hub.Role(*role), Number: 1}
+	for _, o := range cfg.Users {
+		if o.ID == u.ID {
+			return fmt.Errorf("user add: user %q exists", u.ID)
+		}
+		if verifyAny(o, pin) {
+			return errors.New("user add: that PIN is taken; choose another")
+		}
+		u.Number = max(u.Number, o.Number+1)
+	}
+	if u.PINHash, err = hub.HashSecret(pin, hub.DefaultHashParams); err != nil {
+		return err
+	}
+	if *withPassword {
+		fmt.Fprint(stdout, "\nWeb password: ")
+		if !in.Scan() || len(strings.TrimSpace(in.Text())) < 8 {
+			return errors.New("user add: a web password needs at least 8 characters")
+		}
+		if u.PasswordHash, err = hub.HashSecret(strings.TrimSpace(in.Text()), hub.DefaultHashParams); err != nil {
+			return err
+		}
+	}
+	cfg.Users = append(cfg.Users, u)
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("user add: %w", err)
+	}
+	if err := store.SaveConfig(cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nadded %s %q (id %s, user number %d)\n", u.Role, u.Name, u.ID, u.Number)
+	return nil
+}
+
+// verifyAny reports whether pin is any of u's codes.
+func verifyAny(u hub.User, pin string) bool {
+	return hub.VerifySecret(u.PINHash, pin) || hub.VerifySecret(u.DuressHash, pin)
+}
+
+func configCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "export" && args[0] != "import") {
+		return errors.New("usage: vakt config export [-data DIR] | vakt config import [-data DIR] FILE (- for standard input)")
+	}
+	fs := flag.NewFlagSet("vakt config "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "./vakt-data", "data directory")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	store, err := openStore(*data)
+	if err != nil {
+		return fmt.Errorf("config %s: %w (is the hub running? stop it first)", args[0], err)
+	}
+	defer store.Close()
+	if args[0] == "export" {
+		cfg, _, err := store.LoadConfig()
+		if err != nil {
+			return err
+		}
+		return bootcfg.WriteDomain(stdout, cfg)
+	}
+	if fs.NArg() != 1 {
+		return errors.New("config import: name one file (- for standard input)")
+	}
+	r := stdin
+	if name := fs.Arg(0); name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("config import: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	cfg, err := bootcfg.ReadDomain(r)
+	if err != nil {
+		return fmt.Errorf("config import %s: %w (nothing was changed)", fs.Arg(0), err)
+	}
+	if err := store.SaveConfig(cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "imported %d zones, %d users, %d outputs\n", len(cfg.Zones), len(cfg.Users), len(cfg.Outputs))
+	return nil
+}
+
+// receiverFile is the configuration file of `vakt receiver`.
+type receiverFile struct {
+	TCP          string `yaml:"tcp"`
+	UDP          string `yaml:"udp"`
+	AllowUnknown bool   `yaml:"allow_unknown"`
+	Accounts     []struct {
+		ID          string       `yaml:"id"`
+		Key         string       `yaml:"key"`
+		KeyFormat   string       `yaml:"key_format"`
+		Supervision hub.Duration `yaml:"supervision"`
+	} `yaml:"accounts"`
+}
+
+// accountFlags collects repeated -account ID[:hex|ascii:KEY] flags.
+type accountFlags []string
+
+func (a *accountFlags) String() string     { return strings.Join(*a, ",") }
+func (a *accountFlags) Set(v string) error { *a = append(*a, v); return nil }
+
+// receiverCmd runs a DC-09 receiving centre until ctx is cancelled, printing each
+// event as a line (or a JSON line with -json).
+func receiverCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("vakt receiver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "receiver configuration file (YAML)")
+	tcp := fs.String("tcp", "", "TCP listen address, e.g. :9000")
+	udp := fs.String("udp", "", "UDP listen address, e.g. :9000")
+	var accounts accountFlags
+	fs.Var(&accounts, "account", "account to accept: ID, or ID:hex:KEY or ID:ascii:KEY (repeatable)")
+	supervision := fs.Duration("supervision", 0, "expected poll interval of -account accounts (0: not supervised)")
+	allowUnknown := fs.Bool("allow-unknown", false, "accept plaintext messages from unknown accounts")
+	asJSON := fs.Bool("json", false, "print events as JSON lines")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var rf receiverFile
+	if *cfgPath != "" {
+		b, err := os.ReadFile(*cfgPath)
+		if err != nil {
+			return fmt.Errorf("receiver: %w", err)
+		}
+		if err := bootcfg.DecodeStrict(b, &rf); err != nil {
+			return fmt.Errorf("receiver: config %s: %w", *cfgPath, err)
+		}
+	}
+	cfg := receiver.Config{TCPAddr: rf.TCP, UDPAddr: rf.UDP, AllowUnknown: rf.AllowUnknown || *allowUnknown,
+		SupervisionTick: 5 * time.Second}
+	if *tcp != "" {
+		cfg.TCPAddr = *tcp
+	}
+	if *udp != "" {
+		cfg.UDPAddr = *udp
+	}
+	add := func(id, format, key string, sup time.Duration) error {
+		a := receiver.Account{ID: id, Supervision: sup}
+		if key != "" {
+			k, err := sia.ParseKey(key, format)
+			if err != nil {
+				return fmt.Errorf("receiver: account %s: %w", id, err)
+			}
+			a.Key = k
+		}
+		cfg.Accounts = append(cfg.Accounts, a)
+		return nil
+	}
+	for _, a := range rf.Accounts {
+		if err := add(a.ID, a.KeyFormat, a.Key, a.Supervision.D()); err != nil {
+			return err
+		}
+	}
+	for _, a := range accounts {
+		parts := strings.SplitN(a, ":", 3)
+		if len(parts) == 2 {
+			return fmt.Errorf("receiver: -account %q: give ID or ID:FORMAT:KEY", a)
+		}
+		parts = append(parts, "", "")
+		if err := add(parts[0], parts[1], parts[2], *supervision); err != nil {
+			return err
+		}
+	}
+	log := newLogger(stderr, "info")
+	r, err := receiver.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := r.Start(ctx); err != nil {
+		return err
+	}
+	defer r.Close()
+	log.Info("receiver listening", "tcp", addrString(r.TCPAddr()), "udp", addrString(r.UDPAddr()), "accounts", len(cfg.Accounts))
+	enc := json.NewEncoder(stdout)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-r.Events():
+			if !ok {
+				return nil
+			}
+			if *asJSON {
+				if err := enc.Encode(e); err != nil {
+					return fmt.Errorf("receiver: %w", err)
+				}
+				continue
+			}
+			fmt.Fprintln(stdout, e.String())
+		}
+	}
+}
+
+// uplinkCmd implements `vakt uplink test`: a manual test report (Contact ID 601) on
+// every configured path, with each path's answer printed.
+func uplinkCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "test" {
+		return errors.New("usage: vakt uplink test -config FILE")
+	}
+	fs := flag.NewFlagSet("vakt uplink test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "boot configuration file with the uplink paths")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return errors.New("uplink test: -config FILE is required (the receivers are in the boot configuration)")
+	}
+	boot, err := bootcfg.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if len(boot.Uplink.Paths) == 0 {
+		return fmt.Errorf("uplink test: %s configures no uplink paths", *cfgPath)
+	}
+	up, err := uplink.New(boot.Uplink, nil, nil, newLogger(stderr, "warn"))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	failed := 0
+	for _, r := range up.Test(ctx) {
+		line := fmt.Sprintf("%-8s %-22s %-7s %6.0f ms", r.Path, r.Addr, r.Result, float64(r.RTT.Microseconds())/1000)
+		if r.Detail != "" {
+			line += "  " + r.Detail
+		}
+		fmt.Fprintln(stdout, line)
+		if r.Result != "ACK" {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("uplink test: %d path(s) did not acknowledge", failed)
+	}
+	return nil
+}

@@ -1,0 +1,33 @@
+package hub
+
+// Code is a Contact ID event code (SIA DC-05), the three digits a receiving centre
+// acts on.
+type Code int
+
+// The Contact ID codes the core reports.
+const (
+	CodeFire          Code = 110 // fire alarm
+	CodePanic         Code = 120 // audible panic
+	CodeDuress        Code = 121 // duress code used
+	CodeSilentPanic   Code = 122 // silent panic
+	CodeBurglary      Code = 130 // burglary, generic
+	CodePerimeter     Code = 131 // perimeter burglary
+	CodeInterior      Code = 132 // interior burglary
+	CodeEntryExit     Code = 134 // entry/exit burglary
+	CodeVerified      Code = 139 // burglary verified by a second detector
+	CodeWater         Code = 154 // water leakage
+	CodeCO            Code = 162 // carbon monoxide
+	CodeSystemTrouble Code = 300 // system trouble: the journal cannot be written
+	CodeRelayTrouble  Code = 320 // sounder/relay trouble
+	CodeBellTrouble   Code = 321 // bell (siren) trouble
+	CodeCommFailure   Code = 354 // failure to communicate with the centre
+	CodeSupervision   Code = 381 // loss of supervision: a device is offline
+	CodeSensorTamper  Code = 383 // sensor tamper
+	CodeLowBattery    Code = 384 // low battery in a wireless device
+	CodeOpenClose     Code = 401 // opening (disarm) / closing (arm) by a user
+	CodeCancel        Code = 406 // alarm cancelled by a user
+	CodeWrongCode     Code = 461 // wrong code entry: lockout
+	CodeBypass        Code = 570 // zone bypass
+	CodeManualTest    Code = 601 // manual test report
+	CodePeriodicTest  Code = 602 // periodic test report
+)

@@ -1,0 +1,79 @@
+package hub
+
+import (
+	"fmt"
+	"strings"
+)
+
+// FaultKind is a kind of system fault: something that does not cause an alarm by
+// itself but means the system cannot be trusted to do its job in full.
+type FaultKind string
+
+// Fault kinds. Each says how it is reported to the monitoring centre.
+const (
+	// FaultUplinkPath: a path to the monitoring centre is lost (Subject: the path's
+	// name). Reported over the other path as Contact ID 354.
+	FaultUplinkPath FaultKind = "uplink"
+	// FaultUplinkClock: the receiver keeps refusing our timestamp or key (Subject:
+	// the path). Local only: the centre cannot read what we send on that path.
+	FaultUplinkClock FaultKind = "uplink_clock"
+	// FaultOutput: an output (siren, strobe, relay) cannot be driven or does not
+	// confirm its level (Subject: the output's id). Contact ID 321 for a siren
+	// (bell), 320 for other outputs, with the output's number.
+	FaultOutput FaultKind = "output"
+	// FaultStorage: the journal cannot be written (disk full, I/O error, read-only).
+	// Contact ID 300, system trouble. Alarms still go out from memory.
+	FaultStorage FaultKind = "storage"
+)
+
+// FaultID names one fault: its kind and what it is about.
+type FaultID struct {
+	Kind    FaultKind
+	Subject string // path name, output id; empty for the storage fault
+}
+
+// String renders the id as it is written in logs, events and the stored state:
+// "uplink:primary", "uplink:primary:clock", "output:outdoor_siren", "storage".
+func (f FaultID) String() string {
+	switch {
+	case f.Subject == "":
+		return string(f.Kind)
+	case f.Kind == FaultUplinkClock:
+		return "uplink:" + f.Subject + ":clock"
+	}
+	return string(f.Kind) + ":" + f.Subject
+}
+
+// MarshalText writes the id as String does, so it can key a JSON object.
+func (f FaultID) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+
+// UnmarshalText reads what MarshalText wrote.
+func (f *FaultID) UnmarshalText(b []byte) error {
+	s := string(b)
+	if s == "" {
+		return fmt.Errorf("fault id is empty")
+	}
+	kind, subject, found := strings.Cut(s, ":")
+	switch {
+	case !found:
+		*f = FaultID{Kind: FaultKind(s)}
+	case kind == "uplink" && strings.HasSuffix(subject, ":clock"):
+		*f = FaultID{Kind: FaultUplinkClock, Subject: strings.TrimSuffix(subject, ":clock")}
+	default:
+		*f = FaultID{Kind: FaultKind(kind), Subject: subject}
+	}
+	return nil
+}
+
+// reason is the ready-to-arm reason a fault gives.
+func (f FaultID) reason() string {
+	switch f.Kind {
+	case FaultUplinkPath, FaultUplinkClock:
+		return "uplink_down"
+	case FaultOutput:
+		return "output_failed"
+	case FaultStorage:
+		return "storage_failed"
+	}
+	return string(f.Kind) + "_fault"
+}

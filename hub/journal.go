@@ -1,0 +1,268 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Journal stores what the core decided. The hub's journal writer calls Commit from
+// its own goroutine, never on the alarm path, with the records of one or more
+// inputs grouped into one transaction: their events, the reports they queue for the
+// monitoring centre, and the latest state. Events and reports come with their
+// sequence numbers assigned (Seq; the hub numbers them in order, after
+// Sequences); Report.Event is the index in b.Events of the event the report
+// belongs to. An error means nothing of the batch was stored: the disk is full or
+// failing, or the store is closed. The writer keeps the batch in memory and tries
+// again, together with whatever follows.
+type Journal interface {
+	Commit(b Batch) ([]Event, []Report, error)
+	// Sequences returns the last event and report sequence numbers ever assigned,
+	// so numbering goes on after a restart. It is called once, at start.
+	Sequences() (events, reports uint64, err error)
+}
+
+// Journal writer limits.
+const (
+	// maxPending bounds the events kept in memory while the disk lags or fails.
+	// Past it, the oldest events that no report refers to are dropped, routine
+	// ones first, alarm events never; each drop is counted and logged.
+	maxPending = 20_000
+	// defaultStorageRetry is how often a failed commit is tried again when no
+	// new input comes to carry it.
+	defaultStorageRetry = 2 * time.Second
+)
+
+// item is what one input left for the journal: its events and reports (numbered),
+// the state after it, and the caller waiting for it, if any.
+type item struct {
+	events  []Event
+	reports []Report // Report.Event is the Seq of its event
+	state   State
+	core    *Core
+	changed bool // the state differs from the item before
+	result  error
+	reply   chan error // nil: nobody waits
+}
+
+// writer is the journal writer: one goroutine (run) that takes every item queued
+// since its last commit and commits them in one transaction, in order. The hub
+// starts it in Run and stops it with close.
+type writer struct {
+	j       Journal
+	reports *ReportQueue
+	log     *slog.Logger
+	retry   time.Duration
+	// deliver hands committed (or, on failure, memory-only) items downstream:
+	// fan-out, uplink, replies. storageErr is "" after a good commit.
+	deliver func(items []*item, storageErr string)
+	// storage tells the hub that the journal started or stopped failing.
+	storage func(failing bool, detail string)
+
+	mu      sync.Mutex
+	queue   []*item
+	pending int // events queued
+	closing bool
+	dropped int // events dropped from memory since the last good commit
+	wake    chan struct{}
+	done    chan struct{}
+
+	// Owned by run.
+	backlog []*item // delivered from memory after a failed commit, not yet stored
+	failing bool
+}
+
+func newWriter(j Journal, reports *ReportQueue, log *slog.Logger, retry time.Duration) *writer {
+	if retry <= 0 {
+		retry = defaultStorageRetry
+	}
+	return &writer{j: j, reports: reports, log: log, retry: retry, wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+// enqueue hands an item to the writer. It never waits for the disk.
+func (w *writer) enqueue(it *item) bool {
+	w.mu.Lock()
+	if w.closing {
+		w.mu.Unlock()
+		return false
+	}
+	w.queue = append(w.queue, it)
+	w.pending += len(it.events)
+	if w.pending > maxPending {
+		w.pending -= w.trim(w.queue, w.pending-maxPending*9/10)
+	}
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// trim drops up to n events from items, oldest first: first routine events, then
+// any but alarm events, never one a report refers to. It returns how many it
+// dropped. w.mu is held.
+func (w *writer) trim(items []*item, n int) int {
+	dropped := 0
+	for _, keep := range []func(Event) bool{
+		func(e Event) bool { return e.Class.Mandatory() || e.Class == ClassFault },
+		func(e Event) bool { return e.Class == ClassAlarm },
+	} {
+		for _, it := range items {
+			if dropped >= n {
+				break
+			}
+			it.events = slices.DeleteFunc(it.events, func(e Event) bool {
+				if dropped >= n || keep(e) || slices.ContainsFunc(it.reports, func(r Report) bool { return r.Event == e.Seq }) {
+					return false
+				}
+				dropped++
+				return true
+			})
+		}
+	}
+	if dropped > 0 {
+		w.log.Error("hub: journal behind; events dropped from memory", "dropped", dropped)
+		w.dropped += dropped
+	}
+	return dropped
+}
+
+// close stops taking items, writes what is queued and returns when done or when
+// ctx ends (the disk hangs).
+func (w *writer) close(ctx context.Context) error {
+	w.mu.Lock()
+	w.closing = true
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("hub: journal not flushed: %w", ctx.Err())
+	}
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	for {
+		w.mu.Lock()
+		items := w.queue
+		w.queue, w.pending = nil, 0
+		closing := w.closing
+		w.mu.Unlock()
+		if len(items) > 0 || len(w.backlog) > 0 {
+			w.commit(items)
+		}
+		if closing {
+			w.mu.Lock()
+			empty := len(w.queue) == 0
+			w.mu.Unlock()
+			if empty {
+				return
+			}
+			continue
+		}
+		var retry <-chan time.Time
+		if len(w.backlog) > 0 {
+			retry = time.After(w.retry)
+		}
+		select {
+		case <-w.wake:
+		case <-retry:
+		}
+	}
+}
+
+// commit writes the backlog and items in one transaction and delivers items.
+func (w *writer) commit(items []*item) {
+	group := append(slices.Clone(w.backlog), items...)
+	dirty := len(w.backlog) > 0
+	for _, it := range items {
+		if len(it.events) > 0 || it.changed {
+			dirty = true
+		}
+	}
+	var err error
+	var written, skipped []uint64
+	if dirty && len(group) > 0 {
+		var b Batch
+		index := map[uint64]uint64{}
+		for _, it := range group {
+			for _, e := range it.events {
+				index[e.Seq] = uint64(len(b.Events))
+				b.Events = append(b.Events, e)
+			}
+		}
+		for _, it := range group {
+			for _, r := range it.reports {
+				if w.reports != nil && w.reports.acked(r.Seq) {
+					skipped = append(skipped, r.Seq)
+					continue
+				}
+				i, ok := index[r.Event]
+				if !ok {
+					continue // cannot happen: trim keeps events with reports
+				}
+				r.Event = i
+				b.Reports = append(b.Reports, r)
+				written = append(written, r.Seq)
+			}
+		}
+		b.State = group[len(group)-1].state
+		_, _, err = w.j.Commit(b)
+	}
+	if err != nil {
+		if !w.failing {
+			w.log.Error("hub: journal commit failed; alarms go on and reports are sent from memory", "err", err)
+		}
+		if w.reports != nil {
+			var rs []Report
+			for _, it := range items {
+				rs = append(rs, it.reports...)
+			}
+			w.reports.hold(rs)
+		}
+		w.backlog = append(w.backlog, items...)
+		n := 0
+		for _, it := range w.backlog {
+			n += len(it.events)
+		}
+		if n > maxPending {
+			w.mu.Lock()
+			w.trim(w.backlog, n-maxPending*9/10)
+			w.mu.Unlock()
+		}
+		w.deliver(items, err.Error())
+		if !w.failing {
+			w.failing = true
+			w.storage(true, err.Error())
+		}
+		return
+	}
+	hadBacklog := len(w.backlog) > 0
+	w.backlog = nil
+	if w.reports != nil && (hadBacklog || len(skipped) > 0) {
+		w.reports.written(written)
+		w.reports.forgetAcked(skipped)
+	}
+	w.deliver(items, "")
+	if w.failing {
+		w.failing = false
+		detail := "the journal is written again"
+		w.mu.Lock()
+		if w.dropped > 0 {
+			detail += fmt.Sprintf("; %d events could not be kept", w.dropped)
+		}
+		w.dropped = 0
+		w.mu.Unlock()
+		w.log.Info("hub: " + detail)
+		w.storage(false, detail)
+	}
+}

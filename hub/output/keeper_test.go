@@ -1,0 +1,216 @@
+package output
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"vakt/hub"
+)
+
+// devices is a fake driver: it records every command and says which devices listen.
+type devices struct {
+	mu     sync.Mutex
+	sent   []string
+	absent map[string]bool
+	broken error
+}
+
+func (d *devices) Drive(o hub.Output, l Level) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.broken != nil {
+		return d.broken
+	}
+	d.sent = append(d.sent, o.ID+" "+l.String())
+	return nil
+}
+
+func (d *devices) Reachable(o hub.Output) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.absent[o.ID]
+}
+
+func (d *devices) take() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.sent
+	d.sent = nil
+	return s
+}
+
+func (d *devices) set(f func()) { d.mu.Lock(); f(); d.mu.Unlock() }
+
+// faults is a fake hub that records the faults posted.
+type faults struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (f *faults) Post(_ context.Context, in hub.Input) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fl, ok := in.(hub.Fault); ok {
+		f.got = append(f.got, fmt.Sprintf("%s=%v", fl.ID, fl.Active))
+	}
+	return nil
+}
+
+func (f *faults) take() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.got
+	f.got = nil
+	return s
+}
+
+var outputs = []hub.Output{
+	{ID: "outdoor", Kind: hub.OutputSiren},
+	{ID: "indoor", Kind: hub.OutputSounder, Number: 7},
+	{ID: "chime", Kind: hub.OutputChime},
+}
+
+func run(t *testing.T, feedback ...string) (*Keeper, *devices, *faults, func()) {
+	t.Helper()
+	d, f := &devices{absent: map[string]bool{}}, &faults{}
+	var statuses []string
+	k := New(outputs, Options{Driver: d, Hub: f,
+		Feedback: func(o hub.Output) bool { return slices.Contains(feedback, o.ID) },
+		Status:   func(id string, on bool) { statuses = append(statuses, fmt.Sprint(id, on)) }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = k.Run(ctx); close(done) }()
+	synctest.Wait()
+	return k, d, f, func() { cancel(); <-done }
+}
+
+func expect(t *testing.T, what string, got []string, want ...string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("%s: got %q, want %q", what, got, want)
+	}
+}
+
+func TestKeeperDrivesLevels(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, d, f, stop := run(t)
+		defer stop()
+		expect(t, "at start every output is driven to its level", d.take(), "outdoor off", "indoor off", "chime off")
+		k.Set(hub.OutputSiren, true, false)
+		expect(t, "siren on", d.take(), "outdoor on")
+		k.Set(hub.OutputSiren, true, false)
+		expect(t, "the same level again sends nothing", d.take())
+		k.Set(hub.OutputChime, true, true)
+		expect(t, "a chime pulse", d.take(), "chime pulse")
+		if on, _ := k.Want("chime"); on {
+			t.Error("a pulse changed the chime's level")
+		}
+		// While on, the level is sent again every refresh interval; off outputs are not.
+		time.Sleep(hub.DefaultOutputRefresh + time.Millisecond)
+		synctest.Wait()
+		expect(t, "refresh", d.take(), "outdoor on")
+		time.Sleep(hub.DefaultOutputRefresh)
+		synctest.Wait()
+		expect(t, "second refresh", d.take(), "outdoor on")
+		// A device that subscribes gets its level at once.
+		k.Resend(func(o hub.Output) bool { return o.ID == "outdoor" || o.ID == "indoor" })
+		expect(t, "resend", d.take(), "outdoor on", "indoor off")
+		k.Set(hub.OutputSiren, false, false)
+		expect(t, "siren off", d.take(), "outdoor off")
+		time.Sleep(2 * hub.DefaultOutputRefresh)
+		synctest.Wait()
+		expect(t, "no refresh while off", d.take())
+		expect(t, "no faults", f.take())
+	})
+}
+
+func TestKeeperFeedback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, d, f, stop := run(t, "outdoor")
+		defer stop()
+		d.take()
+		k.Feedback("outdoor", false)
+		k.Set(hub.OutputSiren, true, false)
+		expect(t, "siren on", d.take(), "outdoor on")
+		// The device says it is off: commanded again, at most once a second.
+		k.Feedback("outdoor", false)
+		k.Feedback("outdoor", false)
+		expect(t, "correction", d.take(), "outdoor on")
+		time.Sleep(time.Second)
+		k.Feedback("outdoor", false)
+		expect(t, "second correction", d.take(), "outdoor on")
+		// No agreement within Confirm: the output has failed.
+		time.Sleep(hub.DefaultOutputConfirm)
+		synctest.Wait()
+		expect(t, "fault", f.take(), "output:outdoor=true")
+		// It agrees: restored.
+		k.Feedback("outdoor", true)
+		synctest.Wait()
+		expect(t, "restore", f.take(), "output:outdoor=false")
+		expect(t, "nothing more sent", d.take())
+		// Agreement within Confirm raises nothing.
+		k.Set(hub.OutputSiren, false, false)
+		time.Sleep(hub.DefaultOutputConfirm / 2)
+		k.Feedback("outdoor", false)
+		time.Sleep(hub.DefaultOutputConfirm)
+		synctest.Wait()
+		expect(t, "no fault when confirmed in time", f.take())
+	})
+}
+
+func TestKeeperUnreachableAndBroken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d0 := &devices{absent: map[string]bool{"indoor": true}}
+		f := &faults{}
+		k := New(outputs, Options{Driver: d0, Hub: f})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() { _ = k.Run(ctx) }()
+		synctest.Wait()
+		// After start, devices have BootGrace to come back.
+		time.Sleep(BootGrace - time.Second)
+		synctest.Wait()
+		expect(t, "within the boot grace", f.take())
+		time.Sleep(2*time.Second + probeEvery)
+		synctest.Wait()
+		expect(t, "unreachable after the grace", f.take(), "output:indoor=true")
+		d0.set(func() { d0.absent["indoor"] = false })
+		k.Resend(func(o hub.Output) bool { return o.ID == "indoor" })
+		synctest.Wait()
+		expect(t, "back", f.take(), "output:indoor=false")
+		// A driver error is a fault at once, and the keeper keeps trying.
+		d0.set(func() { d0.broken = errors.New("broker closed") })
+		d0.take()
+		k.Set(hub.OutputSiren, true, false)
+		synctest.Wait()
+		expect(t, "broken", f.take(), "output:outdoor=true")
+		d0.set(func() { d0.broken = nil })
+		time.Sleep(correctEvery)
+		synctest.Wait()
+		expect(t, "driven again", d0.take(), "outdoor on")
+		expect(t, "restored", f.take(), "output:outdoor=false")
+	})
+}
+
+func TestKeeperStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, d, _, stop := run(t)
+		defer stop()
+		k.Set(hub.OutputSiren, true, false)
+		k.Set(hub.OutputSounder, true, false)
+		d.take()
+		k.Stop()
+		expect(t, "stop drives everything off", d.take(), "outdoor off", "indoor off", "chime off")
+		k.Set(hub.OutputSiren, true, false)
+		k.Resend(func(hub.Output) bool { return true })
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		expect(t, "nothing after stop", d.take())
+	})
+}
