@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"vakt/hub"
+	"vakt/sensors/mqttdev"
 )
 
 // demoConfig adds simulated zones, a siren and a demo user to a configuration
@@ -38,7 +39,21 @@ func demoConfig(cfg hub.Config) (hub.Config, error) {
 }
 
 // simulate opens and closes the demo's door, window and motion zones now and then.
-func simulate(ctx context.Context, bus brokerBus, zones []hub.Zone, log *slog.Logger) error {
+func simulate(ctx context.Context, bus brokerBus, cfg hub.Config, log *slog.Logger) error {
+	// The simulated sirens listen on their topics, as real ones would.
+	for _, o := range cfg.Outputs {
+		if o.MQTT == nil || !strings.HasPrefix(o.MQTT.Topic, "vakt/demo/") {
+			continue
+		}
+		cancel, err := bus.Subscribe(o.MQTT.Topic, func(m mqttdev.Message) {
+			log.Info("demo: output driven", "output", o.ID, "payload", string(m.Payload))
+		})
+		if err != nil {
+			return err
+		}
+		defer cancel()
+	}
+	zones := cfg.Zones
 	var movable []hub.Zone
 	for _, z := range zones {
 		if z.MQTT != nil && strings.HasPrefix(z.MQTT.Topic, "vakt/demo/") && !z.Type.Is24h() {
@@ -46,6 +61,7 @@ func simulate(ctx context.Context, bus brokerBus, zones []hub.Zone, log *slog.Lo
 		}
 	}
 	if len(movable) == 0 {
+		<-ctx.Done()
 		return nil
 	}
 	for {

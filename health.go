@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"vakt/hub"
@@ -12,12 +13,31 @@ import (
 	"vakt/storage"
 )
 
-func httpHandler(h *hub.Hub, up *uplink.Uplink) http.Handler {
+// httpHandler serves /healthz: the state, every active fault, the journal, the
+// uplink's paths. It answers 503 while the journal cannot be written, and says
+// "degraded" while any fault is active.
+func httpHandler(h *hub.Hub, up *uplink.Uplink, store *storage.Store, reports *hub.ReportQueue) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		s := h.Snapshot()
 		body := map[string]any{"status": "ok", "state": s.State.Name, "storage": "ok"}
 		code := http.StatusOK
+		faults := []string{}
+		for f, on := range s.State.Faults {
+			if on {
+				faults = append(faults, f.String())
+			}
+		}
+		slices.Sort(faults)
+		body["faults"] = faults
+		if len(faults) > 0 {
+			body["status"] = "degraded"
+		}
+		journal := map[string]any{"held_reports": reports.Held()}
+		if evs, reps, err := store.Sequences(); err == nil {
+			journal["last_seq"], journal["last_report"] = evs, reps
+		}
+		body["journal"] = journal
 		if up != nil {
 			paths := up.Status()
 			body["uplink"] = paths

@@ -309,10 +309,10 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	}
 	goRun("retention", func(ctx context.Context) error { return prune(ctx, store, h, log) })
 	if opt.demo {
-		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg.Zones, log) })
+		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg, log) })
 	}
 
-	srv := &http.Server{Handler: httpHandler(h, up), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: httpHandler(h, up, store, reports), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("web server stopped", "err", err)

@@ -79,12 +79,35 @@ type step struct {
 	now time.Time
 	st  State
 	fx  []Effect
+	// zonesCopied: st.Zones is this step's own copy (made at the first write, so
+	// an input that changes no zone copies no map).
+	zonesCopied bool
+}
+
+// setZone writes a zone's state. The caller's state is never changed.
+func (s *step) setZone(id string, zs ZoneState) {
+	if !s.zonesCopied {
+		s.st.Zones = maps.Clone(s.st.Zones)
+		s.zonesCopied = true
+	}
+	s.st.Zones[id] = zs
+}
+
+// prepare makes the step's state: st fitted to the configuration when its zones
+// differ in number (a state of another configuration with as many zones must be
+// normalised by the caller, as the hub does when the configuration changes) and
+// the small parts that a step may change in place copied.
+func (c *Core) prepare(now time.Time, st State) *step {
+	if len(st.Zones) != len(c.zones) {
+		st = c.normalize(st)
+	}
+	return &step{c: c, now: now.UTC(), st: clone(st)}
 }
 
 // Apply computes the state after input in at time now, and the effects to carry out in
 // order: outputs first, then records, then the command's result.
 func (c *Core) Apply(now time.Time, st State, in Input) (State, []Effect) {
-	s := &step{c: c, now: now.UTC(), st: clone(c.normalize(st))}
+	s := c.prepare(now, st)
 	switch in := in.(type) {
 	case Sensor:
 		s.sensor(in)
@@ -127,8 +150,9 @@ func (s *step) effects() []Effect {
 	return s.fx
 }
 
+// clone copies the parts of st that a step changes in place; the zones map is
+// copied on write (setZone).
 func clone(st State) State {
-	st.Zones = maps.Clone(st.Zones)
 	st.Faults = maps.Clone(st.Faults)
 	st.Sounding = slices.Clone(st.Sounding)
 	st.Held = slices.Clone(st.Held)
@@ -217,7 +241,7 @@ func (s *step) sensor(in Sensor) {
 			return
 		}
 		zs.Open = true
-		s.st.Zones[z.ID] = zs
+		s.setZone(z.ID, zs)
 		s.record(Event{Type: EvZoneOpen, Zone: z.ID, Who: who})
 		s.opened(z)
 	case SigClose:
@@ -226,7 +250,7 @@ func (s *step) sensor(in Sensor) {
 		}
 		zs.Open = false
 		zs.Latched = false
-		s.st.Zones[z.ID] = zs
+		s.setZone(z.ID, zs)
 		s.record(Event{Type: EvZoneClosed, Zone: z.ID, Who: who})
 		if z.Type == ZoneKeyswitch && s.st.WalkTest == nil && s.st.Armed() {
 			_ = s.disarm(Command{Kind: CmdDisarm, Who: Actor{Device: z.ID, Via: ViaKeyswitch}})
@@ -236,14 +260,14 @@ func (s *step) sensor(in Sensor) {
 			return
 		}
 		zs.Tamper = true
-		s.st.Zones[z.ID] = zs
+		s.setZone(z.ID, zs)
 		s.tamper(z, who)
 	case SigTamperRestore:
 		if !zs.Tamper {
 			return
 		}
 		zs.Tamper = false
-		s.st.Zones[z.ID] = zs
+		s.setZone(z.ID, zs)
 		s.record(Event{Type: EvTamperRestore, Class: ClassTamper, Zone: z.ID, Who: who},
 			Report{Code: CodeSensorTamper, Qualifier: QualRestore, Zone: z.Number})
 	case SigOffline, SigOnline:
@@ -251,14 +275,14 @@ func (s *step) sensor(in Sensor) {
 			return
 		}
 		zs.Offline = in.Signal == SigOffline
-		s.st.Zones[z.ID] = zs
+		s.setZone(z.ID, zs)
 		s.deviceFault(z, zs.Offline, deviceOffline)
 	case SigLowBattery, SigBatteryOK:
 		if zs.LowBattery == (in.Signal == SigLowBattery) {
 			return
 		}
 		zs.LowBattery = in.Signal == SigLowBattery
-		s.st.Zones[z.ID] = zs
+		s.setZone(z.ID, zs)
 		s.deviceFault(z, zs.LowBattery, deviceLowBattery)
 	}
 }
@@ -398,7 +422,7 @@ func (s *step) burglary(z Zone, unsetting bool) {
 	zs := s.st.Zones[z.ID]
 	zs.Alarms++
 	zs.Latched = true
-	s.st.Zones[z.ID] = zs
+	s.setZone(z.ID, zs)
 	s.trigger(z.ID, fullAlarm)
 	ev := Event{Type: EvAlarm, Class: ClassAlarm, Zone: z.ID, Mode: s.st.Mode, Who: zoneActor(z.ID), Detail: "burglary"}
 	rep := Report{Code: burglaryCode(z.Type), Qualifier: QualNew, Zone: z.Number, Alarm: true}
@@ -499,7 +523,7 @@ func (s *step) alarm24(z Zone) {
 	zs := s.st.Zones[z.ID]
 	zs.Alarms++
 	zs.Latched = true
-	s.st.Zones[z.ID] = zs
+	s.setZone(z.ID, zs)
 	var code Code
 	switch z.Type {
 	case ZoneSilentPanic:
@@ -697,7 +721,7 @@ func (s *step) arm(c Command) *Error {
 			}
 			zs := s.st.Zones[r.Zone]
 			zs.Bypassed, zs.Forced = true, true
-			s.st.Zones[r.Zone] = zs
+			s.setZone(r.Zone, zs)
 			forced = append(forced, r.Zone)
 			reports = append(reports, Report{Code: CodeBypass, Qualifier: QualNew, Zone: s.zoneNum(r.Zone)})
 		}
@@ -706,7 +730,7 @@ func (s *step) arm(c Command) *Error {
 	}
 	for id, zs := range s.st.Zones {
 		zs.Alarms, zs.Latched = 0, false
-		s.st.Zones[id] = zs
+		s.setZone(id, zs)
 	}
 	s.st.Mode = c.Mode
 	s.st.ArmedBy = c.Who
@@ -764,7 +788,7 @@ func (s *step) disarm(c Command) *Error {
 	s.st.ArmedBy = Actor{}
 	for id, zs := range s.st.Zones {
 		zs.Bypassed, zs.Forced, zs.Alarms, zs.Latched = false, false, 0, false
-		s.st.Zones[id] = zs
+		s.setZone(id, zs)
 	}
 	if wasArmed {
 		s.record(Event{Type: EvDisarmed, Class: ClassArming, Who: c.Who},
@@ -797,7 +821,7 @@ func (s *step) bypass(c Command) *Error {
 	case CmdUnisolate:
 		zs.Isolated, typ, q = false, EvUnisolate, QualRestore
 	}
-	s.st.Zones[z.ID] = zs
+	s.setZone(z.ID, zs)
 	s.record(Event{Type: typ, Class: ClassArming, Zone: z.ID, Who: c.Who},
 		Report{Code: CodeBypass, Qualifier: q, Zone: z.Number})
 	return nil
@@ -967,7 +991,7 @@ func (s *step) tick() {
 // its deadline (expired means alarm); an exit delay restarts from full. The caller
 // then feeds the zones' current levels and a Tick.
 func (c *Core) Resume(now time.Time, st State) (State, []Effect) {
-	s := &step{c: c, now: now.UTC(), st: clone(c.normalize(st))}
+	s := c.prepare(now, st)
 	if s.st.Name == Arming {
 		s.st.ExitDeadline = s.now.Add(c.cfg.Settings.ExitDelay[s.st.Mode].D())
 	}

@@ -62,11 +62,14 @@ type Options struct {
 	Verifier *Verifier
 }
 
-// Hub owns the live state. Every input is applied under one lock, on the goroutine
-// that brings it (an MQTT client's, a keypad's, the hub's timer): the core decides,
+// Hub owns the live state. Every input is applied on the goroutine that brings it
+// (an MQTT client's, a keypad's, the hub's timer), one at a time: the core decides,
 // the outputs are switched at once, and the records go to the journal writer, which
-// commits them in order and then answers the caller and fans the update out. That
-// lock is the actor: no two inputs are applied at once, and no input ever waits for
+// commits them in order and then answers the caller and fans the update out. The
+// actor is a lock with an inbox: an input that finds the lock free is applied at
+// once by its own goroutine; one that finds it taken is left in the inbox, and the
+// goroutine holding the lock applies it before letting go (flat combining), so a
+// flood of inputs costs no hand-over between goroutines. No input ever waits for
 // the disk.
 //
 // Run starts the hub's two goroutines (the timer and the journal writer) and stops
@@ -77,15 +80,20 @@ type Hub struct {
 	started chan struct{} // closed when Run has resumed the stored state
 	done    chan struct{} // closed when Run returns
 
-	mu         sync.Mutex // the actor
+	mu         sync.Mutex // the actor: held while inputs are applied
 	core       *Core
 	st         State
-	stopped    bool
 	w          *writer
-	deadline   time.Time // the next deadline the timer waits for
 	nextEvent  uint64
 	nextReport uint64
+	spare      []request
+	deadline   time.Time // the next deadline the timer waits for
 
+	inMu   sync.Mutex
+	inbox  []request // waiting for the holder of mu
+	closed bool      // no more inputs
+
+	next atomic.Int64  // deadline as Unix nanoseconds, 0 for none: the timer's
 	poke chan struct{} // the deadline changed
 	snap atomic.Pointer[Snapshot]
 
@@ -170,10 +178,10 @@ func (h *Hub) Run(ctx context.Context) error {
 	defer close(h.done)
 	evs, reps, err := h.opt.Journal.Sequences()
 	if err != nil {
+		h.inMu.Lock()
+		h.closed = true
+		h.inMu.Unlock()
 		close(h.started)
-		h.mu.Lock()
-		h.stopped = true
-		h.mu.Unlock()
 		return fmt.Errorf("hub: journal sequences: %w", err)
 	}
 	h.w = newWriter(h.opt.Journal, h.opt.Reports, h.opt.Log, h.opt.StorageRetry)
@@ -193,20 +201,17 @@ func (h *Hub) Run(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
-		h.mu.Lock()
-		next := h.deadline
-		h.mu.Unlock()
 		var timerC <-chan time.Time
-		if !next.IsZero() {
-			timer.Reset(max(next.Sub(h.opt.Now()), 0))
+		if next := h.next.Load(); next != 0 {
+			timer.Reset(max(time.Unix(0, next).Sub(h.opt.Now()), 0))
 			timerC = timer.C
 		}
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			h.mu.Lock()
-			h.stopped = true
-			h.mu.Unlock()
+			h.inMu.Lock()
+			h.closed = true
+			h.inMu.Unlock()
 			flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			return h.w.close(flush)
@@ -245,6 +250,11 @@ func (h *Hub) exec(next State, fx []Effect) *item {
 	it.state = next
 	if d := h.core.NextDeadline(next); !d.Equal(h.deadline) {
 		h.deadline = d
+		if d.IsZero() {
+			h.next.Store(0)
+		} else {
+			h.next.Store(d.UnixNano())
+		}
 		select {
 		case h.poke <- struct{}{}:
 		default:
@@ -253,15 +263,83 @@ func (h *Hub) exec(next State, fx []Effect) *item {
 	return it
 }
 
-// post applies in now and queues its records; with reply set, the writer answers
-// on it after the commit.
+// request is an input, or a configuration change, waiting to be applied.
+type request struct {
+	in    Input
+	cfg   *Config // a configuration change by who
+	who   Actor
+	reply chan error // answered after the commit; nil: nobody waits
+}
+
+// post applies in now, or has the goroutine applying inputs now apply it next,
+// and queues its records; with reply set, the writer answers on it after the
+// commit.
 func (h *Hub) post(in Input, reply chan error) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.stopped {
+	return h.submit(request{in: in, reply: reply})
+}
+
+func (h *Hub) submit(r request) error {
+	h.inMu.Lock()
+	if h.closed {
+		h.inMu.Unlock()
 		return ErrStopped
 	}
-	return h.queue(h.exec(h.core.Apply(h.opt.Now(), h.st, in)), reply)
+	h.inbox = append(h.inbox, r)
+	h.inMu.Unlock()
+	h.drain()
+	return nil
+}
+
+// drain applies the inbox if no other goroutine does: whoever holds mu applies
+// every waiting request, its own and others', in the order they came, and looks
+// again after letting go, so none is left behind.
+func (h *Hub) drain() {
+	for {
+		if !h.mu.TryLock() {
+			return // the holder will apply what we left
+		}
+		for {
+			// Swap the inbox for the spare buffer; they are never the same.
+			h.inMu.Lock()
+			batch := h.inbox
+			if len(batch) > 0 {
+				h.inbox = h.spare[:0]
+			}
+			h.inMu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			for _, r := range batch {
+				h.apply(r)
+			}
+			clear(batch)
+			h.spare = batch[:0]
+		}
+		h.mu.Unlock()
+		h.inMu.Lock()
+		empty := len(h.inbox) == 0
+		h.inMu.Unlock()
+		if empty {
+			return
+		}
+	}
+}
+
+// apply applies one request. h.mu is held.
+func (h *Hub) apply(r request) {
+	var it *item
+	if r.cfg != nil {
+		h.core = NewCore(*r.cfg)
+		next := h.core.normalize(clone(h.st))
+		fx := []Effect{Record{Event: Event{Time: h.opt.Now().UTC(), Type: EvConfigChanged, Class: ClassArming,
+			Who: r.who, State: h.st.Name}}}
+		it = h.exec(next, fx)
+	} else {
+		it = h.exec(h.core.Apply(h.opt.Now(), h.st, r.in))
+	}
+	if err := h.queue(it, r.reply); err != nil && r.reply != nil {
+		r.reply <- err
+	}
 }
 
 // queue hands it to the writer unless there is nothing to write or answer. h.mu is held.
@@ -327,15 +405,35 @@ func (h *Hub) wait(ctx context.Context) error {
 	}
 }
 
-// Post applies a sensor signal (or any input) at once, on the caller's goroutine,
-// and returns without waiting for the journal: outputs are switched before it
-// returns. Sensor adapters call it from the goroutine that received the message.
-// It waits only for the hub to have started.
+// Post applies a sensor signal (or any input) at once, on the caller's goroutine
+// (or, when another goroutine is applying inputs at that moment, by that goroutine
+// right after the inputs before it), and returns without waiting for the journal. Sensor adapters call it from the goroutine that received the message.
+// It waits for the hub to have started, and, after applying in, while the journal
+// is more than highWater events behind (back-pressure on a flooding device; a
+// healthy disk never gets there).
 func (h *Hub) Post(ctx context.Context, in Input) error {
 	if err := h.wait(ctx); err != nil {
 		return err
 	}
-	return h.post(in, nil)
+	if err := h.post(in, nil); err != nil {
+		return err
+	}
+	for {
+		h.inMu.Lock()
+		waiting := len(h.inbox)
+		h.inMu.Unlock()
+		room := h.w.room(waiting)
+		if room == nil {
+			return nil
+		}
+		select {
+		case <-room:
+		case <-h.done:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // Input applies in like Post and waits until its records are committed (or held in
@@ -372,18 +470,7 @@ func (h *Hub) SetConfig(ctx context.Context, cfg Config, who Actor) error {
 		return err
 	}
 	reply := make(chan error, 1)
-	h.mu.Lock()
-	if h.stopped {
-		h.mu.Unlock()
-		return ErrStopped
-	}
-	h.core = NewCore(cfg)
-	next := h.core.normalize(clone(h.st))
-	fx := []Effect{Record{Event: Event{Time: h.opt.Now().UTC(), Type: EvConfigChanged, Class: ClassArming,
-		Who: who, State: h.st.Name}}}
-	err := h.queue(h.exec(next, fx), reply)
-	h.mu.Unlock()
-	if err != nil {
+	if err := h.submit(request{cfg: &cfg, who: who, reply: reply}); err != nil {
 		return err
 	}
 	select {

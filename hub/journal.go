@@ -31,6 +31,11 @@ const (
 	// Past it, the oldest events that no report refers to are dropped, routine
 	// ones first, alarm events never; each drop is counted and logged.
 	maxPending = 20_000
+	// highWater is the queue length past which Post, after applying its input,
+	// waits for the writer to take the queue: a device that floods the hub is
+	// slowed down (MQTT back-pressure) instead of its events being dropped. The
+	// input's outputs were switched before the wait.
+	highWater = 10_000
 	// defaultStorageRetry is how often a failed commit is tried again when no
 	// new input comes to carry it.
 	defaultStorageRetry = 2 * time.Second
@@ -66,7 +71,8 @@ type writer struct {
 	queue   []*item
 	pending int // events queued
 	closing bool
-	dropped int // events dropped from memory since the last good commit
+	dropped int           // events dropped from memory since the last good commit
+	drained chan struct{} // closed when the writer takes a queue that was over highWater
 	wake    chan struct{}
 	done    chan struct{}
 
@@ -131,6 +137,20 @@ func (w *writer) trim(items []*item, n int) int {
 	return dropped
 }
 
+// room returns nil when the queue, with waiting more inputs not yet applied, is
+// below highWater, else a channel that is closed when the writer takes the queue.
+func (w *writer) room(waiting int) <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.pending+waiting < highWater || w.closing {
+		return nil
+	}
+	if w.drained == nil {
+		w.drained = make(chan struct{})
+	}
+	return w.drained
+}
+
 // close stops taking items, writes what is queued and returns when done or when
 // ctx ends (the disk hangs).
 func (w *writer) close(ctx context.Context) error {
@@ -156,6 +176,10 @@ func (w *writer) run() {
 		items := w.queue
 		w.queue, w.pending = nil, 0
 		closing := w.closing
+		if w.drained != nil {
+			close(w.drained)
+			w.drained = nil
+		}
 		w.mu.Unlock()
 		if len(items) > 0 || len(w.backlog) > 0 {
 			w.commit(items)

@@ -166,6 +166,10 @@ func (q *ReportQueue) forgetAcked(seqs []uint64) {
 	q.mu.Unlock()
 }
 
+// Held is the number of reports held in memory (their commit failed), for health
+// pages.
+func (q *ReportQueue) Held() int { return q.heldLen() }
+
 // heldLen is the number of reports held in memory.
 func (q *ReportQueue) heldLen() int {
 	q.mu.Lock()

@@ -334,3 +334,60 @@ func TestDiskFullBoundsMemory(t *testing.T) {
 		}
 	})
 }
+
+// Many goroutines posting at once (a hundred devices on the broker): every input is
+// applied exactly once and in each device's order, whoever applies it.
+func TestConcurrentPostsAllApplied(t *testing.T) {
+	cfg := hubConfig(t)
+	const devices, each = 50, 400
+	for i := range devices {
+		cfg.Zones = append(cfg.Zones, Zone{ID: fmt.Sprintf("pir%d", i), Name: "PIR", Number: 100 + i, Type: ZoneInstant})
+	}
+	d := &disk{}
+	h := New(Options{Config: cfg, Journal: d, Outputs: &memOutputs{}, Location: time.UTC})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = h.Run(ctx); close(done) }()
+	var wg sync.WaitGroup
+	for i := range devices {
+		wg.Go(func() {
+			for k := range each {
+				sig := SigOpen
+				if k%2 == 1 {
+					sig = SigClose
+				}
+				if err := h.Post(ctx, Sensor{Zone: fmt.Sprintf("pir%d", i), Signal: sig}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := h.Input(ctx, Tick{}); err != nil { // after every earlier input's commit
+		t.Fatal(err)
+	}
+	cancel()
+	<-done
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	per := map[string][]EventType{}
+	for _, e := range d.events {
+		if strings.HasPrefix(e.Zone, "pir") {
+			per[e.Zone] = append(per[e.Zone], e.Type)
+		}
+	}
+	for i := range devices {
+		got := per[fmt.Sprintf("pir%d", i)]
+		if len(got) != each {
+			t.Errorf("pir%d: %d events, want %d", i, len(got), each)
+			continue
+		}
+		for k, typ := range got {
+			if want := []EventType{EvZoneOpen, EvZoneClosed}[k%2]; typ != want {
+				t.Errorf("pir%d: event %d is %s, want %s", i, k, typ, want)
+				break
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"maps"
+	"reflect"
 	"slices"
 	"time"
 )
@@ -109,7 +110,8 @@ func (s State) equal(o State) bool {
 		!s.HeldUntil.Equal(o.HeldUntil) || s.Lockout != o.Lockout {
 		return false
 	}
-	if !slices.Equal(s.Sounding, o.Sounding) || !maps.Equal(s.Zones, o.Zones) || !maps.Equal(s.Faults, o.Faults) ||
+	sameZones := reflect.ValueOf(s.Zones).UnsafePointer() == reflect.ValueOf(o.Zones).UnsafePointer()
+	if !slices.Equal(s.Sounding, o.Sounding) || !sameZones && !maps.Equal(s.Zones, o.Zones) || !maps.Equal(s.Faults, o.Faults) ||
 		!slices.EqualFunc(s.Held, o.Held, func(a, b Report) bool {
 			return a.Seq == b.Seq && a.Code == b.Code && a.Zone == b.Zone && a.Time.Equal(b.Time)
 		}) {

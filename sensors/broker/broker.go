@@ -343,15 +343,15 @@ func (b *Broker) Publish(topic string, payload []byte, retain bool, qos byte) er
 	return nil
 }
 
-// Subscribed reports whether a network client (not the hub itself) holds a
-// subscription whose filter matches topic.
+// Subscribed reports whether anyone listens on topic: a network client, or an
+// in-process subscriber (a simulated device).
 func (b *Broker) Subscribed(topic string) bool {
 	srv, err := b.server()
 	if err != nil {
 		return false
 	}
 	subs := srv.Topics.Subscribers(topic)
-	return len(subs.Subscriptions) > 0 || len(subs.Shared) > 0
+	return len(subs.Subscriptions) > 0 || len(subs.Shared) > 0 || len(subs.InlineSubscriptions) > 0
 }
 
 // Subscribe adds an in-process subscription of the hub (no ACL) for filter under

@@ -217,13 +217,29 @@ func (a *API) Run(ctx context.Context) error {
 				a.publishState(a.hub.Snapshot(), true)
 				continue
 			}
-			for _, e := range u.Events {
-				if !e.Silent {
+			// Take every update already waiting: events in order, the state once.
+			snap, events := u.Snapshot, u.Events
+		more:
+			for {
+				select {
+				case u, ok := <-updates:
+					if !ok {
+						break more
+					}
+					snap, events = u.Snapshot, append(events, u.Events...)
+				default:
+					break more
+				}
+			}
+			for _, e := range events {
+				// Silent events are never shown; zone activity is in the event log
+				// and in the attributes' open_sensors, not on the event topic.
+				if !e.Silent && e.Type != hub.EvZoneOpen && e.Type != hub.EvZoneClosed {
 					a.publishEvent(eventJSON(e))
 				}
 			}
-			a.publishState(u.Snapshot, u.Snapshot.State.Name != last)
-			last = u.Snapshot.State.Name
+			a.publishState(snap, snap.State.Name != last)
+			last = snap.State.Name
 		}
 	}
 }
