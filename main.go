@@ -261,11 +261,16 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	h := hub.New(hopt)
 	late.h = h
 	keeper.SetHub(h)
-	api := mqttapi.New(base, bus, h, log)
+	api := mqttapi.New(base, apiBus{b: brk}, h, log)
 	zones := mqttdev.NewZones(bus, h, log)
 	onSub = func(filters []string) {
 		drv.Subscribed(keeper, filters)
-		api.Subscribed(filters)
+		for _, f := range filters {
+			if mqttdev.MatchTopic(f, api.Topic("event")) {
+				api.Listening()
+				break
+			}
+		}
 	}
 
 	if err := brk.Start(ctx); err != nil {
@@ -396,3 +401,16 @@ func (bb brokerBus) Subscribe(filter string, fn func(mqttdev.Message)) (func(), 
 }
 
 func (bb brokerBus) Subscribed(topic string) bool { return bb.b.Subscribed(topic) }
+
+// apiBus adapts the broker to the bus of Vakt's own MQTT interface.
+type apiBus struct{ b *broker.Broker }
+
+func (ab apiBus) Publish(topic string, payload []byte, retain bool) error {
+	return ab.b.Publish(topic, payload, retain, 1)
+}
+
+func (ab apiBus) Subscribe(filter string, fn func(mqttapi.Message)) (func(), error) {
+	return ab.b.Watch(filter, func(m broker.Message) { fn(mqttapi.Message(m)) })
+}
+
+func (ab apiBus) Subscribed(topic string) bool { return ab.b.Subscribed(topic) }

@@ -70,6 +70,41 @@ func (c *Core) normalize(st State) State {
 	return st
 }
 
+// CanGo is the state machine at a glance: whether the core may move from one state
+// to another in one step. Every change of state goes through step.enter, and the
+// tests check each step against this table.
+//
+//	disarmed  → arming (exit delay), armed_* (no exit delay), triggered (24-hour
+//	            zone, panic, tamper)
+//	arming    → armed_* (exit delay over), pending (exit delay over with an entry
+//	            zone still open), triggered (a zone off the exit route), disarmed
+//	armed_*   → pending (entry zone), triggered, disarmed, arming or armed_* (armed
+//	            again in another mode)
+//	pending   → triggered (entry delay over, or a zone off the entry route),
+//	            disarmed
+//	triggered → armed_* (siren cut-off: stays armed), disarmed
+func (from StateName) CanGo(to StateName) bool {
+	armed := func(n StateName) bool { return strings.HasPrefix(string(n), "armed_") }
+	switch {
+	case from == to:
+		return true
+	case from == Disarmed:
+		return to == Arming || armed(to) || to == Triggered
+	case from == Arming:
+		return armed(to) || to == Pending || to == Triggered || to == Disarmed
+	case armed(from):
+		return to == Pending || to == Triggered || to == Disarmed || to == Arming || armed(to)
+	case from == Pending:
+		return to == Triggered || to == Disarmed
+	case from == Triggered:
+		return armed(to) || to == Disarmed
+	}
+	return false
+}
+
+// enter moves the state machine to n: the one place where the state changes.
+func (s *step) enter(n StateName) { s.st.Name = n }
+
 // system is the actor of the hub's own timers and supervision.
 var system = Actor{Device: "hub", Via: ViaSystem}
 
@@ -393,7 +428,7 @@ func (s *step) entry(z Zone) {
 		return
 	}
 	s.st.Prev = s.st.Name
-	s.st.Name = Pending
+	s.enter(Pending)
 	s.st.EntryDeadline = s.now.Add(d)
 	s.st.EntryZone = z.ID
 	s.record(Event{Type: EvEntryDelay, Class: ClassAlarm, Zone: z.ID, Mode: s.st.Mode, Who: zoneActor(z.ID),
@@ -509,7 +544,7 @@ func (s *step) trigger(zone string, l loudness) {
 	} else {
 		s.st.Prev = s.st.Name
 	}
-	s.st.Name = Triggered
+	s.enter(Triggered)
 	s.st.EntryDeadline = time.Time{}
 	s.st.ExitDeadline = time.Time{}
 	s.st.AlarmStart = s.now
@@ -736,7 +771,7 @@ func (s *step) arm(c Command) *Error {
 	s.st.ArmedBy = c.Who
 	s.st.Prev = ""
 	if d := s.c.cfg.Settings.ExitDelay[c.Mode].D(); d > 0 {
-		s.st.Name = Arming
+		s.enter(Arming)
 		s.st.ExitDeadline = s.now.Add(d)
 		s.record(Event{Type: EvArming, Class: ClassArming, Mode: c.Mode, Who: c.Who, Detail: d.String()})
 		return nil
@@ -748,7 +783,7 @@ func (s *step) arm(c Command) *Error {
 // armed completes arming: the closing report names the user who armed, and zones
 // that are open now count as opened (levels, not edges).
 func (s *step) armed() {
-	s.st.Name = ArmedState(s.st.Mode)
+	s.enter(ArmedState(s.st.Mode))
 	s.st.ExitDeadline = time.Time{}
 	s.record(Event{Type: EvArmed, Class: ClassArming, Mode: s.st.Mode, Who: s.st.ArmedBy},
 		Report{Code: CodeOpenClose, Qualifier: QualRestore, Zone: s.st.ArmedBy.UserNum})
@@ -782,7 +817,8 @@ func (s *step) disarm(c Command) *Error {
 		s.record(Event{Type: EvAlarmCancel, Class: ClassAlarm, Zone: s.st.AlarmZone, Who: c.Who},
 			Report{Code: CodeCancel, Qualifier: QualNew, Zone: c.Who.UserNum})
 	}
-	s.st.Name, s.st.Mode, s.st.Prev = Disarmed, "", ""
+	s.enter(Disarmed)
+	s.st.Mode, s.st.Prev = "", ""
 	s.st.ExitDeadline, s.st.EntryDeadline, s.st.EntryZone = time.Time{}, time.Time{}, ""
 	s.st.AlarmStart, s.st.SirenUntil, s.st.AlarmZone = time.Time{}, time.Time{}, ""
 	s.st.ArmedBy = Actor{}
@@ -949,9 +985,7 @@ func (s *step) tick() {
 		s.armed()
 	}
 	if s.st.Name == Pending && due(s.st.EntryDeadline, s.now) {
-		z := s.c.zones[s.st.EntryZone]
-		s.st.Name = s.st.Prev
-		s.burglary(z, true)
+		s.burglary(s.c.zones[s.st.EntryZone], true) // the entry delay ran out: triggered
 	}
 	if due(s.st.HeldUntil, s.now) {
 		s.releaseHeld("local warning ran " + s.c.cfg.Settings.EntryReportDelay.D().String() + " without unsetting")
@@ -967,10 +1001,11 @@ func (s *step) tick() {
 		s.silence()
 		s.st.SirenUntil = time.Time{}
 		if s.st.Name == Triggered {
-			s.st.Name = s.st.Prev
-			if s.st.Name == "" {
-				s.st.Name = Disarmed
+			back := s.st.Prev
+			if back == "" {
+				back = Disarmed
 			}
+			s.enter(back)
 			s.st.Prev = ""
 		}
 		s.record(Event{Type: EvSirenCutoff, Class: ClassAlarm, Zone: s.st.AlarmZone, Who: system,

@@ -170,8 +170,12 @@ func (s *subscriptions) replace(add func(keep func(cancel func())) error) error 
 // close ends every subscription.
 func (s *subscriptions) close() { _ = s.replace(func(func(func())) error { return nil }) }
 
-// NewZones returns an adapter; call Bind with the zones, and Close to unbind.
+// NewZones returns an adapter; call Bind with the zones, and Close to unbind. log
+// nil discards.
 func NewZones(bus Bus, h Inputs, log *slog.Logger) *Zones {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Zones{bus: bus, hub: h, log: log}
 }
 
@@ -227,8 +231,12 @@ type Outputs struct {
 	subs       subscriptions
 }
 
-// NewOutputs returns the MQTT driver for outputs. statusBase is e.g. "vakt/output".
+// NewOutputs returns the MQTT driver for outputs. statusBase is e.g. "vakt/output"
+// ("" publishes no status). log nil discards.
 func NewOutputs(bus Bus, outputs []hub.Output, statusBase string, log *slog.Logger) *Outputs {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Outputs{bus: bus, log: log, outputs: outputs, statusBase: statusBase}
 }
 

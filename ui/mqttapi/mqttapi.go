@@ -27,8 +27,25 @@ import (
 	"time"
 
 	"vakt/hub"
-	"vakt/sensors/mqttdev"
 )
+
+// Message is one MQTT message as the API receives it.
+type Message struct {
+	Topic    string
+	Payload  []byte
+	Retained bool
+	ClientID string
+	Username string
+}
+
+// Bus is the part of the MQTT broker the API uses. Subscribe's handler runs on the
+// publishing client's goroutine: it must hand off and return. Subscribed reports
+// whether anyone listens on a topic.
+type Bus interface {
+	Publish(topic string, payload []byte, retain bool) error
+	Subscribe(filter string, fn func(Message)) (cancel func(), err error)
+	Subscribed(topic string) bool
+}
 
 // Hub is what the API needs of the hub.
 type Hub interface {
@@ -40,10 +57,10 @@ type Hub interface {
 // API publishes state and events and takes commands.
 type API struct {
 	base    string
-	bus     mqttdev.Bus
+	bus     Bus
 	hub     Hub
 	log     *slog.Logger
-	queue   chan mqttdev.Message
+	queue   chan Message
 	updates <-chan hub.Update
 	unsub   func()
 	started time.Time
@@ -60,11 +77,11 @@ const (
 )
 
 // New returns the API on topics under base (default "vakt").
-func New(base string, bus mqttdev.Bus, h Hub, log *slog.Logger) *API {
+func New(base string, bus Bus, h Hub, log *slog.Logger) *API {
 	if base == "" {
 		base = "vakt"
 	}
-	return &API{base: strings.TrimSuffix(base, "/"), bus: bus, hub: h, log: log, queue: make(chan mqttdev.Message, 32)}
+	return &API{base: strings.TrimSuffix(base, "/"), bus: bus, hub: h, log: log, queue: make(chan Message, 32)}
 }
 
 // Topic returns the full topic of a leaf such as "state".
@@ -155,7 +172,7 @@ func truncate(s string) string {
 func (a *API) Start(ctx context.Context) (cancel func(), err error) {
 	a.started = time.Now()
 	a.updates, a.unsub = a.hub.Subscribe(256)
-	cancel, err = a.bus.Subscribe(a.Topic("command"), func(m mqttdev.Message) {
+	cancel, err = a.bus.Subscribe(a.Topic("command"), func(m Message) {
 		select {
 		case a.queue <- m:
 		default:
@@ -180,21 +197,16 @@ func (a *API) Stop() {
 	}
 }
 
-// Subscribed is told that an MQTT client subscribed to filters: if one covers the
-// event topic, the start-up events held so far are published.
-func (a *API) Subscribed(filters []string) {
-	for _, f := range filters {
-		if mqttdev.MatchTopic(f, a.Topic("event")) {
-			a.mu.Lock()
-			held := a.held
-			a.held, a.live = nil, true
-			a.mu.Unlock()
-			for _, b := range held {
-				if err := a.bus.Publish(a.Topic("event"), b, false); err != nil {
-					a.log.Error("mqttapi: publish event", "err", err)
-				}
-			}
-			return
+// Listening is told that an MQTT client subscribed to the event topic: the
+// start-up events held so far are published.
+func (a *API) Listening() {
+	a.mu.Lock()
+	held := a.held
+	a.held, a.live = nil, true
+	a.mu.Unlock()
+	for _, b := range held {
+		if err := a.bus.Publish(a.Topic("event"), b, false); err != nil {
+			a.log.Error("mqttapi: publish event", "err", err)
 		}
 	}
 }
@@ -244,7 +256,7 @@ func (a *API) Run(ctx context.Context) error {
 	}
 }
 
-func (a *API) command(ctx context.Context, m mqttdev.Message) {
+func (a *API) command(ctx context.Context, m Message) {
 	who := m.Username
 	if who == "" {
 		who = "anonymous"
