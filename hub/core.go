@@ -114,18 +114,25 @@ type step struct {
 	now time.Time
 	st  State
 	fx  []Effect
-	// zonesCopied: st.Zones is this step's own copy (made at the first write, so
-	// an input that changes no zone copies no map).
+	// zonesCopied: st.Zones is this step's own (a copy made at the first write, so
+	// an input that changes no zone copies no map; or the hub's, see ApplyInPlace).
 	zonesCopied bool
+	// zonesChanged: a zone's state changed.
+	zonesChanged bool
 }
 
-// setZone writes a zone's state. The caller's state is never changed.
+// setZone writes a zone's state. The caller's state is never changed, unless it
+// handed its zones over (ApplyInPlace).
 func (s *step) setZone(id string, zs ZoneState) {
+	if old, ok := s.st.Zones[id]; ok && old == zs {
+		return
+	}
 	if !s.zonesCopied {
 		s.st.Zones = maps.Clone(s.st.Zones)
 		s.zonesCopied = true
 	}
 	s.st.Zones[id] = zs
+	s.zonesChanged = true
 }
 
 // prepare makes the step's state: st fitted to the configuration when its zones
@@ -143,6 +150,12 @@ func (c *Core) prepare(now time.Time, st State) *step {
 // order: outputs first, then records, then the command's result.
 func (c *Core) Apply(now time.Time, st State, in Input) (State, []Effect) {
 	s := c.prepare(now, st)
+	c.run(s, in)
+	return s.st, s.effects()
+}
+
+// run applies in to the step.
+func (c *Core) run(s *step, in Input) {
 	switch in := in.(type) {
 	case Sensor:
 		s.sensor(in)
@@ -164,7 +177,17 @@ func (c *Core) Apply(now time.Time, st State, in Input) (State, []Effect) {
 	case Tick:
 		s.tick()
 	}
-	return s.st, s.effects()
+}
+
+// ApplyInPlace is Apply for the owner of st, the hub: st.Zones is changed in place
+// instead of copied (with a hundred zones the copy would cost more than the whole
+// decision), and zonesChanged says whether a zone's state changed. Everything else
+// of st is left as Apply leaves it. The caller must not share st.Zones with anyone.
+func (c *Core) ApplyInPlace(now time.Time, st State, in Input) (next State, fx []Effect, zonesChanged bool) {
+	s := c.prepare(now, st)
+	s.zonesCopied = true // the caller's map, or a normalised copy: ours either way
+	c.run(s, in)
+	return s.st, s.effects(), s.zonesChanged
 }
 
 // effects returns the effects in the order they must be carried out: every output

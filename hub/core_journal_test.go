@@ -424,7 +424,9 @@ func cjWriter(j Journal, q *ReportQueue) (*writer, *[]cjDelivery, *[]cjStorage, 
 	w := newWriter(j, q, slog.New(log), 0)
 	var ds []cjDelivery
 	var ss []cjStorage
-	w.deliver = func(items []*item, storageErr string) { ds = append(ds, cjDelivery{items, storageErr}) }
+	w.deliver = func(items []*item, _ State, _ *Core, storageErr string) {
+		ds = append(ds, cjDelivery{items, storageErr})
+	}
 	w.storage = func(failing bool, detail string) { ss = append(ss, cjStorage{failing, detail}) }
 	return w, &ds, &ss, log
 }
@@ -541,24 +543,23 @@ func TestWriterCommit(t *testing.T) {
 	w, ds, ss, log := cjWriter(j, q)
 
 	// Nothing to write: no transaction, but the caller is answered.
-	idle := &item{state: State{Name: Disarmed}}
-	w.commit([]*item{idle})
+	idle := &item{}
+	w.commit([]*item{idle}, State{Name: Disarmed}, nil)
 	if len(j.batches) != 0 || len(*ds) != 1 || (*ds)[0].items[0] != idle || (*ds)[0].storageErr != "" {
 		t.Fatalf("an idle item: %d batches, deliveries %+v", len(j.batches), *ds)
 	}
 	// A state change alone is written.
-	changed := &item{state: State{Name: ArmedNight}, changed: true}
-	w.commit([]*item{changed})
+	changed := &item{changed: true}
+	w.commit([]*item{changed}, State{Name: ArmedNight}, nil)
 	if len(j.batches) != 1 || j.batches[0].State.Name != ArmedNight || len(j.batches[0].Events) != 0 {
 		t.Fatalf("a changed state: %+v", j.batches)
 	}
 
 	// Two items in one transaction: reports point at their event's index.
 	a := &item{events: []Event{{Seq: 10, Class: ClassRoutine}, {Seq: 11, Class: ClassAlarm}},
-		reports: []Report{{Seq: 5, Event: 11, Code: CodeFire}}, state: State{Name: Triggered}}
-	b := &item{events: []Event{{Seq: 12, Class: ClassAlarm}}, reports: []Report{{Seq: 6, Event: 12, Code: CodePanic}},
-		state: State{Name: Triggered, Mode: ModeNight}}
-	w.commit([]*item{a, b})
+		reports: []Report{{Seq: 5, Event: 11, Code: CodeFire}}}
+	b := &item{events: []Event{{Seq: 12, Class: ClassAlarm}}, reports: []Report{{Seq: 6, Event: 12, Code: CodePanic}}}
+	w.commit([]*item{a, b}, State{Name: Triggered, Mode: ModeNight}, nil)
 	got := j.batches[1]
 	if len(got.Events) != 3 || len(got.Reports) != 2 || got.Reports[0].Event != 1 || got.Reports[1].Event != 2 ||
 		got.State.Mode != ModeNight {
@@ -569,9 +570,9 @@ func TestWriterCommit(t *testing.T) {
 	// delivered from memory with the error, storage failing said once.
 	j.fail = errors.New("disk full")
 	c := &item{events: []Event{{Seq: 13, Class: ClassAlarm}}, reports: []Report{{Seq: 7, Event: 13, Code: CodeBurglary}}, changed: true}
-	w.commit([]*item{c})
+	w.commit([]*item{c}, State{}, nil)
 	e := &item{events: []Event{{Seq: 14, Class: ClassRoutine}}, changed: true}
-	w.commit([]*item{e})
+	w.commit([]*item{e}, State{}, nil)
 	if len(j.batches) != 2 || q.heldLen() != 1 || len(w.backlog) != 2 {
 		t.Fatalf("while failing: %d batches, %d held, backlog %d", len(j.batches), q.heldLen(), len(w.backlog))
 	}
@@ -589,8 +590,8 @@ func TestWriterCommit(t *testing.T) {
 	// The disk works again: the backlog and the new item in one transaction, the
 	// acknowledged report left out, recovery said without a loss.
 	j.fail = nil
-	f := &item{events: []Event{{Seq: 15, Class: ClassRoutine}}, state: State{Name: Disarmed}}
-	w.commit([]*item{f})
+	f := &item{events: []Event{{Seq: 15, Class: ClassRoutine}}}
+	w.commit([]*item{f}, State{Name: Disarmed}, nil)
 	last := j.batches[len(j.batches)-1]
 	var seqs []uint64
 	for _, ev := range last.Events {
@@ -613,12 +614,12 @@ func TestWriterCommit(t *testing.T) {
 	// written, it leaves memory.
 	j.fail = errors.New("disk full")
 	g := &item{events: []Event{{Seq: 16, Class: ClassAlarm}}, reports: []Report{{Seq: 8, Event: 16, Code: CodePanic}}, changed: true}
-	w.commit([]*item{g})
+	w.commit([]*item{g}, State{}, nil)
 	if q.heldLen() != 1 {
 		t.Fatalf("%d held while failing", q.heldLen())
 	}
 	j.fail = nil
-	w.commit(nil)
+	w.commit(nil, State{}, nil)
 	last = j.batches[len(j.batches)-1]
 	if len(last.Reports) != 1 || last.Reports[0].Seq != 8 || last.Reports[0].Event != 0 || q.heldLen() != 0 {
 		t.Errorf("second recovery: reports %+v, %d still held", last.Reports, q.heldLen())
@@ -630,17 +631,17 @@ func TestWriterCommit(t *testing.T) {
 func TestWriterBacklogBound(t *testing.T) {
 	j := &cjBatches{fail: errors.New("io")}
 	w, _, ss, _ := cjWriter(j, nil)
-	w.commit([]*item{{events: cjEvents(1, maxPending, ClassRoutine)}})
+	w.commit([]*item{{events: cjEvents(1, maxPending, ClassRoutine)}}, State{}, nil)
 	if n := len(w.backlog[0].events); n != maxPending || w.dropped != 0 {
 		t.Fatalf("at the bound: %d kept, %d dropped", n, w.dropped)
 	}
-	w.commit([]*item{{events: cjEvents(maxPending+1, 1, ClassAlarm)}})
+	w.commit([]*item{{events: cjEvents(maxPending+1, 1, ClassAlarm)}}, State{}, nil)
 	kept := len(w.backlog[0].events) + len(w.backlog[1].events)
 	if want := maxPending * 9 / 10; kept != want || w.dropped != maxPending+1-want {
 		t.Fatalf("past the bound: %d kept, %d dropped; want %d", kept, w.dropped, want)
 	}
 	j.fail = nil
-	w.commit(nil)
+	w.commit(nil, State{}, nil)
 	want := "the journal is written again; 2001 events could not be kept"
 	if len(*ss) != 2 || (*ss)[1].detail != want || w.dropped != 0 {
 		t.Errorf("storage calls %+v, dropped %d", *ss, w.dropped)
@@ -778,4 +779,84 @@ func TestReportQueue(t *testing.T) {
 	if rs, _ := q.Outbox(0); !slices.Equal(cjReportSeqs(rs), []uint64{4, 6}) || len(d.reports) != 2 || len(q.deletes) != 0 {
 		t.Errorf("after the retried deletion: outbox %v, stored %v, pending deletes %v", cjReportSeqs(rs), d.reports, q.deletes)
 	}
+}
+
+// A new configuration is validated, logged by who changed it, and the state follows
+// its zones.
+func TestHubSetConfig(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := &cjJournal{}
+		h, stop := cjStart(t, Options{Config: coreConfig(), Journal: j})
+		ctx := context.Background()
+		if err := h.Input(ctx, open_("bed")); err != nil {
+			t.Fatal(err)
+		}
+		bad := coreConfig()
+		bad.Zones[0].Number = 0
+		if err := h.SetConfig(ctx, bad, alice); KindOf(err) != ErrInvalid || !strings.Contains(err.Error(), "number 0") {
+			t.Errorf("invalid config: %v", err)
+		}
+		if n := len(h.Snapshot().Config.Zones); n != len(coreConfig().Zones) {
+			t.Errorf("an invalid config was applied: %d zones", n)
+		}
+		cfg := coreConfig()
+		cfg.Zones = append(cfg.Zones[:len(cfg.Zones)-1], Zone{ID: "garage", Name: "Garage", Number: 20, Type: ZonePerimeter})
+		if err := h.SetConfig(ctx, cfg, alice); err != nil {
+			t.Fatalf("SetConfig: %v", err)
+		}
+		s := h.Snapshot()
+		if _, ok := s.State.Zones["garage"]; !ok || len(s.State.Zones) != len(cfg.Zones) || s.Config.Zones[len(cfg.Zones)-1].ID != "garage" {
+			t.Errorf("after the change: zones %v", s.State.Zones)
+		}
+		if _, ok := s.State.Zones["bed"]; ok {
+			t.Errorf("the removed zone's state was kept")
+		}
+		_, types, _ := j.snapshot()
+		if types[len(types)-1] != string(EvConfigChanged) {
+			t.Errorf("events %v", types)
+		}
+		j.mu.Lock()
+		if e := j.events[len(j.events)-1]; e.Who != alice || e.Class != ClassArming || e.State != Disarmed {
+			t.Errorf("config event %+v", e)
+		}
+		j.mu.Unlock()
+		// The new zone is in force.
+		if err := h.Input(ctx, arm(ModeNight)); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Input(ctx, open_("garage")); err != nil || h.Snapshot().State.Name != Triggered {
+			t.Errorf("the new zone: %v, state %s", err, h.Snapshot().State.Name)
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.SetConfig(ctx, cfg, alice); err == nil {
+			t.Errorf("SetConfig after shutdown succeeded")
+		}
+	})
+}
+
+// A wrong credential is logged with what kind it was, never with the secret.
+func TestHubWrongCredentialsLogged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := &cjJournal{}
+		h, stop := cjStart(t, Options{Config: cjConfig(t), Journal: j, Verifier: &Verifier{}})
+		defer stop()
+		ctx := context.Background()
+		for c, want := range map[Credential]string{
+			{Code: "000000"}:                     "wrong PIN",
+			{Tag: "fob-x"}:                       "unknown tag",
+			{UserID: "alice", Password: "guess"}: "password for alice",
+		} {
+			if err := h.Do(ctx, Request{Kind: CmdArm, Mode: ModeNight, Cred: c, Via: ViaWeb, Device: "10.0.0.9"}); KindOf(err) != ErrBadCode {
+				t.Errorf("%+v: %v", c, err)
+			}
+			j.mu.Lock()
+			e := j.events[len(j.events)-1]
+			j.mu.Unlock()
+			if e.Type != EvCodeRejected || e.Detail != want || e.Who != (Actor{Device: "10.0.0.9", Via: ViaWeb}) {
+				t.Errorf("%+v: logged %+v, want detail %q", c, e, want)
+			}
+		}
+	})
 }

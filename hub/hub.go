@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -186,6 +187,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	h.w = newWriter(h.opt.Journal, h.opt.Reports, h.opt.Log, h.opt.StorageRetry)
 	h.w.deliver = h.deliver
+	h.w.take = h.take
 	h.w.storage = func(failing bool, detail string) {
 		_ = h.post(Fault{ID: FaultID{Kind: FaultStorage}, Active: failing, Detail: detail}, nil)
 	}
@@ -193,8 +195,10 @@ func (h *Hub) Run(ctx context.Context) error {
 
 	h.mu.Lock()
 	h.nextEvent, h.nextReport = evs, reps
-	_ = h.queue(h.exec(h.core.Resume(h.opt.Now(), h.st)), nil)
-	_ = h.queue(h.exec(h.core.Apply(h.opt.Now(), h.st, Tick{})), nil)
+	next, fx := h.core.Resume(h.opt.Now(), h.st)
+	_ = h.queue(h.exec(next, fx, false), nil)
+	next, fx = h.core.Apply(h.opt.Now(), h.st, Tick{})
+	_ = h.queue(h.exec(next, fx, false), nil)
 	h.mu.Unlock()
 	close(h.started)
 
@@ -225,8 +229,8 @@ func (h *Hub) Run(ctx context.Context) error {
 
 // exec carries out the core's effects with h.mu held: outputs at once, records
 // numbered and queued for the journal writer.
-func (h *Hub) exec(next State, fx []Effect) *item {
-	it := &item{core: h.core}
+func (h *Hub) exec(next State, fx []Effect, zonesChanged bool) *item {
+	it := &item{}
 	for _, e := range fx {
 		switch e := e.(type) {
 		case SetOutput:
@@ -245,9 +249,8 @@ func (h *Hub) exec(next State, fx []Effect) *item {
 			it.result = e.Err
 		}
 	}
-	it.changed = !h.st.equal(next)
+	it.changed = zonesChanged || !h.st.equal(next)
 	h.st = next
-	it.state = next
 	if d := h.core.NextDeadline(next); !d.Equal(h.deadline) {
 		h.deadline = d
 		if d.IsZero() {
@@ -295,34 +298,40 @@ func (h *Hub) submit(r request) error {
 // again after letting go, so none is left behind.
 func (h *Hub) drain() {
 	for {
-		if !h.mu.TryLock() {
-			return // the holder will apply what we left
-		}
-		for {
-			// Swap the inbox for the spare buffer; they are never the same.
-			h.inMu.Lock()
-			batch := h.inbox
-			if len(batch) > 0 {
-				h.inbox = h.spare[:0]
-			}
-			h.inMu.Unlock()
-			if len(batch) == 0 {
-				break
-			}
-			for _, r := range batch {
-				h.apply(r)
-			}
-			clear(batch)
-			h.spare = batch[:0]
-		}
-		h.mu.Unlock()
 		h.inMu.Lock()
 		empty := len(h.inbox) == 0
 		h.inMu.Unlock()
-		if empty {
-			return
+		if empty || !h.mu.TryLock() {
+			return // nothing left, or the holder will apply what we left
 		}
+		// Swap the inbox for the spare buffer; they are never the same.
+		h.inMu.Lock()
+		batch := h.inbox
+		if len(batch) > 0 {
+			h.inbox = h.spare[:0]
+		}
+		h.inMu.Unlock()
+		for _, r := range batch {
+			h.apply(r)
+		}
+		clear(batch)
+		h.spare = batch[:0]
+		h.mu.Unlock() // between batches, so the journal writer can take the state
 	}
+}
+
+// take gives the journal writer the queued items and the state after them: with
+// the actor's lock held, so that they agree. The zones map is copied here, once
+// per commit, not once per input. Inputs that came meanwhile are then applied.
+func (h *Hub) take() ([]*item, State, *Core) {
+	h.mu.Lock()
+	items := h.w.takeQueue()
+	st := h.st
+	st.Zones = maps.Clone(st.Zones)
+	core := h.core
+	h.mu.Unlock()
+	h.drain()
+	return items, st, core
 }
 
 // apply applies one request. h.mu is held.
@@ -333,9 +342,9 @@ func (h *Hub) apply(r request) {
 		next := h.core.normalize(clone(h.st))
 		fx := []Effect{Record{Event: Event{Time: h.opt.Now().UTC(), Type: EvConfigChanged, Class: ClassArming,
 			Who: r.who, State: h.st.Name}}}
-		it = h.exec(next, fx)
+		it = h.exec(next, fx, false)
 	} else {
-		it = h.exec(h.core.Apply(h.opt.Now(), h.st, r.in))
+		it = h.exec(h.core.ApplyInPlace(h.opt.Now(), h.st, r.in))
 	}
 	if err := h.queue(it, r.reply); err != nil && r.reply != nil {
 		r.reply <- err
@@ -356,7 +365,7 @@ func (h *Hub) queue(it *item, reply chan error) error {
 
 // deliver runs on the writer's goroutine after items were committed (or held in
 // memory after a failed commit): log, snapshot, fan-out, uplink, replies, in order.
-func (h *Hub) deliver(items []*item, storageErr string) {
+func (h *Hub) deliver(items []*item, st State, core *Core, storageErr string) {
 	var events []Event
 	reports := false
 	for _, it := range items {
@@ -375,13 +384,12 @@ func (h *Hub) deliver(items []*item, storageErr string) {
 		h.opt.Waker.Wake()
 	}
 	if len(items) > 0 {
-		last := items[len(items)-1]
 		changed := len(events) > 0 || storageErr != h.Snapshot().StorageError
 		for _, it := range items {
 			changed = changed || it.changed
 		}
 		if changed {
-			snap := snapshot(last.core, last.state, storageErr)
+			snap := snapshot(core, st, storageErr)
 			h.snap.Store(snap)
 			h.fanout(Update{Snapshot: snap, Events: events})
 		}

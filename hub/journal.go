@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -42,13 +43,12 @@ const (
 )
 
 // item is what one input left for the journal: its events and reports (numbered),
-// the state after it, and the caller waiting for it, if any.
+// whether it changed the state, and the caller waiting for it, if any. The state
+// itself is taken once per commit (writer.take).
 type item struct {
 	events  []Event
 	reports []Report // Report.Event is the Seq of its event
-	state   State
-	core    *Core
-	changed bool // the state differs from the item before
+	changed bool     // the state differs from the item before
 	result  error
 	reply   chan error // nil: nobody waits
 }
@@ -61,9 +61,13 @@ type writer struct {
 	reports *ReportQueue
 	log     *slog.Logger
 	retry   time.Duration
+	// take returns the queued items and the state after the last of them, with the
+	// configuration it was decided by (the hub takes them under its lock, so they
+	// agree).
+	take func() ([]*item, State, *Core)
 	// deliver hands committed (or, on failure, memory-only) items downstream:
 	// fan-out, uplink, replies. storageErr is "" after a good commit.
-	deliver func(items []*item, storageErr string)
+	deliver func(items []*item, st State, c *Core, storageErr string)
 	// storage tells the hub that the journal started or stopped failing.
 	storage func(failing bool, detail string)
 
@@ -151,6 +155,19 @@ func (w *writer) room(waiting int) <-chan struct{} {
 	return w.drained
 }
 
+// takeQueue takes the queued items. The hub calls it from take, with its lock held.
+func (w *writer) takeQueue() []*item {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	items := w.queue
+	w.queue, w.pending = nil, 0
+	if w.drained != nil {
+		close(w.drained)
+		w.drained = nil
+	}
+	return items
+}
+
 // close stops taking items, writes what is queued and returns when done or when
 // ctx ends (the disk hangs).
 func (w *writer) close(ctx context.Context) error {
@@ -172,17 +189,12 @@ func (w *writer) close(ctx context.Context) error {
 func (w *writer) run() {
 	defer close(w.done)
 	for {
+		items, st, core := w.take()
 		w.mu.Lock()
-		items := w.queue
-		w.queue, w.pending = nil, 0
 		closing := w.closing
-		if w.drained != nil {
-			close(w.drained)
-			w.drained = nil
-		}
 		w.mu.Unlock()
 		if len(items) > 0 || len(w.backlog) > 0 {
-			w.commit(items)
+			w.commit(items, st, core)
 		}
 		if closing {
 			w.mu.Lock()
@@ -199,13 +211,17 @@ func (w *writer) run() {
 		}
 		select {
 		case <-w.wake:
+			// The input that woke us also readied the goroutine that writes its
+			// siren command to the device; the scheduler would run us first. Let
+			// it go ahead: the disk can wait, a siren cannot.
+			runtime.Gosched()
 		case <-retry:
 		}
 	}
 }
 
-// commit writes the backlog and items in one transaction and delivers items.
-func (w *writer) commit(items []*item) {
+// commit writes the backlog, items and st in one transaction and delivers items.
+func (w *writer) commit(items []*item, st State, core *Core) {
 	group := append(slices.Clone(w.backlog), items...)
 	dirty := len(w.backlog) > 0
 	for _, it := range items {
@@ -239,7 +255,7 @@ func (w *writer) commit(items []*item) {
 				written = append(written, r.Seq)
 			}
 		}
-		b.State = group[len(group)-1].state
+		b.State = st
 		_, _, err = w.j.Commit(b)
 	}
 	if err != nil {
@@ -263,7 +279,7 @@ func (w *writer) commit(items []*item) {
 			w.trim(w.backlog, n-maxPending*9/10)
 			w.mu.Unlock()
 		}
-		w.deliver(items, err.Error())
+		w.deliver(items, st, core, err.Error())
 		if !w.failing {
 			w.failing = true
 			w.storage(true, err.Error())
@@ -276,7 +292,7 @@ func (w *writer) commit(items []*item) {
 		w.reports.written(written)
 		w.reports.forgetAcked(skipped)
 	}
-	w.deliver(items, "")
+	w.deliver(items, st, core, "")
 	if w.failing {
 		w.failing = false
 		detail := "the journal is written again"

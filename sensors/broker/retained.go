@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -340,6 +341,9 @@ func (p *persister) run() {
 			}
 			return
 		case <-p.wake:
+			// Let the goroutines readied by the same publish (a siren's connection)
+			// run first: the disk can wait, a siren cannot.
+			runtime.Gosched()
 			if failing {
 				continue // the retry timer writes everything pending
 			}
