@@ -45,14 +45,28 @@
 //
 // # The actor
 //
-// Hub owns the live state in one goroutine (Run). Sensor adapters call Input;
-// interfaces call Do, which checks the credential (argon2id, on the caller's
-// goroutine) against the shared wrong-code lockout and then hands the command to the
-// actor. After each input the actor switches outputs first, then commits events,
-// reports and the new state in one store transaction, wakes the uplink, and fans the
-// update out to subscribers, dropping any that fall behind.
+// Hub owns the live state. Every input is applied on the goroutine that brings it
+// (an MQTT client's connection, a keypad's, the hub's timer), one at a time under
+// one lock; an input that finds the lock taken is left in an inbox that the holder
+// applies before letting go (flat combining), so neither a single alarm nor a flood
+// of messages pays for a hand-over between goroutines. Sensor adapters call Post,
+// which does not wait for the disk; interfaces call Do (which checks the credential
+// with argon2id on the caller's goroutine, one hash at a time, against the shared
+// wrong-code lockout) or Input, which answer after the commit.
+//
+// After each input the outputs are switched at once, before anything else. The
+// events and reports are numbered and queued for one journal writer goroutine, which
+// commits everything queued since its last commit, with the state after it, in one
+// transaction, in order; then it wakes the uplink, updates the snapshot, fans the
+// update out to subscribers (dropping any that fall behind) and answers the callers.
+// A commit that fails raises the storage fault: the reports are sent from memory
+// (ReportQueue) and the events kept in memory, bounded, until the disk works again.
+//
+// The core's state-machine table is StateName.CanGo; every change of state goes
+// through one function (step.enter).
 //
 // On start, Run applies the restart rules (Core.Resume): armed stays armed, an alarm
 // resumes until its original cut-off, an entry delay keeps its deadline, an exit delay
-// restarts from full.
+// restarts from full. Cancelling Run's context stops taking inputs and flushes the
+// journal (at most 5 s).
 package hub
