@@ -365,8 +365,19 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	zoneTopics := map[string]string{}
+	for _, z := range c.Zones {
+		if z.MQTT != nil {
+			zoneTopics[z.MQTT.Topic] = z.ID
+		}
+	}
 	oids := map[string]bool{}
 	for i, o := range c.Outputs {
+		if o.MQTT != nil {
+			if z, ok := zoneTopics[o.MQTT.Topic]; ok {
+				bad("outputs[%d] %q: mqtt.topic %s is also zone %q's: a command would read as a detector", i, o.ID, o.MQTT.Topic, z)
+			}
+		}
 		where := fmt.Sprintf("outputs[%d] %q", i, o.ID)
 		if o.ID == "" || oids[o.ID] {
 			bad("outputs[%d]: id is empty or duplicate", i)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -25,15 +26,19 @@ type cjJournal struct {
 	reports []Report
 	state   State
 	delay   time.Duration // each commit takes this long (on the bubble's clock)
+	gate    chan struct{} // when set, each commit waits until it is closed
 	seqErr  error
 }
 
 func (j *cjJournal) Commit(b Batch) ([]Event, []Report, error) {
 	j.mu.Lock()
-	delay := j.delay
+	delay, gate := j.delay, j.gate
 	j.mu.Unlock()
 	if delay > 0 {
 		time.Sleep(delay)
+	}
+	if gate != nil {
+		<-gate
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -856,6 +861,115 @@ func TestHubWrongCredentialsLogged(t *testing.T) {
 			j.mu.Unlock()
 			if e.Type != EvCodeRejected || e.Detail != want || e.Who != (Actor{Device: "10.0.0.9", Via: ViaWeb}) {
 				t.Errorf("%+v: logged %+v, want detail %q", c, e, want)
+			}
+		}
+	})
+}
+
+// Post applies its input at once but, while the journal is highWater events or
+// more behind, waits for the writer to take the queue: a flooding device is slowed
+// down, not its events dropped.
+func TestHubPostBackPressure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := &cjJournal{}
+		h, stop := cjStart(t, Options{Config: coreConfig(), Journal: j})
+		defer stop()
+		ctx := context.Background()
+		gate := make(chan struct{})
+		j.mu.Lock()
+		j.gate = gate
+		j.mu.Unlock()
+		if err := h.Post(ctx, open_("window")); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the writer took it and waits in Commit
+		const n = highWater + 10
+		var returned atomic.Int64
+		go func() {
+			for i := range n {
+				sig := SigClose
+				if i%2 == 1 {
+					sig = SigOpen
+				}
+				if err := h.Post(ctx, Sensor{Zone: "window", Signal: sig}); err != nil {
+					t.Error(err)
+				}
+				returned.Add(1)
+			}
+		}()
+		synctest.Wait()
+		if got := returned.Load(); got != highWater-1 {
+			t.Errorf("%d posts returned while the journal is stuck, want %d", got, highWater-1)
+		}
+		close(gate)
+		synctest.Wait()
+		if got := returned.Load(); got != n {
+			t.Errorf("%d posts returned after the journal caught up, want %d", got, n)
+		}
+		_, types, _ := j.snapshot()
+		zone := 0
+		for _, typ := range types {
+			if typ == string(EvZoneOpen) || typ == string(EvZoneClosed) {
+				zone++
+			}
+		}
+		if zone != n+1 {
+			t.Errorf("%d zone events stored, want %d", zone, n+1)
+		}
+	})
+}
+
+// Inputs posted from many goroutines at once are each applied exactly once, in the
+// order each goroutine posted them.
+func TestHubConcurrentPostsExactlyOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := &cjJournal{}
+		h, stop := cjStart(t, Options{Config: coreConfig(), Journal: j})
+		ctx := context.Background()
+		const posters, each = 8, 400
+		var wg sync.WaitGroup
+		for g := range posters {
+			wg.Go(func() {
+				for i := range each {
+					in := TestReport{Manual: true, Who: Actor{UserNum: g*each + i, Device: "g", Via: ViaAPI}}
+					var err error
+					if i%3 == 0 {
+						err = h.Input(ctx, in)
+					} else {
+						err = h.Post(ctx, in)
+					}
+					if err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		seen := make([]int, posters*each)
+		last := make([]int, posters)
+		for g := range last {
+			last[g] = -1
+		}
+		for _, e := range j.events {
+			if e.Type != EvManualTest {
+				continue
+			}
+			n := e.Who.UserNum
+			seen[n]++
+			g, i := n/each, n%each
+			if i <= last[g] {
+				t.Errorf("poster %d: input %d stored after input %d", g, i, last[g])
+			}
+			last[g] = i
+		}
+		for n, c := range seen {
+			if c != 1 {
+				t.Errorf("input %d of poster %d stored %d times", n%each, n/each, c)
 			}
 		}
 	})
