@@ -34,6 +34,14 @@ func TestMain(m *testing.M) {
 // startHubProcess runs the hub in a child process and waits until it serves.
 func startHubProcess(t *testing.T, args ...string) (cmd *exec.Cmd, mqttAddr string) {
 	t.Helper()
+	cmd, _, mqttAddr = startHubChild(t, args...)
+	return cmd, mqttAddr
+}
+
+// startHubChild runs the hub in a child process and returns its web and MQTT
+// addresses once it serves.
+func startHubChild(t *testing.T, args ...string) (cmd *exec.Cmd, httpAddr, mqttAddr string) {
+	t.Helper()
 	cmd = exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), hubArgsEnv+"="+strings.Join(args, "\x1f"))
 	stderr, err := cmd.StderrPipe()
@@ -44,22 +52,22 @@ func startHubProcess(t *testing.T, args ...string) (cmd *exec.Cmd, mqttAddr stri
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := make(chan string, 1)
+	addrs := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			if m := startedRe.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[2]
+				addrs <- m[1:]
 			}
 		}
 	}()
 	select {
-	case a := <-addr:
-		return cmd, a
+	case a := <-addrs:
+		return cmd, a[0], a[1]
 	case <-time.After(30 * time.Second):
 		t.Fatal("hub process did not start")
 	}
-	return nil, ""
+	return nil, "", ""
 }
 
 func kill(t *testing.T, cmd *exec.Cmd) {

@@ -242,7 +242,8 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	bus := brokerBus{b: brk}
 	late := &lateInputs{}
 	reports := hub.NewReportQueue(store)
-	hopt := hub.Options{Config: cfg, Journal: store, Reports: reports, Log: log, Location: loc}
+	hopt := hub.Options{Config: cfg, Journal: store, Reports: reports, Log: log, Location: loc,
+		CommitDelay: 200 * time.Microsecond}
 	if hasState {
 		hopt.State = &state
 	}

@@ -275,7 +275,7 @@ func TestHubEventLogLevels(t *testing.T) {
 		h, stop := cjStart(t, Options{Config: coreConfig(), Journal: &cjJournal{}, Log: slog.New(l)})
 		defer stop()
 		ctx := context.Background()
-		for _, in := range []Input{open_("window"), close_("window"), cmd(CmdWalkTestStart, bob, RoleUser)} {
+		for _, in := range []Input{open_("window"), close_("window"), cmdBy(CmdWalkTestStart, bob, RoleUser)} {
 			if err := h.Input(ctx, in); err != nil {
 				t.Fatal(err)
 			}

@@ -96,14 +96,14 @@ func arm(m Mode) Command {
 func disarm(who Actor, role Role) Command { return Command{Kind: CmdDisarm, Who: who, Role: role} }
 func open_(z string) Sensor               { return Sensor{Zone: z, Signal: SigOpen} }
 func close_(z string) Sensor              { return Sensor{Zone: z, Signal: SigClose} }
-func signal(z string, s Signal) Sensor    { return Sensor{Zone: z, Signal: s} }
-func cmd(k CommandKind, who Actor, role Role) Command {
+func sensorSig(z string, s Signal) Sensor { return Sensor{Zone: z, Signal: s} }
+func cmdBy(k CommandKind, who Actor, role Role) Command {
 	return Command{Kind: k, Who: who, Role: role}
 }
 func zoneCmd(k CommandKind, zone string, who Actor, role Role) Command {
 	return Command{Kind: k, Zone: zone, Who: who, Role: role}
 }
-func fault(kind FaultKind, subject string, active bool) Fault {
+func faultIn(kind FaultKind, subject string, active bool) Fault {
 	return Fault{ID: FaultID{Kind: kind, Subject: subject}, Active: active}
 }
 
@@ -142,7 +142,7 @@ func off(t time.Time) string {
 
 // who renders an actor: the test users by name, a device as device/via, anything
 // else in full.
-func who(a Actor) string {
+func whoName(a Actor) string {
 	switch a {
 	case alice:
 		return "alice"
@@ -186,7 +186,7 @@ func renderEvent(now time.Time, e Event) string {
 		b.WriteString(" mode=" + string(e.Mode))
 	}
 	b.WriteString(" state=" + string(e.State))
-	b.WriteString(" who=" + who(e.Who))
+	b.WriteString(" who=" + whoName(e.Who))
 	if e.Detail != "" {
 		fmt.Fprintf(&b, " detail=%q", e.Detail)
 	}
@@ -287,7 +287,7 @@ func renderState(cfg Config, st State) []string {
 		first += " prev=" + string(st.Prev)
 	}
 	if st.ArmedBy != (Actor{}) {
-		first += " by=" + who(st.ArmedBy)
+		first += " by=" + whoName(st.ArmedBy)
 	}
 	lines := []string{first}
 	add := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
@@ -335,10 +335,10 @@ func renderState(cfg Config, st State) []string {
 				seen = append(seen, id+"=false")
 			}
 		}
-		add("walk test by=%s until %s seen=%s", who(w.By), off(w.Until), strings.Join(seen, ","))
+		add("walk test by=%s until %s seen=%s", whoName(w.By), off(w.Until), strings.Join(seen, ","))
 	}
 	if m := st.Maintenance; m != nil {
-		add("maintenance by=%s until %s", who(m.By), off(m.Until))
+		add("maintenance by=%s until %s", whoName(m.By), off(m.Until))
 	}
 	if len(st.Faults) > 0 {
 		ids := slices.SortedFunc(maps.Keys(st.Faults), func(a, b FaultID) int { return strings.Compare(a.String(), b.String()) })
@@ -667,33 +667,33 @@ func armingCases() []coreCase {
 			)},
 		{name: "not ready: every reason, zones in order, then faults by name",
 			moves: []move{
-				{0, cmd(CmdMaintenanceStart, alice, RoleAdmin), lines(
+				{0, cmdBy(CmdMaintenanceStart, alice, RoleAdmin), lines(
 					`event maintenance_start class=tamper state=disarmed who=alice detail="tamper alarms suppressed until 2026-11-26T04:00:00Z"`,
 					`result ok`,
 				)},
-				{1 * second, signal("door", SigTamper), lines(
+				{1 * second, sensorSig("door", SigTamper), lines(
 					`event tamper class=tamper zone=door state=disarmed who=door/sensor detail="suppressed: maintenance by Alice via api"`,
 				)},
-				{2 * second, signal("hall", SigOffline), lines(
+				{2 * second, sensorSig("hall", SigOffline), lines(
 					`event device_offline class=fault zone=hall state=disarmed who=hall/sensor`,
 					`report 1381 zone=3`,
 				)},
-				{3 * second, signal("living", SigLowBattery), lines(
+				{3 * second, sensorSig("living", SigLowBattery), lines(
 					`event low_battery class=fault zone=living state=disarmed who=living/sensor`,
 					`report 1384 zone=4`,
 				)},
-				{4 * second, fault(FaultStorage, "", true), lines(
+				{4 * second, faultIn(FaultStorage, "", true), lines(
 					`event fault class=fault state=disarmed who=system detail="storage"`,
 					`report 1300 zone=0`,
 				)},
-				{5 * second, fault(FaultUplinkPath, "primary", true), lines(
+				{5 * second, faultIn(FaultUplinkPath, "primary", true), lines(
 					`event fault class=fault state=disarmed who=system detail="uplink:primary"`,
 					`report 1354 zone=0`,
 				)},
-				{6 * second, fault(FaultUplinkClock, "backup", true), lines(
+				{6 * second, faultIn(FaultUplinkClock, "backup", true), lines(
 					`event fault class=fault state=disarmed who=system detail="uplink:backup:clock"`,
 				)},
-				{7 * second, fault(FaultOutput, "outdoor", true), lines(
+				{7 * second, faultIn(FaultOutput, "outdoor", true), lines(
 					`event fault class=fault state=disarmed who=system detail="output:outdoor"`,
 					`report 1321 zone=1`,
 				)},
@@ -758,7 +758,7 @@ func armingCases() []coreCase {
 				{1 * second, open_("back"), lines(
 					`event zone_open class=routine zone=back state=disarmed who=back/sensor`,
 				)},
-				{2 * second, signal("door", SigLowBattery), lines(
+				{2 * second, sensorSig("door", SigLowBattery), lines(
 					`event low_battery class=fault zone=door state=disarmed who=door/sensor`,
 					`report 1384 zone=1`,
 				)},
@@ -803,7 +803,7 @@ func armingCases() []coreCase {
 			)},
 		{name: "forced arming with only a fault logs the reason and bypasses nothing",
 			moves: []move{
-				{0, fault(FaultUplinkPath, "primary", true), lines(
+				{0, faultIn(FaultUplinkPath, "primary", true), lines(
 					`event fault class=fault state=disarmed who=system detail="uplink:primary"`,
 					`report 1354 zone=0`,
 				)},
@@ -849,7 +849,7 @@ func armingCases() []coreCase {
 				`zone window open`,
 			)},
 		{name: "arming ends maintenance",
-			moves: []move{{0, cmd(CmdMaintenanceStart, alice, RoleAdmin), lines(
+			moves: []move{{0, cmdBy(CmdMaintenanceStart, alice, RoleAdmin), lines(
 				`event maintenance_start class=tamper state=disarmed who=alice detail="tamper alarms suppressed until 2026-11-26T04:00:00Z"`,
 				`result ok`,
 			)}, {minute, arm(ModeNight), lines(
@@ -861,7 +861,7 @@ func armingCases() []coreCase {
 				`name=armed_night mode=night by=alice`,
 			)},
 		{name: "arming refused while not ready keeps maintenance",
-			moves: []move{{0, cmd(CmdMaintenanceStart, alice, RoleAdmin), lines(
+			moves: []move{{0, cmdBy(CmdMaintenanceStart, alice, RoleAdmin), lines(
 				`event maintenance_start class=tamper state=disarmed who=alice detail="tamper alarms suppressed until 2026-11-26T04:00:00Z"`,
 				`result ok`,
 			)}, {1 * second, open_("window"), lines(
@@ -876,7 +876,7 @@ func armingCases() []coreCase {
 				`zone window open`,
 			)},
 		{name: "arming is refused while a walk test runs",
-			moves: []move{{0, cmd(CmdWalkTestStart, bob, RoleUser), lines(
+			moves: []move{{0, cmdBy(CmdWalkTestStart, bob, RoleUser), lines(
 				`event walk_test_start class=arming state=disarmed who=bob`,
 				`result ok`,
 			)}, {minute, arm(ModeNight), lines(
@@ -898,11 +898,11 @@ func armingCases() []coreCase {
 					`event command_denied class=arming zone=window state=disarmed who=gus detail="bypass: a guest may only arm, disarm and raise panic"`,
 					`result denied`,
 				)},
-				{1 * second, cmd(CmdWalkTestStart, gus, RoleGuest), lines(
+				{1 * second, cmdBy(CmdWalkTestStart, gus, RoleGuest), lines(
 					`event command_denied class=arming state=disarmed who=gus detail="walk_test_start: a guest may only arm, disarm and raise panic"`,
 					`result denied`,
 				)},
-				{2 * second, cmd(CmdMaintenanceStart, gus, RoleGuest), lines(
+				{2 * second, cmdBy(CmdMaintenanceStart, gus, RoleGuest), lines(
 					`event command_denied class=arming state=disarmed who=gus detail="maintenance_start: a guest may only arm, disarm and raise panic"`,
 					`result denied`,
 				)}},
@@ -919,11 +919,11 @@ func armingCases() []coreCase {
 					`event command_denied class=arming zone=window state=disarmed who=bob detail="unisolate: needs an admin"`,
 					`result denied`,
 				)},
-				{2 * second, cmd(CmdMaintenanceStart, bob, RoleUser), lines(
+				{2 * second, cmdBy(CmdMaintenanceStart, bob, RoleUser), lines(
 					`event command_denied class=arming state=disarmed who=bob detail="maintenance_start: needs an admin"`,
 					`result denied`,
 				)},
-				{3 * second, cmd(CmdMaintenanceStop, bob, RoleUser), lines(
+				{3 * second, cmdBy(CmdMaintenanceStop, bob, RoleUser), lines(
 					`event command_denied class=arming state=disarmed who=bob detail="maintenance_stop: needs an admin"`,
 					`result denied`,
 				)}},
@@ -1299,7 +1299,7 @@ func zoneCases() []coreCase {
 				`name=disarmed`,
 			)},
 		{name: "a signal from an unknown zone is ignored",
-			moves: []move{{0, open_("nope"), lines()}, {1 * second, signal("nope", SigTamper), lines()}}, state: lines(
+			moves: []move{{0, open_("nope"), lines()}, {1 * second, sensorSig("nope", SigTamper), lines()}}, state: lines(
 				`name=disarmed`,
 			)},
 		{name: "armed away: the perimeter alarms at once (131)",
@@ -1728,7 +1728,7 @@ func alarmCases() []coreCase {
 				`out strobe off`,
 				`event siren_cutoff class=alarm zone=window state=armed_night who=system detail="outputs off after 3m0s"`,
 			)},
-				{5 * minute, signal("window", SigTamperRestore), lines()},
+				{5 * minute, sensorSig("window", SigTamperRestore), lines()},
 				{6 * minute, close_("window"), lines(
 					`event zone_closed class=routine zone=window state=armed_night who=window/sensor`,
 				)}, {7 * minute, open_("window"), lines(
@@ -1898,7 +1898,7 @@ func alarmCases() []coreCase {
 				`name=disarmed`,
 			)},
 		{name: "disarm after a tamper alarm while disarmed: cancel, no opening",
-			moves: []move{{0, signal("door", SigTamper), lines(
+			moves: []move{{0, sensorSig("door", SigTamper), lines(
 				`out sounder on`,
 				`event tamper class=tamper zone=door state=triggered who=door/sensor`,
 				`report 1383 zone=1 alarm`,
@@ -2083,22 +2083,22 @@ func alarmCases() []coreCase {
 
 		// Tamper.
 		{name: "tamper while disarmed: reported, internal sounder only; restore reported",
-			moves: []move{{0, signal("door", SigTamper), lines(
+			moves: []move{{0, sensorSig("door", SigTamper), lines(
 				`out sounder on`,
 				`event tamper class=tamper zone=door state=triggered who=door/sensor`,
 				`report 1383 zone=1 alarm`,
-			)}, {5 * second, signal("door", SigTamper), lines()},
-				{10 * second, signal("door", SigTamperRestore), lines(
+			)}, {5 * second, sensorSig("door", SigTamper), lines()},
+				{10 * second, sensorSig("door", SigTamperRestore), lines(
 					`event tamper_restore class=tamper zone=door state=triggered who=door/sensor`,
 					`report 3383 zone=1`,
-				)}, {11 * second, signal("door", SigTamperRestore), lines()}},
+				)}, {11 * second, sensorSig("door", SigTamperRestore), lines()}},
 			state: lines(
 				`name=triggered prev=disarmed`,
 				`alarm since +0s zone=door siren until +3m0s`,
 				`sounding sounder`,
 			)},
 		{name: "tamper while armed: full alarm",
-			moves: []move{armNight, {minute, signal("window", SigTamper), lines(
+			moves: []move{armNight, {minute, sensorSig("window", SigTamper), lines(
 				`out sounder on`,
 				`out siren on`,
 				`out strobe on`,
@@ -2111,7 +2111,7 @@ func alarmCases() []coreCase {
 				`zone window tamper`,
 			)},
 		{name: "tamper during the exit delay: full alarm",
-			moves: []move{armAway, {5 * second, signal("hall", SigTamper), lines(
+			moves: []move{armAway, {5 * second, sensorSig("hall", SigTamper), lines(
 				`out sounder on`,
 				`out siren on`,
 				`out strobe on`,
@@ -2152,7 +2152,7 @@ func alarmCases() []coreCase {
 			)},
 		{name: "maintenance logs tampers without alarm or report",
 			moves: []move{
-				{0, cmd(CmdMaintenanceStart, alice, RoleAdmin), lines(
+				{0, cmdBy(CmdMaintenanceStart, alice, RoleAdmin), lines(
 					`event maintenance_start class=tamper state=disarmed who=alice detail="tamper alarms suppressed until 2026-11-26T04:00:00Z"`,
 					`result ok`,
 				)},
@@ -2160,14 +2160,14 @@ func alarmCases() []coreCase {
 					`event zone_open class=routine zone=lid state=disarmed who=lid/sensor`,
 					`event tamper class=tamper zone=lid state=disarmed who=lid/sensor detail="suppressed: maintenance by Alice via api"`,
 				)},
-				{2 * minute, signal("door", SigTamper), lines(
+				{2 * minute, sensorSig("door", SigTamper), lines(
 					`event tamper class=tamper zone=door state=disarmed who=door/sensor detail="suppressed: maintenance by Alice via api"`,
 				)},
-				{3 * minute, signal("door", SigTamperRestore), lines(
+				{3 * minute, sensorSig("door", SigTamperRestore), lines(
 					`event tamper_restore class=tamper zone=door state=disarmed who=door/sensor`,
 					`report 3383 zone=1`,
 				)},
-				{4 * minute, cmd(CmdMaintenanceStop, alice, RoleAdmin), lines(
+				{4 * minute, cmdBy(CmdMaintenanceStop, alice, RoleAdmin), lines(
 					`event maintenance_end class=tamper state=disarmed who=alice`,
 					`result ok`,
 				)}},
@@ -2177,7 +2177,7 @@ func alarmCases() []coreCase {
 			)},
 		{name: "maintenance times out, then tampers alarm again",
 			moves: []move{
-				{0, cmd(CmdMaintenanceStart, alice, RoleAdmin), lines(
+				{0, cmdBy(CmdMaintenanceStart, alice, RoleAdmin), lines(
 					`event maintenance_start class=tamper state=disarmed who=alice detail="tamper alarms suppressed until 2026-11-26T04:00:00Z"`,
 					`result ok`,
 				)},
@@ -2215,7 +2215,7 @@ func wrongCodes(d time.Duration, n int) []move {
 }
 
 func commandCases() []coreCase {
-	walkAll := []move{{0, cmd(CmdWalkTestStart, bob, RoleUser), lines(
+	walkAll := []move{{0, cmdBy(CmdWalkTestStart, bob, RoleUser), lines(
 		`event walk_test_start class=arming state=disarmed who=bob`,
 		`result ok`)}}
 	var ids []string
@@ -2226,7 +2226,7 @@ func commandCases() []coreCase {
 			`event zone_open class=routine zone=`+z.ID+` state=disarmed who=`+z.ID+`/sensor`,
 			`event walk_test_zone class=routine zone=`+z.ID+` state=disarmed who=`+z.ID+`/sensor`)})
 	}
-	walkAll = append(walkAll, move{minute, cmd(CmdWalkTestStop, bob, RoleUser), lines(
+	walkAll = append(walkAll, move{minute, cmdBy(CmdWalkTestStop, bob, RoleUser), lines(
 		`event walk_test_end class=arming state=disarmed who=bob detail="all zones seen" zones=`+strings.Join(ids, ","),
 		`result ok`)})
 
@@ -2291,7 +2291,7 @@ func commandCases() []coreCase {
 				`name=disarmed`,
 			)},
 		{name: "keyswitch during a walk test is a walk test zone",
-			moves: []move{{0, cmd(CmdWalkTestStart, bob, RoleUser), lines(
+			moves: []move{{0, cmdBy(CmdWalkTestStart, bob, RoleUser), lines(
 				`event walk_test_start class=arming state=disarmed who=bob`,
 				`result ok`,
 			)}, {1 * second, open_("key"), lines(
@@ -2484,7 +2484,7 @@ func commandCases() []coreCase {
 
 		// Panic.
 		{name: "panic command: full alarm, 120 with the user's number, disarmed after the cut-off",
-			moves: []move{{0, cmd(CmdPanic, bob, RoleUser), lines(
+			moves: []move{{0, cmdBy(CmdPanic, bob, RoleUser), lines(
 				`out sounder on`,
 				`out siren on`,
 				`out strobe on`,
@@ -2500,7 +2500,7 @@ func commandCases() []coreCase {
 				`name=disarmed`,
 			)},
 		{name: "panic command while armed",
-			moves: []move{armNight, {minute, cmd(CmdPanic, gus, RoleGuest), lines(
+			moves: []move{armNight, {minute, cmdBy(CmdPanic, gus, RoleGuest), lines(
 				`out sounder on`,
 				`out siren on`,
 				`out strobe on`,
@@ -2513,7 +2513,7 @@ func commandCases() []coreCase {
 				`sounding sounder,siren,strobe`,
 			)},
 		{name: "silent panic command: the report only",
-			moves: []move{armNight, {minute, cmd(CmdSilentPanic, gus, RoleGuest), lines(
+			moves: []move{armNight, {minute, cmdBy(CmdSilentPanic, gus, RoleGuest), lines(
 				`event silent_panic class=alarm state=armed_night who=gus silent`,
 				`report 1122 zone=3 alarm`,
 				`result ok`,
@@ -2556,7 +2556,7 @@ func commandCases() []coreCase {
 		// Walk test.
 		{name: "walk test records zones without alarms; stop names the unseen",
 			moves: []move{
-				{0, cmd(CmdWalkTestStart, bob, RoleUser), lines(
+				{0, cmdBy(CmdWalkTestStart, bob, RoleUser), lines(
 					`event walk_test_start class=arming state=disarmed who=bob`,
 					`result ok`,
 				)},
@@ -2573,7 +2573,7 @@ func commandCases() []coreCase {
 				{3 * second, close_("window"), lines(
 					`event zone_closed class=routine zone=window state=disarmed who=window/sensor`,
 				)},
-				{4 * second, signal("door", SigTamper), lines(
+				{4 * second, sensorSig("door", SigTamper), lines(
 					`event walk_test_tamper class=tamper zone=door state=disarmed who=door/sensor`,
 				)},
 				stateIs(
@@ -2582,7 +2582,7 @@ func commandCases() []coreCase {
 					`zone door tamper`,
 					`zone smoke open`,
 				),
-				{5 * second, cmd(CmdWalkTestStop, bob, RoleUser), lines(
+				{5 * second, cmdBy(CmdWalkTestStop, bob, RoleUser), lines(
 					`event walk_test_end class=arming state=disarmed who=bob detail="not seen: hall, living, panic, silent, lid, key, leak, back, co, side, bed" zones=door,window,smoke`,
 					`result ok`,
 				)}},
@@ -2610,7 +2610,7 @@ func commandCases() []coreCase {
 				`zone bed open`,
 			)},
 		{name: "walk test ends by timeout",
-			moves: []move{{0, cmd(CmdWalkTestStart, bob, RoleUser), lines(
+			moves: []move{{0, cmdBy(CmdWalkTestStart, bob, RoleUser), lines(
 				`event walk_test_start class=arming state=disarmed who=bob`,
 				`result ok`,
 			)}, {15*minute - time.Second, Tick{}, lines()},
@@ -2622,17 +2622,17 @@ func commandCases() []coreCase {
 			)},
 		{name: "walk test: stop without one, start twice, start while armed",
 			moves: []move{
-				{0, cmd(CmdWalkTestStop, bob, RoleUser), lines(
+				{0, cmdBy(CmdWalkTestStop, bob, RoleUser), lines(
 					`result not_allowed`,
 				)},
-				{1 * second, cmd(CmdWalkTestStart, bob, RoleUser), lines(
+				{1 * second, cmdBy(CmdWalkTestStart, bob, RoleUser), lines(
 					`event walk_test_start class=arming state=disarmed who=bob`,
 					`result ok`,
 				)},
-				{2 * second, cmd(CmdWalkTestStart, alice, RoleAdmin), lines(
+				{2 * second, cmdBy(CmdWalkTestStart, alice, RoleAdmin), lines(
 					`result not_allowed`,
 				)},
-				{3 * second, cmd(CmdWalkTestStop, alice, RoleAdmin), lines(
+				{3 * second, cmdBy(CmdWalkTestStop, alice, RoleAdmin), lines(
 					`event walk_test_end class=arming state=disarmed who=alice detail="not seen: door, window, hall, living, smoke, panic, silent, lid, key, leak, back, co, side, bed"`,
 					`result ok`,
 				)},
@@ -2641,7 +2641,7 @@ func commandCases() []coreCase {
 					`report 3401 zone=1`,
 					`result ok`,
 				)},
-				{5 * second, cmd(CmdWalkTestStart, alice, RoleAdmin), lines(
+				{5 * second, cmdBy(CmdWalkTestStart, alice, RoleAdmin), lines(
 					`result not_allowed`,
 				)}},
 			state: lines(
@@ -2650,7 +2650,7 @@ func commandCases() []coreCase {
 		// Current behaviour, questioned in the report: the walk test ends, and the
 		// command is answered not_allowed.
 		{name: "disarm during a walk test ends it",
-			moves: []move{{0, cmd(CmdWalkTestStart, bob, RoleUser), lines(
+			moves: []move{{0, cmdBy(CmdWalkTestStart, bob, RoleUser), lines(
 				`event walk_test_start class=arming state=disarmed who=bob`,
 				`result ok`,
 			)}, {minute, disarm(bob, RoleUser), lines(
@@ -2663,10 +2663,10 @@ func commandCases() []coreCase {
 
 		// Maintenance.
 		{name: "maintenance start and stop",
-			moves: []move{{0, cmd(CmdMaintenanceStart, alice, RoleAdmin), lines(
+			moves: []move{{0, cmdBy(CmdMaintenanceStart, alice, RoleAdmin), lines(
 				`event maintenance_start class=tamper state=disarmed who=alice detail="tamper alarms suppressed until 2026-11-26T04:00:00Z"`,
 				`result ok`,
-			)}, {minute, cmd(CmdMaintenanceStop, alice, RoleAdmin), lines(
+			)}, {minute, cmdBy(CmdMaintenanceStop, alice, RoleAdmin), lines(
 				`event maintenance_end class=tamper state=disarmed who=alice`,
 				`result ok`,
 			)}},
@@ -2674,10 +2674,10 @@ func commandCases() []coreCase {
 				`name=disarmed`,
 			)},
 		{name: "maintenance refused while armed, stop refused when not active",
-			moves: []move{armNight, {minute, cmd(CmdMaintenanceStart, alice, RoleAdmin), lines(
+			moves: []move{armNight, {minute, cmdBy(CmdMaintenanceStart, alice, RoleAdmin), lines(
 				`result not_allowed`,
 			)},
-				{2 * minute, cmd(CmdMaintenanceStop, alice, RoleAdmin), lines(
+				{2 * minute, cmdBy(CmdMaintenanceStop, alice, RoleAdmin), lines(
 					`result not_allowed`,
 				)}},
 			state: lines(
@@ -2716,19 +2716,19 @@ func faultCases() []coreCase {
 					`event fault class=fault state=disarmed who=system detail="uplink:primary: no ack"`,
 					`report 1354 zone=0`,
 				)},
-				{1 * second, fault(FaultUplinkPath, "primary", true), lines()},
-				{minute, fault(FaultUplinkPath, "primary", false), lines(
+				{1 * second, faultIn(FaultUplinkPath, "primary", true), lines()},
+				{minute, faultIn(FaultUplinkPath, "primary", false), lines(
 					`event fault_restore class=fault state=disarmed who=system detail="uplink:primary"`,
 					`report 3354 zone=0`,
 				)},
-				{2 * minute, fault(FaultUplinkPath, "primary", false), lines()}},
+				{2 * minute, faultIn(FaultUplinkPath, "primary", false), lines()}},
 			state: lines(
 				`name=disarmed`,
 			)},
 		{name: "uplink clock fault is local only",
-			moves: []move{{0, fault(FaultUplinkClock, "primary", true), lines(
+			moves: []move{{0, faultIn(FaultUplinkClock, "primary", true), lines(
 				`event fault class=fault state=disarmed who=system detail="uplink:primary:clock"`,
-			)}, {minute, fault(FaultUplinkClock, "primary", false), lines(
+			)}, {minute, faultIn(FaultUplinkClock, "primary", false), lines(
 				`event fault_restore class=fault state=disarmed who=system detail="uplink:primary:clock"`,
 			)}},
 			state: lines(
@@ -2736,27 +2736,27 @@ func faultCases() []coreCase {
 			)},
 		{name: "output faults: 321 for a siren, 320 for other kinds, with the output number",
 			moves: []move{
-				{0, fault(FaultOutput, "outdoor", true), lines(
+				{0, faultIn(FaultOutput, "outdoor", true), lines(
 					`event fault class=fault state=disarmed who=system detail="output:outdoor"`,
 					`report 1321 zone=1`,
 				)},
-				{1 * second, fault(FaultOutput, "indoor", true), lines(
+				{1 * second, faultIn(FaultOutput, "indoor", true), lines(
 					`event fault class=fault state=disarmed who=system detail="output:indoor"`,
 					`report 1320 zone=5`,
 				)},
-				{2 * second, fault(FaultOutput, "flash", true), lines(
+				{2 * second, faultIn(FaultOutput, "flash", true), lines(
 					`event fault class=fault state=disarmed who=system detail="output:flash"`,
 					`report 1320 zone=3`,
 				)},
-				{3 * second, fault(FaultOutput, "bell", true), lines(
+				{3 * second, faultIn(FaultOutput, "bell", true), lines(
 					`event fault class=fault state=disarmed who=system detail="output:bell"`,
 					`report 1320 zone=4`,
 				)},
-				{4 * second, fault(FaultOutput, "ghost", true), lines(
+				{4 * second, faultIn(FaultOutput, "ghost", true), lines(
 					`event fault class=fault state=disarmed who=system detail="output:ghost"`,
 					`report 1320 zone=0`,
 				)},
-				{5 * second, fault(FaultOutput, "outdoor", false), lines(
+				{5 * second, faultIn(FaultOutput, "outdoor", false), lines(
 					`event fault_restore class=fault state=disarmed who=system detail="output:outdoor"`,
 					`report 3321 zone=1`,
 				)}},
@@ -2765,36 +2765,36 @@ func faultCases() []coreCase {
 				`faults output:bell=true,output:flash=true,output:ghost=true,output:indoor=true`,
 			)},
 		{name: "storage fault: 300",
-			moves: []move{{0, fault(FaultStorage, "", true), lines(
+			moves: []move{{0, faultIn(FaultStorage, "", true), lines(
 				`event fault class=fault state=disarmed who=system detail="storage"`,
 				`report 1300 zone=0`,
-			)}, {minute, fault(FaultStorage, "", false), lines(
+			)}, {minute, faultIn(FaultStorage, "", false), lines(
 				`event fault_restore class=fault state=disarmed who=system detail="storage"`,
 				`report 3300 zone=0`,
 			)}}, state: lines(
 				`name=disarmed`,
 			)},
 		{name: "a device offline and online again (381)",
-			moves: []move{{0, signal("hall", SigOffline), lines(
+			moves: []move{{0, sensorSig("hall", SigOffline), lines(
 				`event device_offline class=fault zone=hall state=disarmed who=hall/sensor`,
 				`report 1381 zone=3`,
-			)}, {1 * second, signal("hall", SigOffline), lines()},
-				{minute, signal("hall", SigOnline), lines(
+			)}, {1 * second, sensorSig("hall", SigOffline), lines()},
+				{minute, sensorSig("hall", SigOnline), lines(
 					`event device_online class=fault zone=hall state=disarmed who=hall/sensor`,
 					`report 3381 zone=3`,
-				)}, {2 * minute, signal("hall", SigOnline), lines()}},
+				)}, {2 * minute, sensorSig("hall", SigOnline), lines()}},
 			state: lines(
 				`name=disarmed`,
 			)},
 		{name: "a device with a low battery and a new one (384)",
-			moves: []move{{0, signal("door", SigLowBattery), lines(
+			moves: []move{{0, sensorSig("door", SigLowBattery), lines(
 				`event low_battery class=fault zone=door state=disarmed who=door/sensor`,
 				`report 1384 zone=1`,
-			)}, {1 * second, signal("door", SigLowBattery), lines()},
-				{minute, signal("door", SigBatteryOK), lines(
+			)}, {1 * second, sensorSig("door", SigLowBattery), lines()},
+				{minute, sensorSig("door", SigBatteryOK), lines(
 					`event battery_ok class=fault zone=door state=disarmed who=door/sensor`,
 					`report 3384 zone=1`,
-				)}, {2 * minute, signal("door", SigBatteryOK), lines()}},
+				)}, {2 * minute, sensorSig("door", SigBatteryOK), lines()}},
 			state: lines(
 				`name=disarmed`,
 			)},
@@ -3022,7 +3022,7 @@ func TestResume(t *testing.T) {
 				`verify first=window until +31m0s`,
 				`zone window open latched alarms=1`)},
 		{name: "a tamper alarm while disarmed resumes the internal sounder only",
-			setup:  []at{{0, signal("door", SigTamper)}},
+			setup:  []at{{0, sensorSig("door", SigTamper)}},
 			down:   minute,
 			resume: lines(`out sounder on`, `event restart class=fault state=triggered who=system detail="resumed in state triggered"`),
 			state:  lines(`name=triggered prev=disarmed`, `alarm since +0s zone=door siren until +3m0s`, `sounding sounder`, `zone door tamper`),
@@ -3122,14 +3122,14 @@ func TestNextDeadline(t *testing.T) {
 			[]at{{0, arm(ModeNight)}, {minute, open_("window")}}, 4 * minute},
 		{"after the cut-off: the confirmation window",
 			[]at{{0, arm(ModeNight)}, {minute, open_("window")}, {4 * minute, Tick{}}}, 31 * minute},
-		{"walk test: its timeout", []at{{0, cmd(CmdWalkTestStart, bob, RoleUser)}}, 15 * minute},
-		{"maintenance: its timeout", []at{{0, cmd(CmdMaintenanceStart, alice, RoleAdmin)}}, 8 * time.Hour},
+		{"walk test: its timeout", []at{{0, cmdBy(CmdWalkTestStart, bob, RoleUser)}}, 15 * minute},
+		{"maintenance: its timeout", []at{{0, cmdBy(CmdMaintenanceStart, alice, RoleAdmin)}}, 8 * time.Hour},
 		{"walk test during maintenance: the earlier",
-			[]at{{0, cmd(CmdMaintenanceStart, alice, RoleAdmin)}, {minute, cmd(CmdWalkTestStart, bob, RoleUser)}}, 16 * minute},
+			[]at{{0, cmdBy(CmdMaintenanceStart, alice, RoleAdmin)}, {minute, cmdBy(CmdWalkTestStart, bob, RoleUser)}}, 16 * minute},
 		{"maintenance ending before a walk test: the earlier",
-			[]at{{0, cmd(CmdMaintenanceStart, alice, RoleAdmin)}, {7*time.Hour + 50*minute, cmd(CmdWalkTestStart, bob, RoleUser)}},
+			[]at{{0, cmdBy(CmdMaintenanceStart, alice, RoleAdmin)}, {7*time.Hour + 50*minute, cmdBy(CmdWalkTestStart, bob, RoleUser)}},
 			8 * time.Hour},
-		{"a tamper alarm while disarmed: its cut-off", []at{{0, signal("door", SigTamper)}}, 3 * minute},
+		{"a tamper alarm while disarmed: its cut-off", []at{{0, sensorSig("door", SigTamper)}}, 3 * minute},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -3192,30 +3192,30 @@ func TestApplyDoesNotAlias(t *testing.T) {
 	// Armed, an alarm during the unsetting period: zones, outputs, a held report, a
 	// verification under way, a fault.
 	armed := run(c.InitialState(), at{0, arm(ModeAway)}, at{30 * second, Tick{}}, at{minute, open_("door")},
-		at{minute + 5*second, open_("living")}, at{minute + 6*second, fault(FaultStorage, "", true)})
+		at{minute + 5*second, open_("living")}, at{minute + 6*second, faultIn(FaultStorage, "", true)})
 	if len(armed.Held) == 0 || armed.Verify == nil || len(armed.Sounding) == 0 || len(armed.Faults) == 0 {
 		t.Fatalf("setup: %v", renderState(cfg, armed))
 	}
 	check("armed", armed,
-		open_("window"),                   // confirms: Verify and Held change
-		disarm(alice, RoleAdmin),          // silences: Sounding shrinks; zones reset
-		fault(FaultStorage, "", false),    // Faults loses a key
-		fault(FaultUplinkPath, "p", true), // Faults gains a key
-		close_("door"),                    // a zone changes
-		signal("hall", SigTamper),         // a zone changes
+		open_("window"),                     // confirms: Verify and Held change
+		disarm(alice, RoleAdmin),            // silences: Sounding shrinks; zones reset
+		faultIn(FaultStorage, "", false),    // Faults loses a key
+		faultIn(FaultUplinkPath, "p", true), // Faults gains a key
+		close_("door"),                      // a zone changes
+		sensorSig("hall", SigTamper),        // a zone changes
 		Tick{})
 
 	// Disarmed: a walk test with zones seen, maintenance, a lockout count.
-	disarmed := run(c.InitialState(), at{0, cmd(CmdMaintenanceStart, alice, RoleAdmin)},
-		at{second, cmd(CmdWalkTestStart, bob, RoleUser)}, at{2 * second, open_("window")}, at{3 * second, wrongCode})
+	disarmed := run(c.InitialState(), at{0, cmdBy(CmdMaintenanceStart, alice, RoleAdmin)},
+		at{second, cmdBy(CmdWalkTestStart, bob, RoleUser)}, at{2 * second, open_("window")}, at{3 * second, wrongCode})
 	if disarmed.WalkTest == nil || len(disarmed.WalkTest.Seen) == 0 || disarmed.Maintenance == nil {
 		t.Fatalf("setup: %v", renderState(cfg, disarmed))
 	}
 	check("disarmed", disarmed,
 		open_("door"), // the walk test's Seen grows
-		signal("hall", SigTamper),
-		cmd(CmdWalkTestStop, bob, RoleUser),
-		cmd(CmdMaintenanceStop, alice, RoleAdmin),
+		sensorSig("hall", SigTamper),
+		cmdBy(CmdWalkTestStop, bob, RoleUser),
+		cmdBy(CmdMaintenanceStop, alice, RoleAdmin),
 		wrongCode,
 		Tick{})
 

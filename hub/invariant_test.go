@@ -40,8 +40,12 @@ func inputFrom(cfg Config, a, b byte) Input {
 		if a&0x40 != 0 {
 			return TestReport{Manual: a&0x20 != 0, Who: u.who}
 		}
+		output := "siren"
+		if len(cfg.Outputs) > 0 {
+			output = cfg.Outputs[int(b)%len(cfg.Outputs)].ID
+		}
 		ids := []FaultID{{Kind: FaultUplinkPath, Subject: "primary"}, {Kind: FaultUplinkClock, Subject: "primary"},
-			{Kind: FaultOutput, Subject: cfg.Outputs[int(b)%len(cfg.Outputs)].ID}, {Kind: FaultStorage}}
+			{Kind: FaultOutput, Subject: output}, {Kind: FaultStorage}}
 		return Fault{ID: ids[int(b/7)%len(ids)], Active: a&0x80 != 0}
 	default:
 		return Sensor{Zone: zone, Signal: SigOpen}

@@ -61,6 +61,7 @@ type writer struct {
 	reports *ReportQueue
 	log     *slog.Logger
 	retry   time.Duration
+	gather  time.Duration // Options.CommitDelay
 	// take returns the queued items and the state after the last of them, with the
 	// configuration it was decided by (the hub takes them under its lock, so they
 	// agree).
@@ -215,6 +216,9 @@ func (w *writer) run() {
 			// siren command to the device; the scheduler would run us first. Let
 			// it go ahead: the disk can wait, a siren cannot.
 			runtime.Gosched()
+			if w.gather > 0 {
+				time.Sleep(w.gather)
+			}
 		case <-retry:
 		}
 	}

@@ -149,11 +149,11 @@ func TestSecondAlarmWhileCommitStalled(t *testing.T) {
 		defer stop()
 		ctx := context.Background()
 		d.stall()
-		t0 := time.Now()
 		if err := h.Post(ctx, Sensor{Zone: "leak", Signal: SigOpen}); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait() // the writer is now stuck in the first commit
+		t0 := time.Now()
 		if err := h.Post(ctx, Sensor{Zone: "smoke", Signal: SigOpen}); err != nil {
 			t.Fatal(err)
 		}

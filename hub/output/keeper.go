@@ -23,6 +23,7 @@ package output
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -108,11 +109,12 @@ type Keeper struct {
 	now    func() time.Time
 	after  func(time.Duration) <-chan time.Time
 
-	mu      sync.Mutex
-	outs    []*out
-	started time.Time
-	stopped bool
-	wake    chan struct{}
+	mu       sync.Mutex
+	outs     []*out
+	statuses []*out // driven since the last status publication
+	started  time.Time
+	stopped  bool
+	wake     chan struct{}
 }
 
 // Options configure a Keeper.
@@ -176,20 +178,39 @@ func (k *Keeper) Set(kind hub.OutputKind, on, pulse bool) {
 		return
 	}
 	now := k.now()
+	sent := false
 	for _, o := range k.outs {
 		if o.cfg.Kind != kind {
 			continue
 		}
 		if pulse {
-			k.send(o, Pulse, now)
+			sent = k.send(o, Pulse, now) || sent
 			continue
 		}
 		changed := o.want != on
 		o.want = on
 		if changed || o.driveErr != "" {
 			k.drive(o, now)
+			sent = true
 		}
 	}
+	if sent {
+		// The command is with the goroutine that writes to the device, which the
+		// scheduler has lined up to run next on this processor; the work this
+		// goroutine does after the switch (status, journal) would make it wait for
+		// another processor to wake up and take it. Let it go first.
+		runtime.Gosched()
+	}
+	k.publishStatus()
+}
+
+// publishStatus tells Status the levels driven since the last call. k.mu is held.
+func (k *Keeper) publishStatus() {
+	for _, o := range k.statuses {
+		k.status(o.cfg.ID, o.want)
+	}
+	clear(k.statuses)
+	k.statuses = k.statuses[:0]
 }
 
 // Want returns the level the keeper holds for output id.
@@ -219,7 +240,7 @@ func (k *Keeper) drive(o *out, now time.Time) {
 		k.poke()
 	}
 	if k.status != nil {
-		k.status(o.cfg.ID, o.want)
+		k.statuses = append(k.statuses, o)
 	}
 }
 
@@ -259,6 +280,7 @@ func (k *Keeper) Resend(match func(hub.Output) bool) {
 			k.drive(o, now)
 		}
 	}
+	k.publishStatus()
 	k.poke()
 }
 
@@ -292,6 +314,7 @@ func (k *Keeper) Feedback(id string, on bool) {
 			k.poke()
 		}
 	}
+	k.publishStatus()
 }
 
 // Stop drives every output off and stops keeping them (an orderly shutdown: the
@@ -307,6 +330,7 @@ func (k *Keeper) Stop() {
 		o.want = false
 		k.drive(o, now)
 	}
+	k.publishStatus()
 	k.stopped = true
 }
 
@@ -322,6 +346,7 @@ func (k *Keeper) Run(ctx context.Context) error {
 			k.drive(o, now)
 		}
 	}
+	k.publishStatus()
 	k.mu.Unlock()
 	for {
 		next, faults := k.check()
@@ -353,6 +378,7 @@ func (k *Keeper) Run(ctx context.Context) error {
 func (k *Keeper) check() (time.Time, []hub.Fault) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	defer k.publishStatus()
 	now := k.now()
 	var next time.Time
 	soon := func(t time.Time) {
