@@ -974,3 +974,61 @@ func TestHubConcurrentPostsExactlyOnce(t *testing.T) {
 		}
 	})
 }
+
+// cjSlowOutputs blocks the first switching of the sounder until released.
+type cjSlowOutputs struct {
+	once    sync.Once
+	release chan struct{}
+}
+
+func (o *cjSlowOutputs) Set(kind OutputKind, _, _ bool) {
+	if kind == OutputSounder {
+		o.once.Do(func() { <-o.release })
+	}
+}
+
+// The back-pressure counts the inputs waiting to be applied: a Post whose input
+// waits behind another goroutine's is held back when the queue and the waiting
+// inputs together reach highWater.
+func TestHubBackPressureCountsWaitingInputs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := &cjJournal{}
+		o := &cjSlowOutputs{release: make(chan struct{})}
+		h, stop := cjStart(t, Options{Config: coreConfig(), Journal: j, Outputs: o})
+		defer stop()
+		ctx := context.Background()
+		gate := make(chan struct{})
+		j.mu.Lock()
+		j.gate = gate
+		j.mu.Unlock()
+		if err := h.Post(ctx, open_("window")); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the writer waits in Commit; the queue is empty
+		for i := range highWater - 1 {
+			sig := SigClose
+			if i%2 == 1 {
+				sig = SigOpen
+			}
+			if err := h.Post(ctx, Sensor{Zone: "window", Signal: sig}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// highWater-1 events queued. A fire alarm is being applied, its sounder slow
+		// to switch; meanwhile another input waits behind it.
+		go func() { _ = h.Post(ctx, open_("smoke")) }()
+		synctest.Wait()
+		var returned atomic.Bool
+		go func() { _ = h.Post(ctx, open_("door")); returned.Store(true) }()
+		synctest.Wait()
+		if returned.Load() {
+			t.Errorf("a Post returned with highWater-1 events queued and its own input waiting")
+		}
+		close(o.release)
+		close(gate)
+		synctest.Wait()
+		if !returned.Load() {
+			t.Errorf("the Post did not return after the journal caught up")
+		}
+	})
+}
