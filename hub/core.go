@@ -262,6 +262,9 @@ func (s *step) record(e Event, reports ...Report) {
 		e.Class = ClassRoutine
 	}
 	for i := range reports {
+		if reports[i].Alarm {
+			s.st.AlarmReported = true
+		}
 		if reports[i].Time.IsZero() {
 			reports[i].Time = s.now
 		}
@@ -429,7 +432,10 @@ func (s *step) opened(z Zone) {
 		}
 		s.burglary(z, true)
 	case Triggered:
-		s.burglary(z, false)
+		// While the report of an alarm during unsetting is held, so is this one
+		// (the walk from the door to the keypad); a detector off the entry route
+		// confirms and releases both.
+		s.burglary(z, !s.st.HeldUntil.IsZero())
 	default: // armed
 		if delayed {
 			s.entry(z)
@@ -557,6 +563,8 @@ func (s *step) trigger(zone string, l loudness) {
 		s.set(OutputStrobe, true)
 	}
 	if s.st.Name == Triggered {
+		// A new alarm during an alarm sounds its own full period.
+		s.st.SirenUntil = s.now.Add(s.c.cfg.Settings.SirenDuration.D())
 		return
 	}
 	if s.st.Name == Pending || s.st.Name == Arming {
@@ -837,9 +845,14 @@ func (s *step) disarm(c Command) *Error {
 	}
 	s.st.Verify = nil
 	if alarm {
-		s.record(Event{Type: EvAlarmCancel, Class: ClassAlarm, Zone: s.st.AlarmZone, Who: c.Who},
-			Report{Code: CodeCancel, Qualifier: QualNew, Zone: c.Who.UserNum})
+		// The centre gets a cancel only for an alarm it was sent.
+		var cancel []Report
+		if s.st.AlarmReported {
+			cancel = append(cancel, Report{Code: CodeCancel, Qualifier: QualNew, Zone: c.Who.UserNum})
+		}
+		s.record(Event{Type: EvAlarmCancel, Class: ClassAlarm, Zone: s.st.AlarmZone, Who: c.Who}, cancel...)
 	}
+	s.st.AlarmReported = false
 	s.enter(Disarmed)
 	s.st.Mode, s.st.Prev = "", ""
 	s.st.ExitDeadline, s.st.EntryDeadline, s.st.EntryZone = time.Time{}, time.Time{}, ""
@@ -1033,7 +1046,7 @@ func (s *step) tick() {
 		}
 		s.record(Event{Type: EvSirenCutoff, Class: ClassAlarm, Zone: s.st.AlarmZone, Who: system,
 			Detail: "outputs off after " + s.c.cfg.Settings.SirenDuration.D().String()})
-		s.st.AlarmStart, s.st.AlarmZone = time.Time{}, ""
+		s.st.AlarmStart, s.st.AlarmZone, s.st.AlarmReported = time.Time{}, "", false
 	}
 	if w := s.st.WalkTest; w != nil && due(w.Until, s.now) {
 		s.endWalkTest(system)

@@ -292,7 +292,7 @@ func (w *writer) commit(items []*item, st State, core *Core) {
 	}
 	hadBacklog := len(w.backlog) > 0
 	w.backlog = nil
-	if w.reports != nil && (hadBacklog || len(skipped) > 0) {
+	if w.reports != nil && (hadBacklog || len(skipped) > 0 || w.reports.hasDeletes()) {
 		w.reports.written(written)
 		w.reports.forgetAcked(skipped)
 	}

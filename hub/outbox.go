@@ -156,6 +156,13 @@ func (q *ReportQueue) written(seqs []uint64) {
 	}
 }
 
+// hasDeletes reports whether acknowledged reports wait for their deletion.
+func (q *ReportQueue) hasDeletes() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.deletes) > 0
+}
+
 // forgetAcked drops the acknowledgement marks of held reports that were left out
 // of a written batch.
 func (q *ReportQueue) forgetAcked(seqs []uint64) {

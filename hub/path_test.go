@@ -391,3 +391,39 @@ func TestConcurrentPostsAllApplied(t *testing.T) {
 		}
 	}
 }
+
+// An acknowledged report whose deletion the disk refused is deleted at the next good
+// commit, not offered to the uplink meanwhile, and not sent again.
+func TestRefusedDeletionRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d, o := &disk{}, &memOutputs{}
+		q := NewReportQueue(d)
+		h, stop := startDisk(t, d, o, q, nil)
+		defer stop()
+		ctx := context.Background()
+		if err := h.Do(ctx, Request{Kind: CmdPanic, Cred: Credential{Code: "111111"}, Via: ViaKeypad}); err != nil {
+			t.Fatal(err)
+		}
+		queued, _ := q.Outbox(0)
+		if got := codes(queued); !slices.Equal(got, []int{1120}) {
+			t.Fatalf("queued %v", got)
+		}
+		d.setFail(errors.New("read-only file system"))
+		if err := q.AckReport(queued[0].Seq); err != nil {
+			t.Fatal(err)
+		}
+		d.setFail(nil)
+		if got, _ := q.Outbox(0); len(got) != 0 {
+			t.Errorf("an acknowledged report is offered again: %v", codes(got))
+		}
+		// The next good commit deletes it from the disk.
+		if err := h.Input(ctx, Sensor{Zone: "window", Signal: SigOpen}); err != nil {
+			t.Fatal(err)
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if got := codes(d.reports); len(got) != 0 {
+			t.Errorf("still in the durable outbox: %v", got)
+		}
+	})
+}

@@ -24,7 +24,10 @@ type State struct {
 	Sounding []OutputKind `json:"sounding,omitempty"`
 	// AlarmZone is the zone that caused the current alarm.
 	AlarmZone string `json:"alarm_zone,omitempty"`
-	ArmedBy   Actor  `json:"armed_by"`
+	// AlarmReported: an alarm report of the current alarm was queued for the
+	// centre (not only held). Only then does a disarm send a cancel (406).
+	AlarmReported bool  `json:"alarm_reported,omitempty"`
+	ArmedBy       Actor `json:"armed_by"`
 
 	// Held are alarm reports held during the unsetting period until HeldUntil.
 	Held      []Report      `json:"held,omitempty"`
@@ -107,6 +110,7 @@ func (s State) equal(o State) bool {
 	if s.Name != o.Name || s.Mode != o.Mode || s.Prev != o.Prev || !s.ExitDeadline.Equal(o.ExitDeadline) ||
 		!s.EntryDeadline.Equal(o.EntryDeadline) || s.EntryZone != o.EntryZone || !s.AlarmStart.Equal(o.AlarmStart) ||
 		!s.SirenUntil.Equal(o.SirenUntil) || s.AlarmZone != o.AlarmZone || s.ArmedBy != o.ArmedBy ||
+		s.AlarmReported != o.AlarmReported ||
 		!s.HeldUntil.Equal(o.HeldUntil) || s.Lockout != o.Lockout {
 		return false
 	}
