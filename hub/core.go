@@ -818,6 +818,7 @@ func (s *step) armed() {
 	s.st.ExitDeadline = time.Time{}
 	s.record(Event{Type: EvArmed, Class: ClassArming, Mode: s.st.Mode, Who: s.st.ArmedBy},
 		Report{Code: CodeOpenClose, Qualifier: QualRestore, Zone: s.st.ArmedBy.UserNum})
+	s.st.ClosingReported = true
 	for _, id := range s.c.order {
 		if s.st.Zones[id].Open && !s.c.zones[id].Type.Is24h() {
 			s.opened(s.c.zones[id])
@@ -863,9 +864,15 @@ func (s *step) disarm(c Command) *Error {
 		s.setZone(id, zs)
 	}
 	if wasArmed {
-		s.record(Event{Type: EvDisarmed, Class: ClassArming, Who: c.Who},
-			Report{Code: CodeOpenClose, Qualifier: QualNew, Zone: c.Who.UserNum})
+		// The opening report (1401) pairs with a closing report (3401): none when
+		// the arming never completed (disarmed during the exit delay).
+		var opening []Report
+		if s.st.ClosingReported {
+			opening = append(opening, Report{Code: CodeOpenClose, Qualifier: QualNew, Zone: c.Who.UserNum})
+		}
+		s.record(Event{Type: EvDisarmed, Class: ClassArming, Who: c.Who}, opening...)
 	}
+	s.st.ClosingReported = false
 	return nil
 }
 
@@ -1065,6 +1072,10 @@ func (c *Core) Resume(now time.Time, st State) (State, []Effect) {
 	s := c.prepare(now, st)
 	if s.st.Name == Arming {
 		s.st.ExitDeadline = s.now.Add(c.cfg.Settings.ExitDelay[s.st.Mode].D())
+	}
+	if completed := s.st.Name == Pending || strings.HasPrefix(string(s.st.Name), "armed_") ||
+		s.st.Name == Triggered && strings.HasPrefix(string(s.st.Prev), "armed_"); completed && s.st.Mode != "" {
+		s.st.ClosingReported = true // a state stored before the flag existed
 	}
 	if !s.st.SirenUntil.IsZero() && s.now.Before(s.st.SirenUntil) {
 		kinds := slices.Clone(s.st.Sounding)

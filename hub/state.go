@@ -26,8 +26,11 @@ type State struct {
 	AlarmZone string `json:"alarm_zone,omitempty"`
 	// AlarmReported: an alarm report of the current alarm was queued for the
 	// centre (not only held). Only then does a disarm send a cancel (406).
-	AlarmReported bool  `json:"alarm_reported,omitempty"`
-	ArmedBy       Actor `json:"armed_by"`
+	AlarmReported bool `json:"alarm_reported,omitempty"`
+	// ClosingReported: the arming was completed and its closing report (3401)
+	// queued. Only then does a disarm send an opening report (1401).
+	ClosingReported bool  `json:"closing_reported,omitempty"`
+	ArmedBy         Actor `json:"armed_by"`
 
 	// Held are alarm reports held during the unsetting period until HeldUntil.
 	Held      []Report      `json:"held,omitempty"`
@@ -110,7 +113,7 @@ func (s State) equal(o State) bool {
 	if s.Name != o.Name || s.Mode != o.Mode || s.Prev != o.Prev || !s.ExitDeadline.Equal(o.ExitDeadline) ||
 		!s.EntryDeadline.Equal(o.EntryDeadline) || s.EntryZone != o.EntryZone || !s.AlarmStart.Equal(o.AlarmStart) ||
 		!s.SirenUntil.Equal(o.SirenUntil) || s.AlarmZone != o.AlarmZone || s.ArmedBy != o.ArmedBy ||
-		s.AlarmReported != o.AlarmReported ||
+		s.AlarmReported != o.AlarmReported || s.ClosingReported != o.ClosingReported ||
 		!s.HeldUntil.Equal(o.HeldUntil) || s.Lockout != o.Lockout {
 		return false
 	}
