@@ -16,7 +16,6 @@ import (
 	"vakt/hub/uplink"
 	"vakt/hub/uplink/receiver"
 	"vakt/hub/uplink/sia"
-	"vakt/storage/bootcfg"
 )
 
 func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -116,7 +115,7 @@ func configCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return bootcfg.WriteDomain(stdout, cfg)
+		return writeDomain(stdout, cfg)
 	}
 	if fs.NArg() != 1 {
 		return errors.New("config import: name one file (- for standard input)")
@@ -130,7 +129,7 @@ func configCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		defer f.Close()
 		r = f
 	}
-	cfg, err := bootcfg.ReadDomain(r)
+	cfg, err := readDomain(r)
 	if err != nil {
 		return fmt.Errorf("config import %s: %w (nothing was changed)", fs.Arg(0), err)
 	}
@@ -182,7 +181,7 @@ func receiverCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return fmt.Errorf("receiver: %w", err)
 		}
-		if err := bootcfg.DecodeStrict(b, &rf); err != nil {
+		if err := decodeStrict(b, &rf); err != nil {
 			return fmt.Errorf("receiver: config %s: %w", *cfgPath, err)
 		}
 	}
@@ -266,7 +265,7 @@ func uplinkCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *cfgPath == "" {
 		return errors.New("uplink test: -config FILE is required (the receivers are in the boot configuration)")
 	}
-	boot, err := bootcfg.Load(*cfgPath)
+	boot, err := loadBoot(*cfgPath)
 	if err != nil {
 		return err
 	}

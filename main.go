@@ -26,7 +26,6 @@ import (
 	"vakt/sensors/broker"
 	"vakt/sensors/mqttdev"
 	"vakt/storage"
-	"vakt/storage/bootcfg"
 	"vakt/ui/mqttapi"
 )
 
@@ -97,7 +96,7 @@ func versionString() string {
 }
 
 type options struct {
-	boot bootcfg.File
+	boot bootFile
 	demo bool
 	// ready, when set, receives the bound addresses once the hub serves (tests).
 	ready func(addrs map[string]string)
@@ -118,10 +117,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if fs.NArg() > 0 {
 		return options{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	boot := bootcfg.Defaults()
+	boot := bootDefaults()
 	if *cfgPath != "" {
 		var err error
-		if boot, err = bootcfg.Load(*cfgPath); err != nil {
+		if boot, err = loadBoot(*cfgPath); err != nil {
 			return options{}, err
 		}
 	}
@@ -201,7 +200,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 			return err
 		}
 		if len(boot.MQTT.Users) == 0 {
-			boot.MQTT.Users = []bootcfg.MQTTUser{{Name: "demo", Password: "demo", Admin: true}}
+			boot.MQTT.Users = []bootMQTTUser{{Name: "demo", Password: "demo", Admin: true}}
 		}
 		fmt.Fprintln(stdout, `Demo: simulated zones open and close on vakt/demo/<zone>; the siren is vakt/demo/siren.
   MQTT login demo/demo; the demo user's PIN is 123456. Try:
@@ -378,7 +377,7 @@ func addrString(a net.Addr) string {
 	return a.String()
 }
 
-func brokerConfig(m bootcfg.MQTT) broker.Config {
+func brokerConfig(m bootMQTT) broker.Config {
 	c := broker.Config{Addr: m.Listen, TLSAddr: m.TLSListen, TLSCert: m.TLSCert, TLSKey: m.TLSKey,
 		WSAddr: m.WSListen, AllowAnonymous: m.AllowAnonymous}
 	if c.Addr == "off" {

@@ -1,7 +1,8 @@
-// Package bootcfg reads the boot configuration file (listen addresses, data directory,
-// MQTT users: what the hub needs before it can open its store) and reads and writes
-// the domain configuration as YAML for `vakt config export|import`.
-package bootcfg
+// The boot configuration file (listen addresses, data directory, MQTT users, the
+// uplink: what the hub needs before it can open its store), and the domain
+// configuration as YAML for `vakt config export|import`.
+
+package main
 
 import (
 	"bytes"
@@ -16,31 +17,31 @@ import (
 	"vakt/hub/uplink"
 )
 
-// File is the boot configuration. Flags override its fields.
-type File struct {
-	Data     string `yaml:"data"`      // data directory, default ./vakt-data
-	HTTP     string `yaml:"http"`      // web listener, default :8080
-	Timezone string `yaml:"timezone"`  // IANA name for guest schedules; default the system's
-	LogLevel string `yaml:"log_level"` // debug, info, warn, error
-	MQTT     MQTT   `yaml:"mqtt"`
+// bootFile is the boot configuration. Flags override its fields.
+type bootFile struct {
+	Data     string   `yaml:"data"`      // data directory, default ./vakt-data
+	HTTP     string   `yaml:"http"`      // web listener, default :8080
+	Timezone string   `yaml:"timezone"`  // IANA name for guest schedules; default the system's
+	LogLevel string   `yaml:"log_level"` // debug, info, warn, error
+	MQTT     bootMQTT `yaml:"mqtt"`
 	// Uplink is the monitoring centre's receivers; none means no uplink.
 	Uplink uplink.Config `yaml:"uplink"`
 }
 
-// MQTT configures the embedded broker and Vakt's topics.
-type MQTT struct {
-	Listen         string     `yaml:"listen"`     // default :1883; "off" disables
-	TLSListen      string     `yaml:"tls_listen"` // optional
-	TLSCert        string     `yaml:"tls_cert"`
-	TLSKey         string     `yaml:"tls_key"`
-	WSListen       string     `yaml:"ws_listen"` // optional websocket listener
-	AllowAnonymous bool       `yaml:"allow_anonymous"`
-	Users          []MQTTUser `yaml:"users"`
-	BaseTopic      string     `yaml:"base_topic"` // Vakt's own topics, default "vakt"
+// bootMQTT configures the embedded broker and Vakt's topics.
+type bootMQTT struct {
+	Listen         string         `yaml:"listen"`     // default :1883; "off" disables
+	TLSListen      string         `yaml:"tls_listen"` // optional
+	TLSCert        string         `yaml:"tls_cert"`
+	TLSKey         string         `yaml:"tls_key"`
+	WSListen       string         `yaml:"ws_listen"` // optional websocket listener
+	AllowAnonymous bool           `yaml:"allow_anonymous"`
+	Users          []bootMQTTUser `yaml:"users"`
+	BaseTopic      string         `yaml:"base_topic"` // Vakt's own topics, default "vakt"
 }
 
-// MQTTUser is a broker account with its topic ACL.
-type MQTTUser struct {
+// bootMQTTUser is a broker account with its topic ACL.
+type bootMQTTUser struct {
 	Name     string   `yaml:"name"`
 	Password string   `yaml:"password"`
 	Read     []string `yaml:"read"`
@@ -48,21 +49,21 @@ type MQTTUser struct {
 	Admin    bool     `yaml:"admin"`
 }
 
-// Defaults returns the configuration used with no file.
-func Defaults() File {
-	return File{Data: "./vakt-data", HTTP: ":8080", LogLevel: "info",
-		MQTT: MQTT{Listen: ":1883", BaseTopic: "vakt"}}
+// bootDefaults returns the configuration used with no file.
+func bootDefaults() bootFile {
+	return bootFile{Data: "./vakt-data", HTTP: ":8080", LogLevel: "info",
+		MQTT: bootMQTT{Listen: ":1883", BaseTopic: "vakt"}}
 }
 
-// Load reads a boot configuration file over the defaults. Unknown keys are errors, so
+// loadBoot reads a boot configuration file over the defaults. Unknown keys are errors, so
 // a typo never silently leaves a default in place.
-func Load(path string) (File, error) {
-	f := Defaults()
+func loadBoot(path string) (bootFile, error) {
+	f := bootDefaults()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return f, fmt.Errorf("config %s: %w", path, err)
 	}
-	if err := DecodeStrict(b, &f); err != nil {
+	if err := decodeStrict(b, &f); err != nil {
 		return f, fmt.Errorf("config %s: %w", path, err)
 	}
 	if err := f.Validate(); err != nil {
@@ -71,8 +72,8 @@ func Load(path string) (File, error) {
 	return f, nil
 }
 
-// DecodeStrict decodes YAML into v; unknown keys are errors.
-func DecodeStrict(b []byte, v any) error {
+// decodeStrict decodes YAML into v; unknown keys are errors.
+func decodeStrict(b []byte, v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
@@ -82,7 +83,7 @@ func DecodeStrict(b []byte, v any) error {
 }
 
 // Validate checks the fields that can be checked without opening anything.
-func (f File) Validate() error {
+func (f bootFile) Validate() error {
 	var errs []error
 	names := map[string]bool{}
 	for i, u := range f.MQTT.Users {
@@ -110,15 +111,15 @@ func (f File) Validate() error {
 	return errors.Join(errs...)
 }
 
-// ReadDomain parses a domain configuration exported by WriteDomain (or written by an
+// readDomain parses a domain configuration exported by writeDomain (or written by an
 // installer) and validates it.
-func ReadDomain(r io.Reader) (hub.Config, error) {
+func readDomain(r io.Reader) (hub.Config, error) {
 	var c hub.Config
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return c, fmt.Errorf("read: %w", err)
 	}
-	if err := DecodeStrict(b, &c); err != nil {
+	if err := decodeStrict(b, &c); err != nil {
 		return c, err
 	}
 	c.Settings = c.Settings.WithDefaults()
@@ -128,9 +129,9 @@ func ReadDomain(r io.Reader) (hub.Config, error) {
 	return c, nil
 }
 
-// WriteDomain writes a domain configuration as YAML. Secrets appear only as argon2id
+// writeDomain writes a domain configuration as YAML. Secrets appear only as argon2id
 // hashes.
-func WriteDomain(w io.Writer, c hub.Config) error {
+func writeDomain(w io.Writer, c hub.Config) error {
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)
 	if err := enc.Encode(c); err != nil {

@@ -1,4 +1,4 @@
-package bootcfg
+package main
 
 import (
 	"bytes"
@@ -34,7 +34,7 @@ func TestLoad(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, err := Load(write(strings.ReplaceAll(tc.name, " ", "_")+".yaml", tc.body))
+			f, err := loadBoot(write(strings.ReplaceAll(tc.name, " ", "_")+".yaml", tc.body))
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -60,10 +60,10 @@ func TestDomainRoundTrip(t *testing.T) {
 	}
 	in.Settings.ExitDelay[hub.ModeNight] = 0
 	var buf bytes.Buffer
-	if err := WriteDomain(&buf, in); err != nil {
+	if err := writeDomain(&buf, in); err != nil {
 		t.Fatal(err)
 	}
-	out, err := ReadDomain(&buf)
+	out, err := readDomain(&buf)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, buf.String())
 	}
@@ -83,7 +83,7 @@ func TestReadDomainRejects(t *testing.T) {
 		"settings:\n  entry_delay: {away: 60s}\n",
 		"colour: blue\n",
 	} {
-		if _, err := ReadDomain(strings.NewReader(body)); err == nil {
+		if _, err := readDomain(strings.NewReader(body)); err == nil {
 			t.Errorf("accepted %q", body)
 		}
 	}
