@@ -313,6 +313,9 @@ func (s *step) sensor(in Sensor) {
 		zs.Latched = false
 		s.setZone(z.ID, zs)
 		s.record(Event{Type: EvZoneClosed, Zone: z.ID, Who: who})
+		if z.Type == ZoneTamper && !zs.Isolated && s.st.WalkTest == nil {
+			s.tamperRestore(z, who) // a tamper loop closed again
+		}
 		if z.Type == ZoneKeyswitch && s.st.WalkTest == nil && s.st.Armed() {
 			_ = s.disarm(Command{Kind: CmdDisarm, Who: Actor{Device: z.ID, Via: ViaKeyswitch}})
 		}
@@ -329,8 +332,7 @@ func (s *step) sensor(in Sensor) {
 		}
 		zs.Tamper = false
 		s.setZone(z.ID, zs)
-		s.record(Event{Type: EvTamperRestore, Class: ClassTamper, Zone: z.ID, Who: who},
-			Report{Code: CodeSensorTamper, Qualifier: QualRestore, Zone: z.Number})
+		s.tamperRestore(z, who)
 	case SigOffline, SigOnline:
 		if zs.Offline == (in.Signal == SigOffline) {
 			return
@@ -631,8 +633,27 @@ func (s *step) tamper(z Zone, who Actor) {
 		l = fullAlarm
 	}
 	s.trigger(z.ID, l)
+	zs := s.st.Zones[z.ID]
+	zs.TamperReported = true
+	s.setZone(z.ID, zs)
 	s.record(Event{Type: EvTamper, Class: ClassTamper, Zone: z.ID, Who: who},
 		Report{Code: CodeSensorTamper, Qualifier: QualNew, Zone: z.Number, Alarm: true})
+}
+
+// tamperRestore records the end of zone z's tamper: reported (3383) when the
+// tamper was (so the centre's open tamper is closed), logged only when it was not
+// (during maintenance or a walk test).
+func (s *step) tamperRestore(z Zone, who Actor) {
+	zs := s.st.Zones[z.ID]
+	if !zs.TamperReported {
+		s.record(Event{Type: EvTamperRestore, Class: ClassTamper, Zone: z.ID, Who: who,
+			Detail: "not reported: its tamper was not"})
+		return
+	}
+	zs.TamperReported = false
+	s.setZone(z.ID, zs)
+	s.record(Event{Type: EvTamperRestore, Class: ClassTamper, Zone: z.ID, Who: who},
+		Report{Code: CodeSensorTamper, Qualifier: QualRestore, Zone: z.Number})
 }
 
 // ---- commands ----

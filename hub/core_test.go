@@ -2128,6 +2128,8 @@ func alarmCases() []coreCase {
 				`report 1383 zone=8 alarm`,
 			)}, {5 * second, close_("lid"), lines(
 				`event zone_closed class=routine zone=lid state=triggered who=lid/sensor`,
+				`event tamper_restore class=tamper zone=lid state=triggered who=lid/sensor`,
+				`report 3383 zone=8`,
 			)}}, state: lines(
 				`name=triggered prev=disarmed`,
 				`alarm since +0s zone=lid siren until +3m0s`,
@@ -2161,8 +2163,7 @@ func alarmCases() []coreCase {
 					`event tamper class=tamper zone=door state=disarmed who=door/sensor detail="suppressed: maintenance by Alice via api"`,
 				)},
 				{3 * minute, sensorSig("door", SigTamperRestore), lines(
-					`event tamper_restore class=tamper zone=door state=disarmed who=door/sensor`,
-					`report 3383 zone=1`,
+					`event tamper_restore class=tamper zone=door state=disarmed who=door/sensor detail="not reported: its tamper was not"`,
 				)},
 				{4 * minute, cmdBy(CmdMaintenanceStop, alice, RoleAdmin), lines(
 					`event maintenance_end class=tamper state=disarmed who=alice`,

@@ -60,6 +60,9 @@ type ZoneState struct {
 	Alarms int `json:"alarms,omitempty"`
 	// Latched: the zone caused an alarm and has not closed since; it cannot retrigger.
 	Latched bool `json:"latched,omitempty"`
+	// TamperReported: this zone's tamper was reported (1383); its restore is
+	// reported too (3383), and only then.
+	TamperReported bool `json:"tamper_reported,omitempty"`
 }
 
 // Verification tracks sequential alarm confirmation in one arming period.
