@@ -447,9 +447,10 @@ func (s *step) opened(z Zone) {
 	}
 }
 
-// undeniable zone types cannot be bypassed (EN 50131: panic and 24 h zones).
+// undeniable zone types cannot be bypassed (EN 50131: panic and 24 h zones; fire
+// and CO are life safety).
 func (t ZoneType) undeniable() bool {
-	return t == ZonePanic || t == ZoneSilentPanic || t == ZoneFire
+	return t == ZonePanic || t == ZoneSilentPanic || t == ZoneFire || t == ZoneCO
 }
 
 func (s *step) entry(z Zone) {
@@ -848,13 +849,16 @@ func (s *step) armed() {
 }
 
 func (s *step) disarm(c Command) *Error {
-	if s.st.WalkTest != nil {
+	walkTest := s.st.WalkTest != nil
+	if walkTest {
 		s.endWalkTest(c.Who)
 	}
 	alarm := s.st.Name == Triggered || len(s.st.Sounding) > 0
 	if s.st.Name == Disarmed && !alarm {
-		if c.Duress {
-			return nil // the duress report is queued; the screen shows a normal disarm
+		if c.Duress || walkTest {
+			// The duress report is queued and the screen shows a normal disarm;
+			// a walk test is ended, which is what a disarm means then.
+			return nil
 		}
 		return errorf(ErrNotAllowed, "already disarmed")
 	}

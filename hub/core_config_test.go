@@ -279,7 +279,7 @@ func TestUserAllowed(t *testing.T) {
 
 func TestZoneTypesAndModes(t *testing.T) {
 	h24 := map[ZoneType]bool{ZoneTamper: true, ZoneFire: true, ZonePanic: true, ZoneSilentPanic: true, ZoneWater: true, ZoneCO: true}
-	undeniable := map[ZoneType]bool{ZonePanic: true, ZoneSilentPanic: true, ZoneFire: true}
+	undeniable := map[ZoneType]bool{ZonePanic: true, ZoneSilentPanic: true, ZoneFire: true, ZoneCO: true}
 	for _, zt := range ZoneTypes {
 		if !zt.Valid() || zt.Is24h() != h24[zt] || zt.undeniable() != undeniable[zt] {
 			t.Errorf("%s: valid %v, 24h %v, undeniable %v", zt, zt.Valid(), zt.Is24h(), zt.undeniable())
