@@ -578,8 +578,8 @@ func TestWriterCommit(t *testing.T) {
 	w.commit([]*item{c}, State{}, nil)
 	e := &item{events: []Event{{Seq: 14, Class: ClassRoutine}}, changed: true}
 	w.commit([]*item{e}, State{}, nil)
-	if len(j.batches) != 2 || q.heldLen() != 1 || len(w.backlog) != 2 {
-		t.Fatalf("while failing: %d batches, %d held, backlog %d", len(j.batches), q.heldLen(), len(w.backlog))
+	if len(j.batches) != 2 || q.Held() != 1 || len(w.backlog) != 2 {
+		t.Fatalf("while failing: %d batches, %d held, backlog %d", len(j.batches), q.Held(), len(w.backlog))
 	}
 	if n := len(*ds); (*ds)[n-1].storageErr != "disk full" || (*ds)[n-2].storageErr != "disk full" {
 		t.Errorf("deliveries while failing: %+v", (*ds)[n-2:])
@@ -588,8 +588,8 @@ func TestWriterCommit(t *testing.T) {
 		t.Errorf("storage calls %+v, %d error logs", *ss, log.n[slog.LevelError])
 	}
 	// The centre acknowledges the held report before it is written.
-	if err := q.AckReport(7); err != nil || q.heldLen() != 0 {
-		t.Fatalf("ack of a held report: %v, %d held", err, q.heldLen())
+	if err := q.AckReport(7); err != nil || q.Held() != 0 {
+		t.Fatalf("ack of a held report: %v, %d held", err, q.Held())
 	}
 
 	// The disk works again: the backlog and the new item in one transaction, the
@@ -620,14 +620,14 @@ func TestWriterCommit(t *testing.T) {
 	j.fail = errors.New("disk full")
 	g := &item{events: []Event{{Seq: 16, Class: ClassAlarm}}, reports: []Report{{Seq: 8, Event: 16, Code: CodePanic}}, changed: true}
 	w.commit([]*item{g}, State{}, nil)
-	if q.heldLen() != 1 {
-		t.Fatalf("%d held while failing", q.heldLen())
+	if q.Held() != 1 {
+		t.Fatalf("%d held while failing", q.Held())
 	}
 	j.fail = nil
 	w.commit(nil, State{}, nil)
 	last = j.batches[len(j.batches)-1]
-	if len(last.Reports) != 1 || last.Reports[0].Seq != 8 || last.Reports[0].Event != 0 || q.heldLen() != 0 {
-		t.Errorf("second recovery: reports %+v, %d still held", last.Reports, q.heldLen())
+	if len(last.Reports) != 1 || last.Reports[0].Seq != 8 || last.Reports[0].Event != 0 || q.Held() != 0 {
+		t.Errorf("second recovery: reports %+v, %d still held", last.Reports, q.Held())
 	}
 }
 
@@ -711,7 +711,7 @@ func TestReportQueue(t *testing.T) {
 	d := &cjDurable{reports: []Report{{Seq: 2}, {Seq: 4}, {Seq: 6}}}
 	q := NewReportQueue(d)
 	q.hold(nil)
-	if q.heldLen() != 0 {
+	if q.Held() != 0 {
 		t.Fatal("holding nothing held something")
 	}
 	// Held reports (one also stored: read twice, offered once) merge in order.
@@ -741,8 +741,8 @@ func TestReportQueue(t *testing.T) {
 	}
 
 	// Acknowledging a held report removes it from memory and marks it.
-	if err := q.AckReport(5); err != nil || q.heldLen() != 2 || !q.acked(5) || len(d.acks) != 0 {
-		t.Errorf("ack held: %v held %d acked %v disk acks %v", err, q.heldLen(), q.acked(5), d.acks)
+	if err := q.AckReport(5); err != nil || q.Held() != 2 || !q.acked(5) || len(d.acks) != 0 {
+		t.Errorf("ack held: %v held %d acked %v disk acks %v", err, q.Held(), q.acked(5), d.acks)
 	}
 	q.forgetAcked([]uint64{5})
 	if q.acked(5) {
@@ -752,8 +752,8 @@ func TestReportQueue(t *testing.T) {
 	q.AckReport(3)
 	d.failRead, d.failLen = nil, nil
 	q.written([]uint64{3, 4})
-	if q.heldLen() != 0 || !slices.Equal(d.acks, []uint64{3}) || q.acked(3) {
-		t.Errorf("after written: %d held, disk acks %v", q.heldLen(), d.acks)
+	if q.Held() != 0 || !slices.Equal(d.acks, []uint64{3}) || q.acked(3) {
+		t.Errorf("after written: %d held, disk acks %v", q.Held(), d.acks)
 	}
 
 	// Nothing held and the disk unreadable: the error.

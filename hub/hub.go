@@ -95,7 +95,6 @@ type Hub struct {
 	nextEvent  uint64
 	nextReport uint64
 	spare      []request
-	deadline   time.Time // the next deadline the timer waits for
 
 	inMu   sync.Mutex
 	inbox  []request // waiting for the holder of mu
@@ -275,13 +274,12 @@ func (h *Hub) exec(next State, fx []Effect, zonesChanged bool) *item {
 	}
 	it.changed = zonesChanged || !h.st.equal(next)
 	h.st = next
-	if d := h.core.NextDeadline(next); !d.Equal(h.deadline) {
-		h.deadline = d
-		if d.IsZero() {
-			h.next.Store(0)
-		} else {
-			h.next.Store(d.UnixNano())
-		}
+	var d int64
+	if t := h.core.NextDeadline(next); !t.IsZero() {
+		d = t.UnixNano()
+	}
+	if d != h.next.Load() {
+		h.next.Store(d)
 		select {
 		case h.poke <- struct{}{}:
 		default:

@@ -60,11 +60,7 @@ func (j *memJournal) types() []string {
 func (j *memJournal) codes() []int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var cs []int
-	for _, r := range j.reports {
-		cs = append(cs, r.Qualifier*1000+int(r.Code))
-	}
-	return cs
+	return codes(j.reports)
 }
 
 type memOutputs struct {

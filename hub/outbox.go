@@ -175,10 +175,7 @@ func (q *ReportQueue) forgetAcked(seqs []uint64) {
 
 // Held is the number of reports held in memory (their commit failed), for health
 // pages.
-func (q *ReportQueue) Held() int { return q.heldLen() }
-
-// heldLen is the number of reports held in memory.
-func (q *ReportQueue) heldLen() int {
+func (q *ReportQueue) Held() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.held)

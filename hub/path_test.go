@@ -271,7 +271,7 @@ func TestDiskFullReportsFromMemory(t *testing.T) {
 		if got := codes(queued); !slices.Equal(got, []int{1300, 1406, 3300}) {
 			t.Errorf("outbox after recovery: %v (the acknowledged panic must not come back)", got)
 		}
-		if n := q.heldLen(); n != 0 {
+		if n := q.Held(); n != 0 {
 			t.Errorf("%d reports still held", n)
 		}
 		if s := h.Snapshot(); s.StorageError != "" || s.State.Faults[FaultID{Kind: FaultStorage}] {

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"vakt/hub"
 	"vakt/hub/output"
@@ -293,12 +294,19 @@ func (o *Outputs) Bind(k Keeper) error {
 			if !HasFeedback(out) {
 				continue
 			}
+			// A device that keeps sending what means nothing is logged once, until
+			// it sends a level again: no log line per message.
+			var quiet atomic.Bool
 			c, err := o.bus.Subscribe(out.MQTT.StateTopic, func(m Message) {
 				on, err := DecodeFeedback(out, m.Payload)
 				if err != nil {
-					o.log.Warn("mqttdev: output feedback ignored", "output", out.ID, "err", err, "client", m.ClientID)
+					if !quiet.Swap(true) {
+						o.log.Warn("mqttdev: output feedback ignored (logged once until a level comes)", "output", out.ID,
+							"err", err, "client", m.ClientID)
+					}
 					return
 				}
+				quiet.Store(false)
 				k.Feedback(out.ID, on)
 			})
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -234,5 +235,37 @@ func TestZonesPostOnThePublishersGoroutine(t *testing.T) {
 	_ = b.Publish("shellies/pir", []byte("OFF"), false)
 	if len(p.got) != 3 {
 		t.Errorf("posted after Close: %q", p.got)
+	}
+}
+
+type countLog struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countLog) Enabled(context.Context, slog.Level) bool { return true }
+func (c *countLog) Handle(context.Context, slog.Record) error {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return nil
+}
+func (c *countLog) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *countLog) WithGroup(string) slog.Handler      { return c }
+
+// Garbage on a feedback topic is logged once until a level comes, not per message.
+func TestFeedbackGarbageLoggedOnce(t *testing.T) {
+	b := newBus()
+	lg := &countLog{}
+	o := NewOutputs(b, testOutputs, "", slog.New(lg))
+	k := &keeperLog{}
+	if err := o.Bind(k); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"x", "y", "z", "ON", "w", "v"} {
+		_ = b.Publish("stat/siren/POWER", []byte(p), false)
+	}
+	if lg.n != 2 || !slices.Equal(k.feed, []string{"tasmota true"}) {
+		t.Errorf("%d log lines, feedback %q; want 2 and one level", lg.n, k.feed)
 	}
 }
