@@ -528,6 +528,9 @@ type Request struct {
 	Via   Via
 	// Device names the source: keypad id, MQTT client id, remote address.
 	Device string
+	// Source is what wrong codes are counted against (an MQTT account, whatever
+	// client id it uses); empty means SourceOf(Via, Device).
+	Source string
 	// Trusted, when set, skips the credential: the command comes from an already
 	// authenticated session (a web login) or the local CLI, and acts as this user.
 	Trusted *User
@@ -535,10 +538,14 @@ type Request struct {
 
 // Do authenticates a request and applies it. The credential check (argon2id) runs on
 // the caller's goroutine, one at a time (Verifier); the wrong-code lockout is shared
-// by every interface.
+// by every interface, each source (Request.Source) counted on its own.
 func (h *Hub) Do(ctx context.Context, r Request) error {
 	now := h.opt.Now()
 	src := Actor{Device: r.Device, Via: r.Via}
+	source := r.Source
+	if source == "" {
+		source = SourceOf(r.Via, r.Device)
+	}
 	var u User
 	var duress, byCode bool
 	if r.Trusted != nil {
@@ -548,14 +555,14 @@ func (h *Hub) Do(ctx context.Context, r Request) error {
 			return &Error{Kind: ErrBadCode, Msg: "a code is required"}
 		}
 		snap := h.Snapshot()
-		if snap.State.Lockout.Locked(now) {
-			_ = h.Input(ctx, Refused{Who: src, Reason: RefusedLocked})
-			return &Error{Kind: ErrLocked, Msg: "code entry is locked until " + snap.State.Lockout.Until.Format(time.RFC3339)}
+		if until, locked := snap.State.Lockout.LockedFor(source, now); locked {
+			_ = h.Input(ctx, Refused{Who: src, Source: source, Reason: RefusedLocked})
+			return &Error{Kind: ErrLocked, Msg: "code entry is locked until " + until.Format(time.RFC3339)}
 		}
 		var ok bool
 		u, duress, ok = h.opt.Verifier.Identify(snap.Config.Users, r.Cred)
 		if !ok {
-			if err := h.Input(ctx, Refused{Who: src, Reason: RefusedWrongCode, Detail: credKind(r.Cred)}); err != nil {
+			if err := h.Input(ctx, Refused{Who: src, Source: source, Reason: RefusedWrongCode, Detail: credKind(r.Cred)}); err != nil {
 				return err
 			}
 			return &Error{Kind: ErrBadCode, Msg: "wrong code"}
@@ -568,7 +575,7 @@ func (h *Hub) Do(ctx context.Context, r Request) error {
 		return &Error{Kind: ErrDenied, Msg: "user " + u.Name + " may not operate the system now"}
 	}
 	return h.Input(ctx, Command{Kind: r.Kind, Mode: r.Mode, Force: r.Force, Zone: r.Zone,
-		Who: who, Role: u.Role, Duress: duress, ByCode: byCode})
+		Who: who, Role: u.Role, Duress: duress, ByCode: byCode, Source: source})
 }
 
 func credKind(c Credential) string {

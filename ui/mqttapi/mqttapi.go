@@ -279,7 +279,7 @@ func (a *API) command(ctx context.Context, m Message) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err = a.hub.Do(ctx, hub.Request{Kind: c.Kind, Mode: c.Mode, Force: c.Force, Zone: c.Zone,
-		Cred: hub.Credential{Code: c.Code}, Via: hub.ViaMQTT, Device: device})
+		Cred: hub.Credential{Code: c.Code}, Via: hub.ViaMQTT, Device: device, Source: "mqtt:" + who})
 	if err == nil {
 		return
 	}
@@ -357,7 +357,11 @@ type Attributes struct {
 	Ready     map[hub.Mode]bool         `json:"ready"`
 	Reasons   map[hub.Mode][]hub.Reason `json:"not_ready_reasons"`
 	Delay     int                       `json:"delay,omitempty"`
-	Locked    bool                      `json:"locked_out"`
+	// Locked: all code entry is locked (too many wrong codes from all sources);
+	// LockedSources are the sources whose code entry is locked (a keypad, a web
+	// client, an MQTT account). Both end at the lock's end.
+	Locked        bool     `json:"locked_out"`
+	LockedSources []string `json:"locked_out_sources"`
 }
 
 func (a *API) publishState(s *hub.Snapshot, stateChanged bool) {
@@ -367,7 +371,11 @@ func (a *API) publishState(s *hub.Snapshot, stateChanged bool) {
 		}
 	}
 	at := Attributes{State: s.State.Name, ArmMode: s.State.Mode, Open: []string{}, Bypassed: []string{},
-		Ready: map[hub.Mode]bool{}, Reasons: s.Ready, Locked: s.State.Lockout.Locked(time.Now())}
+		Ready: map[hub.Mode]bool{}, Reasons: s.Ready, Locked: !s.State.Lockout.Until.IsZero(),
+		LockedSources: s.State.Lockout.LockedSources()}
+	if at.LockedSources == nil {
+		at.LockedSources = []string{}
+	}
 	if s.State.ArmedBy != (hub.Actor{}) {
 		at.ChangedBy = s.State.ArmedBy.String()
 	}
