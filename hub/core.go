@@ -855,11 +855,12 @@ func (s *step) disarm(c Command) *Error {
 	}
 	alarm := s.st.Name == Triggered || len(s.st.Sounding) > 0
 	if s.st.Name == Disarmed && !alarm {
-		if c.Duress || walkTest {
-			// The duress report is queued and the screen shows a normal disarm;
-			// a walk test is ended, which is what a disarm means then.
+		if walkTest {
+			// A walk test is ended, which is what a disarm means then.
 			return nil
 		}
+		// A duress code gets the same answer as the normal code: its report is
+		// queued all the same.
 		return errorf(ErrNotAllowed, "already disarmed")
 	}
 	s.silence()

@@ -2458,11 +2458,11 @@ func commandCases() []coreCase {
 			state: lines(
 				`name=disarmed`,
 			)},
-		{name: "duress when already disarmed: the report, and a normal answer",
+		{name: "duress when already disarmed: the report, and the normal code's answer",
 			moves: []move{{0, Command{Kind: CmdDisarm, Who: bob, Role: RoleUser, Duress: true}, lines(
 				`event duress class=alarm state=disarmed who=bob silent`,
 				`report 1121 zone=2 alarm`,
-				`result ok`,
+				`result not_allowed`,
 			)}}, state: lines(
 				`name=disarmed`,
 			)},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -401,12 +402,7 @@ func (h *Hub) deliver(items []*item, st State, core *Core, storageErr string) {
 		reports = reports || len(it.reports) > 0
 	}
 	for _, e := range events {
-		level := slog.LevelInfo
-		if e.Type == EvZoneOpen || e.Type == EvZoneClosed {
-			level = slog.LevelDebug
-		}
-		h.opt.Log.Log(context.Background(), level, "event", "type", e.Type, "seq", e.Seq, "zone", e.Zone,
-			"state", e.State, "who", e.Who.String(), "detail", e.Detail)
+		h.logEvent(e)
 	}
 	if reports && h.opt.Waker != nil {
 		h.opt.Waker.Wake()
@@ -427,6 +423,41 @@ func (h *Hub) deliver(items []*item, st State, core *Core, storageErr string) {
 			it.reply <- it.result
 		}
 	}
+}
+
+// logEvent logs an event. Silent events (duress, silent panic) are logged at debug
+// level only, and info-level lines carry no journal number, whose gap would show
+// them: the log is as readable as the state topics. Zone activity is debug too.
+func (h *Hub) logEvent(e Event) {
+	ctx := context.Background()
+	if e.Silent || e.Type == EvZoneOpen || e.Type == EvZoneClosed {
+		if h.opt.Log.Enabled(ctx, slog.LevelDebug) {
+			h.opt.Log.Debug("event", eventAttrs(e, true)...)
+		}
+		return
+	}
+	h.opt.Log.Info("event", eventAttrs(e, false)...)
+}
+
+// eventAttrs are an event's log attributes: the reasons and zones of a refused or
+// forced arming too.
+func eventAttrs(e Event, seq bool) []any {
+	as := []any{"type", e.Type}
+	if seq {
+		as = append(as, "seq", e.Seq)
+	}
+	as = append(as, "zone", e.Zone, "state", e.State, "who", e.Who.String(), "detail", e.Detail)
+	if len(e.Reasons) > 0 {
+		rs := make([]string, len(e.Reasons))
+		for i, r := range e.Reasons {
+			rs[i] = r.String()
+		}
+		as = append(as, "reasons", strings.Join(rs, ", "))
+	}
+	if len(e.Zones) > 0 {
+		as = append(as, "zones", strings.Join(e.Zones, ","))
+	}
+	return as
 }
 
 // wait waits for the hub to have resumed.
