@@ -755,10 +755,12 @@ func (c *Core) Ready(st State, m Mode) []Reason {
 		if zs.Isolated || z.Type == ZoneKeyswitch {
 			continue
 		}
-		if zs.Open && !zs.Bypassed && z.ActiveIn(m) {
+		if zs.Open && !zs.Bypassed && z.ActiveIn(m) && z.Type != ZoneTamper {
 			rs = append(rs, Reason{Zone: id, Reason: "open"})
 		}
-		if zs.Tamper {
+		// An open tamper zone (a panel lid, a tamper loop) is a tamper, which
+		// neither a bypass nor forcing hides.
+		if zs.Tamper || zs.Open && z.Type == ZoneTamper {
 			rs = append(rs, Reason{Zone: id, Reason: "tamper"})
 		}
 		if zs.Offline {
