@@ -790,6 +790,9 @@ func (s *step) arm(c Command) *Error {
 	default:
 		return errorf(ErrNotAllowed, "cannot arm while %s", s.st.Name)
 	}
+	if c.NoCode && (c.Kind != CmdArm || c.Force || s.st.Name != Disarmed) {
+		return errorf(ErrNotAllowed, "without a code only a disarmed system is armed, not forced")
+	}
 	if s.st.WalkTest != nil {
 		return errorf(ErrNotAllowed, "a walk test is running")
 	}

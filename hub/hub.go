@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -562,6 +563,9 @@ type Request struct {
 	// Source is what wrong codes are counted against (an MQTT account, whatever
 	// client id it uses); empty means SourceOf(Via, Device).
 	Source string
+	// Account is the authenticated account that sent the request (an MQTT user):
+	// one named in the setting arm_without_code may arm without a credential.
+	Account string
 	// Trusted, when set, skips the credential: the command comes from an already
 	// authenticated session (a web login) or the local CLI, and acts as this user.
 	Trusted *User
@@ -582,10 +586,15 @@ func (h *Hub) Do(ctx context.Context, r Request) error {
 	if r.Trusted != nil {
 		u = *r.Trusted
 	} else {
+		snap := h.Snapshot()
 		if r.Cred.Empty() {
+			if r.Kind == CmdArm && !r.Force && r.Account != "" &&
+				slices.Contains(snap.Config.Settings.ArmWithoutCode, r.Account) {
+				// Arming without a code by a named account: the event names it.
+				return h.Input(ctx, Command{Kind: r.Kind, Mode: r.Mode, Who: src, Source: source, NoCode: true})
+			}
 			return &Error{Kind: ErrBadCode, Msg: "a code is required"}
 		}
-		snap := h.Snapshot()
 		if until, locked := snap.State.Lockout.LockedFor(source, now); locked {
 			_ = h.Input(ctx, Refused{Who: src, Source: source, Reason: RefusedLocked})
 			return &Error{Kind: ErrLocked, Msg: "code entry is locked until " + until.Format(time.RFC3339)}

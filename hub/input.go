@@ -65,6 +65,10 @@ type Command struct {
 	Role   Role
 	Duress bool // the user entered their duress code
 	ByCode bool // authenticated by a code: resets its source's wrong-code count
+	// NoCode: an account allowed to arm without a code (arm_without_code). It
+	// only arms a disarmed system: changing the mode of an armed one (away to
+	// home) would lower the protection.
+	NoCode bool
 	// Source is where the command came from, for the wrong-code count (see
 	// Refused.Source); empty means SourceOf(Who.Via, Who.Device).
 	Source string

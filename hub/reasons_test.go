@@ -76,6 +76,35 @@ func TestCoreTamperZoneReasons(t *testing.T) {
 	})
 }
 
+// A command without a code (an account in arm_without_code) arms a disarmed system
+// and nothing else.
+func TestCoreArmWithoutCode(t *testing.T) {
+	ha := Actor{Device: "mqtt:homeassistant/ha", Via: ViaMQTT}
+	noCode := func(m Mode, force bool) Command {
+		return Command{Kind: CmdArm, Mode: m, Force: force, Who: ha, Source: "mqtt:homeassistant", NoCode: true}
+	}
+	runCases(t, []coreCase{
+		{name: "arms a disarmed system, named by its account",
+			moves: []move{
+				{0, noCode(ModeNight, false), lines(
+					`event armed class=arming mode=night state=armed_night who=mqtt:homeassistant/ha/mqtt`,
+					`report 3401 zone=0`,
+					`result ok`,
+				)},
+				{second, noCode(ModeHome, false), lines(
+					`result not_allowed`,
+				)},
+			},
+			state: lines(`name=armed_night mode=night by=mqtt:homeassistant/ha/mqtt`)},
+		{name: "never forces",
+			moves: []move{
+				{0, open_("window"), lines(`event zone_open class=routine zone=window state=disarmed who=window/sensor`)},
+				{second, noCode(ModeNight, true), lines(`result not_allowed`)},
+			},
+			state: lines(`name=disarmed`, `zone window open`)},
+	})
+}
+
 // The hub's log lines of a refused and a forced arming name the zones and reasons.
 func TestHubLogsArmingReasons(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

@@ -305,7 +305,8 @@ func (a *API) command(ctx context.Context, m Message) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err = a.hub.Do(ctx, hub.Request{Kind: c.Kind, Mode: c.Mode, Force: c.Force, Zone: c.Zone,
-		Cred: hub.Credential{Code: c.Code}, Via: hub.ViaMQTT, Device: device, Source: "mqtt:" + who})
+		Cred: hub.Credential{Code: c.Code}, Via: hub.ViaMQTT, Device: device, Source: "mqtt:" + who,
+		Account: m.Username})
 	if err == nil {
 		return
 	}

@@ -79,7 +79,7 @@ func sysConfig(t *testing.T) hub.Config {
 	t.Helper()
 	s := hub.DefaultSettings()
 	s.ExitDelay = map[hub.Mode]hub.Duration{hub.ModeAway: 0, hub.ModeHome: 0, hub.ModeNight: 0,
-		hub.ModeVacation: hub.Duration(time.Hour)}
+		hub.ModeVacation: hub.Duration(10 * time.Minute)}
 	s.EntryDelay = map[hub.Mode]hub.Duration{hub.ModeAway: hub.Duration(45 * time.Second),
 		hub.ModeHome: hub.Duration(45 * time.Second), hub.ModeNight: hub.Duration(45 * time.Second),
 		hub.ModeVacation: hub.Duration(45 * time.Second)}
