@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"vakt/hub"
 )
@@ -172,11 +173,16 @@ func ParseCommand(payload []byte) (Command, error) {
 	return c, nil
 }
 
+// truncate shortens s for a log line or an event, at a character's boundary.
 func truncate(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
+	if len(s) <= 40 {
+		return s
 	}
-	return s
+	n := 40
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // Start subscribes to the command topic and publishes the current state.
