@@ -230,7 +230,8 @@ func (a *API) Listening() {
 
 // Run executes commands and publishes updates until ctx is cancelled. Call Start
 // first. Updates already waiting are published before the next command is taken,
-// so a command's answer comes after the state the commands before it made.
+// and a command's own update before its answer, so that everything is told in the
+// order it happened.
 func (a *API) Run(ctx context.Context) error {
 	defer func() { a.unsub() }()
 	for {
@@ -313,6 +314,8 @@ func (a *API) command(ctx context.Context, m Message) {
 	err = a.hub.Do(ctx, hub.Request{Kind: c.Kind, Mode: c.Mode, Force: c.Force, Zone: c.Zone,
 		Cred: hub.Credential{Code: c.Code}, Via: hub.ViaMQTT, Device: device, Source: "mqtt:" + who,
 		Account: m.Username})
+	// What the command did (its events, the new state) is told before its answer.
+	a.publishWaiting()
 	if err == nil {
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,7 +22,8 @@ import (
 
 // A whole system on loopback: the embedded broker, a hub on a bbolt file, the API,
 // and an MQTT client that sees everything under vakt/. The hub's clock stands
-// still, so that the output of two runs can be compared whole.
+// still unless the test moves it, so that the output of two runs can be compared
+// whole.
 
 var sysT0 = time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
 
@@ -68,6 +70,7 @@ type nopOutputs struct{}
 func (nopOutputs) Set(hub.OutputKind, bool, bool) {}
 
 type system struct {
+	clock atomic.Int64 // the hub's and the API's time, Unix nanoseconds
 	h     *hub.Hub
 	store *storage.Store
 	logs  logLines
@@ -120,11 +123,12 @@ func startSystem(t *testing.T, cfg hub.Config, account string) *system {
 		t.Fatal(err)
 	}
 	s := &system{store: store, logs: newLogLines(), msgs: make(chan *paho.Publish, 1024)}
+	s.clock.Store(sysT0.UnixNano())
+	now := func() time.Time { return time.Unix(0, s.clock.Load()).UTC() }
 	log := slog.New(s.logs)
-	s.h = hub.New(hub.Options{Config: cfg, Journal: store, Outputs: nopOutputs{}, Log: log,
-		Now: func() time.Time { return sysT0 }, Location: time.UTC})
+	s.h = hub.New(hub.Options{Config: cfg, Journal: store, Outputs: nopOutputs{}, Log: log, Now: now, Location: time.UTC})
 	api := New("vakt", testBus{brk}, s.h, log)
-	api.SetClock(func() time.Time { return sysT0 })
+	api.SetClock(now)
 	unsub, err := api.Start(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +150,18 @@ func startSystem(t *testing.T, cfg hub.Config, account string) *system {
 	}
 	if _, err := s.cl.Subscribe(cctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "vakt/#", QoS: 1}}}); err != nil {
 		t.Fatal(err)
+	}
+	// The broker answers a subscription before it has read its retained messages
+	// for it: the hub starts publishing once the three of Start have come.
+	for retained := 0; retained < 3; {
+		select {
+		case m := <-s.msgs:
+			if m.Retain {
+				retained++
+			}
+		case <-cctx.Done():
+			t.Fatal("the retained state, attributes and status did not come")
+		}
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = s.h.Run(ctx) })
