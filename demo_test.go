@@ -60,7 +60,7 @@ func TestDemoHintWorksWhenPasted(t *testing.T) {
 	if pub[1] != sub[1] || pub[2] != sub[2] {
 		t.Fatalf("two logins in the hint:\n%s", hint)
 	}
-	// One connection for both (the helper's client id is the login's).
+	// One connection for both (dialMQTT's client id is the login's).
 	mc := dialMQTT(t, mqttAddr, sub[1], sub[2])
 	mc.sub(t, sub[3])
 	// The simulated zones first open 8 s after the start: the system is ready now.
