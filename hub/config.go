@@ -3,6 +3,7 @@ package hub
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -52,6 +53,9 @@ type Settings struct {
 	EntryReportDelay Duration `json:"entry_report_delay" yaml:"entry_report_delay"`
 	RetentionEvents  int      `json:"retention_events" yaml:"retention_events"`
 	RetentionAge     Duration `json:"retention_age" yaml:"retention_age"`
+	// ArmWithoutCode names the accounts (MQTT users) that may arm without a code,
+	// as Home Assistant's code_arm_required: false does: never disarm, never force.
+	ArmWithoutCode []string `json:"arm_without_code,omitempty" yaml:"arm_without_code,omitempty"`
 }
 
 // Limits of the settings.
@@ -297,6 +301,11 @@ func (c Config) Validate() error {
 	}
 	if s.EntryReportDelay.D() < 30*time.Second || s.EntryReportDelay.D() > 10*time.Minute {
 		bad("settings: entry_report_delay %s is outside 30s–10m", s.EntryReportDelay.D())
+	}
+	for _, a := range s.ArmWithoutCode {
+		if strings.TrimSpace(a) == "" || a != strings.TrimSpace(a) {
+			bad("settings: arm_without_code: account name %q must be a name without surrounding spaces", a)
+		}
 	}
 	if s.PINLength != 4 && s.PINLength != 6 {
 		bad("settings: pin_length must be 4 or 6, not %d", s.PINLength)

@@ -214,6 +214,7 @@ func clone(st State) State {
 	st.Faults = maps.Clone(st.Faults)
 	st.Sounding = slices.Clone(st.Sounding)
 	st.Held = slices.Clone(st.Held)
+	st.Lockout.Sources = maps.Clone(st.Lockout.Sources)
 	if st.Verify != nil {
 		v := *st.Verify
 		st.Verify = &v
@@ -661,8 +662,7 @@ func (s *step) tamperRestore(z Zone, who Actor) {
 
 func (s *step) command(c Command) *Error {
 	if c.ByCode {
-		s.st.Lockout.Failures = 0
-		s.st.Lockout.WindowStart = time.Time{}
+		s.codeAccepted(c)
 	}
 	if c.Duress {
 		s.record(Event{Type: EvDuress, Class: ClassAlarm, Who: c.Who, Silent: true},
@@ -755,10 +755,12 @@ func (c *Core) Ready(st State, m Mode) []Reason {
 		if zs.Isolated || z.Type == ZoneKeyswitch {
 			continue
 		}
-		if zs.Open && !zs.Bypassed && z.ActiveIn(m) {
+		if zs.Open && !zs.Bypassed && z.ActiveIn(m) && z.Type != ZoneTamper {
 			rs = append(rs, Reason{Zone: id, Reason: "open"})
 		}
-		if zs.Tamper {
+		// An open tamper zone (a panel lid, a tamper loop) is a tamper, which
+		// neither a bypass nor forcing hides.
+		if zs.Tamper || zs.Open && z.Type == ZoneTamper {
 			rs = append(rs, Reason{Zone: id, Reason: "tamper"})
 		}
 		if zs.Offline {
@@ -787,6 +789,9 @@ func (s *step) arm(c Command) *Error {
 	case Disarmed, ArmedAway, ArmedHome, ArmedNight, ArmedVacation:
 	default:
 		return errorf(ErrNotAllowed, "cannot arm while %s", s.st.Name)
+	}
+	if c.NoCode && (c.Kind != CmdArm || c.Force || s.st.Name != Disarmed) {
+		return errorf(ErrNotAllowed, "without a code only a disarmed system is armed, not forced")
 	}
 	if s.st.WalkTest != nil {
 		return errorf(ErrNotAllowed, "a walk test is running")
@@ -855,11 +860,12 @@ func (s *step) disarm(c Command) *Error {
 	}
 	alarm := s.st.Name == Triggered || len(s.st.Sounding) > 0
 	if s.st.Name == Disarmed && !alarm {
-		if c.Duress || walkTest {
-			// The duress report is queued and the screen shows a normal disarm;
-			// a walk test is ended, which is what a disarm means then.
+		if walkTest {
+			// A walk test is ended, which is what a disarm means then.
 			return nil
 		}
+		// A duress code gets the same answer as the normal code: its report is
+		// queued all the same.
 		return errorf(ErrNotAllowed, "already disarmed")
 	}
 	s.silence()
@@ -954,25 +960,114 @@ func (s *step) endWalkTest(who Actor) {
 func (s *step) refused(r Refused) {
 	switch r.Reason {
 	case RefusedWrongCode:
-		l := &s.st.Lockout
-		window := s.c.cfg.Settings.LockoutWindow.D()
-		if l.WindowStart.IsZero() || s.now.Sub(l.WindowStart) > window {
-			l.Failures, l.WindowStart = 0, s.now
-		}
-		l.Failures++
-		s.record(Event{Type: EvCodeRejected, Class: ClassTamper, Who: r.Who, Detail: r.Detail})
-		if l.Failures >= s.c.cfg.Settings.LockoutAttempts {
-			d := s.c.cfg.Settings.LockoutDuration.D()
-			l.Until = s.now.Add(d)
-			l.Failures, l.WindowStart = 0, time.Time{}
-			s.record(Event{Type: EvLockout, Class: ClassTamper, Who: r.Who,
-				Detail: "code entry refused on every interface for " + d.String()},
-				Report{Code: CodeWrongCode, Qualifier: QualNew})
-		}
+		s.wrongCode(r)
 	case RefusedLocked:
-		s.record(Event{Type: EvCodeRefusedLocked, Class: ClassTamper, Who: r.Who, Detail: r.Detail})
+		detail := "from " + source(r.Source, r.Who)
+		if r.Detail != "" {
+			detail += ": " + r.Detail
+		}
+		s.record(Event{Type: EvCodeRefusedLocked, Class: ClassTamper, Who: r.Who, Detail: detail})
 	default:
 		s.record(Event{Type: EvAccessDenied, Class: ClassArming, Who: r.Who, Detail: string(r.Reason) + ": " + r.Detail})
+	}
+}
+
+// source names where a request came from, for the wrong-code count.
+func source(src string, who Actor) string {
+	if src != "" {
+		return src
+	}
+	return SourceOf(who.Via, who.Device)
+}
+
+// count adds a wrong code at now to c, whose window restarts when it has passed,
+// and reports whether c reached limit: then c is locked for d and its count
+// starts again.
+func count(c *CodeCount, now time.Time, window, d time.Duration, limit int) bool {
+	if c.WindowStart.IsZero() || now.Sub(c.WindowStart) > window {
+		c.Failures, c.WindowStart = 0, now
+	}
+	c.Failures++
+	if c.Failures < limit {
+		return false
+	}
+	c.Until = now.Add(d)
+	c.Failures, c.WindowStart = 0, time.Time{}
+	return true
+}
+
+// wrongCode counts a wrong code against its source and against all sources: a
+// source that reaches lockout_attempts within lockout_window is locked for
+// lockout_duration, and GlobalLockoutFactor times as many from all sources
+// together lock all code entry. Every lockout is logged and reported (461).
+func (s *step) wrongCode(r Refused) {
+	set := s.c.cfg.Settings
+	window, d := set.LockoutWindow.D(), set.LockoutDuration.D()
+	src := source(r.Source, r.Who)
+	l := &s.st.Lockout
+	// Forget the sources whose window has passed and that are not locked.
+	for k, c := range l.Sources {
+		if c.Until.IsZero() && s.now.Sub(c.WindowStart) > window {
+			delete(l.Sources, k)
+		}
+	}
+	s.record(Event{Type: EvCodeRejected, Class: ClassTamper, Who: r.Who, Detail: r.Detail})
+	if l.Sources == nil {
+		l.Sources = map[string]CodeCount{}
+	}
+	c := l.Sources[src]
+	if count(&c, s.now, window, d, set.LockoutAttempts) {
+		s.record(Event{Type: EvLockout, Class: ClassTamper, Who: r.Who,
+			Detail: "code entry from " + src + " refused for " + d.String()},
+			Report{Code: CodeWrongCode, Qualifier: QualNew})
+	}
+	l.Sources[src] = c
+	all := CodeCount{Failures: l.Failures, WindowStart: l.WindowStart, Until: l.Until}
+	if count(&all, s.now, window, d, GlobalLockoutFactor*set.LockoutAttempts) {
+		s.record(Event{Type: EvLockout, Class: ClassTamper, Who: r.Who,
+			Detail: "code entry refused on every interface for " + d.String()},
+			Report{Code: CodeWrongCode, Qualifier: QualNew})
+	}
+	l.Failures, l.WindowStart, l.Until = all.Failures, all.WindowStart, all.Until
+}
+
+// codeAccepted resets the wrong-code count of a command's source (not the count of
+// all sources, which only its window ends).
+func (s *step) codeAccepted(c Command) {
+	src := source(c.Source, c.Who)
+	cc, ok := s.st.Lockout.Sources[src]
+	if !ok {
+		return
+	}
+	if cc.Until.IsZero() {
+		delete(s.st.Lockout.Sources, src)
+		return
+	}
+	cc.Failures, cc.WindowStart = 0, time.Time{}
+	s.st.Lockout.Sources[src] = cc
+}
+
+// lockoutsEnd ends the lockouts that are over: the state says so at that moment.
+func (s *step) lockoutsEnd() {
+	l := &s.st.Lockout
+	if due(l.Until, s.now) {
+		l.Until = time.Time{}
+		s.record(Event{Type: EvLockoutEnd, Class: ClassTamper, Who: system,
+			Detail: "code entry allowed again on every interface"})
+	}
+	for _, src := range slices.Sorted(maps.Keys(l.Sources)) {
+		c := l.Sources[src]
+		if !due(c.Until, s.now) {
+			continue
+		}
+		c.Until = time.Time{}
+		if c.Failures == 0 {
+			delete(l.Sources, src)
+		} else {
+			l.Sources[src] = c
+		}
+		s.record(Event{Type: EvLockoutEnd, Class: ClassTamper, Who: system,
+			Detail: "code entry from " + src + " allowed again"})
 	}
 }
 
@@ -1027,7 +1122,10 @@ func (c *Core) NextDeadline(st State) time.Time {
 	if st.Name == Pending {
 		ts = append(ts, st.EntryDeadline)
 	}
-	ts = append(ts, st.SirenUntil, st.HeldUntil)
+	ts = append(ts, st.SirenUntil, st.HeldUntil, st.Lockout.Until)
+	for _, c := range st.Lockout.Sources {
+		ts = append(ts, c.Until)
+	}
 	if st.Verify != nil {
 		ts = append(ts, st.Verify.Until)
 	}
@@ -1087,6 +1185,7 @@ func (s *step) tick() {
 		s.st.Maintenance = nil
 		s.record(Event{Type: EvMaintenanceEnd, Class: ClassTamper, Who: system, Detail: "timed out"})
 	}
+	s.lockoutsEnd()
 }
 
 // Resume applies the restart rules to a state loaded from the store: armed stays

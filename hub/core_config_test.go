@@ -142,6 +142,9 @@ func TestValidate(t *testing.T) {
 		{"lockout after 1 attempt", func(c *Config) { c.Settings.LockoutAttempts = 1 }, ""},
 		{"lockout attempts negative", func(c *Config) { c.Settings.LockoutAttempts = -1 }, "lockout_attempts"},
 		{"lockout duration negative", func(c *Config) { c.Settings.LockoutDuration = -1 }, "lockout_attempts"},
+		{"arm without code by an account", func(c *Config) { c.Settings.ArmWithoutCode = []string{"homeassistant"} }, ""},
+		{"arm without code by an empty name", func(c *Config) { c.Settings.ArmWithoutCode = []string{""} }, `arm_without_code: account name ""`},
+		{"arm without code by a spaced name", func(c *Config) { c.Settings.ArmWithoutCode = []string{" ha"} }, `arm_without_code: account name " ha"`},
 
 		// Zones.
 		{"zone without id", func(c *Config) { c.Zones[0].ID = "" }, "zones[0]: id is empty"},

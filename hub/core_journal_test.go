@@ -333,7 +333,7 @@ func TestHubWhichCredentialsResetTheLockoutCount(t *testing.T) {
 		do := func(kind CommandKind, c Credential) error {
 			return h.Do(ctx, Request{Kind: kind, Mode: ModeNight, Cred: c, Via: ViaKeypad, Device: "kp1"})
 		}
-		failures := func() int { return h.Snapshot().State.Lockout.Failures }
+		failures := func() int { return h.Snapshot().State.Lockout.Sources["keypad:kp1"].Failures }
 		wrong := func(n int) {
 			for range n {
 				if err := do(CmdArm, Credential{Code: "000000"}); KindOf(err) != ErrBadCode {

@@ -323,8 +323,12 @@ func renderState(cfg Config, st State) []string {
 		}
 		add("%s", s)
 	}
-	if l := st.Lockout; l != (Lockout{}) {
+	if l := st.Lockout; l.Failures != 0 || !l.WindowStart.IsZero() || !l.Until.IsZero() {
 		add("lockout failures=%d window=%s until %s", l.Failures, off(l.WindowStart), off(l.Until))
+	}
+	for _, src := range slices.Sorted(maps.Keys(st.Lockout.Sources)) {
+		c := st.Lockout.Sources[src]
+		add("lockout %s failures=%d window=%s until %s", src, c.Failures, off(c.WindowStart), off(c.Until))
 	}
 	if w := st.WalkTest; w != nil {
 		var seen []string
@@ -2454,11 +2458,11 @@ func commandCases() []coreCase {
 			state: lines(
 				`name=disarmed`,
 			)},
-		{name: "duress when already disarmed: the report, and a normal answer",
+		{name: "duress when already disarmed: the report, and the normal code's answer",
 			moves: []move{{0, Command{Kind: CmdDisarm, Who: bob, Role: RoleUser, Duress: true}, lines(
 				`event duress class=alarm state=disarmed who=bob silent`,
 				`report 1121 zone=2 alarm`,
-				`result ok`,
+				`result not_allowed`,
 			)}}, state: lines(
 				`name=disarmed`,
 			)},
@@ -2524,20 +2528,21 @@ func commandCases() []coreCase {
 			)},
 
 		// Wrong codes and lockout.
-		{name: "ten wrong codes lock code entry everywhere (461)",
+		{name: "ten wrong codes lock code entry from their source (461)",
 			moves: append(wrongCodes(0, 9), move{9 * second, wrongCode, lines(
 				`event code_rejected class=tamper state=disarmed who=kp1/keypad detail="wrong PIN"`,
-				`event lockout class=tamper state=disarmed who=kp1/keypad detail="code entry refused on every interface for 1m30s"`,
+				`event lockout class=tamper state=disarmed who=kp1/keypad detail="code entry from keypad:kp1 refused for 1m30s"`,
 				`report 1461 zone=0`,
 			)}),
 			state: lines(
 				`name=disarmed`,
-				`lockout failures=0 window=zero until +1m39s`,
+				`lockout failures=10 window=+0s until zero`,
+				`lockout keypad:kp1 failures=0 window=zero until +1m39s`,
 			)},
 		{name: "nine wrong codes count; a refusal while locked and by schedule are logged",
 			moves: append(wrongCodes(0, 9),
 				move{10 * second, Refused{Who: keypad, Reason: RefusedLocked}, lines(
-					`event code_refused_locked class=tamper state=disarmed who=kp1/keypad`,
+					`event code_refused_locked class=tamper state=disarmed who=kp1/keypad detail="from keypad:kp1"`,
 				)},
 				move{11 * second, Refused{Who: gus, Reason: RefusedSchedule, Detail: "outside schedule or expired"}, lines(
 					`event access_denied class=arming state=disarmed who=gus detail="schedule: outside schedule or expired"`,
@@ -2545,14 +2550,16 @@ func commandCases() []coreCase {
 			state: lines(
 				`name=disarmed`,
 				`lockout failures=9 window=+0s until zero`,
+				`lockout keypad:kp1 failures=9 window=+0s until zero`,
 			)},
-		{name: "a command by code resets the wrong-code count",
-			moves: append(wrongCodes(0, 3), move{10 * second, arm(ModeNight), lines(
-				`event armed class=arming mode=night state=armed_night who=alice`,
-				`report 3401 zone=1`,
+		{name: "a command by code resets its source's wrong-code count, not the count of all sources",
+			moves: append(wrongCodes(0, 3), move{10 * second, Command{Kind: CmdArm, Mode: ModeNight, Who: bob, Role: RoleUser, ByCode: true}, lines(
+				`event armed class=arming mode=night state=armed_night who=bob`,
+				`report 3401 zone=2`,
 				`result ok`,
 			)}), state: lines(
-				`name=armed_night mode=night by=alice`,
+				`name=armed_night mode=night by=bob`,
+				`lockout failures=3 window=+0s until zero`,
 			)},
 
 		// Walk test.
@@ -2875,27 +2882,27 @@ func TestLockout(t *testing.T) {
 	}
 	st, got := play(t, cfg, steps...)
 	want := append(slices.Repeat([]string{rejected}, 10),
-		`event lockout class=tamper state=disarmed who=kp1/keypad detail="code entry refused on every interface for 1m30s"`,
+		`event lockout class=tamper state=disarmed who=kp1/keypad detail="code entry from keypad:kp1 refused for 1m30s"`,
 		`report 1461 zone=0`)
 	sameLines(t, "ten wrong codes", want, got)
-	if !st.Lockout.Locked(t0.Add(9*second + 90*second - 1)) {
+	if _, locked := st.Lockout.LockedFor("keypad:kp1", t0.Add(9*second+90*second-1)); !locked {
 		t.Errorf("not locked until 90 s after the tenth wrong code: %+v", st.Lockout)
 	}
-	if st.Lockout.Locked(t0.Add(9*second + 90*second)) {
+	if _, locked := st.Lockout.LockedFor("keypad:kp1", t0.Add(9*second+90*second)); locked {
 		t.Errorf("still locked 90 s after the tenth wrong code: %+v", st.Lockout)
 	}
 
-	// Nine wrong codes, a right one, nine more: no lockout.
-	steps = append(steps[:9:9], at{10 * second, arm(ModeNight)})
+	// Nine wrong codes, a right one from the same keypad, nine more: no lockout.
+	steps = append(steps[:9:9], at{10 * second, Command{Kind: CmdArm, Mode: ModeNight, Who: bob, Role: RoleUser, ByCode: true}})
 	for i := range 9 {
-		steps = append(steps, at{time.Duration(11+i) * second, Refused{Who: Actor{Device: "web", Via: ViaWeb}, Reason: RefusedWrongCode}})
+		steps = append(steps, at{time.Duration(11+i) * second, wrongCode})
 	}
 	st, got = play(t, cfg, steps...)
-	if st.Lockout.Locked(t0.Add(20*second)) || slices.ContainsFunc(got, func(l string) bool { return strings.HasPrefix(l, "event lockout") }) {
+	if _, locked := st.Lockout.LockedFor("keypad:kp1", t0.Add(20*second)); locked || slices.ContainsFunc(got, func(l string) bool { return strings.HasPrefix(l, "event lockout") }) {
 		t.Errorf("locked although a right code reset the count: %v", got)
 	}
-	if st.Lockout.Failures != 9 || !st.Lockout.WindowStart.Equal(t0.Add(11*second)) {
-		t.Errorf("after the right code: %+v, want 9 failures counted from +11s", st.Lockout)
+	if c := st.Lockout.Sources["keypad:kp1"]; c.Failures != 9 || !c.WindowStart.Equal(t0.Add(11*second)) {
+		t.Errorf("after the right code: %+v, want 9 failures counted from +11s", c)
 	}
 
 	// Failures outside the window do not add up: the window restarts after 15 min.
@@ -2904,24 +2911,24 @@ func TestLockout(t *testing.T) {
 		steps = append(steps, at{time.Duration(i) * 2 * minute, wrongCode})
 	}
 	st, _ = play(t, cfg, steps...)
-	if st.Lockout.Locked(t0.Add(18 * minute)) {
+	if _, locked := st.Lockout.LockedFor("keypad:kp1", t0.Add(18*minute)); locked {
 		t.Errorf("locked by failures spread over 18 minutes with a 15 minute window")
 	}
-	if st.Lockout.Failures != 2 || !st.Lockout.WindowStart.Equal(t0.Add(16*minute)) {
-		t.Errorf("window: %+v, want 2 failures counted from +16m", st.Lockout)
+	if c := st.Lockout.Sources["keypad:kp1"]; c.Failures != 2 || !c.WindowStart.Equal(t0.Add(16*minute)) {
+		t.Errorf("window: %+v, want 2 failures counted from +16m", c)
 	}
 
 	// A failure exactly at the end of the window still counts in it.
 	st, _ = play(t, cfg, at{0, wrongCode}, at{15 * minute, wrongCode})
-	if st.Lockout.Failures != 2 || !st.Lockout.WindowStart.Equal(t0) {
-		t.Errorf("a failure at the window's end: %+v, want 2 failures counted from t0", st.Lockout)
+	if c := st.Lockout.Sources["keypad:kp1"]; c.Failures != 2 || !c.WindowStart.Equal(t0) {
+		t.Errorf("a failure at the window's end: %+v, want 2 failures counted from t0", c)
 	}
 
 	// Three attempts allowed: the third locks.
 	cfg.Settings.LockoutAttempts = 3
 	_, got = play(t, cfg, at{0, wrongCode}, at{second, wrongCode}, at{2 * second, wrongCode})
 	want = []string{rejected, rejected, rejected,
-		`event lockout class=tamper state=disarmed who=kp1/keypad detail="code entry refused on every interface for 1m30s"`,
+		`event lockout class=tamper state=disarmed who=kp1/keypad detail="code entry from keypad:kp1 refused for 1m30s"`,
 		`report 1461 zone=0`}
 	sameLines(t, "three attempts", want, got)
 }

@@ -41,7 +41,12 @@
 // maintenance mode (an admin's) logs tampers without alarms. A walk test records
 // which zones were seen, without alarms. Disarming during an alarm silences it and
 // queues a cancel report (406); a duress code disarms like the normal code and queues
-// a silent duress report (121).
+// a silent duress report (121), with the normal code's answer in every state.
+//
+// Wrong codes are counted per source (a keypad, a web client, an MQTT account):
+// LockoutAttempts within LockoutWindow lock that source for LockoutDuration, and
+// GlobalLockoutFactor times as many from all sources lock all code entry. A lock's
+// end is a deadline of Tick, so the state changes at that moment.
 //
 // # The actor
 //
@@ -51,8 +56,9 @@
 // applies before letting go (flat combining), so neither a single alarm nor a flood
 // of messages pays for a hand-over between goroutines. Sensor adapters call Post,
 // which does not wait for the disk; interfaces call Do (which checks the credential
-// with argon2id on the caller's goroutine, one hash at a time, against the shared
-// wrong-code lockout) or Input, which answer after the commit.
+// with argon2id on the caller's goroutine, one hash at a time, against the
+// wrong-code lockout of its source and of all sources) or Input, which answer after
+// the commit.
 //
 // After each input the outputs are switched at once, before anything else. The
 // events and reports are numbered and queued for one journal writer goroutine, which

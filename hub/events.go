@@ -25,6 +25,7 @@ const (
 	EvFault               EventType = "fault"
 	EvFaultRestore        EventType = "fault_restore"
 	EvLockout             EventType = "lockout"
+	EvLockoutEnd          EventType = "lockout_end"
 	EvMaintenanceEnd      EventType = "maintenance_end"
 	EvMaintenanceStart    EventType = "maintenance_start"
 	EvPanic               EventType = "panic"

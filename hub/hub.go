@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -401,12 +403,7 @@ func (h *Hub) deliver(items []*item, st State, core *Core, storageErr string) {
 		reports = reports || len(it.reports) > 0
 	}
 	for _, e := range events {
-		level := slog.LevelInfo
-		if e.Type == EvZoneOpen || e.Type == EvZoneClosed {
-			level = slog.LevelDebug
-		}
-		h.opt.Log.Log(context.Background(), level, "event", "type", e.Type, "seq", e.Seq, "zone", e.Zone,
-			"state", e.State, "who", e.Who.String(), "detail", e.Detail)
+		h.logEvent(e)
 	}
 	if reports && h.opt.Waker != nil {
 		h.opt.Waker.Wake()
@@ -427,6 +424,41 @@ func (h *Hub) deliver(items []*item, st State, core *Core, storageErr string) {
 			it.reply <- it.result
 		}
 	}
+}
+
+// logEvent logs an event. Silent events (duress, silent panic) are logged at debug
+// level only, and info-level lines carry no journal number, whose gap would show
+// them: the log is as readable as the state topics. Zone activity is debug too.
+func (h *Hub) logEvent(e Event) {
+	ctx := context.Background()
+	if e.Silent || e.Type == EvZoneOpen || e.Type == EvZoneClosed {
+		if h.opt.Log.Enabled(ctx, slog.LevelDebug) {
+			h.opt.Log.Debug("event", eventAttrs(e, true)...)
+		}
+		return
+	}
+	h.opt.Log.Info("event", eventAttrs(e, false)...)
+}
+
+// eventAttrs are an event's log attributes: the reasons and zones of a refused or
+// forced arming too.
+func eventAttrs(e Event, seq bool) []any {
+	as := []any{"type", e.Type}
+	if seq {
+		as = append(as, "seq", e.Seq)
+	}
+	as = append(as, "zone", e.Zone, "state", e.State, "who", e.Who.String(), "detail", e.Detail)
+	if len(e.Reasons) > 0 {
+		rs := make([]string, len(e.Reasons))
+		for i, r := range e.Reasons {
+			rs[i] = r.String()
+		}
+		as = append(as, "reasons", strings.Join(rs, ", "))
+	}
+	if len(e.Zones) > 0 {
+		as = append(as, "zones", strings.Join(e.Zones, ","))
+	}
+	return as
 }
 
 // wait waits for the hub to have resumed.
@@ -528,6 +560,12 @@ type Request struct {
 	Via   Via
 	// Device names the source: keypad id, MQTT client id, remote address.
 	Device string
+	// Source is what wrong codes are counted against (an MQTT account, whatever
+	// client id it uses); empty means SourceOf(Via, Device).
+	Source string
+	// Account is the authenticated account that sent the request (an MQTT user):
+	// one named in the setting arm_without_code may arm without a credential.
+	Account string
 	// Trusted, when set, skips the credential: the command comes from an already
 	// authenticated session (a web login) or the local CLI, and acts as this user.
 	Trusted *User
@@ -535,27 +573,36 @@ type Request struct {
 
 // Do authenticates a request and applies it. The credential check (argon2id) runs on
 // the caller's goroutine, one at a time (Verifier); the wrong-code lockout is shared
-// by every interface.
+// by every interface, each source (Request.Source) counted on its own.
 func (h *Hub) Do(ctx context.Context, r Request) error {
 	now := h.opt.Now()
 	src := Actor{Device: r.Device, Via: r.Via}
+	source := r.Source
+	if source == "" {
+		source = SourceOf(r.Via, r.Device)
+	}
 	var u User
 	var duress, byCode bool
 	if r.Trusted != nil {
 		u = *r.Trusted
 	} else {
+		snap := h.Snapshot()
 		if r.Cred.Empty() {
+			if r.Kind == CmdArm && !r.Force && r.Account != "" &&
+				slices.Contains(snap.Config.Settings.ArmWithoutCode, r.Account) {
+				// Arming without a code by a named account: the event names it.
+				return h.Input(ctx, Command{Kind: r.Kind, Mode: r.Mode, Who: src, Source: source, NoCode: true})
+			}
 			return &Error{Kind: ErrBadCode, Msg: "a code is required"}
 		}
-		snap := h.Snapshot()
-		if snap.State.Lockout.Locked(now) {
-			_ = h.Input(ctx, Refused{Who: src, Reason: RefusedLocked})
-			return &Error{Kind: ErrLocked, Msg: "code entry is locked until " + snap.State.Lockout.Until.Format(time.RFC3339)}
+		if until, locked := snap.State.Lockout.LockedFor(source, now); locked {
+			_ = h.Input(ctx, Refused{Who: src, Source: source, Reason: RefusedLocked})
+			return &Error{Kind: ErrLocked, Msg: "code entry is locked until " + until.Format(time.RFC3339)}
 		}
 		var ok bool
 		u, duress, ok = h.opt.Verifier.Identify(snap.Config.Users, r.Cred)
 		if !ok {
-			if err := h.Input(ctx, Refused{Who: src, Reason: RefusedWrongCode, Detail: credKind(r.Cred)}); err != nil {
+			if err := h.Input(ctx, Refused{Who: src, Source: source, Reason: RefusedWrongCode, Detail: credKind(r.Cred)}); err != nil {
 				return err
 			}
 			return &Error{Kind: ErrBadCode, Msg: "wrong code"}
@@ -568,7 +615,7 @@ func (h *Hub) Do(ctx context.Context, r Request) error {
 		return &Error{Kind: ErrDenied, Msg: "user " + u.Name + " may not operate the system now"}
 	}
 	return h.Input(ctx, Command{Kind: r.Kind, Mode: r.Mode, Force: r.Force, Zone: r.Zone,
-		Who: who, Role: u.Role, Duress: duress, ByCode: byCode})
+		Who: who, Role: u.Role, Duress: duress, ByCode: byCode, Source: source})
 }
 
 func credKind(c Credential) string {

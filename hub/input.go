@@ -64,7 +64,14 @@ type Command struct {
 	Who    Actor
 	Role   Role
 	Duress bool // the user entered their duress code
-	ByCode bool // authenticated by a code: resets the wrong-code counter
+	ByCode bool // authenticated by a code: resets its source's wrong-code count
+	// NoCode: an account allowed to arm without a code (arm_without_code). It
+	// only arms a disarmed system: changing the mode of an armed one (away to
+	// home) would lower the protection.
+	NoCode bool
+	// Source is where the command came from, for the wrong-code count (see
+	// Refused.Source); empty means SourceOf(Who.Via, Who.Device).
+	Source string
 }
 
 // Refused records a request refused before it reached the core's logic: a wrong code
@@ -74,6 +81,9 @@ type Refused struct {
 	Who    Actor
 	Reason RefuseReason
 	Detail string
+	// Source is what wrong codes are counted against: a keypad, a web client, an
+	// MQTT account. Empty means SourceOf(Who.Via, Who.Device).
+	Source string
 }
 
 // RefuseReason says why a request was refused.

@@ -73,15 +73,68 @@ type Verification struct {
 	Confirmed  bool      `json:"confirmed"`
 }
 
-// Lockout counts wrong codes across every interface.
+// Lockout counts wrong codes. Each source (a keypad, a web client, an MQTT
+// account) has its own count and lock, so that one source cannot lock the others
+// out; Failures, WindowStart and Until count every source together (the global
+// lock, at GlobalLockoutFactor times the per-source limit), so that guessing across
+// interfaces stays bounded too.
 type Lockout struct {
+	Failures    int       `json:"failures,omitempty"`
+	WindowStart time.Time `json:"window_start,omitzero"`
+	Until       time.Time `json:"until,omitzero"`
+	// Sources are the sources with wrong codes in their window, or locked.
+	Sources map[string]CodeCount `json:"sources,omitempty"`
+}
+
+// CodeCount is one source's wrong codes in its window, and its lock.
+type CodeCount struct {
 	Failures    int       `json:"failures,omitempty"`
 	WindowStart time.Time `json:"window_start,omitzero"`
 	Until       time.Time `json:"until,omitzero"`
 }
 
-// Locked reports whether code entry is refused at now.
+// GlobalLockoutFactor: wrong codes from all sources together lock all code entry
+// at this many times lockout_attempts.
+const GlobalLockoutFactor = 3
+
+// Locked reports whether all code entry is refused at now (the global lock).
 func (l Lockout) Locked(now time.Time) bool { return now.Before(l.Until) }
+
+// LockedFor reports whether code entry from source is refused at now, by its own
+// lock or the global one, and until when.
+func (l Lockout) LockedFor(source string, now time.Time) (until time.Time, locked bool) {
+	if l.Locked(now) {
+		until = l.Until
+	}
+	if c, ok := l.Sources[source]; ok && now.Before(c.Until) && c.Until.After(until) {
+		until = c.Until
+	}
+	return until, !until.IsZero()
+}
+
+// LockedSources returns the sources locked now (whose lock has not yet been
+// ended by the core's timer), sorted.
+func (l Lockout) LockedSources() []string {
+	var ss []string
+	for s, c := range l.Sources {
+		if !c.Until.IsZero() {
+			ss = append(ss, s)
+		}
+	}
+	slices.Sort(ss)
+	return ss
+}
+
+func (l Lockout) equal(o Lockout) bool {
+	return l.Failures == o.Failures && l.WindowStart.Equal(o.WindowStart) && l.Until.Equal(o.Until) &&
+		maps.EqualFunc(l.Sources, o.Sources, func(a, b CodeCount) bool {
+			return a.Failures == b.Failures && a.WindowStart.Equal(b.WindowStart) && a.Until.Equal(b.Until)
+		})
+}
+
+// SourceOf names the source of a request for the wrong-code count: the interface
+// and the device (keypad id, client address).
+func SourceOf(via Via, device string) string { return string(via) + ":" + device }
 
 // WalkTest is a running walk test.
 type WalkTest struct {
@@ -117,7 +170,7 @@ func (s State) equal(o State) bool {
 		!s.EntryDeadline.Equal(o.EntryDeadline) || s.EntryZone != o.EntryZone || !s.AlarmStart.Equal(o.AlarmStart) ||
 		!s.SirenUntil.Equal(o.SirenUntil) || s.AlarmZone != o.AlarmZone || s.ArmedBy != o.ArmedBy ||
 		s.AlarmReported != o.AlarmReported || s.ClosingReported != o.ClosingReported ||
-		!s.HeldUntil.Equal(o.HeldUntil) || s.Lockout != o.Lockout {
+		!s.HeldUntil.Equal(o.HeldUntil) || !s.Lockout.equal(o.Lockout) {
 		return false
 	}
 	sameZones := reflect.ValueOf(s.Zones).UnsafePointer() == reflect.ValueOf(o.Zones).UnsafePointer()

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"vakt/hub"
 	"vakt/hub/output"
@@ -104,29 +105,39 @@ func Decode(z hub.Zone, payload []byte) ([]hub.Signal, error) {
 			return nil, fmt.Errorf("zone %s: payload on %s has no field %q", z.ID, b.Topic, b.Field)
 		}
 	}
+	// tamper: +1 a tamper, -1 its restore, 0 not said; either the state's value or
+	// the tamper field may say it, and a tamper said by one is not restored by
+	// the other in the same message.
+	tamper := 0
 	if value != "" {
 		switch {
 		case b.TamperValue != "" && strings.EqualFold(value, b.TamperValue):
-			sigs = append(sigs, hub.SigTamper)
+			tamper = 1
 		case match(value, b.Open, defOpen):
 			sigs = append(sigs, hub.SigOpen)
 		case match(value, b.Closed, defClosed):
 			sigs = append(sigs, hub.SigClose)
 			if b.TamperValue != "" {
-				sigs = append(sigs, hub.SigTamperRestore)
+				tamper = -1
 			}
 		default:
-			return nil, fmt.Errorf("zone %s: value %q on %s is neither open nor closed", z.ID, value, b.Topic)
+			return nil, fmt.Errorf("zone %s: value %q on %s is neither open nor closed", z.ID, truncate(value), b.Topic)
 		}
 	}
 	if b.TamperField != "" {
 		if v, ok := field(obj, b.TamperField); ok {
 			if match(v, b.Tamper, defTamper) {
-				sigs = append(sigs, hub.SigTamper)
-			} else {
-				sigs = append(sigs, hub.SigTamperRestore)
+				tamper = 1
+			} else if tamper == 0 {
+				tamper = -1
 			}
 		}
+	}
+	switch tamper {
+	case 1:
+		sigs = append(sigs, hub.SigTamper)
+	case -1:
+		sigs = append(sigs, hub.SigTamperRestore)
 	}
 	if b.BatteryLowField != "" {
 		if v, ok := field(obj, b.BatteryLowField); ok {
@@ -368,11 +379,16 @@ func DecodeFeedback(out hub.Output, payload []byte) (on bool, err error) {
 	return false, fmt.Errorf("value %q on %s is neither %q nor %q", truncate(value), b.StateTopic, onV, offV)
 }
 
+// truncate shortens s for a log line, at a character's boundary.
 func truncate(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
+	if len(s) <= 40 {
+		return s
 	}
-	return s
+	n := 40
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // MatchTopic reports whether the MQTT topic filter f matches topic t ('+' one

@@ -17,6 +17,7 @@
 package mqttapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"vakt/hub"
 )
@@ -64,6 +66,12 @@ type API struct {
 	updates <-chan hub.Update
 	unsub   func()
 	started time.Time
+	now     func() time.Time
+
+	// Run's own: the last state and attributes published, the last event number.
+	lastState hub.StateName
+	lastAttrs []byte
+	seq       uint64
 
 	mu   sync.Mutex
 	held [][]byte // start-up events waiting for a listener; nil once one listened
@@ -81,8 +89,12 @@ func New(base string, bus Bus, h Hub, log *slog.Logger) *API {
 	if base == "" {
 		base = "vakt"
 	}
-	return &API{base: strings.TrimSuffix(base, "/"), bus: bus, hub: h, log: log, queue: make(chan Message, 32)}
+	return &API{base: strings.TrimSuffix(base, "/"), bus: bus, hub: h, log: log, queue: make(chan Message, 32),
+		now: time.Now}
 }
+
+// SetClock replaces the API's clock (default time.Now); call it before Start.
+func (a *API) SetClock(now func() time.Time) { a.now = now }
 
 // Topic returns the full topic of a leaf such as "state".
 func (a *API) Topic(leaf string) string { return a.base + "/" + leaf }
@@ -161,16 +173,21 @@ func ParseCommand(payload []byte) (Command, error) {
 	return c, nil
 }
 
+// truncate shortens s for a log line or an event, at a character's boundary.
 func truncate(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
+	if len(s) <= 40 {
+		return s
 	}
-	return s
+	n := 40
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // Start subscribes to the command topic and publishes the current state.
 func (a *API) Start(ctx context.Context) (cancel func(), err error) {
-	a.started = time.Now()
+	a.started = a.now()
 	a.updates, a.unsub = a.hub.Subscribe(256)
 	cancel, err = a.bus.Subscribe(a.Topic("command"), func(m Message) {
 		select {
@@ -212,48 +229,64 @@ func (a *API) Listening() {
 }
 
 // Run executes commands and publishes updates until ctx is cancelled. Call Start
-// first.
+// first. Updates already waiting are published before the next command is taken,
+// and a command's own update before its answer, so that everything is told in the
+// order it happened.
 func (a *API) Run(ctx context.Context) error {
-	updates, unsub := a.updates, a.unsub
-	defer func() { unsub() }()
-	last := hub.StateName("")
+	defer func() { a.unsub() }()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case m := <-a.queue:
+			a.publishWaiting()
 			a.command(ctx, m)
-		case u, ok := <-updates:
-			if !ok { // dropped as too slow: resubscribe and republish
-				updates, unsub = a.hub.Subscribe(256)
-				a.publishState(a.hub.Snapshot(), true)
-				continue
-			}
-			// Take every update already waiting: events in order, the state once.
-			snap, events := u.Snapshot, u.Events
-		more:
-			for {
-				select {
-				case u, ok := <-updates:
-					if !ok {
-						break more
-					}
-					snap, events = u.Snapshot, append(events, u.Events...)
-				default:
-					break more
-				}
-			}
-			for _, e := range events {
-				// Silent events are never shown; zone activity is in the event log
-				// and in the attributes' open_sensors, not on the event topic.
-				if !e.Silent && e.Type != hub.EvZoneOpen && e.Type != hub.EvZoneClosed {
-					a.publishEvent(eventJSON(e))
-				}
-			}
-			a.publishState(snap, snap.State.Name != last)
-			last = snap.State.Name
+		case u, ok := <-a.updates:
+			a.publishUpdates(u, ok)
 		}
 	}
+}
+
+// publishWaiting publishes the updates waiting, if any.
+func (a *API) publishWaiting() {
+	select {
+	case u, ok := <-a.updates:
+		a.publishUpdates(u, ok)
+	default:
+	}
+}
+
+// publishUpdates publishes u and every update already waiting after it: events in
+// order, the state once. ok false: the subscription was dropped as too slow; it is
+// made again and the state republished.
+func (a *API) publishUpdates(u hub.Update, ok bool) {
+	if !ok {
+		a.updates, a.unsub = a.hub.Subscribe(256)
+		a.publishState(a.hub.Snapshot(), true)
+		return
+	}
+	snap, events := u.Snapshot, u.Events
+more:
+	for {
+		select {
+		case u, ok := <-a.updates:
+			if !ok {
+				break more
+			}
+			snap, events = u.Snapshot, append(events, u.Events...)
+		default:
+			break more
+		}
+	}
+	for _, e := range events {
+		// Silent events are never shown; zone activity is in the event log
+		// and in the attributes' open_sensors, not on the event topic.
+		if !e.Silent && e.Type != hub.EvZoneOpen && e.Type != hub.EvZoneClosed {
+			a.publishEvent(a.eventJSON(e))
+		}
+	}
+	a.publishState(snap, snap.State.Name != a.lastState)
+	a.lastState = snap.State.Name
 }
 
 func (a *API) command(ctx context.Context, m Message) {
@@ -279,7 +312,10 @@ func (a *API) command(ctx context.Context, m Message) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err = a.hub.Do(ctx, hub.Request{Kind: c.Kind, Mode: c.Mode, Force: c.Force, Zone: c.Zone,
-		Cred: hub.Credential{Code: c.Code}, Via: hub.ViaMQTT, Device: device})
+		Cred: hub.Credential{Code: c.Code}, Via: hub.ViaMQTT, Device: device, Source: "mqtt:" + who,
+		Account: m.Username})
+	// What the command did (its events, the new state) is told before its answer.
+	a.publishWaiting()
 	if err == nil {
 		return
 	}
@@ -305,8 +341,12 @@ func (a *API) command(ctx context.Context, m Message) {
 	a.publishEvent(ev)
 }
 
-func eventJSON(e hub.Event) map[string]any {
-	m := map[string]any{"event": e.Type, "seq": e.Seq, "time": e.Time.Format(time.RFC3339), "class": e.Class,
+// eventJSON is an event as published. Its seq numbers the events published on the
+// topic since start, without gaps: the journal's numbers would show a gap where a
+// silent event (duress, silent panic) was left out.
+func (a *API) eventJSON(e hub.Event) map[string]any {
+	a.seq++
+	m := map[string]any{"event": e.Type, "seq": a.seq, "time": e.Time.Format(time.RFC3339), "class": e.Class,
 		"state": e.State, "who": e.Who}
 	if e.Zone != "" {
 		m["zone"] = e.Zone
@@ -333,7 +373,7 @@ func (a *API) publishEvent(v any) {
 		return
 	}
 	a.mu.Lock()
-	if !a.live && time.Since(a.started) < holdFor && !a.bus.Subscribed(a.Topic("event")) {
+	if !a.live && a.now().Sub(a.started) < holdFor && !a.bus.Subscribed(a.Topic("event")) {
 		if len(a.held) < holdSize {
 			a.held = append(a.held, b)
 		}
@@ -357,7 +397,11 @@ type Attributes struct {
 	Ready     map[hub.Mode]bool         `json:"ready"`
 	Reasons   map[hub.Mode][]hub.Reason `json:"not_ready_reasons"`
 	Delay     int                       `json:"delay,omitempty"`
-	Locked    bool                      `json:"locked_out"`
+	// Locked: all code entry is locked (too many wrong codes from all sources);
+	// LockedSources are the sources whose code entry is locked (a keypad, a web
+	// client, an MQTT account). Both end at the lock's end.
+	Locked        bool     `json:"locked_out"`
+	LockedSources []string `json:"locked_out_sources"`
 }
 
 func (a *API) publishState(s *hub.Snapshot, stateChanged bool) {
@@ -367,7 +411,11 @@ func (a *API) publishState(s *hub.Snapshot, stateChanged bool) {
 		}
 	}
 	at := Attributes{State: s.State.Name, ArmMode: s.State.Mode, Open: []string{}, Bypassed: []string{},
-		Ready: map[hub.Mode]bool{}, Reasons: s.Ready, Locked: s.State.Lockout.Locked(time.Now())}
+		Ready: map[hub.Mode]bool{}, Reasons: s.Ready, Locked: !s.State.Lockout.Until.IsZero(),
+		LockedSources: s.State.Lockout.LockedSources()}
+	if at.LockedSources == nil {
+		at.LockedSources = []string{}
+	}
 	if s.State.ArmedBy != (hub.Actor{}) {
 		at.ChangedBy = s.State.ArmedBy.String()
 	}
@@ -385,11 +433,15 @@ func (a *API) publishState(s *hub.Snapshot, stateChanged bool) {
 	}
 	switch s.State.Name {
 	case hub.Arming:
-		at.Delay = int(time.Until(s.State.ExitDeadline).Seconds() + 0.5)
+		at.Delay = int(s.State.ExitDeadline.Sub(a.now()).Seconds() + 0.5)
 	case hub.Pending:
-		at.Delay = int(time.Until(s.State.EntryDeadline).Seconds() + 0.5)
+		at.Delay = int(s.State.EntryDeadline.Sub(a.now()).Seconds() + 0.5)
 	}
 	b, _ := json.Marshal(at)
+	if !stateChanged && bytes.Equal(b, a.lastAttrs) {
+		return // nothing new to tell (an update of silent events only)
+	}
+	a.lastAttrs = b
 	if err := a.bus.Publish(a.Topic("attributes"), b, true); err != nil {
 		a.log.Error("mqttapi: publish attributes", "err", err)
 	}

@@ -1,6 +1,7 @@
 package mqttapi
 
 import (
+	"strings"
 	"testing"
 
 	"vakt/hub"
@@ -27,6 +28,12 @@ func TestParseCommand(t *testing.T) {
 		{`{"command":`, Command{}, true},
 		{"OPEN_SESAME", Command{}, true},
 		{"", Command{}, true},
+		{`{"command":"x` + strings.Repeat("é", 30) + `"}`, Command{}, true},
+	}
+	// A long unknown command is cut at a character's boundary.
+	_, err := ParseCommand([]byte(`{"command":"x` + strings.Repeat("é", 30) + `"}`))
+	if want := `unknown command "x` + strings.Repeat("é", 19) + `…"`; err == nil || err.Error() != want {
+		t.Errorf("long command: %v, want %s", err, want)
 	}
 	for _, tc := range tests {
 		got, err := ParseCommand([]byte(tc.in))
