@@ -974,3 +974,70 @@ func TestJunkLoggedOncePerMinute(t *testing.T) {
 		t.Errorf("log lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// handFrame builds a plain frame byte by byte as an independent transmitter does:
+// no timestamp, R and L only when given, CRC-16/ARC computed here.
+func handFrame(body string) []byte {
+	var crc uint16
+	for i := 0; i < len(body); i++ {
+		crc ^= uint16(body[i])
+		for range 8 {
+			if crc&1 != 0 {
+				crc = crc>>1 ^ 0xA001
+			} else {
+				crc >>= 1
+			}
+		}
+	}
+	return []byte(fmt.Sprintf("\n%04X%04X%s\r", crc, len(body), body))
+}
+
+// SIA-DCS messages with text, area codes and id/ti modifiers, as an independent
+// transmitter sends them, are ACKed with the text, area and user on the event; a
+// frame whose SIA data really is broken gets DUH with the reason.
+func TestIndependentTransmitterSIA(t *testing.T) {
+	f := start(t, nil)
+	c := f.dial(t)
+	var got []string
+	for i, data := range []string{
+		"#1234|Nri1BA3|AInbraak",
+		`#1234|Nri1BA3*"Inbraak"NM`,
+		"#1234|AInbraak achterdeur",
+		"#1234|Nid5CG1",
+		"#1234|NOG2",
+		"#1234|NCA1",
+		"#1234|Nri1BV1",
+		"#1234|NNL1",
+		"#1234|Nti15:02/id3/ri1/BA3",
+		"#1234|Nri1id7OP7",
+	} {
+		seq := i + 1
+		c.write(handFrame(fmt.Sprintf(`"SIA-DCS"%04d#1234[%s]`, seq, data)))
+		wantReply(t, c.reply(nil), sia.IDAck, seq, "1234")
+		got = append(got, strings.TrimPrefix(f.event(t).String(), "2026-11-25T21:00:00Z acct 1234 tcp "))
+	}
+	want := []string{
+		`seq 0001 SIA-DCS BA ri1 003 Burglary (zone 3) "Inbraak"`,
+		`seq 0002 SIA-DCS BA ri1 003 Burglary (zone 3) "Inbraak"`,
+		`seq 0003 SIA-DCS A Text message "Inbraak achterdeur"`,
+		`seq 0004 SIA-DCS CG ri1 000 Armed stay (area 1, user 5)`,
+		`seq 0005 SIA-DCS OG ri2 000 Disarmed from stay (area 2)`,
+		`seq 0006 SIA-DCS CA ri1 000 Automatic arm (area 1)`,
+		`seq 0007 SIA-DCS BV ri1 000 Confirmed burglary (area 1)`,
+		`seq 0008 SIA-DCS NL ri1 000 SIA event NL (area 1)`,
+		`seq 0009 SIA-DCS BA ri1 003 Burglary (zone 3, user 3) at 15:02`,
+		`seq 0010 SIA-DCS OP ri1 007 Disarmed by user (user 7)`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	c.write(handFrame(`"SIA-DCS"0011#1234[#1234|Nri1BA3?x]`))
+	wantReply(t, c.reply(nil), sia.IDDuh, 11, "1234")
+	f.noEvent(t)
+	lines := logLines(f.log.String(), "receiver: DUH")
+	wantLines := []string{`level=WARN msg="receiver: DUH" path=tcp remote=` + c.c.LocalAddr().String() +
+		` account=1234 id=SIA-DCS seq=11 why="sia: malformed frame: SIA data \"#1234|Nri1BA3?x\": unexpected '?' at 6"`}
+	if !slices.Equal(lines, wantLines) {
+		t.Errorf("log:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(wantLines, "\n"))
+	}
+}
