@@ -990,8 +990,9 @@ func (s *step) fault(f Fault) {
 	var reports []Report
 	switch f.ID.Kind {
 	case FaultUplinkPath:
-		// Reported over the other path: 354, failure to communicate.
-		reports = append(reports, Report{Code: CodeCommFailure, Qualifier: q})
+		// Reported over the other path: 354, failure to communicate; the zone
+		// field names the path (1 primary, 2 backup).
+		reports = append(reports, Report{Code: CodeCommFailure, Qualifier: q, Zone: f.Point})
 	case FaultStorage:
 		reports = append(reports, Report{Code: CodeSystemTrouble, Qualifier: q})
 	case FaultOutput:

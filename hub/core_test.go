@@ -2710,6 +2710,19 @@ func commandCases() []coreCase {
 
 func faultCases() []coreCase {
 	return []coreCase{
+		{name: "uplink path fault: 354 names the path in its zone field",
+			moves: []move{
+				{0, Fault{ID: FaultID{Kind: FaultUplinkPath, Subject: "backup"}, Point: 2, Active: true, Detail: "no ack"}, lines(
+					`event fault class=fault state=disarmed who=system detail="uplink:backup: no ack"`,
+					`report 1354 zone=2`,
+				)},
+				{minute, Fault{ID: FaultID{Kind: FaultUplinkPath, Subject: "backup"}, Point: 2}, lines(
+					`event fault_restore class=fault state=disarmed who=system detail="uplink:backup"`,
+					`report 3354 zone=2`,
+				)}},
+			state: lines(
+				`name=disarmed`,
+			)},
 		{name: "uplink path fault: 354 new and restore, repeats ignored",
 			moves: []move{
 				{0, Fault{ID: FaultID{Kind: FaultUplinkPath, Subject: "primary"}, Active: true, Detail: "no ack"}, lines(

@@ -539,7 +539,7 @@ func (s *scheduler) answered(p *pathState, now time.Time, ack bool) {
 	// cleared once after start too: clearing a fault that is not set changes
 	// nothing there.
 	if p.lostFault || !p.staleCleared {
-		s.u.notes.push(hub.Fault{ID: lost, Active: false, Detail: "receiver answers again"})
+		s.u.notes.push(hub.Fault{ID: lost, Point: p.idx + 1, Active: false, Detail: "receiver answers again"})
 		if p.lostFault {
 			log.Info("uplink: path restored", "addr", p.cfg.Addr)
 		}
@@ -571,7 +571,7 @@ func (s *scheduler) failed(p *pathState, now time.Time, err error) {
 	}
 	if p.lost() && !p.lostFault {
 		p.lostFault = true
-		s.u.notes.push(hub.Fault{ID: hub.FaultID{Kind: hub.FaultUplinkPath, Subject: p.cfg.Name}, Active: true,
+		s.u.notes.push(hub.Fault{ID: hub.FaultID{Kind: hub.FaultUplinkPath, Subject: p.cfg.Name}, Point: p.idx + 1, Active: true,
 			Detail: fmt.Sprintf("no answer from %s after %d attempts: %v", p.cfg.Addr, p.failures, err)})
 	}
 }

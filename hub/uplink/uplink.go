@@ -62,8 +62,14 @@ type PathStatus struct {
 	// delivered.
 	Queue int `json:"queue"`
 	// ClockOffset is the receiver's clock minus this hub's, learnt from its NAK and
-	// added to every timestamp sent on this path.
-	ClockOffset time.Duration `json:"clock_offset"`
+	// added to every timestamp sent on this path; ClockOffsetSeconds is the same
+	// in seconds, as JSON shows it.
+	ClockOffset        time.Duration `json:"-"`
+	ClockOffsetSeconds float64       `json:"clock_offset_s"`
+	// LastNAK and LastDUH are the last NAK and DUH from this path's receiver
+	// since start (when, and why), nil for none.
+	LastNAK *Refusal `json:"last_nak,omitempty"`
+	LastDUH *Refusal `json:"last_duh,omitempty"`
 	// Active marks the path that carries reports now (both paths with report_both).
 	Active bool `json:"active"`
 }
@@ -89,6 +95,7 @@ type Option func(*options)
 type options struct {
 	clk  clock
 	rand io.Reader
+	seqs SeqStore
 }
 
 // WithClock replaces the clock: now for timestamps and schedules, after for every
@@ -160,7 +167,7 @@ func New(cfg Config, out Outbox, h Hub, log *slog.Logger, opts ...Option) (*Upli
 	u := &Uplink{cfg: cfg, out: out, notes: newNotifier(h, log), log: log, clk: o.clk, wake: make(chan struct{}, 1)}
 	for i, p := range cfg.Paths {
 		key, _ := p.check() // checked by normalize
-		u.paths = append(u.paths, newPathState(i, p, newLink(p, key, o.clk, o.rand, log)))
+		u.paths = append(u.paths, newPathState(i, p, newLink(p, key, o.clk, o.rand, o.seqs, log)))
 	}
 	queued := 0
 	if out != nil {
@@ -195,6 +202,8 @@ func (u *Uplink) Status() []PathStatus {
 	u.mu.Unlock()
 	for i := range st {
 		st[i].ClockOffset = u.paths[i].link.Offset()
+		st[i].ClockOffsetSeconds = st[i].ClockOffset.Seconds()
+		st[i].LastNAK, st[i].LastDUH = u.paths[i].link.refusals()
 	}
 	return st
 }
@@ -340,6 +349,10 @@ func (p *pathState) reportMessage(r hub.Report) (sia.Message, error) {
 			return sia.Message{}, err
 		}
 		d.Text = siaText(r.Text)
+		if !r.Time.IsZero() {
+			// When it happened, so that a report delayed by an outage shows it.
+			d.Time = r.Time.UTC().Format("15:04")
+		}
 		data, err := d.Format()
 		return sia.Message{ID: sia.IDSIADCS, Data: data}, err
 	}
