@@ -813,6 +813,13 @@ func (s *step) arm(c Command) *Error {
 			forced = append(forced, r.Zone)
 			reports = append(reports, Report{Code: CodeBypass, Qualifier: QualNew, Zone: s.zoneNum(r.Zone)})
 		}
+		// Armed although a path to the centre is down: the centre learns it from
+		// an exception closing (450) by the user, alongside the closing itself.
+		if slices.ContainsFunc(reasons, func(r Reason) bool {
+			return strings.HasPrefix(r.Fault, string(FaultUplinkPath)+":")
+		}) {
+			reports = append(reports, Report{Code: CodeExceptionOC, Qualifier: QualRestore, Zone: c.Who.UserNum})
+		}
 		s.record(Event{Type: EvArmForced, Class: ClassArming, Mode: c.Mode, Who: c.Who, Reasons: reasons, Zones: forced},
 			reports...)
 	}
@@ -1111,6 +1118,7 @@ func (c *Core) Resume(now time.Time, st State) (State, []Effect) {
 		}
 	}
 	s.record(Event{Type: EvRestart, Class: ClassFault, Who: system, Mode: s.st.Mode,
-		Detail: "resumed in state " + string(s.st.Name)})
+		Detail: "resumed in state " + string(s.st.Name)},
+		Report{Code: CodeSystemReset, Qualifier: QualNew})
 	return s.st, s.effects()
 }

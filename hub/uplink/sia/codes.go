@@ -109,6 +109,7 @@ func Codes() []EventCode {
 		{CID: 403, SIA: "OA", Restore: "CA", Name: "Automatic disarm", RestoreName: "Automatic arm"},
 		{CID: 406, SIA: "OC", Name: "Cancel by user", User: true},
 		{CID: 441, SIA: "OG", Restore: "CG", Name: "Disarmed from stay", RestoreName: "Armed stay", User: true},
+		{CID: 450, Restore: "CF", Name: "Exception opening", RestoreName: "Forced arming (fault present)", User: true},
 		{CID: 456, SIA: "OG", Restore: "CG", Name: "Partial disarm", RestoreName: "Partial arm", User: true},
 		{CID: 461, SIA: "JA", Name: "Wrong code entry"},
 		{CID: 570, SIA: "BB", Restore: "BU", Name: "Zone bypassed", RestoreName: "Zone unbypassed"},
