@@ -77,3 +77,63 @@ func (d SeqDir) SaveSeq(path string, seq int) error {
 	}
 	return nil
 }
+
+// LostStore keeps whether a path is lost across restarts, so that after a restart
+// (even a kill) the path counts as lost, and its fault is raised, at once — not
+// only after missed_polls more failures. A SeqStore that also implements
+// LostStore (SeqDir does) is used for it.
+type LostStore interface {
+	LoadLost(path string) (bool, error)
+	SaveLost(path string, lost bool) error
+}
+
+// LoadLost implements LostStore: the path is lost while "uplink-<name>.lost" exists.
+func (d SeqDir) LoadLost(path string) (bool, error) {
+	_, err := os.Stat(d.lostFile(path))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("uplink: read lost state: %w", err)
+}
+
+// SaveLost implements LostStore.
+func (d SeqDir) SaveLost(path string, lost bool) error {
+	name := d.lostFile(path)
+	if !lost {
+		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("uplink: clear lost state: %w", err)
+		}
+		return syncDir(string(d))
+	}
+	f, err := os.Create(name)
+	if err == nil {
+		err = f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		err = syncDir(string(d))
+	}
+	if err != nil {
+		return fmt.Errorf("uplink: save lost state %s: %w", name, err)
+	}
+	return nil
+}
+
+func (d SeqDir) lostFile(path string) string {
+	return filepath.Join(string(d), "uplink-"+path+".lost")
+}
+
+// syncDir makes a file's creation or removal in dir durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}

@@ -145,8 +145,20 @@ type Uplink struct {
 	ran     bool
 	running bool
 
+	lost LostStore // nil: lost states are not kept
+
 	mu     sync.Mutex
 	status []PathStatus
+}
+
+// saveLost records whether p is lost, when a LostStore is configured.
+func (u *Uplink) saveLost(p *pathState, lost bool) {
+	if u.lost == nil {
+		return
+	}
+	if err := u.lost.SaveLost(p.cfg.Name, lost); err != nil {
+		u.log.Error("uplink: cannot save whether the path is lost", "path", p.cfg.Name, "lost", lost, "err", err)
+	}
 }
 
 // New checks cfg (see Config.Validate) and makes an Uplink. out may be nil for an
@@ -169,6 +181,19 @@ func New(cfg Config, out Outbox, h Hub, log *slog.Logger, opts ...Option) (*Upli
 		key, _ := p.check() // checked by normalize
 		u.paths = append(u.paths, newPathState(i, p, newLink(p, key, o.clk, o.rand, o.seqs, log)))
 	}
+	if ls, ok := o.seqs.(LostStore); ok {
+		u.lost = ls
+		for _, p := range u.paths {
+			lost, err := ls.LoadLost(p.cfg.Name)
+			if err != nil {
+				log.Error("uplink: cannot read whether the path was lost; assuming not", "path", p.cfg.Name, "err", err)
+			}
+			if lost {
+				// Lost before the restart: lost now, until the receiver answers.
+				p.state, p.failures, p.lostFault, p.lostAtStart = StateLost, p.cfg.MissedPolls, true, true
+			}
+		}
+	}
 	queued := 0
 	if out != nil {
 		if n, err := out.OutboxLen(); err == nil {
@@ -177,7 +202,7 @@ func New(cfg Config, out Outbox, h Hub, log *slog.Logger, opts ...Option) (*Upli
 	}
 	u.status = make([]PathStatus, len(u.paths))
 	for i, p := range u.paths {
-		u.status[i] = PathStatus{Name: p.cfg.Name, Addr: p.cfg.Addr, State: StateUnknown, Queue: queued,
+		u.status[i] = PathStatus{Name: p.cfg.Name, Addr: p.cfg.Addr, State: p.state, Failures: p.failures, Queue: queued,
 			Active: i == 0 || cfg.ReportBoth}
 	}
 	return u, nil

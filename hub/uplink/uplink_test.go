@@ -930,3 +930,56 @@ func TestSeqContinuesAcrossRestarts(t *testing.T) {
 		t.Errorf("after the damaged file: %d, %v", n, err)
 	}
 }
+
+// A path's lost state survives a restart: the new uplink counts it lost and raises
+// its fault at once (the hub may have lost it), not after missed_polls failures;
+// the first answer clears it for good.
+func TestLostSurvivesRestart(t *testing.T) {
+	e := newEnv(t, true)
+	dir := SeqDir(t.TempDir())
+	addr := reserveAddr(t)
+	cfg := Config{Paths: []Path{path("primary", addr)}}
+	_, stop := e.run(cfg, WithSeqStore(dir))
+	e.until("lost", 10*time.Minute, func() bool { return len(transitions(e.hub.faultLog(), "uplink:primary")) == 1 })
+	stop()
+	if lost, err := dir.LoadLost("primary"); err != nil || !lost {
+		t.Fatalf("stored lost state %v, %v", lost, err)
+	}
+
+	// A new hub that knows nothing: the fault comes before any attempt fails.
+	e.hub = &fakeHub{e: e, faults: map[string]bool{}}
+	start := e.clk.Now()
+	u, stop := e.run(cfg, WithSeqStore(dir))
+	if st := u.Status()[0]; st.State != StateLost || st.Failures != 3 {
+		t.Errorf("status at start %+v", st)
+	}
+	e.until("fault raised again", 0, func() bool { return len(e.hub.faultLog()) >= 1 })
+	if got, want := e.hub.faultLog(), []string{"uplink:primary=true"}; !slices.Equal(got, want) {
+		t.Errorf("faults %v, want %v", got, want)
+	}
+	if e.clk.Now() != start {
+		t.Errorf("fault raised after %s, want at once", e.clk.Now().Sub(start))
+	}
+	stop()
+
+	// The receiver answers: restored, and no longer lost after the next restart.
+	rec := &recorder{}
+	e.recv(rec, addr, "", nil, nil)
+	e.run(cfg, WithSeqStore(dir))
+	primary := func() []string {
+		var out []string
+		for _, l := range e.hub.faultLog() {
+			if strings.HasPrefix(l, "uplink:primary=") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	e.until("restored", time.Hour, func() bool { return len(primary()) >= 3 })
+	if got, want := primary(), []string{"uplink:primary=true", "uplink:primary=true", "uplink:primary=false"}; !slices.Equal(got, want) {
+		t.Errorf("faults %v, want %v", got, want)
+	}
+	if lost, err := dir.LoadLost("primary"); err != nil || lost {
+		t.Errorf("stored lost state after restore %v, %v", lost, err)
+	}
+}
