@@ -573,7 +573,8 @@ func (r *Receiver) flushJunk() {
 // for LostAfter × its Supervision interval up to now, once per loss: it logs
 // "account X lost", sends a KindLost event and returns the events. The account is
 // restored (logged and reported) when its next frame is accepted. Call it
-// periodically, or set Config.SupervisionTick.
+// periodically, or set Config.SupervisionTick. Like every event, a lost event
+// waits while Events is full: do not call it from the goroutine that reads Events.
 func (r *Receiver) CheckSupervision(now time.Time) []Event {
 	var lost []Event
 	r.mu.Lock()
