@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"vakt/hub"
@@ -221,6 +222,24 @@ func receiverCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	log := newLogger(stderr, "info")
+	// Each event is written out before its message is ACKed: a slow reader of
+	// stdout holds up the ACKs (the senders resend) instead of losing events.
+	var outMu sync.Mutex
+	enc := json.NewEncoder(stdout)
+	cfg.Output = func(_ context.Context, e receiver.Event) error {
+		outMu.Lock()
+		defer outMu.Unlock()
+		var err error
+		if *asJSON {
+			err = enc.Encode(e)
+		} else {
+			_, err = fmt.Fprintln(stdout, e.String())
+		}
+		if err != nil {
+			return fmt.Errorf("receiver: write event: %w", err)
+		}
+		return nil
+	}
 	r, err := receiver.New(cfg, log)
 	if err != nil {
 		return err
@@ -228,26 +247,9 @@ func receiverCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := r.Start(ctx); err != nil {
 		return err
 	}
-	defer r.Close()
 	log.Info("receiver listening", "tcp", addrString(r.TCPAddr()), "udp", addrString(r.UDPAddr()), "accounts", len(cfg.Accounts))
-	enc := json.NewEncoder(stdout)
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-r.Events():
-			if !ok {
-				return nil
-			}
-			if *asJSON {
-				if err := enc.Encode(e); err != nil {
-					return fmt.Errorf("receiver: %w", err)
-				}
-				continue
-			}
-			fmt.Fprintln(stdout, e.String())
-		}
-	}
+	<-ctx.Done()
+	return r.Close()
 }
 
 // uplinkCmd implements `vakt uplink test`: a manual test report (Contact ID 601) on
@@ -272,7 +274,13 @@ func uplinkCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(boot.Uplink.Paths) == 0 {
 		return fmt.Errorf("uplink test: %s configures no uplink paths", *cfgPath)
 	}
-	up, err := uplink.New(boot.Uplink, nil, nil, newLogger(stderr, "warn"))
+	// The test takes the next sequence numbers of the running hub's paths, so a
+	// centre that drops repeated numbers does not drop it.
+	var opts []uplink.Option
+	if st, err := os.Stat(boot.Data); err == nil && st.IsDir() {
+		opts = append(opts, uplink.WithSeqStore(uplink.SeqDir(boot.Data)))
+	}
+	up, err := uplink.New(boot.Uplink, nil, nil, newLogger(stderr, "warn"), opts...)
 	if err != nil {
 		return err
 	}

@@ -248,7 +248,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	}
 	var up *uplink.Uplink
 	if len(boot.Uplink.Paths) > 0 {
-		if up, err = uplink.New(boot.Uplink, reports, late, log); err != nil {
+		if up, err = uplink.New(boot.Uplink, reports, late, log, uplink.WithSeqStore(uplink.SeqDir(boot.Data))); err != nil {
 			return err
 		}
 		hopt.Waker = up

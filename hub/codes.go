@@ -19,6 +19,7 @@ const (
 	CodeCO            Code = 162 // carbon monoxide
 	CodeSystemTrouble Code = 300 // system trouble: the journal cannot be written
 	CodeRelayTrouble  Code = 320 // sounder/relay trouble
+	CodeSystemReset   Code = 305 // system reset: the hub restarted
 	CodeBellTrouble   Code = 321 // bell (siren) trouble
 	CodeCommFailure   Code = 354 // failure to communicate with the centre
 	CodeSupervision   Code = 381 // loss of supervision: a device is offline
@@ -26,6 +27,7 @@ const (
 	CodeLowBattery    Code = 384 // low battery in a wireless device
 	CodeOpenClose     Code = 401 // opening (disarm) / closing (arm) by a user
 	CodeCancel        Code = 406 // alarm cancelled by a user
+	CodeExceptionOC   Code = 450 // exception closing: armed by force past an uplink fault
 	CodeWrongCode     Code = 461 // wrong code entry: lockout
 	CodeBypass        Code = 570 // zone bypass
 	CodeManualTest    Code = 601 // manual test report

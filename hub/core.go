@@ -818,6 +818,13 @@ func (s *step) arm(c Command) *Error {
 			forced = append(forced, r.Zone)
 			reports = append(reports, Report{Code: CodeBypass, Qualifier: QualNew, Zone: s.zoneNum(r.Zone)})
 		}
+		// Armed although a path to the centre is down: the centre learns it from
+		// an exception closing (450) by the user, alongside the closing itself.
+		if slices.ContainsFunc(reasons, func(r Reason) bool {
+			return strings.HasPrefix(r.Fault, string(FaultUplinkPath)+":")
+		}) {
+			reports = append(reports, Report{Code: CodeExceptionOC, Qualifier: QualRestore, Zone: c.Who.UserNum})
+		}
 		s.record(Event{Type: EvArmForced, Class: ClassArming, Mode: c.Mode, Who: c.Who, Reasons: reasons, Zones: forced},
 			reports...)
 	}
@@ -1085,8 +1092,9 @@ func (s *step) fault(f Fault) {
 	var reports []Report
 	switch f.ID.Kind {
 	case FaultUplinkPath:
-		// Reported over the other path: 354, failure to communicate.
-		reports = append(reports, Report{Code: CodeCommFailure, Qualifier: q})
+		// Reported over the other path: 354, failure to communicate; the zone
+		// field names the path (1 primary, 2 backup).
+		reports = append(reports, Report{Code: CodeCommFailure, Qualifier: q, Zone: f.Point})
 	case FaultStorage:
 		reports = append(reports, Report{Code: CodeSystemTrouble, Qualifier: q})
 	case FaultOutput:
@@ -1209,6 +1217,7 @@ func (c *Core) Resume(now time.Time, st State) (State, []Effect) {
 		}
 	}
 	s.record(Event{Type: EvRestart, Class: ClassFault, Who: system, Mode: s.st.Mode,
-		Detail: "resumed in state " + string(s.st.Name)})
+		Detail: "resumed in state " + string(s.st.Name)},
+		Report{Code: CodeSystemReset, Qualifier: QualNew})
 	return s.st, s.effects()
 }

@@ -817,6 +817,7 @@ func armingCases() []coreCase {
 				)},
 				{2 * second, force(ModeNight, alice, RoleAdmin), lines(
 					`event arm_forced class=arming mode=night state=disarmed who=alice reasons=uplink_down[uplink:primary]`,
+					`report 3450 zone=1`,
 					`event armed class=arming mode=night state=armed_night who=alice`,
 					`report 3401 zone=1`,
 					`result ok`,
@@ -2717,6 +2718,19 @@ func commandCases() []coreCase {
 
 func faultCases() []coreCase {
 	return []coreCase{
+		{name: "uplink path fault: 354 names the path in its zone field",
+			moves: []move{
+				{0, Fault{ID: FaultID{Kind: FaultUplinkPath, Subject: "backup"}, Point: 2, Active: true, Detail: "no ack"}, lines(
+					`event fault class=fault state=disarmed who=system detail="uplink:backup: no ack"`,
+					`report 1354 zone=2`,
+				)},
+				{minute, Fault{ID: FaultID{Kind: FaultUplinkPath, Subject: "backup"}, Point: 2}, lines(
+					`event fault_restore class=fault state=disarmed who=system detail="uplink:backup"`,
+					`report 3354 zone=2`,
+				)}},
+			state: lines(
+				`name=disarmed`,
+			)},
 		{name: "uplink path fault: 354 new and restore, repeats ignored",
 			moves: []move{
 				{0, Fault{ID: FaultID{Kind: FaultUplinkPath, Subject: "primary"}, Active: true, Detail: "no ack"}, lines(
@@ -2948,21 +2962,21 @@ func TestResume(t *testing.T) {
 		final []string
 	}{
 		{name: "a system that never ran resumes disarmed",
-			resume: lines(`event restart class=fault state=disarmed who=system detail="resumed in state disarmed"`),
+			resume: lines(`event restart class=fault state=disarmed who=system detail="resumed in state disarmed"`, `report 1305 zone=0`),
 			state:  lines(`name=disarmed`),
 			ticks:  []move{{0, Tick{}, lines()}},
 			final:  lines(`name=disarmed`)},
 		{name: "armed stays armed",
 			setup:  []at{{0, arm(ModeNight)}},
 			down:   time.Hour,
-			resume: lines(`event restart class=fault mode=night state=armed_night who=system detail="resumed in state armed_night"`),
+			resume: lines(`event restart class=fault mode=night state=armed_night who=system detail="resumed in state armed_night"`, `report 1305 zone=0`),
 			state:  lines(`name=armed_night mode=night by=alice`),
 			ticks:  []move{{0, Tick{}, lines()}},
 			final:  lines(`name=armed_night mode=night by=alice`)},
 		{name: "arming restarts the exit delay from full",
 			setup:  []at{{0, arm(ModeAway)}},
 			down:   25 * second,
-			resume: lines(`event restart class=fault mode=away state=arming who=system detail="resumed in state arming"`),
+			resume: lines(`event restart class=fault mode=away state=arming who=system detail="resumed in state arming"`, `report 1305 zone=0`),
 			state:  lines(`name=arming mode=away by=alice`, `exit until +55s`),
 			ticks: []move{{0, Tick{}, lines()}, {29 * second, Tick{}, lines()},
 				{30 * second, Tick{}, lines(`event armed class=arming mode=away state=armed_away who=alice`, `report 3401 zone=1`)}},
@@ -2970,7 +2984,7 @@ func TestResume(t *testing.T) {
 		{name: "pending keeps its entry deadline",
 			setup:  []at{{0, arm(ModeNight)}, {minute, open_("door")}},
 			down:   10 * second,
-			resume: lines(`event restart class=fault mode=night state=pending who=system detail="resumed in state pending"`),
+			resume: lines(`event restart class=fault mode=night state=pending who=system detail="resumed in state pending"`, `report 1305 zone=0`),
 			state:  lines(`name=pending mode=night prev=armed_night by=alice`, `entry until +1m30s zone=door`, `zone door open`),
 			ticks: []move{{0, Tick{}, lines()}, {20 * second, Tick{}, lines(
 				`out sounder on`,
@@ -2989,7 +3003,7 @@ func TestResume(t *testing.T) {
 		{name: "an entry delay that expired during the outage is an alarm at once",
 			setup:  []at{{0, arm(ModeNight)}, {minute, open_("door")}},
 			down:   minute,
-			resume: lines(`event restart class=fault mode=night state=pending who=system detail="resumed in state pending"`),
+			resume: lines(`event restart class=fault mode=night state=pending who=system detail="resumed in state pending"`, `report 1305 zone=0`),
 			state:  lines(`name=pending mode=night prev=armed_night by=alice`, `entry until +1m30s zone=door`, `zone door open`),
 			ticks: []move{{0, Tick{}, lines(
 				`out sounder on`,
@@ -3012,7 +3026,7 @@ func TestResume(t *testing.T) {
 				`out siren on`,
 				`out sounder on`,
 				`out strobe on`,
-				`event restart class=fault mode=night state=triggered who=system detail="resumed in state triggered"`),
+				`event restart class=fault mode=night state=triggered who=system detail="resumed in state triggered"`, `report 1305 zone=0`),
 			state: lines(
 				`name=triggered mode=night prev=armed_night by=alice`,
 				`alarm since +1m0s zone=window siren until +4m0s`,
@@ -3031,14 +3045,14 @@ func TestResume(t *testing.T) {
 		{name: "a tamper alarm while disarmed resumes the internal sounder only",
 			setup:  []at{{0, sensorSig("door", SigTamper)}},
 			down:   minute,
-			resume: lines(`out sounder on`, `event restart class=fault state=triggered who=system detail="resumed in state triggered"`),
+			resume: lines(`out sounder on`, `event restart class=fault state=triggered who=system detail="resumed in state triggered"`, `report 1305 zone=0`),
 			state:  lines(`name=triggered prev=disarmed`, `alarm since +0s zone=door siren until +3m0s`, `sounding sounder`, `zone door tamper`),
 			ticks:  []move{{0, Tick{}, lines()}},
 			final:  lines(`name=triggered prev=disarmed`, `alarm since +0s zone=door siren until +3m0s`, `sounding sounder`, `zone door tamper`)},
 		{name: "an alarm past its cut-off resumes silent, then the first tick ends it",
 			setup:  []at{{0, arm(ModeNight)}, {minute, open_("window")}},
 			down:   time.Hour,
-			resume: lines(`event restart class=fault mode=night state=triggered who=system detail="resumed in state triggered"`),
+			resume: lines(`event restart class=fault mode=night state=triggered who=system detail="resumed in state triggered"`, `report 1305 zone=0`),
 			state: lines(
 				`name=triggered mode=night prev=armed_night by=alice`,
 				`alarm since +1m0s zone=window siren until +4m0s`,
@@ -3055,7 +3069,7 @@ func TestResume(t *testing.T) {
 		{name: "an alarm resumed exactly at its cut-off stays silent",
 			setup:  []at{{0, arm(ModeNight)}, {minute, open_("window")}},
 			down:   3 * minute,
-			resume: lines(`event restart class=fault mode=night state=triggered who=system detail="resumed in state triggered"`),
+			resume: lines(`event restart class=fault mode=night state=triggered who=system detail="resumed in state triggered"`, `report 1305 zone=0`),
 			state: lines(
 				`name=triggered mode=night prev=armed_night by=alice`,
 				`alarm since +1m0s zone=window siren until +4m0s`,
@@ -3097,7 +3111,7 @@ func TestResumeNormalizesZones(t *testing.T) {
 	old := State{Name: ArmedNight, Mode: ModeNight, ArmedBy: alice,
 		Zones: map[string]ZoneState{"window": {Open: true}, "garage": {Open: true, Bypassed: true}}}
 	st, fx := c.Resume(t0, old)
-	sameLines(t, "effects", lines(`event restart class=fault mode=night state=armed_night who=system detail="resumed in state armed_night"`),
+	sameLines(t, "effects", lines(`event restart class=fault mode=night state=armed_night who=system detail="resumed in state armed_night"`, `report 1305 zone=0`),
 		render(t0, fx))
 	sameLines(t, "state", lines(`name=armed_night mode=night by=alice`, `zone window open`), renderState(cfg, st))
 	if len(st.Zones) != len(cfg.Zones) {

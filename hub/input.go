@@ -101,6 +101,9 @@ type Fault struct {
 	ID     FaultID
 	Active bool
 	Detail string
+	// Point is the zone field of the fault's report where the kind has one: for
+	// an uplink path, which path failed (1 primary, 2 backup).
+	Point int
 }
 
 // TestReport asks for a test report to the monitoring centre: Contact ID 602

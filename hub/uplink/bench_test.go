@@ -45,7 +45,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 			}
 			p = cfg.Paths[0]
 			ps := &pathState{cfg: p}
-			l := newLink(p, key, clock{now: time.Now, after: time.After}, nil, slog.New(slog.DiscardHandler))
+			l := newLink(p, key, clock{now: time.Now, after: time.After}, nil, nil, slog.New(slog.DiscardHandler))
 			defer l.close()
 			ctx := context.Background()
 			zone := 0

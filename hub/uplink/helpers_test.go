@@ -114,7 +114,7 @@ func (h *fakeHub) Input(_ context.Context, in hub.Input) error {
 			if !in.Active {
 				q = hub.QualRestore
 			}
-			rep = &hub.Report{Code: 354, Qualifier: q}
+			rep = &hub.Report{Code: 354, Qualifier: q, Zone: in.Point}
 		}
 	case hub.TestReport:
 		rep = &hub.Report{Code: 602, Qualifier: hub.QualNew}

@@ -84,11 +84,29 @@ type link struct {
 	sem  chan struct{} // held during an exchange
 	conn *conn         // guarded by sem
 	seq  int           // last sequence number used; guarded by sem
+	seqs SeqStore      // nil: numbers start at 1 on every start
+	// seqLoaded: seq was read from seqs; guarded by sem
+	seqLoaded bool
 
 	readers sync.WaitGroup // one reader per open connection
 
-	mu     sync.Mutex
-	offset time.Duration // the receiver's clock minus ours, learnt from NAK
+	mu      sync.Mutex
+	offset  time.Duration // the receiver's clock minus ours, learnt from NAK
+	lastNAK *Refusal      // the last NAK and DUH received, nil for none
+	lastDUH *Refusal
+}
+
+// Refusal is a NAK or DUH the receiver sent: when, and why.
+type Refusal struct {
+	Time   time.Time `json:"time"`
+	Reason string    `json:"reason"`
+}
+
+// refusals returns the last NAK and DUH.
+func (l *link) refusals() (nak, duh *Refusal) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lastNAK, l.lastDUH
 }
 
 // conn is one open connection and the goroutine reading its replies.
@@ -98,8 +116,8 @@ type conn struct {
 	err     error            // why the reader stopped; read it after replies is closed
 }
 
-func newLink(p Path, key *sia.Key, clk clock, rnd io.Reader, log *slog.Logger) *link {
-	l := &link{
+func newLink(p Path, key *sia.Key, clk clock, rnd io.Reader, seqs SeqStore, log *slog.Logger) *link {
+	l := &link{seqs: seqs,
 		name: p.Name, network: p.Network, addr: p.Addr, key: key,
 		account: p.Account, receiver: p.Receiver, line: p.Line,
 		ackTimeout: p.AckTimeout.D(), clk: clk, rand: rnd,
@@ -136,6 +154,30 @@ func (l *link) setOffset(d time.Duration) {
 	}
 }
 
+// nextSeq takes the next sequence number, continuing from the SeqStore. A store
+// that cannot be read or written is logged and does not stop the message: a
+// repeated number is better than no report. Call it holding sem.
+func (l *link) nextSeq() int {
+	if l.seqs != nil && !l.seqLoaded {
+		n, err := l.seqs.LoadSeq(l.name)
+		if err != nil {
+			l.log.Error("uplink: cannot read the last sequence number; continuing from the one in memory", "err", err)
+		} else {
+			l.seqLoaded = true
+			if n > 0 {
+				l.seq = n
+			}
+		}
+	}
+	l.seq = sia.NextSeq(l.seq)
+	if l.seqs != nil {
+		if err := l.seqs.SaveSeq(l.name, l.seq); err != nil {
+			l.log.Error("uplink: cannot save the sequence number; it may be used again after a restart", "seq", l.seq, "err", err)
+		}
+	}
+	return l.seq
+}
+
 // exchange sends m (ID and Data set) with sequence number seq, or the next one when
 // seq is 0, and waits for the answer. It fills in receiver, line, account and a
 // fresh timestamp on every send. A NAK sets the clock offset from the receiver's
@@ -150,8 +192,7 @@ func (l *link) exchange(ctx context.Context, m sia.Message, seq int) result {
 	}
 	defer func() { <-l.sem }()
 	if seq == 0 {
-		l.seq = sia.NextSeq(l.seq)
-		seq = l.seq
+		seq = l.nextSeq()
 	}
 	m.Seq, m.Encrypted = seq, l.key != nil
 	m.Receiver, m.Line, m.Account = l.receiver, l.line, l.account
@@ -200,6 +241,10 @@ func (l *link) exchange(ctx context.Context, m sia.Message, seq int) result {
 			}
 		case outNAK:
 			res.naks++
+			why := fmt.Sprintf("timestamp or key refused for %s (receiver time %s)", describe(m), fmtTime(reply.Time))
+			l.mu.Lock()
+			l.lastNAK = &Refusal{Time: l.clk.now(), Reason: why}
+			l.mu.Unlock()
 			if !reply.Time.IsZero() {
 				l.setOffset(reply.Time.Sub(l.clk.now()))
 			}
@@ -207,6 +252,10 @@ func (l *link) exchange(ctx context.Context, m sia.Message, seq int) result {
 				continue
 			}
 			err = fmt.Errorf("NAK twice from %s: clock or key mismatch (receiver time %s)", l.addr, fmtTime(reply.Time))
+		case outDUH:
+			l.mu.Lock()
+			l.lastDUH = &Refusal{Time: l.clk.now(), Reason: err.Error()}
+			l.mu.Unlock()
 		case outStopped:
 			l.drop()
 		}

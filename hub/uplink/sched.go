@@ -42,6 +42,7 @@ type pathState struct {
 	staleCleared bool
 	clockCleared bool
 	lostFault    bool // "uplink:<name>" raised
+	lostAtStart  bool // lost before the restart (LostStore): raise the fault at Run
 	clockFault   bool // "uplink:<name>:clock" raised
 	lastAck      time.Time
 	lastErr      string
@@ -116,6 +117,15 @@ func newScheduler(u *Uplink, ctx context.Context) *scheduler {
 		s.testH, s.testM, _ = parseClock(u.cfg.TestTime)
 	}
 	s.nextTest = s.testAfter(u.clk.now())
+	for _, p := range s.paths {
+		if p.lostAtStart {
+			// The hub may have lost the fault with its state; raising it again is a
+			// no-op if not.
+			p.lostAtStart = false
+			u.notes.push(hub.Fault{ID: hub.FaultID{Kind: hub.FaultUplinkPath, Subject: p.cfg.Name}, Point: p.idx + 1,
+				Active: true, Detail: "lost before the restart"})
+		}
+	}
 	s.active = s.paths[0].cfg.Name
 	if u.cfg.ReportBoth && len(s.paths) > 1 {
 		s.active += "," + s.paths[1].cfg.Name
@@ -539,7 +549,11 @@ func (s *scheduler) answered(p *pathState, now time.Time, ack bool) {
 	// cleared once after start too: clearing a fault that is not set changes
 	// nothing there.
 	if p.lostFault || !p.staleCleared {
-		s.u.notes.push(hub.Fault{ID: lost, Active: false, Detail: "receiver answers again"})
+		if p.lostFault {
+			// Stored before the hub hears of it, as when the path was lost.
+			s.u.saveLost(p, false)
+		}
+		s.u.notes.push(hub.Fault{ID: lost, Point: p.idx + 1, Active: false, Detail: "receiver answers again"})
 		if p.lostFault {
 			log.Info("uplink: path restored", "addr", p.cfg.Addr)
 		}
@@ -571,7 +585,8 @@ func (s *scheduler) failed(p *pathState, now time.Time, err error) {
 	}
 	if p.lost() && !p.lostFault {
 		p.lostFault = true
-		s.u.notes.push(hub.Fault{ID: hub.FaultID{Kind: hub.FaultUplinkPath, Subject: p.cfg.Name}, Active: true,
+		s.u.saveLost(p, true)
+		s.u.notes.push(hub.Fault{ID: hub.FaultID{Kind: hub.FaultUplinkPath, Subject: p.cfg.Name}, Point: p.idx + 1, Active: true,
 			Detail: fmt.Sprintf("no answer from %s after %d attempts: %v", p.cfg.Addr, p.failures, err)})
 	}
 }

@@ -62,8 +62,14 @@ type PathStatus struct {
 	// delivered.
 	Queue int `json:"queue"`
 	// ClockOffset is the receiver's clock minus this hub's, learnt from its NAK and
-	// added to every timestamp sent on this path.
-	ClockOffset time.Duration `json:"clock_offset"`
+	// added to every timestamp sent on this path; ClockOffsetSeconds is the same
+	// in seconds, as JSON shows it.
+	ClockOffset        time.Duration `json:"-"`
+	ClockOffsetSeconds float64       `json:"clock_offset_s"`
+	// LastNAK and LastDUH are the last NAK and DUH from this path's receiver
+	// since start (when, and why), nil for none.
+	LastNAK *Refusal `json:"last_nak,omitempty"`
+	LastDUH *Refusal `json:"last_duh,omitempty"`
 	// Active marks the path that carries reports now (both paths with report_both).
 	Active bool `json:"active"`
 }
@@ -89,6 +95,7 @@ type Option func(*options)
 type options struct {
 	clk  clock
 	rand io.Reader
+	seqs SeqStore
 }
 
 // WithClock replaces the clock: now for timestamps and schedules, after for every
@@ -138,8 +145,20 @@ type Uplink struct {
 	ran     bool
 	running bool
 
+	lost LostStore // nil: lost states are not kept
+
 	mu     sync.Mutex
 	status []PathStatus
+}
+
+// saveLost records whether p is lost, when a LostStore is configured.
+func (u *Uplink) saveLost(p *pathState, lost bool) {
+	if u.lost == nil {
+		return
+	}
+	if err := u.lost.SaveLost(p.cfg.Name, lost); err != nil {
+		u.log.Error("uplink: cannot save whether the path is lost", "path", p.cfg.Name, "lost", lost, "err", err)
+	}
 }
 
 // New checks cfg (see Config.Validate) and makes an Uplink. out may be nil for an
@@ -160,7 +179,20 @@ func New(cfg Config, out Outbox, h Hub, log *slog.Logger, opts ...Option) (*Upli
 	u := &Uplink{cfg: cfg, out: out, notes: newNotifier(h, log), log: log, clk: o.clk, wake: make(chan struct{}, 1)}
 	for i, p := range cfg.Paths {
 		key, _ := p.check() // checked by normalize
-		u.paths = append(u.paths, newPathState(i, p, newLink(p, key, o.clk, o.rand, log)))
+		u.paths = append(u.paths, newPathState(i, p, newLink(p, key, o.clk, o.rand, o.seqs, log)))
+	}
+	if ls, ok := o.seqs.(LostStore); ok {
+		u.lost = ls
+		for _, p := range u.paths {
+			lost, err := ls.LoadLost(p.cfg.Name)
+			if err != nil {
+				log.Error("uplink: cannot read whether the path was lost; assuming not", "path", p.cfg.Name, "err", err)
+			}
+			if lost {
+				// Lost before the restart: lost now, until the receiver answers.
+				p.state, p.failures, p.lostFault, p.lostAtStart = StateLost, p.cfg.MissedPolls, true, true
+			}
+		}
 	}
 	queued := 0
 	if out != nil {
@@ -170,7 +202,7 @@ func New(cfg Config, out Outbox, h Hub, log *slog.Logger, opts ...Option) (*Upli
 	}
 	u.status = make([]PathStatus, len(u.paths))
 	for i, p := range u.paths {
-		u.status[i] = PathStatus{Name: p.cfg.Name, Addr: p.cfg.Addr, State: StateUnknown, Queue: queued,
+		u.status[i] = PathStatus{Name: p.cfg.Name, Addr: p.cfg.Addr, State: p.state, Failures: p.failures, Queue: queued,
 			Active: i == 0 || cfg.ReportBoth}
 	}
 	return u, nil
@@ -195,6 +227,8 @@ func (u *Uplink) Status() []PathStatus {
 	u.mu.Unlock()
 	for i := range st {
 		st[i].ClockOffset = u.paths[i].link.Offset()
+		st[i].ClockOffsetSeconds = st[i].ClockOffset.Seconds()
+		st[i].LastNAK, st[i].LastDUH = u.paths[i].link.refusals()
 	}
 	return st
 }
@@ -340,6 +374,10 @@ func (p *pathState) reportMessage(r hub.Report) (sia.Message, error) {
 			return sia.Message{}, err
 		}
 		d.Text = siaText(r.Text)
+		if !r.Time.IsZero() {
+			// When it happened, so that a report delayed by an outage shows it.
+			d.Time = r.Time.UTC().Format("15:04")
+		}
 		data, err := d.Format()
 		return sia.Message{ID: sia.IDSIADCS, Data: data}, err
 	}

@@ -2,8 +2,11 @@ package uplink
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"os"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -123,8 +126,11 @@ func TestSIADCS(t *testing.T) {
 	p := path("primary", addr)
 	p.Protocol = "sia-dcs"
 	p.Receiver, p.Line = "12", "3"
-	e.commit(hub.Report{Code: 130, Qualifier: hub.QualNew, Partition: 1, Zone: 3, Alarm: true},
-		hub.Report{Code: 130, Qualifier: hub.QualRestore, Partition: 1, Zone: 3, Text: "Hall^[x]"},
+	// The reports carry the time they happened (ti, UTC): here hours before they
+	// are sent, as after an outage.
+	at := time.Date(2026, 11, 25, 3, 2, 0, 0, time.FixedZone("CET", 3600))
+	e.commit(hub.Report{Code: 130, Qualifier: hub.QualNew, Partition: 1, Zone: 3, Alarm: true, Time: at},
+		hub.Report{Code: 130, Qualifier: hub.QualRestore, Partition: 1, Zone: 3, Text: "Hall^[x]", Time: at.Add(75 * time.Second)},
 		hub.Report{Code: 999, Qualifier: hub.QualNew}) // no SIA letters: cannot be sent
 	e.run(Config{Paths: []Path{p}})
 	// The dropped report leaves the queue before its log line is written.
@@ -135,10 +141,10 @@ func TestSIADCS(t *testing.T) {
 	if len(got) != 2 || got[0].SIA == nil || got[1].SIA == nil {
 		t.Fatalf("got %v", got)
 	}
-	if d := got[0].Message.Data; d != "#1234|Nri1/BA003" {
+	if d := got[0].Message.Data; d != "#1234|Nti02:02/ri1/BA003" {
 		t.Errorf("data %q", d)
 	}
-	if d := got[1].Message.Data; d != "#1234|Nri1/BH003^Hallx^" {
+	if d := got[1].Message.Data; d != "#1234|Nti02:03/ri1/BH003^Hallx^" {
 		t.Errorf("data %q", d)
 	}
 	if m := got[0].Message; m.Receiver != "12" || m.Line != "3" || m.ID != sia.IDSIADCS {
@@ -174,6 +180,23 @@ func TestNAKClockCorrection(t *testing.T) {
 	}
 	if st := u.Status()[0]; st.ClockOffset != ahead || st.State != StateOK {
 		t.Errorf("status %+v", st)
+	}
+	// /healthz shows the offset in seconds and the last NAK; there was no DUH.
+	b, err := json.Marshal(u.Status()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	json.Unmarshal(b, &got)
+	want := map[string]any{"clock_offset_s": 600.0, "last_nak": map[string]any{"time": "2026-11-25T14:00:00Z",
+		"reason": "timestamp or key refused for NULL (receiver time 2026-11-25T14:10:00Z)"}}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			delete(got, k)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("status JSON %s\nwant %v", b, want)
 	}
 	if tr := transitions(e.hub.faultLog(), "uplink:primary:clock"); len(tr) != 0 {
 		t.Errorf("clock fault %v", tr)
@@ -253,6 +276,11 @@ func TestDUH(t *testing.T) {
 		if st := u.Status()[0]; st.State != StateOK || !strings.Contains(st.LastError, "DUH") {
 			t.Errorf("status %+v", st)
 		}
+		st := u.Status()[0]
+		want := Refusal{Time: t0, Reason: "DUH from " + addr + ": the receiver does not handle ADM-CID #1234|1130 01 002"}
+		if st.LastNAK != nil || st.LastDUH == nil || *st.LastDUH != want {
+			t.Errorf("last NAK %v, last DUH %+v; want none and %+v", st.LastNAK, st.LastDUH, want)
+		}
 	})
 
 	t.Run("backup accepts", func(t *testing.T) {
@@ -321,10 +349,10 @@ func TestReceiverDownForHours(t *testing.T) {
 
 	e.recv(rec, addr, "", nil, nil)
 	e.until("all delivered", time.Hour, func() bool { return e.queued() == 0 && len(rec.reports()) == 17 })
-	// Oldest first: 1–5, the 354 of the lost path, 6–15, and the 354 restore
-	// queued when the path came back.
+	// Oldest first: 1–5, the 354 of the lost path (zone 1: the primary), 6–15,
+	// and the 354 restore queued when the path came back.
 	got := rec.reports()
-	wantZones := append(append(append(seq(1, 5), 0), seq(6, 15)...), 0)
+	wantZones := append(append(append(seq(1, 5), 1), seq(6, 15)...), 1)
 	if z := zones(got); !equalInts(z, wantZones) {
 		t.Errorf("zones %v, want %v", z, wantZones)
 	}
@@ -401,7 +429,8 @@ func TestFailoverAndBack(t *testing.T) {
 		return len(recB.reports()) == 4 && e.queued() == 0
 	})
 	gotB := recB.reports()
-	if z := zones(gotB); !equalInts(z, []int{3, 0, 4, 5}) && !equalInts(z, []int{3, 4, 5, 0}) {
+	// The 354 names the primary (zone 1).
+	if z := zones(gotB); !equalInts(z, []int{3, 1, 4, 5}) && !equalInts(z, []int{3, 4, 5, 1}) {
 		t.Errorf("backup got zones %v", z)
 	}
 	if !slices.Contains(codes(gotB), 354) {
@@ -493,7 +522,7 @@ func TestRestartWithFullOutbox(t *testing.T) {
 	e.recv(rec, addr, "", nil, nil)
 	e.run(cfg)
 	e.until("delivered", time.Hour, func() bool { return e.queued() == 0 && len(rec.reports()) == 32 })
-	want := append(append(seq(1, 30), 0), 0) // the 354 and, after restart, its restore
+	want := append(append(seq(1, 30), 1), 1) // the primary's 354 and, after restart, its restore
 	if z := zones(rec.reports()); !equalInts(z, want) {
 		t.Errorf("zones %v, want %v", z, want)
 	}
@@ -845,5 +874,112 @@ func TestDUHThenPathRefusesEverything(t *testing.T) {
 	e.until("delivered", time.Hour, func() bool { return e.queued() == 0 })
 	if z := zones(rec.reports()); !equalInts(z[:3], seq(1, 3)) {
 		t.Errorf("zones %v", z)
+	}
+}
+
+// Sequence numbers go on across restarts and manual tests: a centre that drops
+// repeated numbers must not drop the second test.
+func TestSeqContinuesAcrossRestarts(t *testing.T) {
+	e := newEnv(t, false)
+	rec := &recorder{}
+	addr := e.recv(rec, "127.0.0.1:0", "", nil, nil).TCPAddr().String()
+	dir := SeqDir(t.TempDir())
+	cfg := Config{Paths: []Path{path("primary", addr)}}
+	var seqs []int
+	for range 3 {
+		u, err := New(cfg, nil, nil, e.log, WithSeqStore(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range u.Test(t.Context()) {
+			if r.Result != "ACK" {
+				t.Fatalf("test %+v", r)
+			}
+			seqs = append(seqs, r.Seq)
+		}
+	}
+	if want := []int{1, 2, 3}; !slices.Equal(seqs, want) {
+		t.Errorf("sequence numbers %v, want %v", seqs, want)
+	}
+	var got []int
+	for _, m := range rec.allFrames() {
+		got = append(got, m.Seq)
+	}
+	if want := []int{1, 2, 3}; !slices.Equal(got, want) {
+		t.Errorf("receiver saw %v, want %v", got, want)
+	}
+	// After 9999 comes 0001; a damaged file is logged and numbering goes on.
+	if err := dir.SaveSeq("primary", 9999); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := New(cfg, nil, nil, e.log, WithSeqStore(dir))
+	if r := u.Test(t.Context())[0]; r.Seq != 1 {
+		t.Errorf("after 9999: %+v", r)
+	}
+	if err := os.WriteFile(dir.file("primary"), []byte("junk"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u, _ = New(cfg, nil, nil, e.log, WithSeqStore(dir))
+	if r := u.Test(t.Context())[0]; r.Result != "ACK" || r.Seq != 1 {
+		t.Errorf("damaged file: %+v", r)
+	}
+	if !strings.Contains(e.logs.String(), "cannot read the last sequence number") {
+		t.Errorf("damaged file not logged:\n%s", e.logs)
+	}
+	if n, err := dir.LoadSeq("primary"); err != nil || n != 1 {
+		t.Errorf("after the damaged file: %d, %v", n, err)
+	}
+}
+
+// A path's lost state survives a restart: the new uplink counts it lost and raises
+// its fault at once (the hub may have lost it), not after missed_polls failures;
+// the first answer clears it for good.
+func TestLostSurvivesRestart(t *testing.T) {
+	e := newEnv(t, true)
+	dir := SeqDir(t.TempDir())
+	addr := reserveAddr(t)
+	cfg := Config{Paths: []Path{path("primary", addr)}}
+	_, stop := e.run(cfg, WithSeqStore(dir))
+	e.until("lost", 10*time.Minute, func() bool { return len(transitions(e.hub.faultLog(), "uplink:primary")) == 1 })
+	stop()
+	if lost, err := dir.LoadLost("primary"); err != nil || !lost {
+		t.Fatalf("stored lost state %v, %v", lost, err)
+	}
+
+	// A new hub that knows nothing: the fault comes before any attempt fails.
+	e.hub = &fakeHub{e: e, faults: map[string]bool{}}
+	start := e.clk.Now()
+	u, stop := e.run(cfg, WithSeqStore(dir))
+	if st := u.Status()[0]; st.State != StateLost || st.Failures != 3 {
+		t.Errorf("status at start %+v", st)
+	}
+	e.until("fault raised again", 0, func() bool { return len(e.hub.faultLog()) >= 1 })
+	if got, want := e.hub.faultLog(), []string{"uplink:primary=true"}; !slices.Equal(got, want) {
+		t.Errorf("faults %v, want %v", got, want)
+	}
+	if e.clk.Now() != start {
+		t.Errorf("fault raised after %s, want at once", e.clk.Now().Sub(start))
+	}
+	stop()
+
+	// The receiver answers: restored, and no longer lost after the next restart.
+	rec := &recorder{}
+	e.recv(rec, addr, "", nil, nil)
+	e.run(cfg, WithSeqStore(dir))
+	primary := func() []string {
+		var out []string
+		for _, l := range e.hub.faultLog() {
+			if strings.HasPrefix(l, "uplink:primary=") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	e.until("restored", time.Hour, func() bool { return len(primary()) >= 3 })
+	if got, want := primary(), []string{"uplink:primary=true", "uplink:primary=true", "uplink:primary=false"}; !slices.Equal(got, want) {
+		t.Errorf("faults %v, want %v", got, want)
+	}
+	if lost, err := dir.LoadLost("primary"); err != nil || lost {
+		t.Errorf("stored lost state after restore %v, %v", lost, err)
 	}
 }

@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -82,9 +83,17 @@ type Config struct {
 	// IdleTimeout closes a TCP connection that sent nothing for this long;
 	// default 2 minutes. Transmitters that hold their connection reconnect.
 	IdleTimeout time.Duration
-	// EventBuffer is the capacity of the Events channel; default 256. When it is
-	// full, events are dropped (and counted), never waited for.
+	// EventBuffer is the capacity of the Events channel; default 256. While it is
+	// full the receiver waits: it does not ACK, and reads nothing more from that
+	// sender, until the owner takes an event.
 	EventBuffer int
+	// Output, when set, takes every event instead of the Events channel: it is
+	// called on the goroutine of the connection (or of supervision), one call at
+	// a time per connection, and the message is ACKed only after it returned nil.
+	// An error means no ACK (the sender sends again) and is logged. A slow Output
+	// slows down only its senders; ctx is cancelled when the receiver stops, and
+	// Output must then return soon, since Close waits for it.
+	Output func(ctx context.Context, e Event) error
 	// SupervisionTick, when positive, makes the receiver call
 	// CheckSupervision(Now()) at this interval itself; 0 leaves that to the owner.
 	SupervisionTick time.Duration

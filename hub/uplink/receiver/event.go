@@ -61,6 +61,8 @@ func (e Event) String() string {
 	case e.ContactID != nil:
 		c := e.ContactID
 		fmt.Fprintf(&b, " %d %03d %02d %03d", c.Qualifier, c.Code, c.Partition, c.Zone)
+	case e.SIA != nil && e.SIA.Code == "":
+		b.WriteString(" A") // a text-only message
 	case e.SIA != nil:
 		fmt.Fprintf(&b, " %s ri%d %03d", e.SIA.Code, e.SIA.Area, e.SIA.Zone)
 	}

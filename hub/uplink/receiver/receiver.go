@@ -8,9 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"vakt/hub/uplink/sia"
@@ -30,8 +30,12 @@ type Receiver struct {
 	log    *slog.Logger
 	events chan Event
 
-	dropped  atomic.Uint64
-	done     chan struct{} // closed by stop
+	// emitMu guards sends on events against Close closing the channel: senders
+	// hold it for reading and give up when done closes; Close takes it for writing.
+	emitMu   sync.RWMutex
+	done     chan struct{}   // closed by stop
+	ctx      context.Context // cancelled by stop, for Output
+	cancel   context.CancelFunc
 	stopOnce sync.Once
 	wg       sync.WaitGroup // every goroutine Start and the accept loop started
 
@@ -42,9 +46,23 @@ type Receiver struct {
 	conns    map[net.Conn]struct{}
 	tcp      net.Listener
 	udp      net.PacketConn
+	junk     map[string]*junkCount // bad frames not yet logged, by source IP
 	started  bool
-	closed   bool // Close ran: events is closed
+	closed   bool // Close ran: events is closed (guarded by emitMu)
 }
+
+// junkCount is the bad frames from one source since its last log line.
+type junkCount struct {
+	since time.Time // the last log line
+	n     int       // frames dropped since, not yet logged
+	err   error     // the last one's error
+	frame string    // the start of the last one
+}
+
+// JunkLogInterval is how often at most the receiver logs bad frames per source:
+// the first bad frame is logged at once, later ones are counted and summed up in
+// one line when the next arrives after the interval, or at Close.
+const JunkLogInterval = time.Minute
 
 // account is the live state of one account.
 type account struct {
@@ -78,7 +96,9 @@ func New(cfg Config, log *slog.Logger) (*Receiver, error) {
 		done:     make(chan struct{}),
 		accounts: map[string]*account{},
 		conns:    map[net.Conn]struct{}{},
+		junk:     map[string]*junkCount{},
 	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for _, a := range cfg.Accounts {
 		acct := &account{Account: a, configured: true}
 		r.accounts[strings.ToUpper(a.ID)] = acct
@@ -172,13 +192,12 @@ func (r *Receiver) UDPAddr() net.Addr {
 }
 
 // Events delivers accepted messages and supervision changes, in order per
-// connection. It is buffered (Config.EventBuffer); when the buffer is full, events
-// are dropped and counted by Dropped rather than holding up an ACK. Close closes the
-// channel after the last event.
+// connection, unless Config.Output takes them. It is buffered (Config.EventBuffer).
+// A message is ACKed only once its event is in the channel: while the buffer is
+// full, the receiver stops reading from that sender and does not answer, so the
+// sender keeps the message and sends it again. No event is ever dropped. Close
+// closes the channel after the last event.
 func (r *Receiver) Events() <-chan Event { return r.events }
-
-// Dropped is the number of events dropped because Events was full.
-func (r *Receiver) Dropped() uint64 { return r.dropped.Load() }
 
 // Close stops the listeners, closes every connection, waits for all goroutines the
 // receiver started and closes Events. It may be called more than once, and before
@@ -186,8 +205,9 @@ func (r *Receiver) Dropped() uint64 { return r.dropped.Load() }
 func (r *Receiver) Close() error {
 	r.stop()
 	r.wg.Wait()
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.flushJunk()
+	r.emitMu.Lock()
+	defer r.emitMu.Unlock()
 	if !r.closed {
 		r.closed = true
 		close(r.events)
@@ -199,6 +219,7 @@ func (r *Receiver) Close() error {
 func (r *Receiver) stop() {
 	r.stopOnce.Do(func() {
 		close(r.done)
+		r.cancel()
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		if r.tcp != nil {
@@ -368,7 +389,7 @@ func (r *Receiver) handle(frame []byte, path, remote string, log *slog.Logger) [
 	m, err := sia.Decode(frame, r.keyFor)
 	if err != nil {
 		if !errors.Is(err, sia.ErrNoKey) && !errors.Is(err, sia.ErrDecrypt) {
-			log.Warn("receiver: dropped bad frame", "err", err, "frame", sia.Preview(frame))
+			r.junkFrame(now, remote, frame, err)
 			return nil
 		}
 		// The clear header was read, the rest could not be.
@@ -393,8 +414,8 @@ func (r *Receiver) handle(frame []byte, path, remote string, log *slog.Logger) [
 			key = r.keyFor(m.Account)
 		}
 		b := r.encode(log, sia.Ack(m, now), key)
-		if b != nil {
-			r.accept(m, now, path, remote)
+		if b == nil || !r.accept(m, now, path, remote, log) {
+			return nil
 		}
 		return b
 	case ReplyNAK:
@@ -448,42 +469,112 @@ func (r *Receiver) encode(log *slog.Logger, m sia.Message, key *sia.Key) []byte 
 	return b
 }
 
-// accept records an ACKed message: supervision, duplicates, events.
-func (r *Receiver) accept(m sia.Message, now time.Time, path, remote string) {
+// accept records a message about to be ACKed: supervision, duplicates, and its
+// event, handed to the output. It reports whether the output took the event; if
+// not (the receiver is stopping, or Output failed), the message must not be ACKed
+// and is not remembered, so its retransmission counts as new.
+func (r *Receiver) accept(m sia.Message, now time.Time, path, remote string, log *slog.Logger) bool {
 	ev := messageEvent(m, now, path, remote)
+	id := strings.ToUpper(m.Account)
 	var restored bool
 	r.mu.Lock()
-	a := r.accounts[strings.ToUpper(m.Account)]
+	a := r.accounts[id]
 	if a == nil && r.unknown < maxUnknown {
 		a = &account{Account: Account{ID: m.Account}}
-		r.accounts[strings.ToUpper(m.Account)] = a
+		r.accounts[id] = a
 		r.unknown++
 	}
 	if a != nil {
-		if a.lost {
-			a.lost, restored = false, true
-		}
-		a.lastSeen = now
+		restored = a.lost
 		if m.ID != sia.IDNull {
-			l := &a.last
+			l := a.last
 			ev.Duplicate = l.ok && l.id == m.ID && l.seq == m.Seq && l.data == m.Data
-			l.ok, l.id, l.seq, l.data = true, m.ID, m.Seq, m.Data
 		}
 	}
 	r.mu.Unlock()
 	if restored {
+		if !r.emit(Event{Time: now, Kind: KindRestored, Account: m.Account}) {
+			return false
+		}
 		r.log.Info("account "+m.Account+" restored", "account", m.Account)
-		r.emit(Event{Time: now, Kind: KindRestored, Account: m.Account})
 	}
-	r.log.Debug("receiver: ACK", "event", ev.String())
-	r.emit(ev)
+	if !r.emit(ev) {
+		log.Warn("receiver: not acknowledged: the output did not take the event", "account", m.Account, "id", m.ID, "seq", m.Seq)
+		return false
+	}
+	r.mu.Lock()
+	if a != nil {
+		a.lost = false
+		a.lastSeen = now
+		if m.ID != sia.IDNull {
+			l := &a.last
+			l.ok, l.id, l.seq, l.data = true, m.ID, m.Seq, m.Data
+		}
+	}
+	r.mu.Unlock()
+	log.Debug("receiver: ACK", "event", ev.String())
+	return true
+}
+
+// junkFrame counts a frame that could not be decoded and logs at most one line per
+// source (IP address) per JunkLogInterval: the first at once, later ones summed up.
+func (r *Receiver) junkFrame(now time.Time, remote string, frame []byte, err error) {
+	src := remote
+	if host, _, e := net.SplitHostPort(remote); e == nil {
+		src = host
+	}
+	r.mu.Lock()
+	j := r.junk[src]
+	if j == nil {
+		if len(r.junk) >= maxUnknown {
+			r.mu.Unlock()
+			r.flushJunk()
+			r.mu.Lock()
+		}
+		j = &junkCount{since: now.Add(-JunkLogInterval)}
+		r.junk[src] = j
+	}
+	j.n++
+	j.err, j.frame = err, sia.Preview(frame)
+	var logIt junkCount
+	if now.Sub(j.since) >= JunkLogInterval {
+		logIt = *j
+		j.since, j.n = now, 0
+	}
+	r.mu.Unlock()
+	if logIt.n > 0 {
+		r.logJunk(src, logIt)
+	}
+}
+
+func (r *Receiver) logJunk(src string, j junkCount) {
+	r.log.Warn("receiver: dropped bad frames", "source", src, "frames", j.n, "last_err", j.err, "last_frame", j.frame)
+}
+
+// flushJunk logs the bad frames counted but not yet logged, and forgets all sources.
+func (r *Receiver) flushJunk() {
+	r.mu.Lock()
+	junk := r.junk
+	r.junk = map[string]*junkCount{}
+	r.mu.Unlock()
+	srcs := make([]string, 0, len(junk))
+	for src, j := range junk {
+		if j.n > 0 {
+			srcs = append(srcs, src)
+		}
+	}
+	slices.Sort(srcs)
+	for _, src := range srcs {
+		r.logJunk(src, *junk[src])
+	}
 }
 
 // CheckSupervision reports every supervised account from which nothing was accepted
 // for LostAfter × its Supervision interval up to now, once per loss: it logs
 // "account X lost", sends a KindLost event and returns the events. The account is
 // restored (logged and reported) when its next frame is accepted. Call it
-// periodically, or set Config.SupervisionTick.
+// periodically, or set Config.SupervisionTick. Like every event, a lost event
+// waits while Events is full: do not call it from the goroutine that reads Events.
 func (r *Receiver) CheckSupervision(now time.Time) []Event {
 	var lost []Event
 	r.mu.Lock()
@@ -507,17 +598,25 @@ func (r *Receiver) CheckSupervision(now time.Time) []Event {
 	return lost
 }
 
-// emit delivers e without blocking.
-func (r *Receiver) emit(e Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// emit hands e to the output: Config.Output, or the Events channel, waiting while
+// it is full. It returns false when the receiver stops first or Output fails.
+func (r *Receiver) emit(e Event) bool {
+	if r.cfg.Output != nil {
+		if err := r.cfg.Output(r.ctx, e); err != nil {
+			r.log.Error("receiver: output failed", "err", err, "event", e.String())
+			return false
+		}
+		return true
+	}
+	r.emitMu.RLock()
+	defer r.emitMu.RUnlock()
 	if r.closed {
-		return
+		return false
 	}
 	select {
 	case r.events <- e:
-	default:
-		n := r.dropped.Add(1)
-		r.log.Warn("receiver: event buffer full, event dropped", "dropped", n, "event", e.String())
+		return true
+	case <-r.done:
+		return false
 	}
 }

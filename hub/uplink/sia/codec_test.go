@@ -451,14 +451,34 @@ func TestDCS(t *testing.T) {
 	}{
 		{"#1234|Nri1/BA003", DCSEvent{Account: "1234", Area: 1, Code: "BA", Zone: 3}, "Burglary (zone 3)"},
 		{"#1234|Nri1/CL501", DCSEvent{Account: "1234", Area: 1, Code: "CL", Zone: 501}, "Armed by user (user 501)"},
-		{"#AAA|Nri1BA503^Text^", DCSEvent{Account: "AAA", Area: 1, Code: "BA", Zone: 503, Text: "Text"}, "Burglary (zone 503)"},
+		{"#AAA|Nri1BA503^Text^", DCSEvent{Account: "AAA", Area: 1, Code: "BA", Zone: 503, Text: "Text"}, `Burglary (zone 503) "Text"`},
 		{"|Nri1/CL501", DCSEvent{Area: 1, Code: "CL", Zone: 501}, "Armed by user (user 501)"},
 		{"Nri1/WA000", DCSEvent{Area: 1, Code: "WA", Zone: 0}, "Water leak"},
-		{"#123456|Nri1CL0^VX FRONTE ^", DCSEvent{Account: "123456", Area: 1, Code: "CL", Text: "VX FRONTE "}, "Armed by user"},
+		{"#123456|Nri1CL0^VX FRONTE ^", DCSEvent{Account: "123456", Area: 1, Code: "CL", Text: "VX FRONTE "}, `Armed by user "VX FRONTE "`},
 		{"#006969|Nri04/OP001NM", DCSEvent{Account: "006969", Area: 4, Code: "OP", Zone: 1}, "Disarmed by user (user 1)"},
 		{"#1234|NRP", DCSEvent{Account: "1234", Code: "RP"}, "Periodic test"},
-		{"#1234|Nid5ti10:30/ri2/KR1", DCSEvent{Account: "1234", Area: 2, Code: "KR", Zone: 1}, "SIA event KR (zone 1)"},
-		{"NL001", DCSEvent{Code: "NL", Zone: 1}, "SIA event NL (zone 1)"},
+		{"#1234|Nid5ti10:30/ri2/KR1", DCSEvent{Account: "1234", Area: 2, Code: "KR", Zone: 1, User: 5, Time: "10:30"},
+			"SIA event KR (zone 1, user 5) at 10:30"},
+		{"NL001", DCSEvent{Code: "NL", Area: 1}, "SIA event NL (area 1)"},
+		// Text as an independent transmitter sends it: an ASCII block after the
+		// event, quoted extended text, or a message of text alone.
+		{"#1234|Nri1BA3|AInbraak", DCSEvent{Account: "1234", Area: 1, Code: "BA", Zone: 3, Text: "Inbraak"},
+			`Burglary (zone 3) "Inbraak"`},
+		{`#1234|Nri1BA3*"Inbraak achterdeur"NM`, DCSEvent{Account: "1234", Area: 1, Code: "BA", Zone: 3, Text: "Inbraak achterdeur"},
+			`Burglary (zone 3) "Inbraak achterdeur"`},
+		{"#1234|AInbraak", DCSEvent{Account: "1234", Text: "Inbraak"}, `Text message "Inbraak"`},
+		{"#1234|AAlarm in de keuken", DCSEvent{Account: "1234", Text: "Alarm in de keuken"}, `Text message "Alarm in de keuken"`},
+		// Names in carets after the modifiers; the zone's name wins.
+		{"#1234|Nri1^Woonkamer^id5^Jan^ti12:34:56BA3^Voordeur^",
+			DCSEvent{Account: "1234", Area: 1, Code: "BA", Zone: 3, User: 5, Time: "12:34:56", Text: "Woonkamer"},
+			`Burglary (zone 3, user 5) at 12:34:56 "Woonkamer"`},
+		// Area codes: the number is the area; users come with id.
+		{"#1234|Nid5CG1", DCSEvent{Account: "1234", Code: "CG", Area: 1, User: 5}, "Armed stay (area 1, user 5)"},
+		{"#1234|NOG2", DCSEvent{Account: "1234", Code: "OG", Area: 2}, "Disarmed from stay (area 2)"},
+		{"#1234|NCA1", DCSEvent{Account: "1234", Code: "CA", Area: 1}, "Automatic arm (area 1)"},
+		{"#1234|NBV1", DCSEvent{Account: "1234", Code: "BV", Area: 1}, "Confirmed burglary (area 1)"},
+		{"#1234|NAT001", DCSEvent{Account: "1234", Code: "AT", Zone: 1}, "AC power loss (zone 1)"},
+		{"#1234|AT001", DCSEvent{Account: "1234", Code: "AT", Zone: 1}, "AC power loss (zone 1)"},
 		{"#1234|NBH003", DCSEvent{Account: "1234", Code: "BH", Zone: 3}, "Burglary restore (zone 3)"},
 	} {
 		got, err := ParseDCS(tc.data)
@@ -478,7 +498,8 @@ func TestDCS(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "#1234|", "#1234|N", "#1234|Nri1/", "#1234|Nri1/B003", "#1234|NBA12345",
-		"#12|NBA003", "#1234|NBA003^open", "#1234|N?BA003"} {
+		"#12|NBA003", "#1234|NBA003^open", "#1234|N?BA003", "#1234|Nti25:00/BA003", "#1234|NBA3*\"open",
+		"#1234|NBA3|A\x01"} {
 		if _, err := ParseDCS(bad); !errors.Is(err, ErrFormat) {
 			t.Errorf("ParseDCS(%q): %v, want ErrFormat", bad, err)
 		}
@@ -500,12 +521,13 @@ func TestCodes(t *testing.T) {
 			t.Errorf("CID %d twice", e.CID)
 		}
 		seen[e.CID] = true
-		if len(e.SIA) != 2 || e.Restore != "" && len(e.Restore) != 2 || e.Name == "" {
+		// SIA may be empty only for a code reported as a closing alone (450).
+		if len(e.SIA) != 2 && (e.SIA != "" || len(e.Restore) != 2) || e.Restore != "" && len(e.Restore) != 2 || e.Name == "" {
 			t.Errorf("bad entry %+v", e)
 		}
 	}
 	for _, code := range []int{100, 110, 120, 121, 122, 130, 131, 132, 133, 134, 137, 139, 154, 162, 301, 302,
-		350, 354, 381, 383, 384, 401, 406, 461, 570, 601, 602} {
+		305, 350, 354, 381, 383, 384, 401, 406, 450, 461, 570, 601, 602} {
 		if !seen[code] {
 			t.Errorf("CID %d missing", code)
 		}
@@ -514,12 +536,20 @@ func TestCodes(t *testing.T) {
 		c    ContactID
 		want string
 	}{
-		{ContactID{Qualifier: 1, Code: 130, Partition: 1, Zone: 3}, "NBA003"},
-		{ContactID{Qualifier: 3, Code: 130, Partition: 1, Zone: 3}, "NBH003"},
-		{ContactID{Qualifier: 1, Code: 401, Partition: 1, Zone: 5}, "NOP005"},
-		{ContactID{Qualifier: 3, Code: 401, Partition: 1, Zone: 5}, "NCL005"},
-		{ContactID{Qualifier: 1, Code: 139, Zone: 2}, "NBV002"},
+		{ContactID{Qualifier: 1, Code: 130, Partition: 1, Zone: 3}, "Nri1/BA003"},
+		{ContactID{Qualifier: 3, Code: 130, Partition: 1, Zone: 3}, "Nri1/BH003"},
+		{ContactID{Qualifier: 1, Code: 401, Partition: 1, Zone: 5}, "Nri1/OP005"},
+		{ContactID{Qualifier: 3, Code: 401, Partition: 1, Zone: 5}, "Nri1/CL005"},
+		// BV, CG, CA: the number is the area; a Contact ID user goes to "id".
+		{ContactID{Qualifier: 1, Code: 139, Partition: 1, Zone: 2}, "NBV001"},
+		{ContactID{Qualifier: 3, Code: 441, Partition: 1, Zone: 5}, "Nid5/CG001"},
+		{ContactID{Qualifier: 1, Code: 456, Partition: 2, Zone: 7}, "Nid7/OG002"},
+		{ContactID{Qualifier: 3, Code: 403, Partition: 1}, "NCA001"},
+		// Duress: the Contact ID zone is the user, HA's number a zone.
+		{ContactID{Qualifier: 1, Code: 121, Partition: 1, Zone: 5}, "Nid5/ri1/HA000"},
 		{ContactID{Qualifier: 1, Code: 602}, "NRP000"},
+		{ContactID{Qualifier: 3, Code: 450, Partition: 1, Zone: 5}, "Nri1/CF005"},
+		{ContactID{Qualifier: 1, Code: 305}, "NYW000"},
 		{ContactID{Qualifier: 3, Code: 384, Zone: 4}, "NXR004"},
 	} {
 		d, err := tc.c.DCS()
@@ -527,7 +557,6 @@ func TestCodes(t *testing.T) {
 			t.Errorf("%+v: %v", tc.c, err)
 			continue
 		}
-		d.Area = 0
 		if s, _ := d.Format(); s != tc.want {
 			t.Errorf("%+v → %s, want %s", tc.c, s, tc.want)
 		}

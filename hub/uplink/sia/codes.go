@@ -27,7 +27,10 @@ func (e EventCode) name(restore bool) string {
 }
 
 // DCS converts a Contact ID event to SIA DC-03 with e's letters: SIA for
-// qualifiers 1 and 6, Restore for 3; area and zone carry over. Use it with a
+// qualifiers 1 and 6, Restore for 3. The partition becomes the area; the zone
+// field becomes the number after a zone or user code, or the "id" user where the
+// Contact ID field is a user but the SIA number is not (CG001 is area 1: "id5/CG001"
+// for 3441 01 005). For an area code a Contact ID zone has no place and is dropped. Use it with a
 // modified EventCode where a receiver expects other letters than the built-in table
 // (e.g. YC/YK instead of XL/XC for 381).
 func (e EventCode) DCS(c ContactID) (DCSEvent, error) {
@@ -38,7 +41,24 @@ func (e EventCode) DCS(c ContactID) (DCSEvent, error) {
 	if code == "" {
 		return DCSEvent{}, fmt.Errorf("%w: Contact ID %d%03d has no SIA code", ErrInvalid, c.Qualifier, c.Code)
 	}
-	return DCSEvent{Account: c.Account, Area: c.Partition, Code: code, Zone: c.Zone}, nil
+	d := DCSEvent{Account: c.Account, Area: c.Partition, Code: code}
+	// The Contact ID zone field is a zone or (e.User) a user; SIA has its own idea
+	// of what the number after the code is (NumberOf), and "id" for a user.
+	switch NumberOf(code) {
+	case NumberUser:
+		d.Zone = c.Zone
+	case NumberArea:
+		if e.User {
+			d.User = c.Zone
+		}
+	default:
+		if e.User {
+			d.User = c.Zone
+		} else {
+			d.Zone = c.Zone
+		}
+	}
+	return d, nil
 }
 
 // Codes returns the built-in table, a new slice on every call.
@@ -89,6 +109,7 @@ func Codes() []EventCode {
 		{CID: 403, SIA: "OA", Restore: "CA", Name: "Automatic disarm", RestoreName: "Automatic arm"},
 		{CID: 406, SIA: "OC", Name: "Cancel by user", User: true},
 		{CID: 441, SIA: "OG", Restore: "CG", Name: "Disarmed from stay", RestoreName: "Armed stay", User: true},
+		{CID: 450, Restore: "CF", Name: "Exception opening", RestoreName: "Forced arming (fault present)", User: true},
 		{CID: 456, SIA: "OG", Restore: "CG", Name: "Partial disarm", RestoreName: "Partial arm", User: true},
 		{CID: 461, SIA: "JA", Name: "Wrong code entry"},
 		{CID: 570, SIA: "BB", Restore: "BU", Name: "Zone bypassed", RestoreName: "Zone unbypassed"},
@@ -114,6 +135,9 @@ func LookupCID(code int) (EventCode, bool) {
 // is its restore (or closing). Several Contact ID codes share SIA codes (BA is 130–134);
 // the first, most general one wins.
 func LookupSIA(code string) (e EventCode, restore bool, ok bool) {
+	if code == "" {
+		return EventCode{}, false, false
+	}
 	for _, c := range Codes() {
 		switch code {
 		case c.SIA:

@@ -92,3 +92,31 @@ func FuzzSplitFrames(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseDCS feeds ParseDCS arbitrary SIA data. It must never panic, and an
+// event it accepts must format to data that parses back to the same event.
+func FuzzParseDCS(f *testing.F) {
+	for _, s := range []string{"#1234|Nri1/BA003", "#1234|Nri1BA3|AInbraak", `#1234|Nri1BA3*"Inbraak"NM`,
+		"#1234|AInbraak", "#1234|Nid5CG1", "#1234|Nti15:02/id3/ri1/BA3", "NL001", "#006969|Nri04/OP001NM",
+		"#1234|Nri1^Woonkamer^id5^Jan^ti12:34:56BA3^Voordeur^"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data string) {
+		e, err := ParseDCS(data)
+		if err != nil {
+			if !errors.Is(err, ErrFormat) {
+				t.Fatalf("ParseDCS(%q): %v, not ErrFormat", data, err)
+			}
+			return
+		}
+		_ = e.Description()
+		s, err := e.Format()
+		if err != nil {
+			return // e.g. text with characters Format does not send
+		}
+		back, err := ParseDCS(s)
+		if err != nil || back != e {
+			t.Fatalf("ParseDCS(%q) = %+v; Format %q parses to %+v, %v", data, e, s, back, err)
+		}
+	})
+}
