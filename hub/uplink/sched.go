@@ -477,7 +477,9 @@ func (s *scheduler) finish(j *job, now time.Time) {
 			if t != nil {
 				t.acked[p.idx] = true
 			}
-			log.Info("uplink: report delivered", "report", j.report.Seq, "event", j.report.Event,
+			// Debug, not info: a delivered duress or silent-panic report must not
+			// show in the info log, and a gap in the numbers would tell as much.
+			log.Debug("uplink: report delivered", "report", j.report.Seq, "event", j.report.Event,
 				"code", j.report.Code, "qualifier", j.report.Qualifier, "zone", j.report.Zone,
 				"seq", res.seq, "rtt", res.rtt.String())
 		} else {
