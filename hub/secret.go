@@ -49,7 +49,15 @@ var DefaultHashParams = HashParams{Memory: 7 * 1024, Time: 5, Threads: 1}
 // Verifiers, and the free functions HashSecret, VerifySecret and Identify, do not
 // wait for each other.
 type Verifier struct {
-	mu sync.Mutex // held while one argon2id runs
+	mu     sync.Mutex // held while one argon2id runs
+	hashes uint64     // argon2id runs so far; under mu
+}
+
+// Hashes returns how many argon2id hashes v has run.
+func (v *Verifier) Hashes() uint64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.hashes
 }
 
 // HashSecret returns an argon2id hash of secret in PHC string form, waiting for any
@@ -63,8 +71,10 @@ func (v *Verifier) HashSecret(secret string, p HashParams) (string, error) {
 func (v *Verifier) Verify(hash, secret string) bool { return verifySecret(v, hash, secret) }
 
 // Identify finds the user a credential belongs to; duress is true when the code is the
-// user's duress code. A code costs one argon2id per PIN or duress hash until a match,
-// so a wrong code costs one per hash of every user; the hashes run one at a time in v.
+// user's duress code. A code costs one argon2id per PIN or duress hash of every user
+// up to and including the matching user's pair (both hashes, whichever matched, so a
+// duress code takes as long as the normal code); a wrong code costs one per hash of
+// every user. The hashes run one at a time in v.
 // It blocks for that long, so call it on the caller's goroutine, never an actor's.
 func (v *Verifier) Identify(users []User, c Credential) (u User, duress, ok bool) {
 	return identify(v, users, c)
@@ -125,6 +135,7 @@ func (v *Verifier) key(secret, salt []byte, p HashParams, n uint32) []byte {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	k := argon2.IDKey(secret, salt, p.Time, p.Memory, p.Threads, n)
+	v.hashes++
 	runtime.GC()
 	return k
 }
@@ -191,6 +202,9 @@ func identify(v *Verifier, users []User, c Credential) (User, bool, bool) {
 	case c.Code != "":
 		for _, u := range users {
 			if verifySecret(v, u.PINHash, c.Code) {
+				// The duress hash is checked too, so the normal code costs what the
+				// duress code does: the time of an answer must not tell them apart.
+				verifySecret(v, u.DuressHash, c.Code)
 				return u, false, true
 			}
 			if verifySecret(v, u.DuressHash, c.Code) {

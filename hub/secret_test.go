@@ -141,33 +141,42 @@ func TestVerifierIdentify(t *testing.T) {
 	}
 	users[2].Tags = []string{"fob-2", "tag-2"}
 	var v Verifier
+	// hashes: the argon2id runs a check costs. u0 and u1 have a duress PIN, so
+	// each costs two; a user's normal and duress PIN cost the same, so the time of
+	// the answer does not tell them apart.
 	cases := []struct {
 		name       string
 		c          Credential
 		id         string
 		duress, ok bool
+		hashes     uint64
 	}{
-		{"first PIN", Credential{Code: "100000"}, "u0", false, true},
-		{"last PIN", Credential{Code: "100003"}, "u3", false, true},
-		{"duress PIN", Credential{Code: "200001"}, "u1", true, true},
-		{"wrong PIN", Credential{Code: "999999"}, "", false, false},
-		{"no duress hash", Credential{Code: "200003"}, "", false, false},
-		{"password", Credential{UserID: "u3", Password: "correct horse"}, "u3", false, true},
-		{"password of another user", Credential{UserID: "u2", Password: "correct horse"}, "", false, false},
-		{"wrong password", Credential{UserID: "u3", Password: "wrong horse"}, "", false, false},
-		{"tag", Credential{Tag: "tag-2"}, "u2", false, true},
-		{"unknown tag", Credential{Tag: "tag-9"}, "", false, false},
-		{"empty", Credential{}, "", false, false},
+		{"first PIN", Credential{Code: "100000"}, "u0", false, true, 2},
+		{"last PIN", Credential{Code: "100003"}, "u3", false, true, 6},
+		{"PIN of a user with duress", Credential{Code: "100001"}, "u1", false, true, 4},
+		{"duress PIN", Credential{Code: "200001"}, "u1", true, true, 4},
+		{"wrong PIN", Credential{Code: "999999"}, "", false, false, 6},
+		{"no duress hash", Credential{Code: "200003"}, "", false, false, 6},
+		{"password", Credential{UserID: "u3", Password: "correct horse"}, "u3", false, true, 1},
+		{"password of another user", Credential{UserID: "u2", Password: "correct horse"}, "", false, false, 0},
+		{"wrong password", Credential{UserID: "u3", Password: "wrong horse"}, "", false, false, 1},
+		{"tag", Credential{Tag: "tag-2"}, "u2", false, true, 0},
+		{"unknown tag", Credential{Tag: "tag-9"}, "", false, false, 0},
+		{"empty", Credential{}, "", false, false, 0},
 	}
 	for _, tc := range cases {
 		for _, via := range []struct {
 			name     string
 			identify func([]User, Credential) (User, bool, bool)
 		}{{"Verifier", v.Identify}, {"Identify", Identify}} {
+			before := v.Hashes()
 			u, duress, ok := via.identify(users, tc.c)
 			if u.ID != tc.id || duress != tc.duress || ok != tc.ok {
 				t.Errorf("%s: %s = (%q, %v, %v), want (%q, %v, %v)",
 					tc.name, via.name, u.ID, duress, ok, tc.id, tc.duress, tc.ok)
+			}
+			if n := v.Hashes() - before; via.name == "Verifier" && n != tc.hashes {
+				t.Errorf("%s: %d hashes, want %d", tc.name, n, tc.hashes)
 			}
 		}
 	}
