@@ -63,12 +63,12 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		if o.ID == u.ID {
 			return fmt.Errorf("user add: user %q exists", u.ID)
 		}
-		if verifyAny(o, pin) {
-			return errors.New("user add: that PIN is taken; choose another")
-		}
 		u.Number = max(u.Number, o.Number+1)
 	}
-	if u.PINHash, err = hub.HashSecret(pin, hub.DefaultHashParams); err != nil {
+	if _, _, taken := hub.Identify(cfg.Users, hub.Credential{Code: pin}); taken {
+		return errors.New("user add: that PIN is taken; choose another")
+	}
+	if u.PINHash, err = hub.HashPIN(cfg.Users, pin, hub.DefaultHashParams); err != nil {
 		return err
 	}
 	if *withPassword {
@@ -89,11 +89,6 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nadded %s %q (id %s, user number %d)\n", u.Role, u.Name, u.ID, u.Number)
 	return nil
-}
-
-// verifyAny reports whether pin is any of u's codes.
-func verifyAny(u hub.User, pin string) bool {
-	return hub.VerifySecret(u.PINHash, pin) || hub.VerifySecret(u.DuressHash, pin)
 }
 
 func configCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -29,7 +29,7 @@ func demoConfig(cfg hub.Config) (hub.Config, error) {
 		hub.Output{ID: "demo_siren", Name: "Demo siren", Kind: hub.OutputSiren, MQTT: &hub.MQTTOutput{Topic: "vakt/demo/siren", On: "ON", Off: "OFF"}},
 		hub.Output{ID: "demo_sounder", Name: "Demo sounder", Kind: hub.OutputSounder, MQTT: &hub.MQTTOutput{Topic: "vakt/demo/sounder", On: "ON", Off: "OFF"}})
 	if len(cfg.Users) == 0 {
-		hash, err := hub.HashSecret("123456", hub.DefaultHashParams)
+		hash, err := hub.HashPIN(nil, "123456", hub.DefaultHashParams)
 		if err != nil {
 			return cfg, err
 		}

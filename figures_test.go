@@ -689,12 +689,30 @@ func figureCodes(t *testing.T, row func(...string)) {
 	domain := filepath.Join(dir, "domain.yaml")
 	var b strings.Builder
 	b.WriteString("settings: {lockout_attempts: 1000}\nusers:\n")
+	// As `vakt user add` sets them: PIN and duress hashes made by HashPIN, every
+	// other user with a duress code.
+	var users []hub.User
 	for i := range 20 {
-		hash, err := hub.HashSecret(fmt.Sprintf("%06d", 100000+i), hub.DefaultHashParams)
-		if err != nil {
+		u := hub.User{ID: fmt.Sprintf("u%d", i)}
+		var err error
+		if u.PINHash, err = hub.HashPIN(users, fmt.Sprintf("%06d", 100000+i), hub.DefaultHashParams); err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(&b, "  - {id: u%d, name: User %d, number: %d, role: user, pin_hash: %q}\n", i, i, i+1, hash)
+		if i%2 == 0 {
+			if u.DuressHash, err = hub.HashPIN(append(users, u), fmt.Sprintf("%06d", 200000+i), hub.DefaultHashParams); err != nil {
+				t.Fatal(err)
+			}
+		}
+		users = append(users, u)
+		fmt.Fprintf(&b, "  - {id: u%d, name: User %d, number: %d, role: user, pin_hash: %q, duress_hash: %q}\n", i, i, i+1, u.PINHash, u.DuressHash)
+	}
+	var one stats // one argon2id hash with the default parameters, in this process
+	for range 5 {
+		start := time.Now()
+		if _, err := hub.HashSecret("999999", hub.DefaultHashParams); err != nil {
+			t.Fatal(err)
+		}
+		one.add(time.Since(start))
 	}
 	if err := os.WriteFile(boot, []byte(bootYAML), 0o600); err != nil {
 		t.Fatal(err)
@@ -730,7 +748,7 @@ func figureCodes(t *testing.T, row func(...string)) {
 		wrong.add(c.wait(t, "vakt/event", "*").Sub(sent))
 	}
 	time.Sleep(2 * time.Second) // idle
-	row("a wrong code, 20 users (argon2id m=7 MiB, t=5)", fmt.Sprintf("p50 %.0f ms, max %.0f ms, n 100", float64(wrong.q(0.5).Microseconds())/1000,
-		float64(wrong.q(1).Microseconds())/1000), "20 PIN hashes, one per user, one at a time", "(goal ≤ 250 ms)")
+	row("a wrong code, 20 users, 10 with duress codes (argon2id m=7 MiB, t=5)", fmt.Sprintf("p50 %.0f ms, max %.0f ms, n 100", float64(wrong.q(0.5).Microseconds())/1000,
+		float64(wrong.q(1).Microseconds())/1000), fmt.Sprintf("one hash %.0f ms (the PINs share a salt)", float64(one.q(0.5).Microseconds())/1000), "(goal ≤ 250 ms)")
 	row("resident memory after 100 code checks, idle", fmt.Sprintf("%.1f MB", rss()), fmt.Sprintf("%.1f MB before", before), "(goal ≤ 25 MB)")
 }

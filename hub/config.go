@@ -350,8 +350,20 @@ func (c Config) Validate() error {
 	}
 	uids := map[string]bool{}
 	unums := map[int]bool{}
+	codes := map[string]string{} // PIN or duress hash → the user who has it
 	for i, u := range c.Users {
 		where := fmt.Sprintf("users[%d] %q", i, u.ID)
+		// A code names its user by itself; two users with one code (visible when
+		// their hashes share a salt, as HashPIN makes them) would be one user.
+		for _, h := range []string{u.PINHash, u.DuressHash} {
+			if h == "" {
+				continue
+			}
+			if other, ok := codes[h]; ok {
+				bad("%s: has the same code as user %q", where, other)
+			}
+			codes[h] = u.ID
+		}
 		if u.ID == "" || u.Name == "" {
 			bad("users[%d]: id and name are required", i)
 		}

@@ -169,6 +169,9 @@ func TestValidate(t *testing.T) {
 		{"user number twice", func(c *Config) { c.Users[1].Number = 1 }, `users[1] "bob": number 1 is outside 1–999 or taken`},
 		{"user of unknown role", func(c *Config) { c.Users[0].Role = "owner" }, `unknown role "owner"`},
 		{"user with a bad schedule", func(c *Config) { c.Users[2].Schedule[0].To = "07:00" }, "schedule: window 08:00–07:00 ends before it starts"},
+		{"two users with one PIN", func(c *Config) { c.Users[1].PINHash, c.Users[0].PINHash = "$argon2id$x", "$argon2id$x" }, `users[1] "bob": has the same code as user "alice"`},
+		{"a duress code that is another user's PIN", func(c *Config) { c.Users[0].PINHash, c.Users[2].DuressHash = "$argon2id$y", "$argon2id$y" }, `users[2] "gus": has the same code as user "alice"`},
+		{"a user's PIN as their own duress code", func(c *Config) { c.Users[1].PINHash, c.Users[1].DuressHash = "$argon2id$z", "$argon2id$z" }, `users[1] "bob": has the same code as user "bob"`},
 
 		// Outputs.
 		{"output without id", func(c *Config) { c.Outputs[0].ID = "" }, "outputs[0]: id is empty or duplicate"},

@@ -31,11 +31,10 @@ func (p HashParams) valid() bool {
 // list (7 MiB × 5 passes; the others are 46 MiB × 1, 19 MiB × 2, 12 MiB × 3 and
 // 9 MiB × 4, all with 1 lane). It is also the cheapest in time: about 20 ms per hash
 // on a 2-core Xeon against 25 ms for 19 MiB × 2 and 37–46 ms for 46 MiB × 1 (it fills
-// 35,840 1-KiB blocks, against 38,912 and 47,104). A wrong code costs one hash per PIN
-// and duress hash of every user, so about 0.4 s in a home of 20 users (0.8 s if all
-// have duress codes); no equal-strength set brings that to 250 ms, which would take
-// 12.5 ms per hash. Hashes made with earlier defaults (19 MiB × 2) carry their
-// parameters and still verify.
+// 35,840 1-KiB blocks, against 38,912 and 47,104). PINs set with HashPIN share a
+// salt, so any code costs one hash however many users there are. Hashes made with
+// earlier defaults (19 MiB × 2) or their own salts carry their parameters and still
+// verify, at one hash per distinct salt.
 var DefaultHashParams = HashParams{Memory: 7 * 1024, Time: 5, Threads: 1}
 
 // A Verifier runs argon2id one hash at a time: however many goroutines check codes
@@ -71,10 +70,9 @@ func (v *Verifier) HashSecret(secret string, p HashParams) (string, error) {
 func (v *Verifier) Verify(hash, secret string) bool { return verifySecret(v, hash, secret) }
 
 // Identify finds the user a credential belongs to; duress is true when the code is the
-// user's duress code. A code costs one argon2id per PIN or duress hash of every user
-// up to and including the matching user's pair (both hashes, whichever matched, so a
-// duress code takes as long as the normal code); a wrong code costs one per hash of
-// every user. The hashes run one at a time in v.
+// user's duress code. A code costs one argon2id per distinct salt among the PIN and
+// duress hashes: one when every PIN was set with HashPIN, whoever's code it is and
+// whether it is right, wrong, normal or duress. The hashes run one at a time in v.
 // It blocks for that long, so call it on the caller's goroutine, never an actor's.
 func (v *Verifier) Identify(users []User, c Credential) (u User, duress, ok bool) {
 	return identify(v, users, c)
@@ -141,12 +139,16 @@ func (v *Verifier) key(secret, salt []byte, p HashParams, n uint32) []byte {
 }
 
 func hashSecret(v *Verifier, secret string, p HashParams) (string, error) {
-	if !p.valid() {
-		return "", fmt.Errorf("hash: parameters m=%d,t=%d,p=%d out of range", p.Memory, p.Time, p.Threads)
-	}
 	salt := make([]byte, 16)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("hash: salt: %w", err)
+	}
+	return hashWithSalt(v, secret, salt, p)
+}
+
+func hashWithSalt(v *Verifier, secret string, salt []byte, p HashParams) (string, error) {
+	if !p.valid() {
+		return "", fmt.Errorf("hash: parameters m=%d,t=%d,p=%d out of range", p.Memory, p.Time, p.Threads)
 	}
 	key := v.key([]byte(secret), salt, p, 32)
 	b64 := base64.RawStdEncoding
@@ -154,33 +156,96 @@ func hashSecret(v *Verifier, secret string, p HashParams) (string, error) {
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-func verifySecret(v *Verifier, hash, secret string) bool {
+// phcHash is a parsed argon2id hash in PHC string form.
+type phcHash struct {
+	p         HashParams
+	salt, key []byte
+}
+
+// parsePHC parses hash; a malformed or empty hash, or one with parameters out of
+// range, gives ok false.
+func parsePHC(hash string) (h phcHash, ok bool) {
 	if hash == "" {
-		return false
+		return h, false
 	}
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false
+		return h, false
 	}
 	var ver int
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &ver); err != nil || ver != argon2.Version {
-		return false
+		return h, false
 	}
-	var p HashParams
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
-		return false
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &h.p.Memory, &h.p.Time, &h.p.Threads); err != nil {
+		return h, false
 	}
-	if !p.valid() {
-		return false
+	if !h.p.valid() {
+		return h, false
 	}
 	b64 := base64.RawStdEncoding
-	salt, err1 := b64.DecodeString(parts[4])
-	want, err2 := b64.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 || len(want) > 64 {
+	var err1, err2 error
+	h.salt, err1 = b64.DecodeString(parts[4])
+	h.key, err2 = b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(h.key) == 0 || len(h.key) > 64 {
+		return h, false
+	}
+	return h, true
+}
+
+func verifySecret(v *Verifier, hash, secret string) bool {
+	h, ok := parsePHC(hash)
+	if !ok {
 		return false
 	}
-	got := v.key([]byte(secret), salt, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
+	got := v.key([]byte(secret), h.salt, h.p, uint32(len(h.key)))
+	return subtle.ConstantTimeCompare(got, h.key) == 1
+}
+
+// HashPIN hashes a PIN or duress PIN for a system whose users are users. PINs of one
+// system share one salt (the one their hashes already carry, a new one for the
+// first), so that finding whose a code is costs one argon2id however many users
+// there are: a code must name its user by itself, as on any keypad. Each guess still
+// costs a full argon2id; what the shared salt gives up is that an attacker holding
+// the data file tests a guess against every user at once, not one at a time — with
+// a million 6-digit PINs that is at most a factor of the number of users.
+func HashPIN(users []User, pin string, p HashParams) (string, error) {
+	return hashPIN(nil, users, pin, p)
+}
+
+// HashPIN is the package function HashPIN, hashing in v.
+func (v *Verifier) HashPIN(users []User, pin string, p HashParams) (string, error) {
+	return hashPIN(v, users, pin, p)
+}
+
+func hashPIN(v *Verifier, users []User, pin string, p HashParams) (string, error) {
+	if salt := PINSalt(users, p); salt != nil {
+		return hashWithSalt(v, pin, salt, p)
+	}
+	return hashSecret(v, pin, p)
+}
+
+// PINSalt returns the salt that most PIN and duress hashes with parameters p among
+// users share (the earliest of equals), or nil when there are none.
+func PINSalt(users []User, p HashParams) []byte {
+	count := map[string]int{}
+	var best string
+	for _, u := range users {
+		for _, hash := range []string{u.PINHash, u.DuressHash} {
+			h, ok := parsePHC(hash)
+			if !ok || h.p != p {
+				continue
+			}
+			k := string(h.salt)
+			count[k]++
+			if count[k] > count[best] {
+				best = k
+			}
+		}
+	}
+	if best == "" {
+		return nil
+	}
+	return []byte(best)
 }
 
 func identify(v *Verifier, users []User, c Credential) (User, bool, bool) {
@@ -200,17 +265,58 @@ func identify(v *Verifier, users []User, c Credential) (User, bool, bool) {
 			}
 		}
 	case c.Code != "":
-		for _, u := range users {
-			if verifySecret(v, u.PINHash, c.Code) {
-				// The duress hash is checked too, so the normal code costs what the
-				// duress code does: the time of an answer must not tell them apart.
-				verifySecret(v, u.DuressHash, c.Code)
-				return u, false, true
+		return identifyCode(v, users, c.Code)
+	}
+	return User{}, false, false
+}
+
+// identifyCode hashes code once for every distinct salt and parameter set among the
+// users' PIN and duress hashes — once in a system whose PINs were all set with
+// HashPIN — and compares the result with every hash. The work is the same whichever
+// user's code it is, duress or normal, right or wrong, so the time of the answer
+// tells nothing; the first user in order whose PIN or duress hash matches is the one.
+func identifyCode(v *Verifier, users []User, code string) (User, bool, bool) {
+	type group struct {
+		p    HashParams
+		salt string
+		n    int
+	}
+	keys := map[group][]byte{}
+	var order []group
+	parsed := make([][2]phcHash, len(users))
+	okay := make([][2]bool, len(users))
+	for i, u := range users {
+		for j, hash := range []string{u.PINHash, u.DuressHash} {
+			h, ok := parsePHC(hash)
+			parsed[i][j], okay[i][j] = h, ok
+			if !ok {
+				continue
 			}
-			if verifySecret(v, u.DuressHash, c.Code) {
-				return u, true, true
+			g := group{h.p, string(h.salt), len(h.key)}
+			if _, seen := keys[g]; !seen {
+				keys[g] = nil
+				order = append(order, g)
 			}
 		}
 	}
-	return User{}, false, false
+	for _, g := range order {
+		keys[g] = v.key([]byte(code), []byte(g.salt), g.p, uint32(g.n))
+	}
+	found, duress := -1, false
+	for i := range users {
+		for j := range 2 {
+			if !okay[i][j] {
+				continue
+			}
+			h := parsed[i][j]
+			got := keys[group{h.p, string(h.salt), len(h.key)}]
+			if subtle.ConstantTimeCompare(got, h.key) == 1 && found < 0 {
+				found, duress = i, j == 1
+			}
+		}
+	}
+	if found < 0 {
+		return User{}, false, false
+	}
+	return users[found], duress, true
 }

@@ -113,72 +113,132 @@ func TestVerifySecretMalformed(t *testing.T) {
 }
 
 // secretUsers returns n users whose PINs are 100000+i, with duress PINs 200000+i for
-// the first withDuress of them, hashed with p.
+// the first withDuress of them, hashed with p by HashPIN (one salt for all).
 func secretUsers(tb testing.TB, n, withDuress int, p HashParams) []User {
+	return makeSecretUsers(tb, n, withDuress, func(users []User, pin string) (string, error) {
+		return HashPIN(users, pin, p)
+	})
+}
+
+// ownSaltUsers is secretUsers with every hash salted on its own (HashSecret), as
+// PINs were stored before HashPIN.
+func ownSaltUsers(tb testing.TB, n, withDuress int, p HashParams) []User {
+	return makeSecretUsers(tb, n, withDuress, func(_ []User, pin string) (string, error) {
+		return HashSecret(pin, p)
+	})
+}
+
+func makeSecretUsers(tb testing.TB, n, withDuress int, hash func(users []User, pin string) (string, error)) []User {
 	tb.Helper()
-	users := make([]User, n)
-	for i := range users {
+	users := make([]User, 0, n)
+	for i := range n {
 		u := User{ID: fmt.Sprintf("u%d", i), Name: fmt.Sprintf("User %d", i), Number: i + 1}
 		var err error
-		if u.PINHash, err = HashSecret(strconv.Itoa(100000+i), p); err != nil {
+		if u.PINHash, err = hash(users, strconv.Itoa(100000+i)); err != nil {
 			tb.Fatal(err)
 		}
 		if i < withDuress {
-			if u.DuressHash, err = HashSecret(strconv.Itoa(200000+i), p); err != nil {
+			if u.DuressHash, err = hash(append(users, u), strconv.Itoa(200000+i)); err != nil {
 				tb.Fatal(err)
 			}
 		}
-		users[i] = u
+		users = append(users, u)
 	}
 	return users
 }
 
 func TestVerifierIdentify(t *testing.T) {
-	users := secretUsers(t, 4, 2, secretCheap)
-	var err error
-	if users[3].PasswordHash, err = HashSecret("correct horse", secretCheap); err != nil {
-		t.Fatal(err)
-	}
-	users[2].Tags = []string{"fob-2", "tag-2"}
-	var v Verifier
-	// hashes: the argon2id runs a check costs. u0 and u1 have a duress PIN, so
-	// each costs two; a user's normal and duress PIN cost the same, so the time of
-	// the answer does not tell them apart.
-	cases := []struct {
+	// codeHashes: the argon2id runs a code costs, whoever's it is, duress or not,
+	// right or wrong: one per distinct salt. u0 and u1 have a duress PIN.
+	for _, set := range []struct {
 		name       string
-		c          Credential
-		id         string
-		duress, ok bool
-		hashes     uint64
+		users      []User
+		codeHashes uint64
 	}{
-		{"first PIN", Credential{Code: "100000"}, "u0", false, true, 2},
-		{"last PIN", Credential{Code: "100003"}, "u3", false, true, 6},
-		{"PIN of a user with duress", Credential{Code: "100001"}, "u1", false, true, 4},
-		{"duress PIN", Credential{Code: "200001"}, "u1", true, true, 4},
-		{"wrong PIN", Credential{Code: "999999"}, "", false, false, 6},
-		{"no duress hash", Credential{Code: "200003"}, "", false, false, 6},
-		{"password", Credential{UserID: "u3", Password: "correct horse"}, "u3", false, true, 1},
-		{"password of another user", Credential{UserID: "u2", Password: "correct horse"}, "", false, false, 0},
-		{"wrong password", Credential{UserID: "u3", Password: "wrong horse"}, "", false, false, 1},
-		{"tag", Credential{Tag: "tag-2"}, "u2", false, true, 0},
-		{"unknown tag", Credential{Tag: "tag-9"}, "", false, false, 0},
-		{"empty", Credential{}, "", false, false, 0},
-	}
-	for _, tc := range cases {
-		for _, via := range []struct {
-			name     string
-			identify func([]User, Credential) (User, bool, bool)
-		}{{"Verifier", v.Identify}, {"Identify", Identify}} {
-			before := v.Hashes()
-			u, duress, ok := via.identify(users, tc.c)
-			if u.ID != tc.id || duress != tc.duress || ok != tc.ok {
-				t.Errorf("%s: %s = (%q, %v, %v), want (%q, %v, %v)",
-					tc.name, via.name, u.ID, duress, ok, tc.id, tc.duress, tc.ok)
-			}
-			if n := v.Hashes() - before; via.name == "Verifier" && n != tc.hashes {
-				t.Errorf("%s: %d hashes, want %d", tc.name, n, tc.hashes)
+		{"one salt", secretUsers(t, 4, 2, secretCheap), 1},
+		{"own salts", ownSaltUsers(t, 4, 2, secretCheap), 6},
+	} {
+		users := set.users
+		var err error
+		if users[3].PasswordHash, err = HashSecret("correct horse", secretCheap); err != nil {
+			t.Fatal(err)
+		}
+		users[2].Tags = []string{"fob-2", "tag-2"}
+		var v Verifier
+		code := set.codeHashes
+		cases := []struct {
+			name       string
+			c          Credential
+			id         string
+			duress, ok bool
+			hashes     uint64
+		}{
+			{"first PIN", Credential{Code: "100000"}, "u0", false, true, code},
+			{"last PIN", Credential{Code: "100003"}, "u3", false, true, code},
+			{"PIN of a user with duress", Credential{Code: "100001"}, "u1", false, true, code},
+			{"duress PIN", Credential{Code: "200001"}, "u1", true, true, code},
+			{"wrong PIN", Credential{Code: "999999"}, "", false, false, code},
+			{"no duress hash", Credential{Code: "200003"}, "", false, false, code},
+			{"password", Credential{UserID: "u3", Password: "correct horse"}, "u3", false, true, 1},
+			{"password of another user", Credential{UserID: "u2", Password: "correct horse"}, "", false, false, 0},
+			{"wrong password", Credential{UserID: "u3", Password: "wrong horse"}, "", false, false, 1},
+			{"tag", Credential{Tag: "tag-2"}, "u2", false, true, 0},
+			{"unknown tag", Credential{Tag: "tag-9"}, "", false, false, 0},
+			{"empty", Credential{}, "", false, false, 0},
+		}
+		for _, tc := range cases {
+			for _, via := range []struct {
+				name     string
+				identify func([]User, Credential) (User, bool, bool)
+			}{{"Verifier", v.Identify}, {"Identify", Identify}} {
+				before := v.Hashes()
+				u, duress, ok := via.identify(users, tc.c)
+				if u.ID != tc.id || duress != tc.duress || ok != tc.ok {
+					t.Errorf("%s, %s: %s = (%q, %v, %v), want (%q, %v, %v)",
+						set.name, tc.name, via.name, u.ID, duress, ok, tc.id, tc.duress, tc.ok)
+				}
+				if n := v.Hashes() - before; via.name == "Verifier" && n != tc.hashes {
+					t.Errorf("%s, %s: %d hashes, want %d", set.name, tc.name, n, tc.hashes)
+				}
 			}
 		}
+	}
+}
+
+// HashPIN keeps the salt the users' PINs share, also when a user's hash with other
+// parameters or a malformed one is among them, and makes a new one for the first.
+func TestHashPINSalt(t *testing.T) {
+	if PINSalt(nil, secretCheap) != nil {
+		t.Fatal("a salt without users")
+	}
+	users := secretUsers(t, 3, 1, secretCheap)
+	salt := PINSalt(users, secretCheap)
+	if len(salt) != 16 {
+		t.Fatalf("salt %x", salt)
+	}
+	for i, u := range users {
+		for _, h := range []string{u.PINHash, u.DuressHash} {
+			if p, ok := parsePHC(h); ok && string(p.salt) != string(salt) {
+				t.Errorf("user %d: salt %x, want %x", i, p.salt, salt)
+			}
+		}
+	}
+	other := secretCheap
+	other.Time++
+	odd, err := HashSecret("555555", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	users = append(users, User{ID: "odd", PINHash: odd, DuressHash: "garbage"})
+	h, err := HashPIN(users, "654321", secretCheap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := parsePHC(h); !ok || string(p.salt) != string(salt) || !VerifySecret(h, "654321") {
+		t.Errorf("hash %s does not share salt %x", h, salt)
+	}
+	if string(PINSalt(users, other)) == string(salt) {
+		t.Errorf("the salt of other parameters is the shared one")
 	}
 }
 
