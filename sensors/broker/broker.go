@@ -359,12 +359,16 @@ func (b *Broker) Subscribed(topic string) bool {
 // the payload and the retain flag: true for the retained messages replayed when
 // subscribing and for live publishes that set retain.
 //
-// fn runs synchronously on the goroutine of whoever published the message (a
-// client's connection goroutine, or the caller of Publish), possibly on several at
-// once, and the retained messages matching filter are replayed on the caller's
-// goroutine before Subscribe returns. fn must not block: hand the message off (a
-// buffered channel with a non-blocking send, or a queue) and return. payload is
-// shared and read only: copy it to keep it.
+// Handlers run concurrently: fn runs synchronously on the goroutine of whoever
+// published the message (a client's connection goroutine, or the caller of
+// Publish), on several goroutines at once when several publish, and the retained
+// messages matching filter are replayed on the caller's goroutine before Subscribe
+// returns. A message published before Subscribe was called may still be in
+// delivery: fn can then run on that publisher's goroutine while Subscribe has not
+// returned yet (a client's QoS 1 publish is acknowledged before it is delivered).
+// So fn must not touch unsynchronised state, and must not block: hand the message
+// off (a buffered channel with a non-blocking send, or a queue) and return.
+// payload is shared and read only: copy it to keep it.
 //
 // Before Start the subscription is queued; Start applies it (with the restored
 // retained messages) before any client can connect.
