@@ -12,9 +12,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -51,6 +51,13 @@ type Broker struct {
 	tls         *tls.Config
 	maxPacket   uint32
 	sysInterval int64
+	// now and sleep are the clock of login throttling and log summaries; tests
+	// replace them. sleep waits d unless stop closes first (then false).
+	now   func() time.Time
+	sleep func(stop <-chan struct{}, d time.Duration) bool
+	stop  chan struct{} // closed by Close
+	auth  *authHook     // set by Start
+	house sync.WaitGroup
 
 	srv     atomic.Pointer[mqtt.Server] // set by Start
 	closed  atomic.Bool
@@ -112,7 +119,22 @@ func New(cfg Config, store RetainedStore, log *slog.Logger) (*Broker, error) {
 		tls:         tc,
 		maxPacket:   uint32(maxPacket),
 		sysInterval: defaultSysInterval,
+		now:         time.Now,
+		sleep:       sleepUnlessClosed,
+		stop:        make(chan struct{}),
 	}, nil
+}
+
+// sleepUnlessClosed waits d; false if stop closes first.
+func sleepUnlessClosed(stop <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-stop:
+		return false
+	}
 }
 
 // Start binds the listeners, restores the retained messages from the store,
@@ -164,6 +186,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	for _, l := range lns {
 		attrs = append(attrs, l.id, l.Address())
 	}
+	b.house.Go(b.housekeeping)
 	b.log.Info("mqtt broker started", attrs...)
 	if b.cfg.AllowAnonymous {
 		b.log.Warn("mqtt anonymous clients are allowed and may read and write every topic")
@@ -217,6 +240,16 @@ func (b *Broker) serve(ctx context.Context, gate chan struct{}) (*mqtt.Server, [
 	if b.store != nil {
 		persist = newPersister(b.store, b.log)
 	}
+	auth := &authHook{
+		acc:      b.acc,
+		log:      b.log,
+		throttle: newThrottle(b.now),
+		refused:  newSummaries(b.now),
+		sleep:    func(d time.Duration) bool { return b.sleep(b.stop, d) },
+		srv:      func() *mqtt.Server { return srv },
+		owners:   map[string]*mqtt.Client{},
+	}
+	b.auth = auth
 	session := &sessionHook{log: b.log, onClient: b.cfg.OnClient, onSub: b.cfg.OnSubscribe, current: map[string]*mqtt.Client{}}
 	session.setServer(srv)
 	fail := func(err error) (*mqtt.Server, []*listener, *persister, error) {
@@ -231,7 +264,7 @@ func (b *Broker) serve(ctx context.Context, gate chan struct{}) (*mqtt.Server, [
 		hook mqtt.Hook
 		conf any
 	}{
-		{&authHook{Hook: new(auth.Hook), acc: b.acc, log: b.log}, &auth.Options{Ledger: b.acc.ledger}},
+		{auth, nil},
 		{session, nil},
 		{&retainHook{store: b.store, p: persist, log: b.log}, nil},
 	} {
@@ -271,6 +304,8 @@ func (b *Broker) Close() error {
 	if state != stateRunning {
 		return nil
 	}
+	close(b.stop)
+	b.house.Wait()
 	err := shutdown(b.srv.Load(), b.lns, b.persist)
 	b.log.Info("mqtt broker stopped")
 	return err
@@ -286,6 +321,20 @@ func shutdown(srv *mqtt.Server, lns []*listener, persist *persister) error {
 		return persist.close()
 	}
 	return nil
+}
+
+// housekeeping logs the summaries of refused logins that are due, once a minute.
+func (b *Broker) housekeeping() {
+	t := time.NewTicker(summaryEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			b.auth.sweep()
+		case <-b.stop:
+			return
+		}
+	}
 }
 
 // Addr is the address of the plain TCP listener while the broker runs, else nil.

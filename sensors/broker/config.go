@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -81,6 +82,8 @@ type Config struct {
 // hook for logins) and the ACL evaluated for each subscribe, publish and delivery.
 type access struct {
 	ledger    *auth.Ledger
+	passwords map[string][sha256.Size]byte // user → SHA-256 of the password
+	dummy     [sha256.Size]byte            // compared for unknown users
 	admins    map[string]bool
 	anonymous bool
 }
@@ -172,12 +175,11 @@ func buildAccess(cfg Config) *access {
 		},
 		admins:    map[string]bool{},
 		anonymous: cfg.AllowAnonymous,
+		passwords: map[string][sha256.Size]byte{},
+		dummy:     sha256.Sum256([]byte("no such user")),
 	}
 	for _, u := range cfg.Users {
-		rule := auth.UserRule{
-			Username: auth.RString(u.Name),
-			Password: auth.RString(u.Password),
-		}
+		rule := auth.UserRule{Username: auth.RString(u.Name)}
 		if u.Admin {
 			a.admins[u.Name] = true
 		} else {
@@ -190,6 +192,7 @@ func buildAccess(cfg Config) *access {
 			}
 		}
 		a.ledger.Users[u.Name] = rule
+		a.passwords[u.Name] = sha256.Sum256([]byte(u.Password))
 	}
 	return a
 }
