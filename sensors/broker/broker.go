@@ -53,11 +53,16 @@ type Broker struct {
 	sysInterval int64
 	// now and sleep are the clock of login throttling and log summaries; tests
 	// replace them. sleep waits d unless stop closes first (then false).
-	now   func() time.Time
-	sleep func(stop <-chan struct{}, d time.Duration) bool
-	stop  chan struct{} // closed by Close
-	auth  *authHook     // set by Start
-	house sync.WaitGroup
+	commands       map[string]bool
+	maxQueueMsgs   int
+	maxQueueBytes  int
+	maxRetained    int
+	maxRetainedMsg int
+	now            func() time.Time
+	sleep          func(stop <-chan struct{}, d time.Duration) bool
+	stop           chan struct{} // closed by Close
+	auth           *authHook     // set by Start
+	house          sync.WaitGroup
 
 	srv     atomic.Pointer[mqtt.Server] // set by Start
 	closed  atomic.Bool
@@ -107,21 +112,30 @@ func New(cfg Config, store RetainedStore, log *slog.Logger) (*Broker, error) {
 		users[i] = u
 	}
 	cfg.Users = users
+	commands := map[string]bool{}
+	for _, t := range cfg.CommandTopics {
+		commands[t] = true
+	}
 	maxPacket := cfg.MaxPacketSize
 	if maxPacket == 0 {
 		maxPacket = MinPacketSize
 	}
 	return &Broker{
-		cfg:         cfg,
-		store:       store,
-		log:         log,
-		acc:         buildAccess(cfg),
-		tls:         tc,
-		maxPacket:   uint32(maxPacket),
-		sysInterval: defaultSysInterval,
-		now:         time.Now,
-		sleep:       sleepUnlessClosed,
-		stop:        make(chan struct{}),
+		cfg:            cfg,
+		store:          store,
+		log:            log,
+		acc:            buildAccess(cfg),
+		tls:            tc,
+		maxPacket:      uint32(maxPacket),
+		sysInterval:    defaultSysInterval,
+		commands:       commands,
+		maxQueueMsgs:   orDefault(cfg.MaxQueueMessages, DefaultMaxQueueMessages),
+		maxQueueBytes:  orDefault(cfg.MaxQueueBytes, DefaultMaxQueueBytes),
+		maxRetained:    orDefault(cfg.MaxRetainedBytes, DefaultMaxRetainedBytes),
+		maxRetainedMsg: orDefault(cfg.MaxRetainedMessageBytes, DefaultMaxRetainedMessageBytes),
+		now:            time.Now,
+		sleep:          sleepUnlessClosed,
+		stop:           make(chan struct{}),
 	}, nil
 }
 
@@ -191,7 +205,63 @@ func (b *Broker) Start(ctx context.Context) error {
 	if b.cfg.AllowAnonymous {
 		b.log.Warn("mqtt anonymous clients are allowed and may read and write every topic")
 	}
+	b.warnCodeReaders()
 	return nil
+}
+
+// warnCodeReaders logs, once per account, a non-admin user whose read list
+// covers a topic that carries codes.
+func (b *Broker) warnCodeReaders() {
+	for _, u := range b.cfg.Users {
+		if u.Admin {
+			continue
+		}
+		var topics, filters []string
+		for _, topic := range b.cfg.CodeTopics {
+			for _, f := range u.Read {
+				if covers(f, topic) {
+					topics = append(topics, topic)
+					filters = append(filters, f)
+					break
+				}
+			}
+		}
+		if len(topics) > 0 {
+			b.log.Warn("mqtt account may read topics that carry codes; remove them from its read list",
+				"user", u.Name, "topics", topics, "read_filters", filters)
+		}
+	}
+}
+
+// errSlowClient stops a client that does not read its messages.
+var errSlowClient = errors.New("outbound queue over its limit: the client does not read its messages")
+
+// overflow disconnects a client whose outbound queue stayed over its bounds, and
+// frees what it held.
+func (b *Broker) overflow(q *queuedConn, msgs, bytes int) {
+	q.mu.Lock()
+	cl := q.client
+	q.mu.Unlock()
+	id, user := "", ""
+	if cl != nil {
+		id, user = cl.ID, string(cl.Properties.Username)
+	}
+	b.log.Warn("mqtt client disconnected: it does not read its messages", "client", short(id), "user", short(user),
+		"remote", q.RemoteAddr().String(), "queued_messages", msgs, "queued_bytes", bytes,
+		"max_messages", b.maxQueueMsgs, "max_bytes", b.maxQueueBytes)
+	q.abort()
+	if cl != nil {
+		cl.Stop(errSlowClient)
+		cl.ClearInflights()
+	}
+}
+
+// orDefault is v, or def when v is 0.
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // serve does the work of Start under b.mu.
@@ -222,6 +292,9 @@ func (b *Broker) serve(ctx context.Context, gate chan struct{}) (*mqtt.Server, [
 			closeAll()
 			return nil, nil, nil, err
 		}
+		l.wrap = func(c net.Conn) net.Conn {
+			return newQueuedConn(c, b.maxQueueMsgs, b.maxQueueBytes, b.now, b.overflow)
+		}
 		lns = append(lns, l)
 	}
 
@@ -229,11 +302,14 @@ func (b *Broker) serve(ctx context.Context, gate chan struct{}) (*mqtt.Server, [
 	caps.MaximumMessageExpiryInterval = 0 // 0: the broker expires nothing by age
 	caps.MaximumPacketSize = b.maxPacket
 	caps.MaximumSessionExpiryInterval = sessionExpiry
+	caps.MaximumClientWritesPending = int32(b.maxQueueMsgs)
 	srv := mqtt.New(&mqtt.Options{
 		Capabilities:           caps,
 		Logger:                 newMochiLogger(b.log),
 		InlineClient:           true,
 		SysTopicResendInterval: b.sysInterval,
+		// One packet per write: the client's queue (queuedConn) counts packets.
+		ClientNetWriteBufferSize: 1,
 	})
 
 	var persist *persister
@@ -266,7 +342,9 @@ func (b *Broker) serve(ctx context.Context, gate chan struct{}) (*mqtt.Server, [
 	}{
 		{auth, nil},
 		{session, nil},
-		{&retainHook{store: b.store, p: persist, log: b.log}, nil},
+		{&retainHook{store: b.store, p: persist, log: b.log, commands: b.commands,
+			maxTotal: b.maxRetained, maxTopic: b.maxRetainedMsg, srv: func() *mqtt.Server { return srv },
+			refused: newSummaries(b.now), sizes: map[string]int{}}, nil},
 	} {
 		if err := srv.AddHook(h.hook, h.conf); err != nil {
 			return fail(fmt.Errorf("broker: %w", err))

@@ -21,6 +21,12 @@ const DefaultAddr = ":1883"
 // MinPacketSize is the default and smallest accepted Config.MaxPacketSize: 1 MiB.
 const MinPacketSize = 1 << 20
 
+// Default limits of retained messages: 16 MiB in all, 256 KiB per topic.
+const (
+	DefaultMaxRetainedBytes        = 16 << 20
+	DefaultMaxRetainedMessageBytes = 256 << 10
+)
+
 // maxPacketLimit is the largest packet MQTT can frame (remaining length 268,435,455
 // plus the fixed header).
 const maxPacketLimit = 268435455 + 5
@@ -65,6 +71,27 @@ type Config struct {
 	// MaxPacketSize is the largest MQTT packet accepted from a client, in bytes;
 	// 0 means MinPacketSize (1 MiB), which is also the smallest value accepted.
 	MaxPacketSize int
+
+	// CommandTopics are topics that carry commands (the hub's command topic, each
+	// output's command topic). A retained message on one is delivered but never
+	// kept, and one found in the store at start is removed.
+	CommandTopics []string
+	// CodeTopics are topics whose messages may carry codes (the hub's command
+	// topic). Start warns about every non-admin user that may read one.
+	CodeTopics []string
+	// MaxRetainedBytes caps the payload bytes of all retained messages together;
+	// 0 means DefaultMaxRetainedBytes. MaxRetainedMessageBytes caps one retained
+	// message; 0 means DefaultMaxRetainedMessageBytes. A retained publish beyond
+	// either is delivered without being kept, and logged.
+	MaxRetainedBytes        int
+	MaxRetainedMessageBytes int
+	// MaxQueueMessages and MaxQueueBytes bound each network client's queue of
+	// messages not yet written to it (0: DefaultMaxQueueMessages, 1000, and
+	// DefaultMaxQueueBytes, 4 MiB). A message that does not fit is dropped for that
+	// client; a client that keeps overflowing for 10 seconds is disconnected and
+	// logged.
+	MaxQueueMessages int
+	MaxQueueBytes    int
 
 	// OnClient, if set, is called when a network client's session starts
 	// (connected true) and ends (false). It runs on the client's goroutine and must
@@ -116,6 +143,19 @@ func validate(cfg Config) error {
 		errs = append(errs, fmt.Errorf("MaxPacketSize %d is above the MQTT limit %d", cfg.MaxPacketSize, maxPacketLimit))
 	}
 
+	if cfg.MaxRetainedBytes < 0 || cfg.MaxRetainedMessageBytes < 0 || cfg.MaxQueueMessages < 0 || cfg.MaxQueueBytes < 0 {
+		errs = append(errs, errors.New("MaxRetainedBytes, MaxRetainedMessageBytes, MaxQueueMessages and MaxQueueBytes must not be negative"))
+	}
+	for _, t := range cfg.CommandTopics {
+		if err := checkTopic(t); err != nil {
+			errs = append(errs, fmt.Errorf("command topic: %w", err))
+		}
+	}
+	for _, t := range cfg.CodeTopics {
+		if err := checkTopic(t); err != nil {
+			errs = append(errs, fmt.Errorf("code topic: %w", err))
+		}
+	}
 	seen := map[string]bool{}
 	for i, u := range cfg.Users {
 		who := fmt.Sprintf("user %d", i+1)

@@ -332,6 +332,9 @@ func (h *sessionHook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 	user := string(cl.Properties.Username)
 	h.log.Info("mqtt client connected", "client", short(cl.ID), "user", short(user),
 		"remote", cl.Net.Remote, "listener", cl.Net.Listener, "protocol", cl.Properties.ProtocolVersion)
+	if q, ok := cl.Net.Conn.(*queuedConn); ok {
+		q.setClient(cl)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.current[cl.ID] = cl

@@ -19,7 +19,13 @@ type v311 struct {
 
 func dial311(t *testing.T, b *Broker, user, pass, id string) (*v311, byte) {
 	t.Helper()
-	conn, err := net.Dial("tcp", b.Addr().String())
+	return dial311With(t, &net.Dialer{}, b, user, pass, id)
+}
+
+// dial311With connects with d, e.g. one that shrinks the receive buffer.
+func dial311With(t *testing.T, d *net.Dialer, b *Broker, user, pass, id string) (*v311, byte) {
+	t.Helper()
+	conn, err := d.Dial("tcp", b.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +59,8 @@ func (c *v311) send(pk packets.Packet) {
 		err = pk.ConnectEncode(&buf)
 	case packets.Publish:
 		err = pk.PublishEncode(&buf)
+	case packets.Subscribe:
+		err = pk.SubscribeEncode(&buf)
 	}
 	if err != nil {
 		c.t.Fatal(err)
