@@ -177,6 +177,10 @@ func TestRefusedPublishKeepsConnection(t *testing.T) {
 	}
 	z.mustPublish(t, "homeassistant/sensor/x/config", []byte("{}"), false, 0)
 	z.mustPublish(t, "zigbee2mqtt/a", []byte("v5"), false, 1)
+	// The PUBACK comes before the delivery: wait for it, to keep the order below.
+	if m := recv(t, hub, "v5 message"); m.ClientID != "z2m-v5" || m.Topic != "zigbee2mqtt/a" || string(m.Payload) != "v5" {
+		t.Fatalf("hub received %+v", m)
+	}
 
 	// MQTT 3.1.1: QoS 0, 1 and 2.
 	c, rc := dial311(t, b, "zigbee2mqtt", "z2m-secret", "z2m-v3")
@@ -207,11 +211,11 @@ func TestRefusedPublishKeepsConnection(t *testing.T) {
 	c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}, TopicName: "zigbee2mqtt/a", Payload: []byte("end")})
 
 	var got []string
-	for len(got) < 3 {
+	for len(got) < 2 {
 		m := recv(t, hub, "message")
 		got = append(got, m.ClientID+" "+m.Topic+" "+string(m.Payload))
 	}
-	if want := []string{"z2m-v5 zigbee2mqtt/a v5", "z2m-v3 zigbee2mqtt/a v3", "z2m-v3 zigbee2mqtt/a end"}; !slices.Equal(got, want) {
+	if want := []string{"z2m-v3 zigbee2mqtt/a v3", "z2m-v3 zigbee2mqtt/a end"}; !slices.Equal(got, want) {
 		t.Fatalf("hub received %q, want %q", got, want)
 	}
 	want := []string{
