@@ -160,3 +160,26 @@ func mpacket(topic, payload string) mpackets.Packet {
 		Origin:      "z2m",
 	}
 }
+
+// TestWarnsAboutCodeReaders: Start logs one line per non-admin account whose read
+// list covers a topic that carries codes.
+func TestWarnsAboutCodeReaders(t *testing.T) {
+	sink := newLogSink()
+	newBroker(t, Config{CodeTopics: []string{"vakt/command"}, Users: []User{
+		{Name: "z2m-old", Password: "p", Read: []string{"zigbee2mqtt/#", "vakt/command"}},
+		{Name: "ha", Password: "p", Read: []string{"homeassistant/#", "vakt/#"}},
+		{Name: "all", Password: "p", Read: []string{"#", "+/command"}},
+		{Name: "plus", Password: "p", Read: []string{"+/command"}},
+		{Name: "z2m", Password: "p", Read: []string{"zigbee2mqtt/#", "vakt/state"}, Write: []string{"vakt/command"}},
+		{Name: "root", Password: "p", Admin: true},
+	}}, nil, slog.New(sink))
+	want := []string{
+		`WARN mqtt account may read topics that carry codes; remove them from its read list user=z2m-old topics=[vakt/command] read_filters=[vakt/command]`,
+		`WARN mqtt account may read topics that carry codes; remove them from its read list user=ha topics=[vakt/command] read_filters=[vakt/#]`,
+		`WARN mqtt account may read topics that carry codes; remove them from its read list user=all topics=[vakt/command] read_filters=[#]`,
+		`WARN mqtt account may read topics that carry codes; remove them from its read list user=plus topics=[vakt/command] read_filters=[+/command]`,
+	}
+	if got := sink.matching("mqtt account may read"); !slices.Equal(got, want) {
+		t.Fatalf("log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
