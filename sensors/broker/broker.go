@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -63,6 +64,8 @@ type Broker struct {
 	stop           chan struct{} // closed by Close
 	auth           *authHook     // set by Start
 	house          sync.WaitGroup
+	freeMu         sync.Mutex
+	freed          time.Time // the last freeMemory
 
 	srv     atomic.Pointer[mqtt.Server] // set by Start
 	closed  atomic.Bool
@@ -256,6 +259,20 @@ func (b *Broker) overflow(q *queuedConn, msgs, bytes int) {
 	}
 }
 
+// freeMemory returns the memory a client that did not read left behind to the
+// operating system at once, rather than over minutes; at most every 10 seconds.
+func (b *Broker) freeMemory() {
+	now := time.Now()
+	b.freeMu.Lock()
+	if now.Sub(b.freed) < 10*time.Second {
+		b.freeMu.Unlock()
+		return
+	}
+	b.freed = now
+	b.freeMu.Unlock()
+	debug.FreeOSMemory()
+}
+
 // orDefault is v, or def when v is 0.
 func orDefault(v, def int) int {
 	if v == 0 {
@@ -328,6 +345,7 @@ func (b *Broker) serve(ctx context.Context, gate chan struct{}) (*mqtt.Server, [
 	b.auth = auth
 	session := &sessionHook{log: b.log, onClient: b.cfg.OnClient, onSub: b.cfg.OnSubscribe, current: map[string]*mqtt.Client{}}
 	session.setServer(srv)
+	session.freeMemory = b.freeMemory
 	fail := func(err error) (*mqtt.Server, []*listener, *persister, error) {
 		closeAll()
 		_ = srv.Close()

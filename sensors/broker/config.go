@@ -87,7 +87,7 @@ type Config struct {
 	MaxRetainedMessageBytes int
 	// MaxQueueMessages and MaxQueueBytes bound each network client's queue of
 	// messages not yet written to it (0: DefaultMaxQueueMessages, 1000, and
-	// DefaultMaxQueueBytes, 4 MiB). A message that does not fit is dropped for that
+	// DefaultMaxQueueBytes, 1 MiB; one larger message may wait alone). A message that does not fit is dropped for that
 	// client; a client that keeps overflowing for 10 seconds is disconnected and
 	// logged.
 	MaxQueueMessages int

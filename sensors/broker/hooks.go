@@ -173,8 +173,15 @@ func (a *access) login(user string, password []byte) (bool, string) {
 // filter or receive a message on the topic (read). A refused publish of an MQTT
 // 3.1.1 client is let through here, so that mochi does not disconnect the client,
 // and dropped by OnPublish.
+//
+// A message for a client whose outbound queue is full is refused here too: mochi
+// checks the ACL of each delivery before queueing it, so the message is dropped
+// before it is encoded for a client that does not read.
 func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if h.allowed(cl, topic, write) {
+		if q, ok := cl.Net.Conn.(*queuedConn); ok && !write && q.full() {
+			return false
+		}
 		return true
 	}
 	if write {
@@ -276,6 +283,8 @@ type sessionHook struct {
 	log      *slog.Logger
 	onClient func(clientID, user string, connected bool)
 	onSub    func(clientID, user string, filters []string)
+	// freeMemory, if set, is called when a client whose queue overflowed is gone.
+	freeMemory func()
 
 	srvMu sync.Mutex
 	srv   *mqtt.Server
@@ -351,6 +360,9 @@ func (h *sessionHook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 		attrs = append(attrs, "error", err)
 	}
 	h.log.Info("mqtt client disconnected", attrs...)
+	if q, ok := cl.Net.Conn.(*queuedConn); ok && q.hasOverflown() && h.freeMemory != nil {
+		h.freeMemory()
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.current[cl.ID] != cl {

@@ -14,7 +14,7 @@ import (
 // over them before it is disconnected.
 const (
 	DefaultMaxQueueMessages = 1000
-	DefaultMaxQueueBytes    = 4 << 20
+	DefaultMaxQueueBytes    = 1 << 20
 	queueGrace              = 10 * time.Second
 	// flushTimeout bounds the writing of what is queued when a connection closes.
 	flushTimeout = time.Second
@@ -45,6 +45,7 @@ type queuedConn struct {
 	writing   int // 1 while a packet is being written to the socket
 	overSince time.Time
 	overDone  bool
+	overflown bool // the queue has dropped a message at least once
 	closing   bool
 	err       error
 	client    *mqtt.Client // set when the session is established
@@ -93,15 +94,41 @@ func (q *queuedConn) drop(p []byte) {
 			q.client.State.Inflight.IncreaseSendQuota()
 		}
 	}
-	now := q.now()
+	q.overflown = true
 	if q.overSince.IsZero() {
-		q.overSince = now
+		q.overSince = q.now()
 		return
 	}
-	if !q.overDone && now.Sub(q.overSince) >= queueGrace {
+	q.checkGrace()
+}
+
+// checkGrace disconnects the client once it has been over its bound for
+// queueGrace; q.mu is held.
+func (q *queuedConn) checkGrace() {
+	if !q.overDone && q.now().Sub(q.overSince) >= queueGrace {
 		q.overDone = true
 		go q.over(q, len(q.queue)+q.writing, q.bytes)
 	}
+}
+
+// full reports whether the queue is over its bound (it dropped a message and has
+// not drained since). A message for a full queue is refused before mochi copies
+// and encodes it, and counts towards the grace like a dropped one.
+func (q *queuedConn) full() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.overSince.IsZero() {
+		return false
+	}
+	q.checkGrace()
+	return true
+}
+
+// hasOverflown reports whether the queue ever dropped a message.
+func (q *queuedConn) hasOverflown() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.overflown
 }
 
 // publishID is the packet id of an encoded QoS 1/2 PUBLISH.
