@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -225,5 +226,50 @@ func TestRefusedPublishKeepsConnection(t *testing.T) {
 	}
 	if got := sink.matching("mqtt publish refused"); !slices.Equal(got, want) {
 		t.Fatalf("log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestWillOutsideACLDropped: a will on a topic the user may not publish to is
+// dropped at connect (and logged); an allowed will is published.
+func TestWillOutsideACLDropped(t *testing.T) {
+	sink := newLogSink()
+	events := make(chan string, 10)
+	b := newBroker(t, Config{OnClient: func(id, _ string, connected bool) {
+		if !connected {
+			events <- id
+		}
+	}}, nil, slog.New(sink))
+	hub := inline(t, b, "#")
+	for _, w := range []struct{ id, topic string }{{"w1", "vakt/state"}, {"w2", "zigbee2mqtt/bridge/state"}} {
+		conn, err := net.Dial("tcp", b.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := paho.NewClient(paho.ClientConfig{Conn: conn})
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		_, err = c.Connect(ctx, &paho.Connect{ClientID: w.id, KeepAlive: 30, CleanStart: true,
+			Username: "zigbee2mqtt", UsernameFlag: true, Password: []byte("z2m-secret"), PasswordFlag: true,
+			WillMessage: &paho.WillMessage{Topic: w.topic, Payload: []byte("offline"), Retain: true, QoS: 1}})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.Close() // no DISCONNECT: the will is due
+		if got := recv(t, events, "disconnect"); got != w.id {
+			t.Fatalf("disconnect of %q", got)
+		}
+	}
+	// The will is published before the disconnect is reported.
+	var got []string
+	for len(hub) > 0 {
+		m := <-hub
+		got = append(got, m.Topic+" "+string(m.Payload))
+	}
+	if want := []string{"zigbee2mqtt/bridge/state offline"}; !slices.Equal(got, want) {
+		t.Fatalf("published %q, want %q", got, want)
+	}
+	want := []string{`WARN mqtt will message dropped: topic not in the user's write list client=w1 user=zigbee2mqtt topic=vakt/state`}
+	if got := sink.matching("mqtt will"); !slices.Equal(got, want) {
+		t.Fatalf("log %q, want %q", got, want)
 	}
 }

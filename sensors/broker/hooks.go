@@ -82,7 +82,17 @@ func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) boo
 		h.refuse(cl, ip, reason)
 		return false
 	}
-	return h.claim(cl, user)
+	if !h.claim(cl, user) {
+		return false
+	}
+	// mochi publishes a will without checking the ACL: drop a will the user may
+	// not publish.
+	if w := cl.Properties.Will; w.Flag != 0 && !h.allowed(cl, w.TopicName, true) {
+		h.log.Warn("mqtt will message dropped: topic not in the user's write list",
+			"client", short(cl.ID), "user", short(user), "topic", short(w.TopicName))
+		cl.Properties.Will = mqtt.Will{}
+	}
+	return true
 }
 
 // refuse records and logs a refused login.
