@@ -67,7 +67,7 @@ func TestSlowClientBoundedAndDisconnected(t *testing.T) {
 				t.Fatal("client not registered")
 			}
 			q := cl.Net.Conn.(*queuedConn)
-			// Publish at least 32 MB (far more than the socket buffers hold), and on
+			// Publish at least 8 MB (more than the socket buffers hold), and on
 			// until the client's queue has dropped a message: mochi's own queue in
 			// front of it may drop some first when its writer lags. The bound holds
 			// all along.
@@ -84,7 +84,7 @@ func TestSlowClientBoundedAndDisconnected(t *testing.T) {
 				q.mu.Lock()
 				over := !q.overSince.IsZero()
 				q.mu.Unlock()
-				if over && i*tc.payload >= 32<<20 && n == tc.wantQueued && size == tc.wantQueuedSize {
+				if over && i*tc.payload >= 8<<20 && n == tc.wantQueued && size == tc.wantQueuedSize {
 					break
 				}
 				if time.Now().After(deadline) {
