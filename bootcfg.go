@@ -38,6 +38,11 @@ type bootMQTT struct {
 	AllowAnonymous bool           `yaml:"allow_anonymous"`
 	Users          []bootMQTTUser `yaml:"users"`
 	BaseTopic      string         `yaml:"base_topic"` // Vakt's own topics, default "vakt"
+	// Limits of the broker; 0 means the broker's default.
+	MaxRetainedBytes        int `yaml:"max_retained_bytes"`
+	MaxRetainedMessageBytes int `yaml:"max_retained_message_bytes"`
+	MaxClientQueueMessages  int `yaml:"max_client_queue_messages"`
+	MaxClientQueueBytes     int `yaml:"max_client_queue_bytes"`
 }
 
 // bootMQTTUser is a broker account with its topic ACL.

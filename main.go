@@ -234,6 +234,13 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	var onSub func(filters []string)
 	bcfg := brokerConfig(boot.MQTT)
 	bcfg.OnSubscribe = func(_, _ string, filters []string) { onSub(filters) }
+	bcfg.CodeTopics = []string{base + "/command"}
+	bcfg.CommandTopics = []string{base + "/command"}
+	for _, o := range cfg.Outputs {
+		if o.MQTT != nil {
+			bcfg.CommandTopics = append(bcfg.CommandTopics, o.MQTT.Topic)
+		}
+	}
 	brk, err := broker.New(bcfg, store, log)
 	if err != nil {
 		return err
@@ -379,7 +386,9 @@ func addrString(a net.Addr) string {
 
 func brokerConfig(m bootMQTT) broker.Config {
 	c := broker.Config{Addr: m.Listen, TLSAddr: m.TLSListen, TLSCert: m.TLSCert, TLSKey: m.TLSKey,
-		WSAddr: m.WSListen, AllowAnonymous: m.AllowAnonymous}
+		WSAddr: m.WSListen, AllowAnonymous: m.AllowAnonymous,
+		MaxRetainedBytes: m.MaxRetainedBytes, MaxRetainedMessageBytes: m.MaxRetainedMessageBytes,
+		MaxQueueMessages: m.MaxClientQueueMessages, MaxQueueBytes: m.MaxClientQueueBytes}
 	if c.Addr == "off" {
 		c.Addr = ""
 	}

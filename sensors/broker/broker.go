@@ -8,13 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -51,6 +52,20 @@ type Broker struct {
 	tls         *tls.Config
 	maxPacket   uint32
 	sysInterval int64
+	// now and sleep are the clock of login throttling and log summaries; tests
+	// replace them. sleep waits d unless stop closes first (then false).
+	commands       map[string]bool
+	maxQueueMsgs   int
+	maxQueueBytes  int
+	maxRetained    int
+	maxRetainedMsg int
+	now            func() time.Time
+	sleep          func(stop <-chan struct{}, d time.Duration) bool
+	stop           chan struct{} // closed by Close
+	auth           *authHook     // set by Start
+	house          sync.WaitGroup
+	freeMu         sync.Mutex
+	freed          time.Time // the last freeMemory
 
 	srv     atomic.Pointer[mqtt.Server] // set by Start
 	closed  atomic.Bool
@@ -100,19 +115,43 @@ func New(cfg Config, store RetainedStore, log *slog.Logger) (*Broker, error) {
 		users[i] = u
 	}
 	cfg.Users = users
+	commands := map[string]bool{}
+	for _, t := range cfg.CommandTopics {
+		commands[t] = true
+	}
 	maxPacket := cfg.MaxPacketSize
 	if maxPacket == 0 {
 		maxPacket = MinPacketSize
 	}
 	return &Broker{
-		cfg:         cfg,
-		store:       store,
-		log:         log,
-		acc:         buildAccess(cfg),
-		tls:         tc,
-		maxPacket:   uint32(maxPacket),
-		sysInterval: defaultSysInterval,
+		cfg:            cfg,
+		store:          store,
+		log:            log,
+		acc:            buildAccess(cfg),
+		tls:            tc,
+		maxPacket:      uint32(maxPacket),
+		sysInterval:    defaultSysInterval,
+		commands:       commands,
+		maxQueueMsgs:   orDefault(cfg.MaxQueueMessages, DefaultMaxQueueMessages),
+		maxQueueBytes:  orDefault(cfg.MaxQueueBytes, DefaultMaxQueueBytes),
+		maxRetained:    orDefault(cfg.MaxRetainedBytes, DefaultMaxRetainedBytes),
+		maxRetainedMsg: orDefault(cfg.MaxRetainedMessageBytes, DefaultMaxRetainedMessageBytes),
+		now:            time.Now,
+		sleep:          sleepUnlessClosed,
+		stop:           make(chan struct{}),
 	}, nil
+}
+
+// sleepUnlessClosed waits d; false if stop closes first.
+func sleepUnlessClosed(stop <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-stop:
+		return false
+	}
 }
 
 // Start binds the listeners, restores the retained messages from the store,
@@ -164,11 +203,82 @@ func (b *Broker) Start(ctx context.Context) error {
 	for _, l := range lns {
 		attrs = append(attrs, l.id, l.Address())
 	}
+	b.house.Go(b.housekeeping)
 	b.log.Info("mqtt broker started", attrs...)
 	if b.cfg.AllowAnonymous {
 		b.log.Warn("mqtt anonymous clients are allowed and may read and write every topic")
 	}
+	b.warnCodeReaders()
 	return nil
+}
+
+// warnCodeReaders logs, once per account, a non-admin user whose read list
+// covers a topic that carries codes.
+func (b *Broker) warnCodeReaders() {
+	for _, u := range b.cfg.Users {
+		if u.Admin {
+			continue
+		}
+		var topics, filters []string
+		for _, topic := range b.cfg.CodeTopics {
+			for _, f := range u.Read {
+				if covers(f, topic) {
+					topics = append(topics, topic)
+					filters = append(filters, f)
+					break
+				}
+			}
+		}
+		if len(topics) > 0 {
+			b.log.Warn("mqtt account may read topics that carry codes; remove them from its read list",
+				"user", u.Name, "topics", topics, "read_filters", filters)
+		}
+	}
+}
+
+// errSlowClient stops a client that does not read its messages.
+var errSlowClient = errors.New("outbound queue over its limit: the client does not read its messages")
+
+// overflow disconnects a client whose outbound queue stayed over its bounds, and
+// frees what it held.
+func (b *Broker) overflow(q *queuedConn, msgs, bytes int) {
+	q.mu.Lock()
+	cl := q.client
+	q.mu.Unlock()
+	id, user := "", ""
+	if cl != nil {
+		id, user = cl.ID, string(cl.Properties.Username)
+	}
+	b.log.Warn("mqtt client disconnected: it does not read its messages", "client", short(id), "user", short(user),
+		"remote", q.RemoteAddr().String(), "queued_messages", msgs, "queued_bytes", bytes,
+		"max_messages", b.maxQueueMsgs, "max_bytes", b.maxQueueBytes)
+	q.abort()
+	if cl != nil {
+		cl.Stop(errSlowClient)
+		cl.ClearInflights()
+	}
+}
+
+// freeMemory returns the memory a client that did not read left behind to the
+// operating system at once, rather than over minutes; at most every 10 seconds.
+func (b *Broker) freeMemory() {
+	now := time.Now()
+	b.freeMu.Lock()
+	if now.Sub(b.freed) < 10*time.Second {
+		b.freeMu.Unlock()
+		return
+	}
+	b.freed = now
+	b.freeMu.Unlock()
+	debug.FreeOSMemory()
+}
+
+// orDefault is v, or def when v is 0.
+func orDefault(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // serve does the work of Start under b.mu.
@@ -199,6 +309,9 @@ func (b *Broker) serve(ctx context.Context, gate chan struct{}) (*mqtt.Server, [
 			closeAll()
 			return nil, nil, nil, err
 		}
+		l.wrap = func(c net.Conn) net.Conn {
+			return newQueuedConn(c, b.maxQueueMsgs, b.maxQueueBytes, b.now, b.overflow)
+		}
 		lns = append(lns, l)
 	}
 
@@ -206,19 +319,33 @@ func (b *Broker) serve(ctx context.Context, gate chan struct{}) (*mqtt.Server, [
 	caps.MaximumMessageExpiryInterval = 0 // 0: the broker expires nothing by age
 	caps.MaximumPacketSize = b.maxPacket
 	caps.MaximumSessionExpiryInterval = sessionExpiry
+	caps.MaximumClientWritesPending = int32(b.maxQueueMsgs)
 	srv := mqtt.New(&mqtt.Options{
 		Capabilities:           caps,
 		Logger:                 newMochiLogger(b.log),
 		InlineClient:           true,
 		SysTopicResendInterval: b.sysInterval,
+		// One packet per write: the client's queue (queuedConn) counts packets.
+		ClientNetWriteBufferSize: 1,
 	})
 
 	var persist *persister
 	if b.store != nil {
 		persist = newPersister(b.store, b.log)
 	}
+	auth := &authHook{
+		acc:      b.acc,
+		log:      b.log,
+		throttle: newThrottle(b.now),
+		refused:  newSummaries(b.now),
+		sleep:    func(d time.Duration) bool { return b.sleep(b.stop, d) },
+		srv:      func() *mqtt.Server { return srv },
+		owners:   map[string]*mqtt.Client{},
+	}
+	b.auth = auth
 	session := &sessionHook{log: b.log, onClient: b.cfg.OnClient, onSub: b.cfg.OnSubscribe, current: map[string]*mqtt.Client{}}
 	session.setServer(srv)
+	session.freeMemory = b.freeMemory
 	fail := func(err error) (*mqtt.Server, []*listener, *persister, error) {
 		closeAll()
 		_ = srv.Close()
@@ -231,9 +358,11 @@ func (b *Broker) serve(ctx context.Context, gate chan struct{}) (*mqtt.Server, [
 		hook mqtt.Hook
 		conf any
 	}{
-		{&authHook{Hook: new(auth.Hook), acc: b.acc, log: b.log}, &auth.Options{Ledger: b.acc.ledger}},
+		{auth, nil},
 		{session, nil},
-		{&retainHook{store: b.store, p: persist, log: b.log}, nil},
+		{&retainHook{store: b.store, p: persist, log: b.log, commands: b.commands,
+			maxTotal: b.maxRetained, maxTopic: b.maxRetainedMsg, srv: func() *mqtt.Server { return srv },
+			refused: newSummaries(b.now), sizes: map[string]int{}}, nil},
 	} {
 		if err := srv.AddHook(h.hook, h.conf); err != nil {
 			return fail(fmt.Errorf("broker: %w", err))
@@ -271,6 +400,8 @@ func (b *Broker) Close() error {
 	if state != stateRunning {
 		return nil
 	}
+	close(b.stop)
+	b.house.Wait()
 	err := shutdown(b.srv.Load(), b.lns, b.persist)
 	b.log.Info("mqtt broker stopped")
 	return err
@@ -286,6 +417,20 @@ func shutdown(srv *mqtt.Server, lns []*listener, persist *persister) error {
 		return persist.close()
 	}
 	return nil
+}
+
+// housekeeping logs the summaries of refused logins that are due, once a minute.
+func (b *Broker) housekeeping() {
+	t := time.NewTicker(summaryEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			b.auth.sweep()
+		case <-b.stop:
+			return
+		}
+	}
 }
 
 // Addr is the address of the plain TCP listener while the broker runs, else nil.
@@ -359,12 +504,16 @@ func (b *Broker) Subscribed(topic string) bool {
 // the payload and the retain flag: true for the retained messages replayed when
 // subscribing and for live publishes that set retain.
 //
-// fn runs synchronously on the goroutine of whoever published the message (a
-// client's connection goroutine, or the caller of Publish), possibly on several at
-// once, and the retained messages matching filter are replayed on the caller's
-// goroutine before Subscribe returns. fn must not block: hand the message off (a
-// buffered channel with a non-blocking send, or a queue) and return. payload is
-// shared and read only: copy it to keep it.
+// Handlers run concurrently: fn runs synchronously on the goroutine of whoever
+// published the message (a client's connection goroutine, or the caller of
+// Publish), on several goroutines at once when several publish, and the retained
+// messages matching filter are replayed on the caller's goroutine before Subscribe
+// returns. A message published before Subscribe was called may still be in
+// delivery: fn can then run on that publisher's goroutine while Subscribe has not
+// returned yet (a client's QoS 1 publish is acknowledged before it is delivered).
+// So fn must not touch unsynchronised state, and must not block: hand the message
+// off (a buffered channel with a non-blocking send, or a queue) and return.
+// payload is shared and read only: copy it to keep it.
 //
 // Before Start the subscription is queued; Start applies it (with the restored
 // retained messages) before any client can connect.

@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -344,6 +345,7 @@ func TestRetainedSurvivesRestart(t *testing.T) {
 func TestRetainedDelete(t *testing.T) {
 	store := newFakeStore()
 	b := newBroker(t, Config{}, store, nil)
+	seen := inline(t, b, "zigbee2mqtt/#")
 	z := mustDial(t, b, "zigbee2mqtt", "z2m-secret", "z2m")
 	z.mustPublish(t, "zigbee2mqtt/window", []byte("open"), true, 1)
 	store.nextEvent(t, "put", "zigbee2mqtt/window")
@@ -352,12 +354,23 @@ func TestRetainedDelete(t *testing.T) {
 	if _, ok := store.get("zigbee2mqtt/window"); ok {
 		t.Fatal("deleted retained message still in the store")
 	}
+	// The client's PUBACK comes before the delivery to subscribers: wait until the
+	// delete has been delivered, so that it cannot reach the subscription below
+	// (whose handler would then run on the client's goroutine, concurrently).
+	var got []string
+	for len(got) < 2 {
+		m := recv(t, seen, "the publish and the delete delivered")
+		got = append(got, fmt.Sprintf("%s %q retained=%t", m.Topic, m.Payload, m.Retained))
+	}
+	if want := []string{`zigbee2mqtt/window "open" retained=true`, `zigbee2mqtt/window "" retained=true`}; !slices.Equal(got, want) {
+		t.Fatalf("delivered %q, want %q", got, want)
+	}
 	// Subscribe replays retained messages before it returns: nothing must come.
-	n := 0
-	if err := b.Subscribe("zigbee2mqtt/#", 1, func(string, []byte, bool) { n++ }); err != nil {
+	replayed := make(chan string, 10)
+	if err := b.Subscribe("zigbee2mqtt/#", 1, func(topic string, _ []byte, _ bool) { replayed <- topic }); err != nil {
 		t.Fatal(err)
 	}
-	if n != 0 {
+	if n := len(replayed); n != 0 {
 		t.Fatalf("%d retained messages replayed after delete", n)
 	}
 	// The hub deletes its own the same way.

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -19,6 +20,12 @@ const DefaultAddr = ":1883"
 
 // MinPacketSize is the default and smallest accepted Config.MaxPacketSize: 1 MiB.
 const MinPacketSize = 1 << 20
+
+// Default limits of retained messages: 16 MiB in all, 256 KiB per topic.
+const (
+	DefaultMaxRetainedBytes        = 16 << 20
+	DefaultMaxRetainedMessageBytes = 256 << 10
+)
 
 // maxPacketLimit is the largest packet MQTT can frame (remaining length 268,435,455
 // plus the fixed header).
@@ -65,6 +72,27 @@ type Config struct {
 	// 0 means MinPacketSize (1 MiB), which is also the smallest value accepted.
 	MaxPacketSize int
 
+	// CommandTopics are topics that carry commands (the hub's command topic, each
+	// output's command topic). A retained message on one is delivered but never
+	// kept, and one found in the store at start is removed.
+	CommandTopics []string
+	// CodeTopics are topics whose messages may carry codes (the hub's command
+	// topic). Start warns about every non-admin user that may read one.
+	CodeTopics []string
+	// MaxRetainedBytes caps the payload bytes of all retained messages together;
+	// 0 means DefaultMaxRetainedBytes. MaxRetainedMessageBytes caps one retained
+	// message; 0 means DefaultMaxRetainedMessageBytes. A retained publish beyond
+	// either is delivered without being kept, and logged.
+	MaxRetainedBytes        int
+	MaxRetainedMessageBytes int
+	// MaxQueueMessages and MaxQueueBytes bound each network client's queue of
+	// messages not yet written to it (0: DefaultMaxQueueMessages, 1000, and
+	// DefaultMaxQueueBytes, 1 MiB; one larger message may wait alone). A message that does not fit is dropped for that
+	// client; a client that keeps overflowing for 10 seconds is disconnected and
+	// logged.
+	MaxQueueMessages int
+	MaxQueueBytes    int
+
 	// OnClient, if set, is called when a network client's session starts
 	// (connected true) and ends (false). It runs on the client's goroutine and must
 	// not block. For a client id that reconnects, the calls come in order and the
@@ -81,6 +109,8 @@ type Config struct {
 // hook for logins) and the ACL evaluated for each subscribe, publish and delivery.
 type access struct {
 	ledger    *auth.Ledger
+	passwords map[string][sha256.Size]byte // user → SHA-256 of the password
+	dummy     [sha256.Size]byte            // compared for unknown users
 	admins    map[string]bool
 	anonymous bool
 }
@@ -113,6 +143,19 @@ func validate(cfg Config) error {
 		errs = append(errs, fmt.Errorf("MaxPacketSize %d is above the MQTT limit %d", cfg.MaxPacketSize, maxPacketLimit))
 	}
 
+	if cfg.MaxRetainedBytes < 0 || cfg.MaxRetainedMessageBytes < 0 || cfg.MaxQueueMessages < 0 || cfg.MaxQueueBytes < 0 {
+		errs = append(errs, errors.New("MaxRetainedBytes, MaxRetainedMessageBytes, MaxQueueMessages and MaxQueueBytes must not be negative"))
+	}
+	for _, t := range cfg.CommandTopics {
+		if err := checkTopic(t); err != nil {
+			errs = append(errs, fmt.Errorf("command topic: %w", err))
+		}
+	}
+	for _, t := range cfg.CodeTopics {
+		if err := checkTopic(t); err != nil {
+			errs = append(errs, fmt.Errorf("code topic: %w", err))
+		}
+	}
 	seen := map[string]bool{}
 	for i, u := range cfg.Users {
 		who := fmt.Sprintf("user %d", i+1)
@@ -172,12 +215,11 @@ func buildAccess(cfg Config) *access {
 		},
 		admins:    map[string]bool{},
 		anonymous: cfg.AllowAnonymous,
+		passwords: map[string][sha256.Size]byte{},
+		dummy:     sha256.Sum256([]byte("no such user")),
 	}
 	for _, u := range cfg.Users {
-		rule := auth.UserRule{
-			Username: auth.RString(u.Name),
-			Password: auth.RString(u.Password),
-		}
+		rule := auth.UserRule{Username: auth.RString(u.Name)}
 		if u.Admin {
 			a.admins[u.Name] = true
 		} else {
@@ -190,6 +232,7 @@ func buildAccess(cfg Config) *access {
 			}
 		}
 		a.ledger.Users[u.Name] = rule
+		a.passwords[u.Name] = sha256.Sum256([]byte(u.Password))
 	}
 	return a
 }

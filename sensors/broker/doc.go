@@ -26,12 +26,18 @@
 // which lets "a/b" match "a/b/c" and lets map order decide between overlapping
 // read-only and write-only filters.
 //
+// Passwords are compared in constant time. Refused logins are throttled per
+// address and summarised in the log; a client id held by another user's session
+// is refused (see authHook). A refused publish is dropped without disconnecting
+// the client.
+//
 // # In-process client
 //
 // Publish, Subscribe, Watch and Unsubscribe use mochi's inline client:
 // no login, no ACL. A subscription handler runs synchronously on the goroutine of
 // whoever published (a client's connection goroutine, or the caller of Publish),
-// possibly on several goroutines at once; it must hand the message off and return.
+// on several goroutines at once (handlers run concurrently, also with the
+// Subscribe call that adds them); it must hand the message off and return.
 // Subscriptions made before Start are applied by Start before any client can
 // connect, with the retained messages restored from the store.
 //
@@ -53,7 +59,10 @@
 // # Limits
 //
 // Packets up to Config.MaxPacketSize (at least and by default 1 MiB) are
-// accepted; a larger one drops the connection. The session of a disconnected
+// accepted; a larger one drops the connection. Each client's outbound messages go
+// through a queue bounded in messages and bytes (queuedConn); a client that stays
+// over it is disconnected. Retained messages are capped in total and per topic,
+// and never kept on Config.CommandTopics. The session of a disconnected
 // client (subscriptions, queued QoS 1/2 messages) is kept for at most a day and
 // only in memory. $SYS topics are published every 10 seconds.
 //

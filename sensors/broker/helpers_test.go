@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -302,3 +303,91 @@ func inline(t *testing.T, b *Broker, filter string) <-chan Message {
 }
 
 var errDisk = errors.New("disk on fire")
+
+// fakeClock is the clock of login throttling and log summaries in tests: it moves
+// only when the test (or a throttled login's wait) moves it.
+type fakeClock struct {
+	mu    sync.Mutex
+	t     time.Time
+	waits []time.Duration // every wait asked for by a throttled login
+	// hold, if set, is received from by each wait before it returns.
+	hold chan struct{}
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// sleep records the wait and moves the clock by it.
+func (c *fakeClock) sleep(stop <-chan struct{}, d time.Duration) bool {
+	c.mu.Lock()
+	c.waits = append(c.waits, d)
+	hold := c.hold
+	c.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-stop:
+			return false
+		}
+	}
+	c.Advance(d)
+	return true
+}
+
+func (c *fakeClock) takeWaits() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := c.waits
+	c.waits = nil
+	return w
+}
+
+// withClock installs c as the clock of an unstarted broker.
+func withClock(b *Broker, c *fakeClock) {
+	b.now = c.Now
+	b.sleep = c.sleep
+}
+
+var portRE = regexp.MustCompile(`(127\.0\.0\.\d+):\d+`)
+
+// matching returns the lines logged whose message starts with one of prefixes,
+// in order, with the client ports replaced by PORT.
+func (l *logSink) matching(prefixes ...string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range l.lines {
+		_, msg, _ := strings.Cut(line, " ")
+		for _, p := range prefixes {
+			if strings.HasPrefix(msg, p) {
+				out = append(out, portRE.ReplaceAllString(line, "$1:PORT"))
+				break
+			}
+		}
+	}
+	return out
+}
+
+// dialFrom connects an MQTT 5 client from the local address ip (127.0.0.x).
+func dialFrom(t *testing.T, b *Broker, ip, user, pass, id string) (*client, *paho.Connack, error) {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	conn, err := d.Dial("tcp", b.Addr().String())
+	if err != nil {
+		t.Fatalf("dial %s from %s: %v", b.Addr(), ip, err)
+	}
+	return dialConn(t, conn, user, pass, id)
+}

@@ -2,65 +2,225 @@ package broker
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
-// authHook is mochi's auth ledger hook with two methods replaced.
+// authHook checks logins and the ACL.
 //
-// Logins go through the ledger (a configured user with the right password), plus
-// anonymous clients when the configuration allows them: the ledger cannot express
-// "no username" because its empty rule string matches everything.
+// Logins are checked against the configured users, with passwords compared in
+// constant time, plus anonymous clients when the configuration allows them.
+// Refused logins are throttled per address (see throttle): the wait happens on
+// the connecting client's own goroutine (mochi calls OnConnectAuthenticate from
+// the connection's goroutine, with no lock shared between connections), so a
+// throttled address never holds up anyone else. A client id whose session belongs
+// to another user is refused: only the same user may take a session over.
 //
-// ACL checks read the same ledger but match topics with MQTT's rules. The ledger's
-// own check is not used because its matcher accepts topics longer than a filter
-// without wildcards ("vakt/command" would grant "vakt/command/x"), a user's
+// ACL checks read the ledger's filters but match topics with MQTT's rules. The
+// ledger's own check is not used because its matcher accepts topics longer than a
+// filter without wildcards ("vakt/command" would grant "vakt/command/x"), a user's
 // filters are a map whose first match decides (overlapping read-only and
 // write-only filters would answer at random), and a user without filters would be
-// allowed everything.
+// allowed everything. A refused publish is dropped and the connection kept: MQTT 5
+// clients get "not authorized" in the PUBACK/PUBREC, MQTT 3.1.1 clients (which
+// have no way to hear a refusal) get an ordinary acknowledgement.
 type authHook struct {
-	*auth.Hook
-	acc *access
-	log *slog.Logger
+	mqtt.HookBase
+	acc      *access
+	log      *slog.Logger
+	throttle *throttle
+	refused  *summaries // refused publishes, by client and topic
+	// sleep waits d unless the broker closes; false if it closed.
+	sleep func(d time.Duration) bool
+	srv   func() *mqtt.Server
+
+	mu     sync.Mutex
+	owners map[string]*mqtt.Client // client id → the authenticated connection holding it
 }
 
 func (h *authHook) ID() string { return "vakt-auth" }
 
+func (h *authHook) Provides(b byte) bool {
+	return bytes.IndexByte([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect}, b) >= 0
+}
+
+// errThrottled stops a connection from an address that tried too many passwords.
+var errThrottled = errors.New("too many refused logins from this address")
+
 // OnConnectAuthenticate accepts a configured user with the right password, or a
 // client without username when anonymous clients are allowed.
 func (h *authHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	ip := hostOf(cl.Net.Remote)
+	wait, drop := h.throttle.before(ip)
+	if drop {
+		// Counted in the address's summary; no answer at all.
+		h.refuse(cl, ip, "throttled")
+		cl.Stop(errThrottled)
+		return false
+	}
+	if wait > 0 && !h.sleep(wait) {
+		cl.Stop(ErrClosed)
+		return false
+	}
 	user := string(cl.Properties.Username)
-	if user == "" && h.acc.anonymous {
-		return true
+	ok := user == "" && h.acc.anonymous
+	reason := ""
+	if !ok {
+		ok, reason = h.acc.login(user, pk.Connect.Password)
 	}
-	if h.Hook.OnConnectAuthenticate(cl, pk) {
-		return true
+	if !ok {
+		h.refuse(cl, ip, reason)
+		return false
 	}
-	reason := "wrong password"
+	if !h.claim(cl, user) {
+		return false
+	}
+	// mochi publishes a will without checking the ACL: drop a will the user may
+	// not publish.
+	if w := cl.Properties.Will; w.Flag != 0 && !h.allowed(cl, w.TopicName, true) {
+		h.log.Warn("mqtt will message dropped: topic not in the user's write list",
+			"client", short(cl.ID), "user", short(user), "topic", short(w.TopicName))
+		cl.Properties.Will = mqtt.Will{}
+	}
+	return true
+}
+
+// refuse records and logs a refused login.
+func (h *authHook) refuse(cl *mqtt.Client, ip, reason string) {
+	user := short(string(cl.Properties.Username))
+	r := h.throttle.failed(ip, user)
 	switch {
-	case user == "":
-		reason = "no username (anonymous clients are not allowed)"
-	case !h.known(user):
-		reason = "unknown user"
+	case r.single:
+		h.log.Warn("mqtt login refused", "reason", reason, "user", user,
+			"client", short(cl.ID), "remote", cl.Net.Remote, "listener", cl.Net.Listener, "failures", r.failures)
+	case r.summary:
+		h.logSummary(ip, r)
 	}
-	h.log.Warn("mqtt login refused", "reason", reason, "user", user,
-		"client", cl.ID, "remote", cl.Net.Remote, "listener", cl.Net.Listener)
+}
+
+func (h *authHook) logSummary(ip string, r refusal) {
+	h.log.Warn("mqtt logins refused from one address, slowed down", "remote", ip, "refused", r.count,
+		"users", r.users, "failures", r.failures, "interval", r.delay)
+}
+
+// sweep logs the summaries of refused logins that are due.
+func (h *authHook) sweep() {
+	due := h.throttle.sweep()
+	for _, ip := range slices.Sorted(maps.Keys(due)) {
+		h.logSummary(ip, due[ip])
+	}
+}
+
+// claim gives cl its client id unless a session of another user holds it. A
+// refused client gets "client identifier not valid" (MQTT 3.1.1: "identifier
+// rejected") and is disconnected.
+func (h *authHook) claim(cl *mqtt.Client, user string) bool {
+	h.mu.Lock()
+	holder := ""
+	taken := false
+	if o := h.owners[cl.ID]; o != nil && string(o.Properties.Username) != user {
+		holder, taken = string(o.Properties.Username), true
+	} else if srv := h.srv(); srv != nil {
+		if o, ok := srv.Clients.Get(cl.ID); ok && string(o.Properties.Username) != user {
+			holder, taken = string(o.Properties.Username), true
+		}
+	}
+	if !taken {
+		h.owners[cl.ID] = cl
+	}
+	h.mu.Unlock()
+	if !taken {
+		return true
+	}
+	h.log.Warn("mqtt connection refused: client id belongs to a session of another user",
+		"client", short(cl.ID), "user", short(user), "session_user", short(holder), "remote", cl.Net.Remote)
+	if srv := h.srv(); srv != nil {
+		_ = srv.SendConnack(cl, packets.ErrClientIdentifierNotValid, false, nil)
+	}
+	cl.Stop(packets.ErrClientIdentifierNotValid)
 	return false
 }
 
-func (h *authHook) known(user string) bool {
-	_, ok := h.acc.ledger.Users[user]
-	return ok
+// OnDisconnect releases the client id held by cl.
+func (h *authHook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
+	h.mu.Lock()
+	if h.owners[cl.ID] == cl {
+		delete(h.owners, cl.ID)
+	}
+	h.mu.Unlock()
+}
+
+// login checks a user's password in constant time (also for an unknown user).
+func (a *access) login(user string, password []byte) (bool, string) {
+	if user == "" {
+		return false, "no username (anonymous clients are not allowed)"
+	}
+	want, known := a.passwords[user]
+	got := sha256.Sum256(password)
+	if !known {
+		want = a.dummy
+	}
+	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 || !known {
+		if !known {
+			return false, "unknown user"
+		}
+		return false, "wrong password"
+	}
+	return true, ""
 }
 
 // OnACLCheck answers whether cl may publish to topic (write) or subscribe to the
-// filter or receive a message on the topic (read).
+// filter or receive a message on the topic (read). A refused publish of an MQTT
+// 3.1.1 client is let through here, so that mochi does not disconnect the client,
+// and dropped by OnPublish.
+//
+// A message for a client whose outbound queue is full is refused here too: mochi
+// checks the ACL of each delivery before queueing it, so the message is dropped
+// before it is encoded for a client that does not read.
 func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if h.allowed(cl, topic, write) {
+		if q, ok := cl.Net.Conn.(*queuedConn); ok && !write && q.full() {
+			return false
+		}
+		return true
+	}
+	if write {
+		h.refusedPublish(cl, topic)
+		return cl.Properties.ProtocolVersion < 5
+	}
+	return false
+}
+
+// OnPublish drops a refused publish of an MQTT 3.1.1 client (see OnACLCheck).
+func (h *authHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if cl.Net.Inline || cl.Properties.ProtocolVersion >= 5 || h.allowed(cl, pk.TopicName, true) {
+		return pk, nil
+	}
+	return pk, packets.CodeSuccessIgnore
+}
+
+// refusedPublish logs a refused publish, at most once a minute per client and topic.
+func (h *authHook) refusedPublish(cl *mqtt.Client, topic string) {
+	ok, suppressed := h.refused.allow(cl.ID + "\x00" + topic)
+	if !ok {
+		return
+	}
+	h.log.Warn("mqtt publish refused: topic not in the user's write list; message dropped, client kept",
+		"client", short(cl.ID), "user", short(string(cl.Properties.Username)), "topic", short(topic),
+		"also_refused_last_minute", suppressed)
+}
+
+func (h *authHook) allowed(cl *mqtt.Client, topic string, write bool) bool {
 	user := string(cl.Properties.Username)
 	if user == "" {
 		return h.acc.anonymous
@@ -133,6 +293,8 @@ type sessionHook struct {
 	log      *slog.Logger
 	onClient func(clientID, user string, connected bool)
 	onSub    func(clientID, user string, filters []string)
+	// freeMemory, if set, is called when a client whose queue overflowed is gone.
+	freeMemory func()
 
 	srvMu sync.Mutex
 	srv   *mqtt.Server
@@ -175,7 +337,7 @@ func (h *sessionHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	if cl.ID != mqtt.InlineClientId {
 		return nil
 	}
-	h.log.Warn("mqtt connection refused: client id is reserved", "client", cl.ID, "remote", cl.Net.Remote)
+	h.log.Warn("mqtt connection refused: client id is reserved", "client", short(cl.ID), "remote", cl.Net.Remote)
 	h.srvMu.Lock()
 	srv := h.srv
 	h.srvMu.Unlock()
@@ -187,8 +349,11 @@ func (h *sessionHook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 
 func (h *sessionHook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 	user := string(cl.Properties.Username)
-	h.log.Info("mqtt client connected", "client", cl.ID, "user", user,
+	h.log.Info("mqtt client connected", "client", short(cl.ID), "user", short(user),
 		"remote", cl.Net.Remote, "listener", cl.Net.Listener, "protocol", cl.Properties.ProtocolVersion)
+	if q, ok := cl.Net.Conn.(*queuedConn); ok {
+		q.setClient(cl)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.current[cl.ID] = cl
@@ -200,11 +365,14 @@ func (h *sessionHook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 // OnDisconnect reports the end of a session, unless a newer connection with the
 // same client id has taken it over.
 func (h *sessionHook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
-	attrs := []any{"client", cl.ID, "user", string(cl.Properties.Username), "remote", cl.Net.Remote}
+	attrs := []any{"client", short(cl.ID), "user", short(string(cl.Properties.Username)), "remote", cl.Net.Remote}
 	if err != nil {
 		attrs = append(attrs, "error", err)
 	}
 	h.log.Info("mqtt client disconnected", attrs...)
+	if q, ok := cl.Net.Conn.(*queuedConn); ok && q.hasOverflown() && h.freeMemory != nil {
+		h.freeMemory()
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.current[cl.ID] != cl {

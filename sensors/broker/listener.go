@@ -40,6 +40,8 @@ type listener struct {
 	http      *http.Server
 	establish listeners.EstablishFn
 	wg        sync.WaitGroup // one per connection handed to mochi
+	// wrap, if set, wraps each connection before it is handed to mochi.
+	wrap func(net.Conn) net.Conn
 }
 
 var _ listeners.Listener = (*listener)(nil)
@@ -183,7 +185,12 @@ func (l *listener) handle(c net.Conn, establish listeners.EstablishFn) {
 // run gives the connection to mochi, which returns when the client is gone.
 func (l *listener) run(c net.Conn, establish listeners.EstablishFn) {
 	_ = c.SetReadDeadline(time.Now().Add(connectTimeout))
-	err := establish(l.id, c)
+	mc := c
+	if l.wrap != nil {
+		mc = l.wrap(c)
+		defer mc.Close()
+	}
+	err := establish(l.id, mc)
 	switch {
 	case errors.Is(err, packets.ErrPacketTooLarge):
 		l.log.Warn("mqtt connection dropped: packet larger than the maximum packet size",

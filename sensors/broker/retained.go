@@ -198,40 +198,98 @@ func (r *reader) bytes() []byte {
 	return v
 }
 
-// retainHook keeps retained messages forever and hands them to the persister.
-// Its methods run on client goroutines and do no I/O: encoding and queueing only.
+// retainHook keeps retained messages forever, within the size limits, and hands
+// them to the persister. A retained message on a command topic is delivered (with
+// its retain flag, so the hub ignores it as a command) but never kept. Its methods
+// run on client goroutines and do no I/O: encoding and queueing only.
 type retainHook struct {
 	mqtt.HookBase
-	store RetainedStore // nil: nothing is persisted
-	p     *persister
-	log   *slog.Logger
+	store    RetainedStore // nil: nothing is persisted
+	p        *persister
+	log      *slog.Logger
+	commands map[string]bool // topics whose retained messages are never kept
+	maxTotal int             // payload bytes of all retained messages
+	maxTopic int             // payload bytes of one retained message
+	srv      func() *mqtt.Server
+	refused  *summaries
+
+	mu    sync.Mutex
+	sizes map[string]int // topic → payload bytes of its retained message
+	total int
 }
 
 func (h *retainHook) ID() string { return "vakt-retained" }
 
 func (h *retainHook) Provides(b byte) bool {
 	switch b {
-	case mqtt.OnPublish:
+	case mqtt.OnPublish, mqtt.OnRetainMessage:
 		return true
-	case mqtt.OnRetainMessage, mqtt.OnRetainedExpired, mqtt.StoredRetainedMessages:
+	case mqtt.OnRetainedExpired, mqtt.StoredRetainedMessages:
 		return h.store != nil
 	}
 	return false
 }
 
 // OnPublish drops the message expiry of a retained publish (an MQTT v5 property),
-// so that no retained message ever expires.
+// so that no retained message ever expires, and turns a retained publish that
+// would exceed the limits into a plain one: it is delivered, not kept, and the
+// topic keeps its previous retained message.
 func (h *retainHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
-	if pk.FixedHeader.Retain {
-		pk.Expiry = 0
-		pk.Properties.MessageExpiryInterval = 0
+	if !pk.FixedHeader.Retain {
+		return pk, nil
+	}
+	pk.Expiry = 0
+	pk.Properties.MessageExpiryInterval = 0
+	if h.commands[pk.TopicName] {
+		return pk, nil // delivered retained, removed again by OnRetainMessage
+	}
+	n := len(pk.Payload)
+	h.mu.Lock()
+	old := h.sizes[pk.TopicName]
+	fits := n <= h.maxTopic && h.total-old+n <= h.maxTotal
+	switch {
+	case n == 0:
+		delete(h.sizes, pk.TopicName)
+		h.total -= old
+	case fits:
+		h.sizes[pk.TopicName] = n
+		h.total += n - old
+	}
+	total := h.total
+	h.mu.Unlock()
+	if n == 0 || fits {
+		return pk, nil
+	}
+	pk.FixedHeader.Retain = false
+	if ok, suppressed := h.refused.allow("retain\x00" + pk.TopicName); ok {
+		h.log.Warn("mqtt retained message too large to keep; delivered without retaining",
+			"topic", short(pk.TopicName), "client", short(cl.ID), "bytes", n,
+			"max_message_bytes", h.maxTopic, "retained_bytes", total, "max_retained_bytes", h.maxTotal,
+			"also_refused_last_minute", suppressed)
 	}
 	return pk, nil
 }
 
 // OnRetainMessage queues the new retained message of a topic, or its removal when
-// the payload is empty.
+// the payload is empty. On a command topic it removes the message again at once.
 func (h *retainHook) OnRetainMessage(cl *mqtt.Client, pk packets.Packet, r int64) {
+	if h.commands[pk.TopicName] {
+		if len(pk.Payload) == 0 {
+			return
+		}
+		if srv := h.srv(); srv != nil {
+			srv.Topics.RetainMessage(packets.Packet{TopicName: pk.TopicName})
+		}
+		if ok, suppressed := h.refused.allow("command\x00" + pk.TopicName); ok {
+			h.log.Warn("mqtt retained message on a command topic not kept", "topic", short(pk.TopicName),
+				"client", short(cl.ID), "user", short(string(cl.Properties.Username)),
+				"also_refused_last_minute", suppressed)
+		}
+		return
+	}
+	if h.p == nil {
+		return
+	}
 	if len(pk.Payload) == 0 {
 		h.p.enqueue(pk.TopicName, nil)
 		return
@@ -248,22 +306,39 @@ func (h *retainHook) OnRetainedExpired(topic string) {
 
 // StoredRetainedMessages loads the retained messages from the store; mochi calls it
 // in Serve, before any listener accepts. A message that cannot be decoded is
-// logged and skipped; a store that cannot be read fails the start.
+// logged and skipped; a store that cannot be read fails the start. A message on a
+// command topic is removed from the store. Messages beyond the size limits are
+// left in the store but not loaded (logged).
 func (h *retainHook) StoredRetainedMessages() ([]storage.Message, error) {
 	all, err := h.store.ListRetained()
 	if err != nil {
 		return nil, fmt.Errorf("reading retained messages from the store: %w", err)
 	}
 	out := make([]storage.Message, 0, len(all))
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	for _, topic := range slices.Sorted(maps.Keys(all)) {
+		if h.commands[topic] {
+			h.log.Warn("mqtt retained message on a command topic removed from the store", "topic", topic)
+			h.p.enqueue(topic, nil)
+			continue
+		}
 		m, err := decodeRetained(topic, all[topic])
 		if err != nil {
 			h.log.Warn("mqtt stored retained message unreadable, skipped", "topic", topic, "error", err)
 			continue
 		}
+		n := len(m.Payload)
+		if n > h.maxTopic || h.total+n > h.maxTotal {
+			h.log.Warn("mqtt stored retained message beyond the size limits, not loaded", "topic", topic,
+				"bytes", n, "max_message_bytes", h.maxTopic, "max_retained_bytes", h.maxTotal)
+			continue
+		}
+		h.sizes[topic] = n
+		h.total += n
 		out = append(out, m)
 	}
-	h.log.Info("mqtt retained messages restored", "count", len(out))
+	h.log.Info("mqtt retained messages restored", "count", len(out), "bytes", h.total)
 	return out, nil
 }
 
