@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -100,6 +102,22 @@ func Open(path string, opt Options) (*Store, error) {
 	timeout := opt.Timeout
 	if timeout <= 0 {
 		timeout = defaultOpenTimeout
+	}
+	// A file that exists is checked before it is opened for writing: bbolt would
+	// otherwise initialise an empty file as a new database, and panic (or worse) on
+	// damaged pages later, in the middle of an alarm.
+	if _, err := os.Stat(path); err == nil {
+		if _, err := Check(path, timeout); err != nil {
+			if errors.Is(err, ErrDamaged) {
+				var oe *openError
+				if errors.As(err, &oe) {
+					oe.msg = "not a valid database file (" + oe.msg + "; left unchanged)"
+				}
+			}
+			return nil, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opt.NoSync})
 	if err != nil {
