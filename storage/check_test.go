@@ -97,7 +97,7 @@ func TestOpenDamagedFiles(t *testing.T) {
 		{"empty", nil, "the file is empty (0 bytes)"},
 		{"one byte", good[:1], "not a bbolt file"},
 		{"meta pages only", good[:2*ps], "the file is truncated"},
-		{"truncated in the middle", good[:len(good)/2], "the file is truncated"},
+		{"truncated in the middle", good[:pages/2*ps], "the file is truncated"},
 		{"last page in use missing", good[:(pages-1)*ps], "the file is truncated"},
 		{"meta page 0 header damaged", flip(good, 0), "a meta page is damaged"},
 		{"meta page 1 header damaged", flip(good, ps+8), "a meta page is damaged"},
@@ -145,7 +145,7 @@ func TestOpenZeroedFreePage(t *testing.T) {
 	w := walker{f: bytes.NewReader(good), size: int64(len(good)), seen: map[uint64]bool{}}
 	w.walk()
 	var free []int
-	for p := 2; p < len(good)/ps; p++ {
+	for p := 2; p <= int(w.pgid); p++ { // the free pages in use, and one past them
 		if !w.seen[uint64(p)] {
 			free = append(free, p)
 		}
@@ -177,12 +177,14 @@ func TestOpenFlippedBytes(t *testing.T) {
 	// of the rest.
 	ps := os.Getpagesize()
 	var offsets []int
-	for p := 0; p < len(good)/ps; p++ {
+	w := walker{f: bytes.NewReader(good), size: int64(len(good)), seen: map[uint64]bool{}}
+	w.walk()
+	for p := 0; p < int(w.pgid); p++ {
 		for _, o := range []int{0, 8, 10, 17} {
 			offsets = append(offsets, p*ps+o)
 		}
 	}
-	for off := 5; off < len(good); off += 1021 {
+	for off := 5; off < int(w.pgid)*ps; off += 1021 {
 		offsets = append(offsets, off)
 	}
 	var refused, opened int

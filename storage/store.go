@@ -45,6 +45,15 @@ var (
 	defaultOpenTimeout = time.Second
 )
 
+// bbolt remaps the file when it outgrows its memory map, and a remap waits for every
+// running read transaction, such as a snapshot being written to a slow SD card. A
+// generous initial map means no remap (and no commit waiting for a snapshot) until the
+// file reaches it; the file itself still grows in steps of allocSize.
+const (
+	initialMmapSize = 64 << 20 << (strconv.IntSize / 64 * 2) // 256 MiB, 64 MiB on 32-bit
+	allocSize       = 1 << 20
+)
+
 // Errors that Open may wrap; test for them with errors.Is.
 var (
 	// ErrLocked means another process (or another Store in this process) holds the
@@ -119,7 +128,8 @@ func Open(path string, opt Options) (*Store, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opt.NoSync})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opt.NoSync,
+		InitialMmapSize: initialMmapSize})
 	if err != nil {
 		switch {
 		case errors.Is(err, berrors.ErrTimeout):
@@ -132,6 +142,7 @@ func Open(path string, opt Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
+	db.AllocSize = allocSize
 	if err := checkSchema(db); err != nil {
 		_ = db.Close()
 		return nil, &openError{path: path, msg: err.Error() + " (left unchanged)", errs: []error{ErrNotDatabase}}
