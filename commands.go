@@ -133,6 +133,9 @@ func configCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("config import %s: %w (nothing was changed)", fs.Arg(0), err)
 	}
+	if _, err := store.Snapshot(time.Now(), "import"); err != nil {
+		return fmt.Errorf("config import: %w (nothing was changed)", err)
+	}
 	if err := store.SaveConfig(cfg); err != nil {
 		return err
 	}

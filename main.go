@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -73,6 +72,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return receiverCmd(ctx, args[1:], stdout, stderr)
 		case "uplink":
 			return uplinkCmd(ctx, args[1:], stdout, stderr)
+		case "db":
+			return dbCmd(args[1:], stdout, stderr)
 		}
 		return fmt.Errorf("unknown command %q (commands: version, user add, config export, config import, receiver, uplink test)", args[0])
 	}
@@ -152,9 +153,9 @@ func openStore(dir string) (*storage.Store, error) {
 	}
 	probe.Close()
 	os.Remove(probe.Name())
-	st, err := storage.Open(filepath.Join(dir, "vakt.db"), storage.Options{})
+	st, err := storage.Open(dbPath(dir), storage.Options{})
 	if err != nil {
-		return nil, err
+		return nil, damagedHint(dir, err)
 	}
 	return st, nil
 }
@@ -313,6 +314,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		goRun("uplink", up.Run)
 	}
 	goRun("retention", func(ctx context.Context) error { return prune(ctx, store, h, log) })
+	goRun("snapshots", func(ctx context.Context) error { return store.RunSnapshots(ctx, log) })
 	if opt.demo {
 		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg, log) })
 	}
