@@ -99,6 +99,8 @@ func versionString() string {
 type options struct {
 	boot bootFile
 	demo bool
+	// dataSet is true when -data was given.
+	dataSet bool
 	// ready, when set, receives the bound addresses once the hub serves (tests).
 	ready func(addrs map[string]string)
 }
@@ -110,7 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	data := fs.String("data", "", "data directory (default ./vakt-data)")
 	httpAddr := fs.String("http", "", "web listener address (default :8080)")
 	mqttAddr := fs.String("mqtt", "", "MQTT listener address (default :1883)")
-	demo := fs.Bool("demo", false, "simulate a few zones and a siren, to watch the system work without hardware")
+	demo := fs.Bool("demo", false, "simulate a few zones and a siren, to watch the system work without hardware (without -data, in a temporary directory removed at exit)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -133,7 +135,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if err := boot.Validate(); err != nil {
 		return options{}, err
 	}
-	return options{boot: boot, demo: *demo}, nil
+	return options{boot: boot, demo: *demo, dataSet: *data != ""}, nil
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -180,6 +182,16 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		}
 	}
 
+	if opt.demo && !opt.dataSet {
+		// A demo without -data leaves nothing behind: its state (an alarm, say)
+		// must never turn up in a real start from the same directory.
+		dir, err := os.MkdirTemp("", "vakt-demo-*")
+		if err != nil {
+			return fmt.Errorf("demo: temporary data directory: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		boot.Data = dir
+	}
 	store, err := openStore(boot.Data)
 	if err != nil {
 		return err
@@ -203,10 +215,6 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		if len(boot.MQTT.Users) == 0 {
 			boot.MQTT.Users = []bootMQTTUser{{Name: "demo", Password: "demo", Admin: true}}
 		}
-		fmt.Fprintln(stdout, `Demo: simulated zones open and close on vakt/demo/<zone>; the siren is vakt/demo/siren.
-  MQTT login demo/demo; the demo user's PIN is 123456. Try:
-  mosquitto_sub -u demo -P demo -t 'vakt/#' -v
-  mosquitto_pub -u demo -P demo -t vakt/command -m '{"command":"ARM_AWAY","code":"123456"}'`)
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("stored configuration in %s is invalid: %w", store.Path(), err)
@@ -278,6 +286,9 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer brk.Close()
+	if opt.demo {
+		demoHint(stdout, brk.Addr())
+	}
 	unsub, err := api.Start(ctx)
 	if err != nil {
 		return err
