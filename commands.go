@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	"vakt/hub"
 	"vakt/hub/uplink"
 	"vakt/hub/uplink/receiver"
@@ -22,7 +24,7 @@ import (
 
 func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "add" {
-		return errors.New("usage: vakt user add -name NAME [-role admin|user|guest] [-data DIR] [-password] (PIN read from standard input)")
+		return errors.New("usage: vakt user add -name NAME [-role admin|user|guest (default admin)] [-data DIR] [-password] (PIN read from standard input, hidden on a terminal)")
 	}
 	fs := flag.NewFlagSet("vakt user add", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -50,12 +52,19 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Settings = cfg.Settings.WithDefaults()
-	in := bufio.NewScanner(stdin)
+	roleSet := false
+	fs.Visit(func(f *flag.Flag) { roleSet = roleSet || f.Name == "role" })
+	if roleSet {
+		fmt.Fprintf(stdout, "Role: %s\n", *role)
+	} else {
+		fmt.Fprintf(stdout, "Role: %s (the default; -role user or -role guest to change)\n", *role)
+	}
+	in := newSecretReader(stdin)
 	fmt.Fprintf(stdout, "PIN (%d digits): ", cfg.Settings.PINLength)
-	if !in.Scan() {
+	pin, ok := in.read()
+	if !ok {
 		return errors.New("user add: no PIN on standard input")
 	}
-	pin := strings.TrimSpace(in.Text())
 	if err := hub.CheckPIN(pin, cfg.Settings.PINLength); err != nil {
 		return fmt.Errorf("user add: %w", err)
 	}
@@ -74,10 +83,11 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	if *withPassword {
 		fmt.Fprint(stdout, "\nWeb password: ")
-		if !in.Scan() || len(strings.TrimSpace(in.Text())) < 8 {
+		pw, ok := in.read()
+		if !ok || len(pw) < 8 {
 			return errors.New("user add: a web password needs at least 8 characters")
 		}
-		if u.PasswordHash, err = hub.HashSecret(strings.TrimSpace(in.Text()), hub.DefaultHashParams); err != nil {
+		if u.PasswordHash, err = hub.HashSecret(pw, hub.DefaultHashParams); err != nil {
 			return err
 		}
 	}
@@ -90,6 +100,31 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nadded %s %q (id %s, user number %d)\n", u.Role, u.Name, u.ID, u.Number)
 	return nil
+}
+
+// secretReader reads secrets, one a line: hidden as typed when standard input is a
+// terminal, a plain line from a pipe (scripts).
+type secretReader struct {
+	fd   int // the terminal's file descriptor, or -1
+	scan *bufio.Scanner
+}
+
+func newSecretReader(r io.Reader) *secretReader {
+	if f, ok := r.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return &secretReader{fd: int(f.Fd())}
+	}
+	return &secretReader{fd: -1, scan: bufio.NewScanner(r)}
+}
+
+func (s *secretReader) read() (string, bool) {
+	if s.fd >= 0 {
+		b, err := term.ReadPassword(s.fd)
+		return strings.TrimSpace(string(b)), err == nil
+	}
+	if !s.scan.Scan() {
+		return "", false
+	}
+	return strings.TrimSpace(s.scan.Text()), true
 }
 
 // verifyAny reports whether pin is any of u's codes.

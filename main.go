@@ -36,10 +36,11 @@ func main() {
 	ignoreHangup(os.Stderr)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0) // -h: the usage was printed
+	}
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "vakt:", err)
-		}
+		fmt.Fprintln(os.Stderr, "vakt:", err)
 		os.Exit(2)
 	}
 }
@@ -75,7 +76,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		case "db":
 			return dbCmd(args[1:], stdout, stderr)
 		}
-		return fmt.Errorf("unknown command %q (commands: version, user add, config export, config import, receiver, uplink test)", args[0])
+		return fmt.Errorf("unknown command %q (vakt -h lists the commands)", args[0])
 	}
 	opt, err := parseFlags(args, stderr)
 	if err != nil {
@@ -114,6 +115,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	mqttAddr := fs.String("mqtt", "", "MQTT listener address (default :1883)")
 	demo := fs.Bool("demo", false, "simulate a few zones and a siren, to watch the system work without hardware (without -data, in a temporary directory removed at exit)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	fs.Usage = func() { printUsage(stderr, fs) }
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
