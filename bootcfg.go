@@ -58,16 +58,25 @@ func bootDefaults() bootFile {
 // loadBoot reads a boot configuration file over the defaults. Unknown keys are errors, so
 // a typo never silently leaves a default in place.
 func loadBoot(path string) (bootFile, error) {
-	f := bootDefaults()
 	b, err := os.ReadFile(path)
+	if err != nil {
+		return bootDefaults(), fmt.Errorf("config %s: %w", path, err)
+	}
+	f, err := parseBoot(b)
 	if err != nil {
 		return f, fmt.Errorf("config %s: %w", path, err)
 	}
+	return f, nil
+}
+
+// parseBoot decodes a boot configuration over the defaults and validates it.
+func parseBoot(b []byte) (bootFile, error) {
+	f := bootDefaults()
 	if err := decodeStrict(b, &f); err != nil {
-		return f, fmt.Errorf("config %s: %w", path, err)
+		return f, err
 	}
 	if err := f.Validate(); err != nil {
-		return f, fmt.Errorf("config %s: %w", path, err)
+		return f, err
 	}
 	return f, nil
 }
