@@ -63,16 +63,25 @@ func bootDefaults() bootFile {
 // loadBoot reads a boot configuration file over the defaults. Unknown keys are errors, so
 // a typo never silently leaves a default in place.
 func loadBoot(path string) (bootFile, error) {
-	f := bootDefaults()
 	b, err := os.ReadFile(path)
+	if err != nil {
+		return bootDefaults(), fmt.Errorf("config %s: %w", path, err)
+	}
+	f, err := parseBoot(b)
 	if err != nil {
 		return f, fmt.Errorf("config %s: %w", path, err)
 	}
+	return f, nil
+}
+
+// parseBoot decodes a boot configuration over the defaults and validates it.
+func parseBoot(b []byte) (bootFile, error) {
+	f := bootDefaults()
 	if err := decodeStrict(b, &f); err != nil {
-		return f, fmt.Errorf("config %s: %w", path, err)
+		return f, err
 	}
 	if err := f.Validate(); err != nil {
-		return f, fmt.Errorf("config %s: %w", path, err)
+		return f, err
 	}
 	return f, nil
 }
@@ -119,19 +128,41 @@ func (f bootFile) Validate() error {
 // readDomain parses a domain configuration exported by writeDomain (or written by an
 // installer) and validates it.
 func readDomain(r io.Reader) (hub.Config, error) {
-	var c hub.Config
 	b, err := io.ReadAll(r)
 	if err != nil {
-		return c, fmt.Errorf("read: %w", err)
+		return hub.Config{}, fmt.Errorf("read: %w", err)
+	}
+	c, _, err := parseDomain(b)
+	return c, err
+}
+
+// errEmptyDomain is the error of a domain configuration with nothing in it.
+var errEmptyDomain = errors.New("the file is empty: it holds no settings, zones, users or outputs")
+
+// parseDomain decodes and validates a domain configuration. hasUsers tells whether
+// the file has a users section at all (an import without one keeps the stored users).
+// An empty document is an error.
+func parseDomain(b []byte) (c hub.Config, hasUsers bool, err error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return c, false, err
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Tag == "!!null" {
+		return c, false, errEmptyDomain
+	}
+	if top := doc.Content[0]; top.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(top.Content); i += 2 {
+			hasUsers = hasUsers || top.Content[i].Value == "users"
+		}
 	}
 	if err := decodeStrict(b, &c); err != nil {
-		return c, err
+		return c, false, err
 	}
 	c.Settings = c.Settings.WithDefaults()
 	if err := c.Validate(); err != nil {
-		return c, err
+		return c, false, err
 	}
-	return c, nil
+	return c, hasUsers, nil
 }
 
 // writeDomain writes a domain configuration as YAML. Secrets appear only as argon2id

@@ -9,19 +9,23 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 
 	"vakt/hub"
 	"vakt/hub/uplink"
 	"vakt/hub/uplink/receiver"
 	"vakt/hub/uplink/sia"
+	"vakt/storage"
 )
 
 func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "add" {
-		return errors.New("usage: vakt user add -name NAME [-role admin|user|guest] [-data DIR] [-password] (PIN read from standard input)")
+		return errors.New("usage: vakt user add -name NAME [-role admin|user|guest (default admin)] [-data DIR] [-password] (PIN read from standard input, hidden on a terminal)")
 	}
 	fs := flag.NewFlagSet("vakt user add", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -49,12 +53,19 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Settings = cfg.Settings.WithDefaults()
-	in := bufio.NewScanner(stdin)
+	roleSet := false
+	fs.Visit(func(f *flag.Flag) { roleSet = roleSet || f.Name == "role" })
+	if roleSet {
+		fmt.Fprintf(stdout, "Role: %s\n", *role)
+	} else {
+		fmt.Fprintf(stdout, "Role: %s (the default; -role user or -role guest to change)\n", *role)
+	}
+	in := newSecretReader(stdin)
 	fmt.Fprintf(stdout, "PIN (%d digits): ", cfg.Settings.PINLength)
-	if !in.Scan() {
+	pin, ok := in.read()
+	if !ok {
 		return errors.New("user add: no PIN on standard input")
 	}
-	pin := strings.TrimSpace(in.Text())
 	if err := hub.CheckPIN(pin, cfg.Settings.PINLength); err != nil {
 		return fmt.Errorf("user add: %w", err)
 	}
@@ -73,10 +84,11 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	if *withPassword {
 		fmt.Fprint(stdout, "\nWeb password: ")
-		if !in.Scan() || len(strings.TrimSpace(in.Text())) < 8 {
+		pw, ok := in.read()
+		if !ok || len(pw) < 8 {
 			return errors.New("user add: a web password needs at least 8 characters")
 		}
-		if u.PasswordHash, err = hub.HashSecret(strings.TrimSpace(in.Text()), hub.DefaultHashParams); err != nil {
+		if u.PasswordHash, err = hub.HashSecret(pw, hub.DefaultHashParams); err != nil {
 			return err
 		}
 	}
@@ -91,6 +103,31 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// secretReader reads secrets, one a line: hidden as typed when standard input is a
+// terminal, a plain line from a pipe (scripts).
+type secretReader struct {
+	fd   int // the terminal's file descriptor, or -1
+	scan *bufio.Scanner
+}
+
+func newSecretReader(r io.Reader) *secretReader {
+	if f, ok := r.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return &secretReader{fd: int(f.Fd())}
+	}
+	return &secretReader{fd: -1, scan: bufio.NewScanner(r)}
+}
+
+func (s *secretReader) read() (string, bool) {
+	if s.fd >= 0 {
+		b, err := term.ReadPassword(s.fd)
+		return strings.TrimSpace(string(b)), err == nil
+	}
+	if !s.scan.Scan() {
+		return "", false
+	}
+	return strings.TrimSpace(s.scan.Text()), true
+}
+
 func configCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "export" && args[0] != "import") {
 		return errors.New("usage: vakt config export [-data DIR] | vakt config import [-data DIR] FILE (- for standard input)")
@@ -98,6 +135,7 @@ func configCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("vakt config "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	data := fs.String("data", "./vakt-data", "data directory")
+	replace := fs.Bool("replace", false, "import: allow removing zones, users and outputs")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -113,11 +151,20 @@ func configCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 		return writeDomain(stdout, cfg)
 	}
-	if fs.NArg() != 1 {
+	return configImport(store, fs.Args(), *replace, stdin, stdout)
+}
+
+// configImport stores a domain configuration read from a file. A file without a users
+// section keeps the stored users. It refuses (and changes nothing) when the file is
+// empty, when the result would leave no admin who can disarm while one exists now,
+// and, unless replace, when it would remove zones, users or outputs.
+func configImport(store *storage.Store, args []string, replace bool, stdin io.Reader, stdout io.Writer) error {
+	if len(args) != 1 {
 		return errors.New("config import: name one file (- for standard input)")
 	}
+	name := args[0]
 	r := stdin
-	if name := fs.Arg(0); name != "-" {
+	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
 			return fmt.Errorf("config import: %w", err)
@@ -125,15 +172,86 @@ func configCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		defer f.Close()
 		r = f
 	}
-	cfg, err := readDomain(r)
+	b, err := io.ReadAll(r)
 	if err != nil {
-		return fmt.Errorf("config import %s: %w (nothing was changed)", fs.Arg(0), err)
+		return fmt.Errorf("config import %s: read: %w (nothing was changed)", name, err)
+	}
+	cfg, hasUsers, err := parseDomain(b)
+	if err != nil {
+		return fmt.Errorf("config import %s: %w (nothing was changed)", name, err)
+	}
+	old, _, err := store.LoadConfig()
+	if err != nil {
+		return err
+	}
+	kept := ""
+	if !hasUsers {
+		cfg.Users = old.Users
+		kept = " (kept)"
+		if err := cfg.Validate(); err != nil {
+			return fmt.Errorf("config import %s: with the stored users: %w (nothing was changed)", name, err)
+		}
+	}
+	now := time.Now()
+	if hasDisarmingAdmin(old, now) && !hasDisarmingAdmin(cfg, now) {
+		return fmt.Errorf("config import %s: it would leave no admin who can disarm (an admin with a PIN); "+
+			"nobody could disarm the system (nothing was changed)", name)
+	}
+	if removed := removals(old, cfg); removed != "" && !replace {
+		return fmt.Errorf("config import %s: it would remove %s; run it again with -replace to confirm (nothing was changed)",
+			name, removed)
+	}
+	if _, err := store.Snapshot(now, "import"); err != nil {
+		return fmt.Errorf("config import: %w (nothing was changed)", err)
 	}
 	if err := store.SaveConfig(cfg); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "imported %d zones, %d users, %d outputs\n", len(cfg.Zones), len(cfg.Users), len(cfg.Outputs))
+	fmt.Fprintf(stdout, "imported %d zones, %d users%s, %d outputs\n", len(cfg.Zones), len(cfg.Users), kept, len(cfg.Outputs))
+	if !hasDisarmingAdmin(cfg, now) {
+		fmt.Fprintln(stdout, "No admin who can disarm yet: add one with `vakt user add -name NAME` (role admin is the default).")
+	}
 	return nil
+}
+
+// hasDisarmingAdmin reports whether c has an admin with a PIN who has not expired.
+func hasDisarmingAdmin(c hub.Config, now time.Time) bool {
+	for _, u := range c.Users {
+		if u.Role == hub.RoleAdmin && u.PINHash != "" && (u.Expires.IsZero() || u.Expires.After(now)) {
+			return true
+		}
+	}
+	return false
+}
+
+// removals names the zones, users and outputs of old that new has not, by id.
+func removals(old, new hub.Config) string {
+	var parts []string
+	add := func(kind string, oldIDs, newIDs []string) {
+		var gone []string
+		for _, id := range oldIDs {
+			if !slices.Contains(newIDs, id) {
+				gone = append(gone, id)
+			}
+		}
+		if len(gone) > 0 {
+			parts = append(parts, kind+" "+strings.Join(gone, ", "))
+		}
+	}
+	ids := func(n int, id func(int) string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = id(i)
+		}
+		return out
+	}
+	add("zone(s)", ids(len(old.Zones), func(i int) string { return old.Zones[i].ID }),
+		ids(len(new.Zones), func(i int) string { return new.Zones[i].ID }))
+	add("user(s)", ids(len(old.Users), func(i int) string { return old.Users[i].ID }),
+		ids(len(new.Users), func(i int) string { return new.Users[i].ID }))
+	add("output(s)", ids(len(old.Outputs), func(i int) string { return old.Outputs[i].ID }),
+		ids(len(new.Outputs), func(i int) string { return new.Outputs[i].ID }))
+	return strings.Join(parts, "; ")
 }
 
 // receiverFile is the configuration file of `vakt receiver`.

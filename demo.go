@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +40,26 @@ func demoConfig(cfg hub.Config) (hub.Config, error) {
 		cfg.Users = []hub.User{{ID: "demo", Name: "Demo user", Number: 1, Role: hub.RoleAdmin, PINHash: hash}}
 	}
 	return cfg, nil
+}
+
+// demoHint prints how to watch and drive the demo, with the MQTT listener's actual
+// address (nil: MQTT is off).
+func demoHint(w io.Writer, mqtt net.Addr) {
+	a, ok := mqtt.(*net.TCPAddr)
+	if !ok {
+		fmt.Fprintln(w, "Demo: MQTT is off (-mqtt off), so nothing can watch or drive it.")
+		return
+	}
+	host := a.IP.String()
+	if a.IP.IsUnspecified() {
+		host = "localhost" // listening on every address, this one included
+	}
+	conn := "-h " + host + " -p " + strconv.Itoa(a.Port)
+	fmt.Fprintf(w, `Demo: simulated zones open and close on vakt/demo/<zone>; the siren is vakt/demo/siren.
+  MQTT login demo/demo; the demo user's PIN is 123456. Try:
+  mosquitto_sub %[1]s -u demo -P demo -t 'vakt/#' -v
+  mosquitto_pub %[1]s -u demo -P demo -t vakt/command -m '{"command":"ARM_AWAY","code":"123456"}'
+`, conn)
 }
 
 // simulate opens and closes the demo's door, window and motion zones now and then.

@@ -1,9 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"io"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -11,63 +13,73 @@ import (
 	"time"
 )
 
-// The demo's hint works when pasted: its mosquitto_pub command, sent with its
-// login, arms the demo system.
-func TestDemoHintWorksWhenPasted(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	var mu sync.Mutex
-	var stdout strings.Builder
-	out := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return stdout.Write(p) })
-	done := make(chan error, 1)
-	go func() {
-		err := run(ctx, []string{"-demo", "-data", t.TempDir(), "-http", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"},
-			strings.NewReader(""), out, pw)
-		pw.Close()
-		done <- err
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if m := startedRe.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[2]
-			}
-		}
-	}()
-	var mqttAddr string
-	select {
-	case mqttAddr = <-addr:
-	case err := <-done:
-		t.Fatalf("demo did not start: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("demo did not start in 30 s")
-	}
-	mu.Lock()
-	hint := stdout.String()
-	mu.Unlock()
-	pub := regexp.MustCompile(`mosquitto_pub -u (\S+) -P (\S+) -t (\S+) -m '([^']*)'`).FindStringSubmatch(hint)
-	sub := regexp.MustCompile(`mosquitto_sub -u (\S+) -P (\S+) -t '([^']*)'`).FindStringSubmatch(hint)
-	if pub == nil || sub == nil {
-		t.Fatalf("no mosquitto_sub and mosquitto_pub lines in the hint:\n%s", hint)
-	}
-	if pub[1] != sub[1] || pub[2] != sub[2] {
-		t.Fatalf("two logins in the hint:\n%s", hint)
-	}
-	// One connection for both (dialMQTT's client id is the login's).
-	mc := dialMQTT(t, mqttAddr, sub[1], sub[2])
-	mc.sub(t, sub[3])
-	// The simulated zones first open 8 s after the start: the system is ready now.
-	mc.pub(t, pub[3], pub[4], false)
-	mc.waitFor(t, "vakt/state", "arming")
+// syncBuffer is a strings.Builder safe for a writer and a reader in two goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
 }
 
-type writerFunc func(p []byte) (int, error)
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
 
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDemoLeavesNothingBehind runs the demo without -data: it runs in a temporary
+// directory that is gone after the stop, nothing is written to ./vakt-data, and its
+// hint names the MQTT listener's actual host and port.
+func TestDemoLeavesNothingBehind(t *testing.T) {
+	t.Chdir(t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	ready := make(chan map[string]string, 1)
+	done := make(chan error, 1)
+	opt, err := parseFlags([]string{"-demo", "-http", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.ready = func(a map[string]string) { ready <- a }
+	go func() { done <- serve(ctx, opt, &stdout, &stderr) }()
+	var addrs map[string]string
+	select {
+	case addrs = <-ready:
+	case err := <-done:
+		t.Fatalf("demo stopped: %v\n%s", err, stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not start")
+	}
+	m := regexp.MustCompile(`msg="vakt started" version=\S+ data=(\S+)`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("no start line:\n%s", stderr.String())
+	}
+	data := m[1]
+	if _, err := os.Stat(filepath.Join(data, "vakt.db")); err != nil {
+		t.Fatalf("the demo's database: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(addrs["mqtt"])
+	conn := fmt.Sprintf("-h %s -p %s", host, port)
+	want := fmt.Sprintf(`Demo: simulated zones open and close on vakt/demo/<zone>; the siren is vakt/demo/siren.
+  MQTT login demo/demo; the demo user's PIN is 123456. Try:
+  mosquitto_sub %[1]s -u demo -P demo -t 'vakt/#' -v
+  mosquitto_pub %[1]s -u demo -P demo -t vakt/command -m '{"command":"ARM_AWAY","code":"123456"}'
+`, conn)
+	if host != "127.0.0.1" || port == "0" || stdout.String() != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), want)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("the demo's directory %s is still there: %v", data, err)
+	}
+	if _, err := os.Stat("vakt-data"); !os.IsNotExist(err) {
+		t.Errorf("the demo wrote ./vakt-data: %v", err)
+	}
+}

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -37,10 +36,11 @@ func main() {
 	ignoreHangup(os.Stderr)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0) // -h: the usage was printed
+	}
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "vakt:", err)
-		}
+		fmt.Fprintln(os.Stderr, "vakt:", err)
 		os.Exit(2)
 	}
 }
@@ -73,8 +73,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return receiverCmd(ctx, args[1:], stdout, stderr)
 		case "uplink":
 			return uplinkCmd(ctx, args[1:], stdout, stderr)
+		case "db":
+			return dbCmd(args[1:], stdout, stderr)
 		}
-		return fmt.Errorf("unknown command %q (commands: version, user add, config export, config import, receiver, uplink test)", args[0])
+		return fmt.Errorf("unknown command %q (vakt -h lists the commands)", args[0])
 	}
 	opt, err := parseFlags(args, stderr)
 	if err != nil {
@@ -98,6 +100,8 @@ func versionString() string {
 type options struct {
 	boot bootFile
 	demo bool
+	// dataSet is true when -data was given.
+	dataSet bool
 	// ready, when set, receives the bound addresses once the hub serves (tests).
 	ready func(addrs map[string]string)
 }
@@ -109,8 +113,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	data := fs.String("data", "", "data directory (default ./vakt-data)")
 	httpAddr := fs.String("http", "", "web listener address (default :8080)")
 	mqttAddr := fs.String("mqtt", "", "MQTT listener address (default :1883)")
-	demo := fs.Bool("demo", false, "simulate a few zones and a siren, to watch the system work without hardware")
+	demo := fs.Bool("demo", false, "simulate a few zones and a siren, to watch the system work without hardware (without -data, in a temporary directory removed at exit)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
+	fs.Usage = func() { printUsage(stderr, fs) }
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -132,7 +137,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if err := boot.Validate(); err != nil {
 		return options{}, err
 	}
-	return options{boot: boot, demo: *demo}, nil
+	return options{boot: boot, demo: *demo, dataSet: *data != ""}, nil
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -152,9 +157,9 @@ func openStore(dir string) (*storage.Store, error) {
 	}
 	probe.Close()
 	os.Remove(probe.Name())
-	st, err := storage.Open(filepath.Join(dir, "vakt.db"), storage.Options{})
+	st, err := storage.Open(dbPath(dir), storage.Options{})
 	if err != nil {
-		return nil, err
+		return nil, damagedHint(dir, err)
 	}
 	return st, nil
 }
@@ -179,6 +184,16 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		}
 	}
 
+	if opt.demo && !opt.dataSet {
+		// A demo without -data leaves nothing behind: its state (an alarm, say)
+		// must never turn up in a real start from the same directory.
+		dir, err := os.MkdirTemp("", "vakt-demo-*")
+		if err != nil {
+			return fmt.Errorf("demo: temporary data directory: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		boot.Data = dir
+	}
 	store, err := openStore(boot.Data)
 	if err != nil {
 		return err
@@ -202,10 +217,6 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		if len(boot.MQTT.Users) == 0 {
 			boot.MQTT.Users = []bootMQTTUser{{Name: "demo", Password: "demo", Admin: true}}
 		}
-		fmt.Fprintln(stdout, `Demo: simulated zones open and close on vakt/demo/<zone>; the siren is vakt/demo/siren.
-  MQTT login demo/demo; the demo user's PIN is 123456. Try:
-  mosquitto_sub -u demo -P demo -t 'vakt/#' -v
-  mosquitto_pub -u demo -P demo -t vakt/command -m '{"command":"ARM_AWAY","code":"123456"}'`)
 	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("stored configuration in %s is invalid: %w", store.Path(), err)
@@ -284,6 +295,9 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer brk.Close()
+	if opt.demo {
+		demoHint(stdout, brk.Addr())
+	}
 	unsub, err := api.Start(ctx)
 	if err != nil {
 		return err
@@ -320,6 +334,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		goRun("uplink", up.Run)
 	}
 	goRun("retention", func(ctx context.Context) error { return prune(ctx, store, h, log) })
+	goRun("snapshots", func(ctx context.Context) error { return store.RunSnapshots(ctx, log) })
 	if opt.demo {
 		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg, log) })
 	}

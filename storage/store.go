@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -41,6 +43,15 @@ var (
 	keyRoutineCount    = []byte("events_routine")
 	keyMandatoryCount  = []byte("events_mandatory")
 	defaultOpenTimeout = time.Second
+)
+
+// bbolt remaps the file when it outgrows its memory map, and a remap waits for every
+// running read transaction, such as a snapshot being written to a slow SD card. A
+// generous initial map means no remap (and no commit waiting for a snapshot) until the
+// file reaches it; the file itself still grows in steps of allocSize.
+const (
+	initialMmapSize = 64 << 20 << (strconv.IntSize / 64 * 2) // 256 MiB, 64 MiB on 32-bit
+	allocSize       = 1 << 20
 )
 
 // Errors that Open may wrap; test for them with errors.Is.
@@ -101,7 +112,24 @@ func Open(path string, opt Options) (*Store, error) {
 	if timeout <= 0 {
 		timeout = defaultOpenTimeout
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opt.NoSync})
+	// A file that exists is checked before it is opened for writing: bbolt would
+	// otherwise initialise an empty file as a new database, and panic (or worse) on
+	// damaged pages later, in the middle of an alarm.
+	if _, err := os.Stat(path); err == nil {
+		if _, err := Check(path, timeout); err != nil {
+			if errors.Is(err, ErrDamaged) {
+				var oe *openError
+				if errors.As(err, &oe) {
+					oe.msg = "not a valid database file (" + oe.msg + "; left unchanged)"
+				}
+			}
+			return nil, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("storage: open %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opt.NoSync,
+		InitialMmapSize: initialMmapSize})
 	if err != nil {
 		switch {
 		case errors.Is(err, berrors.ErrTimeout):
@@ -114,6 +142,7 @@ func Open(path string, opt Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
+	db.AllocSize = allocSize
 	if err := checkSchema(db); err != nil {
 		_ = db.Close()
 		return nil, &openError{path: path, msg: err.Error() + " (left unchanged)", errs: []error{ErrNotDatabase}}

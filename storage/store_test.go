@@ -457,13 +457,6 @@ func write(t *testing.T, path string, b []byte) {
 	}
 }
 
-func TestOpenEmptyFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "vakt.db")
-	write(t, path, nil)
-	s := openTest(t, path)
-	commit(t, s, hub.Batch{Events: []hub.Event{ev(t0, "x", "")}})
-}
-
 func TestDamagedRecords(t *testing.T) {
 	s := openTest(t, "")
 	for i := range 5 {

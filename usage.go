@@ -1,0 +1,32 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+)
+
+// subcommands lists the commands of vakt, one line each, for -h and errors.
+var subcommands = [][2]string{
+	{"version", "print the version"},
+	{"user add -name NAME", "add a user offline (hub stopped); role admin by default; reads the PIN"},
+	{"config export", "write the domain configuration (zones, users, outputs, settings) as YAML"},
+	{"config import FILE", "check and store a domain configuration (removals need -replace)"},
+	{"db check", "run a full consistency check of the database"},
+	{"db restore FILE", "put a snapshot back in place of the database (hub stopped)"},
+	{"uplink test -config FILE", "send a test report to every monitoring centre path"},
+	{"receiver", "run a SIA DC-09 receiving centre that prints each event"},
+}
+
+// printUsage writes the usage of vakt: the hub's flags and the subcommands.
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintln(w, "Usage: vakt [flags]          run the hub")
+	fmt.Fprintln(w, "       vakt COMMAND [flags]  (COMMAND -h for its flags)")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range subcommands {
+		fmt.Fprintf(w, "  %-26s %s\n", c[0], c[1])
+	}
+	fmt.Fprintln(w, "\nFlags:")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
