@@ -21,10 +21,11 @@ const DefaultAddr = ":1883"
 // MinPacketSize is the default and smallest accepted Config.MaxPacketSize: 1 MiB.
 const MinPacketSize = 1 << 20
 
-// Default limits of retained messages: 16 MiB in all, 256 KiB per topic.
+// Default limits of retained messages: 16 MiB in all, 2 MiB per topic (a large
+// Zigbee network's zigbee2mqtt/bridge/devices runs to hundreds of KiB).
 const (
 	DefaultMaxRetainedBytes        = 16 << 20
-	DefaultMaxRetainedMessageBytes = 256 << 10
+	DefaultMaxRetainedMessageBytes = 2 << 20
 )
 
 // maxPacketLimit is the largest packet MQTT can frame (remaining length 268,435,455
