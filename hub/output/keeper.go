@@ -14,6 +14,10 @@
 //     catches up;
 //   - when the device's feedback (Feedback) disagrees: the level is sent again.
 //
+// Each output is driven by the adapter that binds it (Options.Drivers): MQTT,
+// Zigbee and GPIO outputs side by side. An output that no adapter binds can never
+// sound: it is logged and raises FaultOutput from the start.
+//
 // An output that cannot be driven (the driver fails, no device listens), or whose
 // feedback does not agree within Confirm, raises the fault FaultOutput through the
 // hub; the fault restores when the output agrees again. Nothing is dropped: there
@@ -76,11 +80,15 @@ const correctEvery = time.Second
 // minWait keeps Run from spinning if a deadline is already past.
 const minWait = 10 * time.Millisecond
 
+// unbound is the fault detail of an output that no adapter binds.
+const unbound = "no adapter binds it: it can never sound"
+
 // probeEvery is how often the keeper asks whether each device is still there.
 const probeEvery = 5 * time.Second
 
 type out struct {
 	cfg  hub.Output
+	drv  Driver // nil: no adapter binds the output
 	want bool
 	sent time.Time // last drive of the level
 	// feedback: whether the device has one, what it said last, and by when it
@@ -102,7 +110,6 @@ type out struct {
 // cancelling its context; Stop drives everything off for a shutdown. Every method
 // is safe for concurrent use.
 type Keeper struct {
-	drv    Driver
 	hub    Hub
 	status func(id string, on bool) // optional: what each output was last driven to
 	log    *slog.Logger
@@ -119,6 +126,11 @@ type Keeper struct {
 
 // Options configure a Keeper.
 type Options struct {
+	// Drivers are the drivers of the outputs by output id: each output is driven
+	// by the adapter that binds it.
+	Drivers map[string]Driver
+	// Driver drives the outputs that Drivers does not name; nil: those have no
+	// driver, can never sound and are failed from the start.
 	Driver Driver
 	Hub    Hub
 	// Status, optional, is told each output's level when it changes (the MQTT
@@ -143,7 +155,7 @@ func New(outputs []hub.Output, opt Options) *Keeper {
 	if opt.After == nil {
 		opt.After = time.After
 	}
-	k := &Keeper{drv: opt.Driver, hub: opt.Hub, status: opt.Status, log: opt.Log, now: opt.Now, after: opt.After,
+	k := &Keeper{hub: opt.Hub, status: opt.Status, log: opt.Log, now: opt.Now, after: opt.After,
 		wake: make(chan struct{}, 1)}
 	for i, o := range outputs {
 		if o.Number == 0 {
@@ -155,7 +167,11 @@ func New(outputs []hub.Output, opt Options) *Keeper {
 		if o.Confirm == 0 {
 			o.Confirm = hub.Duration(hub.DefaultOutputConfirm)
 		}
-		k.outs = append(k.outs, &out{cfg: o, feedback: opt.Feedback != nil && opt.Feedback(o)})
+		drv, ok := opt.Drivers[o.ID]
+		if !ok {
+			drv = opt.Driver
+		}
+		k.outs = append(k.outs, &out{cfg: o, drv: drv, feedback: opt.Feedback != nil && opt.Feedback(o)})
 	}
 	return k
 }
@@ -246,7 +262,10 @@ func (k *Keeper) drive(o *out, now time.Time) {
 
 // send drives l and records a failure. k.mu is held.
 func (k *Keeper) send(o *out, l Level, now time.Time) bool {
-	if err := k.drv.Drive(o.cfg, l); err != nil {
+	if o.drv == nil {
+		return false // failed from the start: see check
+	}
+	if err := o.drv.Drive(o.cfg, l); err != nil {
 		if o.driveErr == "" {
 			k.log.Error("output: not driven", "output", o.cfg.ID, "level", l, "err", err)
 			k.poke() // Run raises the fault and retries
@@ -342,6 +361,10 @@ func (k *Keeper) Run(ctx context.Context) error {
 	now := k.now()
 	k.started = now
 	for _, o := range k.outs {
+		if o.drv == nil {
+			k.log.Error("output: no adapter binds it; it can never sound", "output", o.cfg.ID)
+			continue
+		}
 		if !k.stopped {
 			k.drive(o, now)
 		}
@@ -394,6 +417,15 @@ func (k *Keeper) check() (time.Time, []hub.Fault) {
 		if k.stopped {
 			break
 		}
+		if o.drv == nil {
+			if !o.failed {
+				o.failed, o.failDetail = true, unbound
+				k.log.Error("output: failed", "output", o.cfg.ID, "detail", unbound)
+				faults = append(faults, hub.Fault{ID: hub.FaultID{Kind: hub.FaultOutput, Subject: o.cfg.ID},
+					Active: true, Detail: unbound})
+			}
+			continue
+		}
 		if o.want && !o.sent.IsZero() && !now.Before(o.sent.Add(o.cfg.Refresh.D())) || o.driveErr != "" {
 			k.drive(o, now)
 		}
@@ -404,7 +436,7 @@ func (k *Keeper) check() (time.Time, []hub.Fault) {
 			soon(o.sent.Add(o.cfg.Refresh.D()))
 		}
 		// Reachability, with BootGrace after start.
-		reach := k.drv.Reachable(o.cfg)
+		reach := o.drv.Reachable(o.cfg)
 		switch {
 		case reach:
 			o.unreachableSince = time.Time{}

@@ -1,10 +1,13 @@
 package output
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -213,4 +216,81 @@ func TestKeeperStop(t *testing.T) {
 		synctest.Wait()
 		expect(t, "nothing after stop", d.take())
 	})
+}
+
+// Each output is driven by the adapter that binds it: an MQTT siren and a GPIO
+// sounder side by side. An output that no adapter binds can never sound: it is a
+// fault from the start, logged, and no driver is ever asked about it.
+func TestKeeperDriverPerOutput(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mqtt := &devices{absent: map[string]bool{}}
+		gpio := &devices{absent: map[string]bool{}}
+		f := &faults{}
+		var logged logLines
+		k := New(outputs, Options{Drivers: map[string]Driver{"outdoor": mqtt, "indoor": gpio}, Hub: f,
+			Log: logged.logger()})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _ = k.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		synctest.Wait()
+		expect(t, "mqtt at start", mqtt.take(), "outdoor off")
+		expect(t, "gpio at start", gpio.take(), "indoor off")
+		expect(t, "unbound output at start", f.take(), "output:chime=true")
+		expect(t, "log at start", logged.take(),
+			`level=ERROR msg="output: no adapter binds it; it can never sound" output=chime`,
+			`level=ERROR msg="output: failed" output=chime detail="no adapter binds it: it can never sound"`)
+		k.Set(hub.OutputSiren, true, false)
+		k.Set(hub.OutputSounder, true, false)
+		k.Set(hub.OutputChime, true, true)
+		expect(t, "mqtt", mqtt.take(), "outdoor on")
+		expect(t, "gpio", gpio.take(), "indoor on")
+		// One adapter's device going away is that output's fault only.
+		mqtt.set(func() { mqtt.absent["outdoor"] = true })
+		time.Sleep(BootGrace + probeEvery + hub.DefaultOutputConfirm)
+		synctest.Wait()
+		expect(t, "faults", f.take(), "output:outdoor=true")
+		expect(t, "logged", logged.take(),
+			`level=ERROR msg="output: failed" output=outdoor detail="no device listens to its commands"`)
+		mqtt.take()
+		gpio.take()
+		mqtt.set(func() { mqtt.absent["outdoor"] = false })
+		k.Resend(func(hub.Output) bool { return true })
+		expect(t, "mqtt resend", mqtt.take(), "outdoor on")
+		expect(t, "gpio resend", gpio.take(), "indoor on")
+		synctest.Wait()
+		expect(t, "restored", f.take(), "output:outdoor=false")
+	})
+}
+
+// logLines keeps the log as text lines without their time.
+type logLines struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logLines) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}))
+}
+
+func (l *logLines) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := strings.TrimSuffix(l.buf.String(), "\n")
+	l.buf.Reset()
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
 }
