@@ -786,61 +786,6 @@ func TestReportQueue(t *testing.T) {
 	}
 }
 
-// A new configuration is validated, logged by who changed it, and the state follows
-// its zones.
-func TestHubSetConfig(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		j := &cjJournal{}
-		h, stop := cjStart(t, Options{Config: coreConfig(), Journal: j})
-		ctx := context.Background()
-		if err := h.Input(ctx, open_("bed")); err != nil {
-			t.Fatal(err)
-		}
-		bad := coreConfig()
-		bad.Zones[0].Number = 0
-		if err := h.SetConfig(ctx, bad, alice); KindOf(err) != ErrInvalid || !strings.Contains(err.Error(), "number 0") {
-			t.Errorf("invalid config: %v", err)
-		}
-		if n := len(h.Snapshot().Config.Zones); n != len(coreConfig().Zones) {
-			t.Errorf("an invalid config was applied: %d zones", n)
-		}
-		cfg := coreConfig()
-		cfg.Zones = append(cfg.Zones[:len(cfg.Zones)-1], Zone{ID: "garage", Name: "Garage", Number: 20, Type: ZonePerimeter})
-		if err := h.SetConfig(ctx, cfg, alice); err != nil {
-			t.Fatalf("SetConfig: %v", err)
-		}
-		s := h.Snapshot()
-		if _, ok := s.State.Zones["garage"]; !ok || len(s.State.Zones) != len(cfg.Zones) || s.Config.Zones[len(cfg.Zones)-1].ID != "garage" {
-			t.Errorf("after the change: zones %v", s.State.Zones)
-		}
-		if _, ok := s.State.Zones["bed"]; ok {
-			t.Errorf("the removed zone's state was kept")
-		}
-		_, types, _ := j.snapshot()
-		if types[len(types)-1] != string(EvConfigChanged) {
-			t.Errorf("events %v", types)
-		}
-		j.mu.Lock()
-		if e := j.events[len(j.events)-1]; e.Who != alice || e.Class != ClassArming || e.State != Disarmed {
-			t.Errorf("config event %+v", e)
-		}
-		j.mu.Unlock()
-		// The new zone is in force.
-		if err := h.Input(ctx, arm(ModeNight)); err != nil {
-			t.Fatal(err)
-		}
-		if err := h.Input(ctx, open_("garage")); err != nil || h.Snapshot().State.Name != Triggered {
-			t.Errorf("the new zone: %v, state %s", err, h.Snapshot().State.Name)
-		}
-		if err := stop(); err != nil {
-			t.Fatal(err)
-		}
-		if err := h.SetConfig(ctx, cfg, alice); err == nil {
-			t.Errorf("SetConfig after shutdown succeeded")
-		}
-	})
-}
-
 // A wrong credential is logged with what kind it was, never with the secret.
 func TestHubWrongCredentialsLogged(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

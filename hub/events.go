@@ -45,7 +45,6 @@ const (
 	EvBatteryOk           EventType = "battery_ok"
 	EvZoneOpen            EventType = "zone_open"
 	EvZoneClosed          EventType = "zone_closed"
-	EvConfigChanged       EventType = "config_changed"
 	EvStorageEventsLost   EventType = "storage_events_lost"
 	EvBypass              EventType = "bypass"
 	EvUnbypass            EventType = "unbypass"

@@ -290,11 +290,9 @@ func (h *Hub) exec(next State, fx []Effect, zonesChanged bool) *item {
 	return it
 }
 
-// request is an input, or a configuration change, waiting to be applied.
+// request is an input waiting to be applied.
 type request struct {
 	in    Input
-	cfg   *Config // a configuration change by who
-	who   Actor
 	reply chan error // answered after the commit; nil: nobody waits
 }
 
@@ -366,16 +364,7 @@ func (h *Hub) take() ([]*item, State, *Core) {
 
 // apply applies one request. h.mu is held.
 func (h *Hub) apply(r request) {
-	var it *item
-	if r.cfg != nil {
-		h.core = NewCore(*r.cfg)
-		next := h.core.normalize(clone(h.st))
-		fx := []Effect{Record{Event: Event{Time: h.opt.Now().UTC(), Type: EvConfigChanged, Class: ClassArming,
-			Who: r.who, State: h.st.Name}}}
-		it = h.exec(next, fx, false)
-	} else {
-		it = h.exec(h.core.ApplyInPlace(h.opt.Now(), h.st, r.in))
-	}
+	it := h.exec(h.core.ApplyInPlace(h.opt.Now(), h.st, r.in))
 	if err := h.queue(it, r.reply); err != nil && r.reply != nil {
 		r.reply <- err
 	}
@@ -524,26 +513,6 @@ func (h *Hub) Input(ctx context.Context, in Input) error {
 		default:
 			return ErrStopped
 		}
-	case <-ctx.Done():
-		return fmt.Errorf("hub: %w", ctx.Err())
-	}
-}
-
-// SetConfig replaces the domain configuration; the change is logged as by who.
-func (h *Hub) SetConfig(ctx context.Context, cfg Config, who Actor) error {
-	if err := cfg.Validate(); err != nil {
-		return &Error{Kind: ErrInvalid, Msg: err.Error()}
-	}
-	if err := h.wait(ctx); err != nil {
-		return err
-	}
-	reply := make(chan error, 1)
-	if err := h.submit(request{cfg: &cfg, who: who, reply: reply}); err != nil {
-		return err
-	}
-	select {
-	case err := <-reply:
-		return err
 	case <-ctx.Done():
 		return fmt.Errorf("hub: %w", ctx.Err())
 	}
