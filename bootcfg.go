@@ -15,6 +15,8 @@ import (
 
 	"vakt/hub"
 	"vakt/hub/uplink"
+	"vakt/sensors/binding"
+	"vakt/storage"
 )
 
 // bootFile is the boot configuration. Flags override its fields.
@@ -127,51 +129,82 @@ func (f bootFile) Validate() error {
 
 // readDomain parses a domain configuration exported by writeDomain (or written by an
 // installer) and validates it.
-func readDomain(r io.Reader) (hub.Config, error) {
+func readDomain(r io.Reader) (hub.Config, binding.Set, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
-		return hub.Config{}, fmt.Errorf("read: %w", err)
+		return hub.Config{}, binding.Set{}, fmt.Errorf("read: %w", err)
 	}
-	c, _, err := parseDomain(b)
-	return c, err
+	c, set, _, err := parseDomain(b)
+	return c, set, err
 }
 
 // errEmptyDomain is the error of a domain configuration with nothing in it.
 var errEmptyDomain = errors.New("the file is empty: it holds no settings, zones, users or outputs")
 
-// parseDomain decodes and validates a domain configuration. hasUsers tells whether
-// the file has a users section at all (an import without one keeps the stored users).
-// An empty document is an error.
-func parseDomain(b []byte) (c hub.Config, hasUsers bool, err error) {
+// parseDomain decodes and validates a domain configuration: the hub's part and the
+// adapters' bindings of its zones and outputs. hasUsers tells whether the file has
+// a users section at all (an import without one keeps the stored users). An empty
+// document is an error.
+func parseDomain(b []byte) (c hub.Config, set binding.Set, hasUsers bool, err error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return c, false, err
+		return c, set, false, err
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Tag == "!!null" {
-		return c, false, errEmptyDomain
+		return c, set, false, errEmptyDomain
 	}
 	if top := doc.Content[0]; top.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(top.Content); i += 2 {
 			hasUsers = hasUsers || top.Content[i].Value == "users"
 		}
 	}
-	if err := decodeStrict(b, &c); err != nil {
-		return c, false, err
+	var f binding.File
+	if err := decodeStrict(b, &f); err != nil {
+		return c, set, false, err
 	}
+	c, set = f.Split()
 	c.Settings = c.Settings.WithDefaults()
-	if err := c.Validate(); err != nil {
-		return c, false, err
+	if err := validateDomain(c, set); err != nil {
+		return c, set, false, err
 	}
-	return c, hasUsers, nil
+	return c, set, hasUsers, nil
 }
 
-// writeDomain writes a domain configuration as YAML. Secrets appear only as argon2id
-// hashes.
-func writeDomain(w io.Writer, c hub.Config) error {
+// validateDomain checks a configuration and its bindings and returns every problem
+// found, joined.
+func validateDomain(c hub.Config, set binding.Set) error {
+	return errors.Join(c.Validate(), set.Validate(c))
+}
+
+// writeDomain writes a domain configuration with its bindings as YAML. Secrets
+// appear only as argon2id hashes.
+func writeDomain(w io.Writer, c hub.Config, set binding.Set) error {
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)
-	if err := enc.Encode(c); err != nil {
+	if err := enc.Encode(binding.Join(c, set)); err != nil {
 		return fmt.Errorf("encode: %w", err)
 	}
 	return enc.Close()
+}
+
+// loadDomain returns the stored domain configuration and bindings; ok is false when
+// none was ever saved.
+func loadDomain(store *storage.Store) (c hub.Config, set binding.Set, ok bool, err error) {
+	c, raw, ok, err := store.LoadConfig()
+	if err != nil {
+		return c, set, false, err
+	}
+	if set, err = binding.Unmarshal(raw); err != nil {
+		return c, set, false, fmt.Errorf("stored bindings in %s: %w", store.Path(), err)
+	}
+	return c, set, ok, nil
+}
+
+// saveDomain stores a domain configuration and its bindings in one transaction.
+func saveDomain(store *storage.Store, c hub.Config, set binding.Set) error {
+	raw, err := set.Marshal()
+	if err != nil {
+		return err
+	}
+	return store.SaveConfig(c, raw)
 }

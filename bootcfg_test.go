@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"vakt/hub"
+	"vakt/sensors/binding"
+	"vakt/sensors/mqttdev"
 )
 
 func TestLoad(t *testing.T) {
@@ -53,25 +56,26 @@ func TestLoad(t *testing.T) {
 
 func TestDomainRoundTrip(t *testing.T) {
 	in := hub.Config{Settings: hub.DefaultSettings(),
-		Zones: []hub.Zone{{ID: "door", Name: "Door", Number: 1, Type: hub.ZoneEntryExit,
-			MQTT: &hub.MQTTZone{Topic: "z/door", Field: "contact", Open: []string{"false"}}}},
+		Zones: []hub.Zone{{ID: "door", Name: "Door", Number: 1, Type: hub.ZoneEntryExit}},
 		Users: []hub.User{{ID: "a", Name: "A", Number: 1, Role: hub.RoleGuest, PINHash: "$argon2id$x",
 			Schedule: []hub.Window{{Days: []time.Weekday{time.Monday}, From: "08:00", To: "17:00"}}}},
 	}
 	in.Settings.ExitDelay[hub.ModeNight] = 0
+	inSet := binding.Set{MQTT: mqttdev.Bindings{Zones: map[string]mqttdev.ZoneBinding{
+		"door": {Topic: "z/door", Field: "contact", Open: []string{"false"}}}}}
 	var buf bytes.Buffer
-	if err := writeDomain(&buf, in); err != nil {
+	if err := writeDomain(&buf, in, inSet); err != nil {
 		t.Fatal(err)
 	}
-	out, err := readDomain(&buf)
+	out, outSet, err := readDomain(&buf)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, buf.String())
 	}
 	if out.Settings.ExitDelay[hub.ModeNight] != 0 || out.Settings.SirenDuration != in.Settings.SirenDuration {
 		t.Errorf("settings changed: %+v", out.Settings)
 	}
-	if out.Zones[0].MQTT.Field != "contact" || out.Users[0].Schedule[0].From != "08:00" {
-		t.Errorf("round trip lost fields: %+v", out)
+	if !reflect.DeepEqual(outSet, inSet) || out.Users[0].Schedule[0].From != "08:00" {
+		t.Errorf("round trip lost fields: %+v %+v", out, outSet)
 	}
 }
 
@@ -83,7 +87,7 @@ func TestReadDomainRejects(t *testing.T) {
 		"settings:\n  entry_delay: {away: 60s}\n",
 		"colour: blue\n",
 	} {
-		if _, err := readDomain(strings.NewReader(body)); err == nil {
+		if _, _, err := readDomain(strings.NewReader(body)); err == nil {
 			t.Errorf("accepted %q", body)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"vakt/hub/uplink"
 	"vakt/hub/uplink/receiver"
 	"vakt/hub/uplink/sia"
+	"vakt/sensors/binding"
 	"vakt/storage"
 )
 
@@ -48,7 +49,7 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return fmt.Errorf("user add: %w (is the hub running? stop it first)", err)
 	}
 	defer store.Close()
-	cfg, _, err := store.LoadConfig()
+	cfg, set, _, err := loadDomain(store)
 	if err != nil {
 		return err
 	}
@@ -93,10 +94,10 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 	cfg.Users = append(cfg.Users, u)
-	if err := cfg.Validate(); err != nil {
+	if err := validateDomain(cfg, set); err != nil {
 		return fmt.Errorf("user add: %w", err)
 	}
-	if err := store.SaveConfig(cfg); err != nil {
+	if err := saveDomain(store, cfg, set); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nadded %s %q (id %s, user number %d)\n", u.Role, u.Name, u.ID, u.Number)
@@ -145,11 +146,11 @@ func configCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	defer store.Close()
 	if args[0] == "export" {
-		cfg, _, err := store.LoadConfig()
+		cfg, set, _, err := loadDomain(store)
 		if err != nil {
 			return err
 		}
-		return writeDomain(stdout, cfg)
+		return writeDomain(stdout, cfg, set)
 	}
 	return configImport(store, fs.Args(), *replace, stdin, stdout)
 }
@@ -176,11 +177,11 @@ func configImport(store *storage.Store, args []string, replace bool, stdin io.Re
 	if err != nil {
 		return fmt.Errorf("config import %s: read: %w (nothing was changed)", name, err)
 	}
-	cfg, hasUsers, err := parseDomain(b)
+	cfg, set, hasUsers, err := parseDomain(b)
 	if err != nil {
 		return fmt.Errorf("config import %s: %w (nothing was changed)", name, err)
 	}
-	old, _, err := store.LoadConfig()
+	old, oldSet, _, err := loadDomain(store)
 	if err != nil {
 		return err
 	}
@@ -188,7 +189,7 @@ func configImport(store *storage.Store, args []string, replace bool, stdin io.Re
 	if !hasUsers {
 		cfg.Users = old.Users
 		kept = " (kept)"
-		if err := cfg.Validate(); err != nil {
+		if err := validateDomain(cfg, set); err != nil {
 			return fmt.Errorf("config import %s: with the stored users: %w (nothing was changed)", name, err)
 		}
 	}
@@ -197,14 +198,14 @@ func configImport(store *storage.Store, args []string, replace bool, stdin io.Re
 		return fmt.Errorf("config import %s: it would leave no admin who can disarm (an admin with a PIN); "+
 			"nobody could disarm the system (nothing was changed)", name)
 	}
-	if removed := removals(old, cfg); removed != "" && !replace {
+	if removed := removals(old, cfg, oldSet, set); removed != "" && !replace {
 		return fmt.Errorf("config import %s: it would remove %s; run it again with -replace to confirm (nothing was changed)",
 			name, removed)
 	}
 	if _, err := store.Snapshot(now, "import"); err != nil {
 		return fmt.Errorf("config import: %w (nothing was changed)", err)
 	}
-	if err := store.SaveConfig(cfg); err != nil {
+	if err := saveDomain(store, cfg, set); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "imported %d zones, %d users%s, %d outputs\n", len(cfg.Zones), len(cfg.Users), kept, len(cfg.Outputs))
@@ -224,8 +225,10 @@ func hasDisarmingAdmin(c hub.Config, now time.Time) bool {
 	return false
 }
 
-// removals names the zones, users and outputs of old that new has not, by id.
-func removals(old, new hub.Config) string {
+// removals names the zones, users and outputs of old that new has not, by id, and
+// the bindings of the zones and outputs that both have that new drops (a siren left
+// without a binding can never sound).
+func removals(old, new hub.Config, oldSet, newSet binding.Set) string {
 	var parts []string
 	add := func(kind string, oldIDs, newIDs []string) {
 		var gone []string
@@ -251,6 +254,26 @@ func removals(old, new hub.Config) string {
 		ids(len(new.Users), func(i int) string { return new.Users[i].ID }))
 	add("output(s)", ids(len(old.Outputs), func(i int) string { return old.Outputs[i].ID }),
 		ids(len(new.Outputs), func(i int) string { return new.Outputs[i].ID }))
+	// Bindings, of what is kept.
+	kept := func(n int, id func(int) string, bound func(string) bool) []string {
+		var out []string
+		for i := range n {
+			if bound(id(i)) {
+				out = append(out, id(i))
+			}
+		}
+		return out
+	}
+	keptZones := func(s binding.Set) []string {
+		return kept(len(new.Zones), func(i int) string { return new.Zones[i].ID },
+			func(id string) bool { _, ok := s.MQTT.Zones[id]; return ok })
+	}
+	keptOutputs := func(s binding.Set) []string {
+		return kept(len(new.Outputs), func(i int) string { return new.Outputs[i].ID },
+			func(id string) bool { _, ok := s.MQTT.Outputs[id]; return ok })
+	}
+	add("the mqtt binding of zone(s)", keptZones(oldSet), keptZones(newSet))
+	add("the mqtt binding of output(s)", keptOutputs(oldSet), keptOutputs(newSet))
 	return strings.Join(parts, "; ")
 }
 

@@ -12,34 +12,39 @@ import (
 	"time"
 
 	"vakt/hub"
+	"vakt/sensors/binding"
 	"vakt/sensors/mqttdev"
 )
 
 // demoConfig adds simulated zones, a siren and a demo user to a configuration
-// without zones. Nothing of it is stored.
-func demoConfig(cfg hub.Config) (hub.Config, error) {
+// without zones, with their MQTT bindings. Nothing of it is stored.
+func demoConfig(cfg hub.Config, set binding.Set) (hub.Config, binding.Set, error) {
 	if len(cfg.Zones) > 0 {
-		return cfg, nil
+		return cfg, set, nil
 	}
-	topic := func(id string) *hub.MQTTZone { return &hub.MQTTZone{Topic: "vakt/demo/" + id} }
-	cfg.Zones = []hub.Zone{
-		{ID: "front_door", Name: "Front door", Number: 1, Type: hub.ZoneEntryExit, MQTT: topic("front_door"), Chime: true},
-		{ID: "kitchen_window", Name: "Kitchen window", Number: 2, Type: hub.ZonePerimeter, MQTT: topic("kitchen_window")},
-		{ID: "hall_motion", Name: "Hall motion", Number: 3, Type: hub.ZoneFollower, MQTT: topic("hall_motion")},
-		{ID: "living_motion", Name: "Living room motion", Number: 4, Type: hub.ZoneInstant, MQTT: topic("living_motion")},
-		{ID: "smoke", Name: "Smoke detector", Number: 5, Type: hub.ZoneFire, MQTT: topic("smoke")},
+	topic := func(id string) *mqttdev.ZoneBinding { return &mqttdev.ZoneBinding{Topic: "vakt/demo/" + id} }
+	f := binding.Join(cfg, set)
+	f.Zones = []binding.Zone{
+		{Zone: hub.Zone{ID: "front_door", Name: "Front door", Number: 1, Type: hub.ZoneEntryExit, Chime: true}, MQTT: topic("front_door")},
+		{Zone: hub.Zone{ID: "kitchen_window", Name: "Kitchen window", Number: 2, Type: hub.ZonePerimeter}, MQTT: topic("kitchen_window")},
+		{Zone: hub.Zone{ID: "hall_motion", Name: "Hall motion", Number: 3, Type: hub.ZoneFollower}, MQTT: topic("hall_motion")},
+		{Zone: hub.Zone{ID: "living_motion", Name: "Living room motion", Number: 4, Type: hub.ZoneInstant}, MQTT: topic("living_motion")},
+		{Zone: hub.Zone{ID: "smoke", Name: "Smoke detector", Number: 5, Type: hub.ZoneFire}, MQTT: topic("smoke")},
 	}
-	cfg.Outputs = append(cfg.Outputs,
-		hub.Output{ID: "demo_siren", Name: "Demo siren", Kind: hub.OutputSiren, MQTT: &hub.MQTTOutput{Topic: "vakt/demo/siren", On: "ON", Off: "OFF"}},
-		hub.Output{ID: "demo_sounder", Name: "Demo sounder", Kind: hub.OutputSounder, MQTT: &hub.MQTTOutput{Topic: "vakt/demo/sounder", On: "ON", Off: "OFF"}})
+	f.Outputs = append(f.Outputs,
+		binding.Output{Output: hub.Output{ID: "demo_siren", Name: "Demo siren", Kind: hub.OutputSiren},
+			MQTT: &mqttdev.OutputBinding{Topic: "vakt/demo/siren", On: "ON", Off: "OFF"}},
+		binding.Output{Output: hub.Output{ID: "demo_sounder", Name: "Demo sounder", Kind: hub.OutputSounder},
+			MQTT: &mqttdev.OutputBinding{Topic: "vakt/demo/sounder", On: "ON", Off: "OFF"}})
+	cfg, set = f.Split()
 	if len(cfg.Users) == 0 {
 		hash, err := hub.HashPIN(nil, "123456", hub.DefaultHashParams)
 		if err != nil {
-			return cfg, err
+			return cfg, set, err
 		}
 		cfg.Users = []hub.User{{ID: "demo", Name: "Demo user", Number: 1, Role: hub.RoleAdmin, PINHash: hash}}
 	}
-	return cfg, nil
+	return cfg, set, nil
 }
 
 // demoHint prints how to watch and drive the demo, with the MQTT listener's actual
@@ -63,13 +68,14 @@ func demoHint(w io.Writer, mqtt net.Addr) {
 }
 
 // simulate opens and closes the demo's door, window and motion zones now and then.
-func simulate(ctx context.Context, bus brokerBus, cfg hub.Config, log *slog.Logger) error {
+func simulate(ctx context.Context, bus brokerBus, cfg hub.Config, set binding.Set, log *slog.Logger) error {
 	// The simulated sirens listen on their topics, as real ones would.
 	for _, o := range cfg.Outputs {
-		if o.MQTT == nil || !strings.HasPrefix(o.MQTT.Topic, "vakt/demo/") {
+		b, ok := set.MQTT.Outputs[o.ID]
+		if !ok || !strings.HasPrefix(b.Topic, "vakt/demo/") {
 			continue
 		}
-		cancel, err := bus.Subscribe(o.MQTT.Topic, func(m mqttdev.Message) {
+		cancel, err := bus.Subscribe(b.Topic, func(m mqttdev.Message) {
 			log.Info("demo: output driven", "output", o.ID, "payload", string(m.Payload))
 		})
 		if err != nil {
@@ -77,11 +83,11 @@ func simulate(ctx context.Context, bus brokerBus, cfg hub.Config, log *slog.Logg
 		}
 		defer cancel()
 	}
-	zones := cfg.Zones
-	var movable []hub.Zone
-	for _, z := range zones {
-		if z.MQTT != nil && strings.HasPrefix(z.MQTT.Topic, "vakt/demo/") && !z.Type.Is24h() {
-			movable = append(movable, z)
+	type movableZone struct{ id, topic string }
+	var movable []movableZone
+	for _, z := range cfg.Zones {
+		if b, ok := set.MQTT.Zones[z.ID]; ok && strings.HasPrefix(b.Topic, "vakt/demo/") && !z.Type.Is24h() {
+			movable = append(movable, movableZone{z.ID, b.Topic})
 		}
 	}
 	if len(movable) == 0 {
@@ -101,12 +107,12 @@ func simulate(ctx context.Context, bus brokerBus, cfg hub.Config, log *slog.Logg
 		if !wait(time.Duration(8+rand.IntN(12)) * time.Second) {
 			return nil
 		}
-		log.Info("demo: zone opens", "zone", z.ID)
-		_ = bus.Publish(z.MQTT.Topic, []byte("ON"), true)
+		log.Info("demo: zone opens", "zone", z.id)
+		_ = bus.Publish(z.topic, []byte("ON"), true)
 		if !wait(2 * time.Second) {
 			return nil
 		}
-		log.Info("demo: zone closes", "zone", z.ID)
-		_ = bus.Publish(z.MQTT.Topic, []byte("OFF"), true)
+		log.Info("demo: zone closes", "zone", z.id)
+		_ = bus.Publish(z.topic, []byte("OFF"), true)
 	}
 }

@@ -16,20 +16,20 @@ func FuzzParseDomain(f *testing.F) {
 	f.Add([]byte("zones: [{id: z, name: Z, number: 1, type: fire, modes: [away]}]\n"))
 	f.Add([]byte("~\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		cfg, _, err := parseDomain(b)
+		cfg, set, _, err := parseDomain(b)
 		if err != nil {
 			return
 		}
 		var buf bytes.Buffer
-		if err := writeDomain(&buf, cfg); err != nil {
+		if err := writeDomain(&buf, cfg, set); err != nil {
 			t.Fatalf("export of an accepted configuration: %v", err)
 		}
-		again, _, err := parseDomain(buf.Bytes())
+		again, againSet, _, err := parseDomain(buf.Bytes())
 		if err != nil {
 			t.Fatalf("the export of an accepted configuration is refused: %v\n%s", err, buf.Bytes())
 		}
 		var buf2 bytes.Buffer
-		if err := writeDomain(&buf2, again); err != nil {
+		if err := writeDomain(&buf2, again, againSet); err != nil {
 			t.Fatal(err)
 		}
 		if buf.String() != buf2.String() {

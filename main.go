@@ -199,18 +199,18 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	cfg, saved, err := store.LoadConfig()
+	cfg, set, saved, err := loadDomain(store)
 	if err != nil {
 		return err
 	}
 	if !saved {
 		cfg = hub.Config{Settings: hub.DefaultSettings()}
-		if err := store.SaveConfig(cfg); err != nil {
+		if err := saveDomain(store, cfg, set); err != nil {
 			return err
 		}
 	}
 	if opt.demo {
-		cfg, err = demoConfig(cfg)
+		cfg, set, err = demoConfig(cfg, set)
 		if err != nil {
 			return err
 		}
@@ -218,7 +218,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 			boot.MQTT.Users = []bootMQTTUser{{Name: "demo", Password: "demo", Admin: true}}
 		}
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := validateDomain(cfg, set); err != nil {
 		return fmt.Errorf("stored configuration in %s is invalid: %w", store.Path(), err)
 	}
 	state, hasState, err := store.LoadState()
@@ -246,12 +246,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	bcfg := brokerConfig(boot.MQTT)
 	bcfg.OnSubscribe = func(_, _ string, filters []string) { onSub(filters) }
 	bcfg.CodeTopics = []string{base + "/command"}
-	bcfg.CommandTopics = []string{base + "/command"}
-	for _, o := range cfg.Outputs {
-		if o.MQTT != nil {
-			bcfg.CommandTopics = append(bcfg.CommandTopics, o.MQTT.Topic)
-		}
-	}
+	bcfg.CommandTopics = append([]string{base + "/command"}, set.MQTT.CommandTopics()...)
 	brk, err := broker.New(bcfg, store, log)
 	if err != nil {
 		return err
@@ -273,8 +268,14 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	} else {
 		log.Warn("uplink: no monitoring centre configured; alarms are local only")
 	}
-	drv := mqttdev.NewOutputs(bus, cfg.Outputs, base+"/output", log)
-	keeper := output.New(cfg.Outputs, output.Options{Driver: drv, Status: drv.Status, Feedback: mqttdev.HasFeedback, Log: log})
+	// Each output is driven by the adapter that binds it; one that none binds is
+	// a fault from the start.
+	drv := mqttdev.NewOutputs(bus, set.MQTT.Outputs, base+"/output", log)
+	drivers := map[string]output.Driver{}
+	for id := range set.MQTT.Outputs {
+		drivers[id] = drv
+	}
+	keeper := output.New(cfg.Outputs, output.Options{Drivers: drivers, Status: drv.Status, Feedback: drv.HasFeedback, Log: log})
 	hopt.Outputs = keeper
 	h := hub.New(hopt)
 	late.h = h
@@ -325,7 +326,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer drv.Close()
-	if err := zones.Bind(runCtx, cfg.Zones); err != nil {
+	if err := zones.Bind(runCtx, set.MQTT.Zones); err != nil {
 		return err
 	}
 	defer zones.Close()
@@ -336,7 +337,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	goRun("retention", func(ctx context.Context) error { return prune(ctx, store, h, log) })
 	goRun("snapshots", func(ctx context.Context) error { return store.RunSnapshots(ctx, log) })
 	if opt.demo {
-		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg, log) })
+		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg, set, log) })
 	}
 
 	srv := &http.Server{Handler: httpHandler(h, up, store, reports), ReadHeaderTimeout: 10 * time.Second}

@@ -27,7 +27,9 @@ func (d *Duration) UnmarshalText(b []byte) error {
 }
 
 // Config is the domain configuration: zones, users, outputs and settings. It lives in
-// the store and is edited through the API or imported as YAML.
+// the store and is edited through the API or imported as YAML. Zones and outputs
+// are known here by id only: how a device is bound to one (an MQTT topic, a Zigbee
+// device, a GPIO line) belongs to the adapter that binds it.
 type Config struct {
 	Settings Settings `json:"settings" yaml:"settings"`
 	Zones    []Zone   `json:"zones" yaml:"zones"`
@@ -97,23 +99,6 @@ type Zone struct {
 	Modes []Mode `json:"modes,omitempty" yaml:"modes,omitempty"`
 	Delay Delay  `json:"delay,omitempty" yaml:"delay,omitempty"`
 	Chime bool   `json:"chime,omitempty" yaml:"chime,omitempty"`
-	// MQTT binds the zone to any MQTT topic (Tasmota, ESPHome, Shelly, tests).
-	MQTT *MQTTZone `json:"mqtt,omitempty" yaml:"mqtt,omitempty"`
-}
-
-// MQTTZone maps messages on a topic to zone signals. Payload values are compared as
-// text; a JSON boolean true is "true".
-type MQTTZone struct {
-	Topic string `json:"topic" yaml:"topic"`
-	// Field is the JSON field holding the state; empty means the whole payload.
-	Field       string   `json:"field,omitempty" yaml:"field,omitempty"`
-	Open        []string `json:"open,omitempty" yaml:"open,omitempty"`     // default ON, OPEN, open, true, 1
-	Closed      []string `json:"closed,omitempty" yaml:"closed,omitempty"` // default OFF, CLOSED, closed, false, 0
-	TamperField string   `json:"tamper_field,omitempty" yaml:"tamper_field,omitempty"`
-	Tamper      []string `json:"tamper,omitempty" yaml:"tamper,omitempty"` // default true, ON, 1
-	// TamperValue is a value of Field that means tamper (for devices with one state field).
-	TamperValue     string `json:"tamper_value,omitempty" yaml:"tamper_value,omitempty"`
-	BatteryLowField string `json:"battery_low_field,omitempty" yaml:"battery_low_field,omitempty"`
 }
 
 // DefaultModes returns the modes in which a zone of type t is active by default.
@@ -168,8 +153,7 @@ type Output struct {
 	Refresh Duration `json:"refresh,omitempty" yaml:"refresh,omitempty"`
 	// Confirm is how long a device with feedback has to report the commanded level
 	// before the output counts as failed (default 10s).
-	Confirm Duration    `json:"confirm,omitempty" yaml:"confirm,omitempty"`
-	MQTT    *MQTTOutput `json:"mqtt,omitempty" yaml:"mqtt,omitempty"`
+	Confirm Duration `json:"confirm,omitempty" yaml:"confirm,omitempty"`
 }
 
 // Output timing defaults.
@@ -177,23 +161,6 @@ const (
 	DefaultOutputRefresh = 30 * time.Second
 	DefaultOutputConfirm = 10 * time.Second
 )
-
-// MQTTOutput drives an output by publishing (never retained) to a topic, and
-// optionally reads its actual level back from a state topic.
-type MQTTOutput struct {
-	Topic string `json:"topic" yaml:"topic"`
-	On    string `json:"on" yaml:"on"`
-	Off   string `json:"off" yaml:"off"`
-	// StateTopic is where the device reports its level (Tasmota stat/<dev>/POWER,
-	// a Zigbee2MQTT device's topic). Empty: no feedback.
-	StateTopic string `json:"state_topic,omitempty" yaml:"state_topic,omitempty"`
-	// StateField is the JSON field holding the level (empty: the whole payload).
-	StateField string `json:"state_field,omitempty" yaml:"state_field,omitempty"`
-	// StateOn and StateOff are the values that mean on and off (default On and
-	// Off), compared without case.
-	StateOn  string `json:"state_on,omitempty" yaml:"state_on,omitempty"`
-	StateOff string `json:"state_off,omitempty" yaml:"state_off,omitempty"`
-}
 
 // User is a person who may operate the system.
 type User struct {
@@ -344,9 +311,6 @@ func (c Config) Validate() error {
 		if z.Delay != DelayDefault && z.Delay != DelayInstant && z.Delay != DelayDelayed {
 			bad("%s: unknown delay %q", where, z.Delay)
 		}
-		if z.MQTT != nil && z.MQTT.Topic == "" {
-			bad("%s: mqtt.topic is empty", where)
-		}
 	}
 	uids := map[string]bool{}
 	unums := map[int]bool{}
@@ -386,19 +350,8 @@ func (c Config) Validate() error {
 			}
 		}
 	}
-	zoneTopics := map[string]string{}
-	for _, z := range c.Zones {
-		if z.MQTT != nil {
-			zoneTopics[z.MQTT.Topic] = z.ID
-		}
-	}
 	oids := map[string]bool{}
 	for i, o := range c.Outputs {
-		if o.MQTT != nil {
-			if z, ok := zoneTopics[o.MQTT.Topic]; ok {
-				bad("outputs[%d] %q: mqtt.topic %s is also zone %q's: a command would read as a detector", i, o.ID, o.MQTT.Topic, z)
-			}
-		}
 		where := fmt.Sprintf("outputs[%d] %q", i, o.ID)
 		if o.ID == "" || oids[o.ID] {
 			bad("outputs[%d]: id is empty or duplicate", i)
@@ -408,12 +361,6 @@ func (c Config) Validate() error {
 		case OutputSiren, OutputSounder, OutputStrobe, OutputChime:
 		default:
 			bad("%s: unknown kind %q", where, o.Kind)
-		}
-		if o.MQTT != nil && o.MQTT.Topic == "" {
-			bad("%s: mqtt.topic is empty", where)
-		}
-		if o.MQTT != nil && o.MQTT.StateTopic != "" && o.MQTT.StateTopic == o.MQTT.Topic {
-			bad("%s: mqtt.state_topic must differ from mqtt.topic (the command would read as its own feedback)", where)
 		}
 		if o.Number < 0 || o.Number > 99 {
 			bad("%s: number %d is outside 1–99", where, o.Number)

@@ -92,10 +92,8 @@ func TestDurationText(t *testing.T) {
 // validConfig is a configuration that uses every part Validate checks.
 func validConfig() Config {
 	cfg := coreConfig()
-	cfg.Zones[0].MQTT = &MQTTZone{Topic: "zigbee2mqtt/door"}
 	cfg.Zones[1].Modes = []Mode{ModeAway, ModeNight}
 	cfg.Users[2].Schedule = []Window{{Days: []time.Weekday{time.Monday}, From: "08:00", To: "17:00"}}
-	cfg.Outputs[0].MQTT = &MQTTOutput{Topic: "cmnd/siren/POWER", On: "ON", Off: "OFF", StateTopic: "stat/siren/POWER"}
 	cfg.Outputs[0].Refresh = Duration(time.Second)
 	cfg.Outputs[0].Confirm = Duration(100 * time.Millisecond)
 	cfg.Outputs[1].Number = 99
@@ -157,7 +155,6 @@ func TestValidate(t *testing.T) {
 		{"zone in an unknown mode", func(c *Config) { c.Zones[0].Modes = []Mode{"party"} }, `unknown mode "party"`},
 		{"zone with an unknown delay", func(c *Config) { c.Zones[0].Delay = "later" }, `unknown delay "later"`},
 		{"zone with delay instant", func(c *Config) { c.Zones[0].Delay = DelayInstant }, ""},
-		{"zone with an empty MQTT topic", func(c *Config) { c.Zones[0].MQTT.Topic = "" }, `zones[0] "door": mqtt.topic is empty`},
 
 		// Users.
 		{"user without id", func(c *Config) { c.Users[0].ID = "" }, "users[0]: id and name are required"},
@@ -177,8 +174,6 @@ func TestValidate(t *testing.T) {
 		{"output without id", func(c *Config) { c.Outputs[0].ID = "" }, "outputs[0]: id is empty or duplicate"},
 		{"output id twice", func(c *Config) { c.Outputs[1].ID = "outdoor" }, "outputs[1]: id is empty or duplicate"},
 		{"output of unknown kind", func(c *Config) { c.Outputs[0].Kind = "horn" }, `unknown kind "horn"`},
-		{"output with an empty MQTT topic", func(c *Config) { c.Outputs[0].MQTT.Topic = "" }, "mqtt.topic is empty"},
-		{"output reading its own command topic", func(c *Config) { c.Outputs[0].MQTT.StateTopic = "cmnd/siren/POWER" }, "mqtt.state_topic must differ"},
 		{"output number negative", func(c *Config) { c.Outputs[0].Number = -1 }, "number -1 is outside 1–99"},
 		{"output number 100", func(c *Config) { c.Outputs[0].Number = 100 }, "number 100 is outside 1–99"},
 		{"output refresh negative", func(c *Config) { c.Outputs[0].Refresh = -1 }, "refresh"},

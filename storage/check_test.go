@@ -24,7 +24,7 @@ func sampleDB(t testing.TB) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveConfig(testConfig()); err != nil {
+	if err := s.SaveConfig(testConfig(), nil); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 300 {
@@ -205,7 +205,7 @@ func TestOpenFlippedBytes(t *testing.T) {
 			continue
 		}
 		opened++
-		_, _, _ = s.LoadConfig()
+		_, _, _, _ = s.LoadConfig()
 		_, _, _ = s.LoadState()
 		_, _, _ = s.Events(EventQuery{Limit: 1000})
 		_, _ = s.Outbox(0)

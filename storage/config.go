@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -9,28 +10,55 @@ import (
 	"vakt/hub"
 )
 
-// LoadConfig returns the stored domain configuration. It is called at start-up and by
-// the config export. ok is false (and err nil) when no configuration was ever saved:
-// the caller then starts from defaults. An error means the file could not be read or
-// the stored configuration does not decode; the caller must not overwrite it blindly.
-func (s *Store) LoadConfig() (cfg hub.Config, ok bool, err error) {
-	ok, err = s.loadJSON(bucketConfig, keyConfig, &cfg)
+// LoadConfig returns the stored domain configuration and the adapters' bindings of
+// its zones and outputs (JSON, opaque here; nil when there are none). It is called
+// at start-up and by the config export. ok is false (and err nil) when no
+// configuration was ever saved: the caller then starts from defaults. An error means
+// the file could not be read or the stored configuration does not decode; the caller
+// must not overwrite it blindly.
+func (s *Store) LoadConfig() (cfg hub.Config, bindings json.RawMessage, ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketConfig)
+		v := b.Get(keyConfig)
+		if v == nil {
+			return nil
+		}
+		if err := json.Unmarshal(v, &cfg); err != nil {
+			return fmt.Errorf("%s/%s does not decode: %w", bucketConfig, keyConfig, err)
+		}
+		ok = true
+		if v := b.Get(keyBindings); v != nil {
+			bindings = bytes.Clone(v)
+		}
+		return nil
+	})
 	if err != nil {
-		return hub.Config{}, false, fmt.Errorf("storage: load config: %w", err)
+		return hub.Config{}, nil, false, fmt.Errorf("storage: load config: %w", err)
 	}
-	return cfg, ok, nil
+	return cfg, bindings, ok, nil
 }
 
-// SaveConfig replaces the stored domain configuration. It is called after the
-// configuration was validated, when it is edited through the API or imported. An
-// error means nothing was changed.
-func (s *Store) SaveConfig(cfg hub.Config) error {
+// SaveConfig replaces the stored domain configuration and the bindings of its zones
+// and outputs, in one transaction. bindings is JSON (nil: none). It is called after
+// both were validated, when they are edited through the API or imported. An error
+// means nothing was changed.
+func (s *Store) SaveConfig(cfg hub.Config, bindings json.RawMessage) error {
 	v, err := json.Marshal(cfg)
 	if err != nil {
 		return fmt.Errorf("storage: save config: %w", err)
 	}
+	if bindings != nil && !json.Valid(bindings) {
+		return fmt.Errorf("storage: save config: the bindings are not JSON")
+	}
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketConfig).Put(keyConfig, v)
+		b := tx.Bucket(bucketConfig)
+		if err := b.Put(keyConfig, v); err != nil {
+			return err
+		}
+		if bindings == nil {
+			return b.Delete(keyBindings)
+		}
+		return b.Put(keyBindings, bindings)
 	})
 	if err != nil {
 		return fmt.Errorf("storage: save config: %w", err)

@@ -24,7 +24,7 @@ func contents(t testing.TB, path string) (hub.Config, []hub.Event, []hub.Report)
 		t.Fatalf("open %s: %v", path, err)
 	}
 	defer s.Close()
-	cfg, _, err := s.LoadConfig()
+	cfg, _, _, err := s.LoadConfig()
 	if err != nil {
 		t.Fatal(err)
 	}

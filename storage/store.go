@@ -17,7 +17,9 @@ import (
 )
 
 // SchemaVersion is the layout version this package writes into the meta bucket.
-const SchemaVersion = 1
+// Version 2 keeps the adapters' bindings of zones and outputs next to the
+// configuration instead of inside it.
+const SchemaVersion = 2
 
 // Bucket names.
 var (
@@ -38,6 +40,7 @@ var allBuckets = [][]byte{bucketConfig, bucketState, bucketEvents, bucketOutbox,
 // Keys of single values.
 var (
 	keyConfig          = []byte("config")
+	keyBindings        = []byte("bindings")
 	keyState           = []byte("current")
 	keySchema          = []byte("schema")
 	keyRoutineCount    = []byte("events_routine")
@@ -143,21 +146,37 @@ func Open(path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
 	db.AllocSize = allocSize
-	if err := checkSchema(db); err != nil {
+	version, err := checkSchema(db)
+	if err != nil {
 		_ = db.Close()
 		return nil, &openError{path: path, msg: err.Error() + " (left unchanged)", errs: []error{ErrNotDatabase}}
 	}
-	if err := db.Update(initBuckets); err != nil {
+	if err := db.Update(func(tx *bolt.Tx) error { return initBuckets(tx, version) }); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("storage: open %s: create buckets: %w", path, err)
 	}
-	return &Store{db: db, path: path}, nil
+	s := &Store{db: db, path: path}
+	if version > 0 && version < SchemaVersion {
+		// The file as it was stays in a snapshot: a migration that went wrong
+		// can be undone with a restore.
+		if _, err := s.Snapshot(time.Now(), "before-migration"); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("storage: open %s: before the migration from schema %d: %w", path, version, err)
+		}
+		if err := db.Update(func(tx *bolt.Tx) error { return migrate(tx, version) }); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("storage: open %s: migrate from schema %d: %w", path, version, err)
+		}
+	}
+	return s, nil
 }
 
 // checkSchema refuses files that hold another program's buckets or a schema newer than
-// this package knows, before anything is written to them.
-func checkSchema(db *bolt.DB) error {
-	return db.View(func(tx *bolt.Tx) error {
+// this package knows, before anything is written to them. It returns the file's
+// schema version: 0 for a new file, 1 for a file of this package's buckets without
+// a version.
+func checkSchema(db *bolt.DB) (version int, err error) {
+	err = db.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
 			// A new, empty file is fine; buckets of someone else are not.
@@ -165,9 +184,11 @@ func checkSchema(db *bolt.DB) error {
 				if !slices.ContainsFunc(allBuckets, func(b []byte) bool { return bytes.Equal(b, name) }) {
 					return fmt.Errorf("the file holds bucket %q of another program", name)
 				}
+				version = 1
 				return nil
 			})
 		}
+		version = 1
 		v := meta.Get(keySchema)
 		if v == nil {
 			return nil
@@ -179,19 +200,22 @@ func checkSchema(db *bolt.DB) error {
 		if n > SchemaVersion {
 			return fmt.Errorf("schema version %d is newer than this program supports (%d)", n, SchemaVersion)
 		}
+		version = n
 		return nil
 	})
+	return version, err
 }
 
-func initBuckets(tx *bolt.Tx) error {
+// initBuckets creates missing buckets; a new file (version 0) gets the schema
+// version, an older one gets it from its migration.
+func initBuckets(tx *bolt.Tx, version int) error {
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("bucket %s: %w", name, err)
 		}
 	}
-	meta := tx.Bucket(bucketMeta)
-	if meta.Get(keySchema) == nil {
-		return meta.Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
+	if version == 0 {
+		return tx.Bucket(bucketMeta).Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -179,24 +180,39 @@ func TestStateRoundTrip(t *testing.T) {
 
 func TestConfigRoundTrip(t *testing.T) {
 	s := openTest(t, "")
-	if _, ok, err := s.LoadConfig(); ok || err != nil {
-		t.Fatalf("LoadConfig on a new store: ok=%v err=%v", ok, err)
+	if _, b, ok, err := s.LoadConfig(); ok || err != nil || b != nil {
+		t.Fatalf("LoadConfig on a new store: bindings=%s ok=%v err=%v", b, ok, err)
 	}
 	cfg := testConfig()
-	if err := s.SaveConfig(cfg); err != nil {
+	if err := s.SaveConfig(cfg, json.RawMessage(testBindings)); err != nil {
 		t.Fatal(err)
 	}
-	got, ok, err := s.LoadConfig()
-	if err != nil || !ok || !reflect.DeepEqual(got, cfg) {
-		t.Fatalf("LoadConfig = %+v, %v, %v; want %+v", got, ok, err, cfg)
+	got, b, ok, err := s.LoadConfig()
+	if err != nil || !ok || !reflect.DeepEqual(got, cfg) || string(b) != testBindings {
+		t.Fatalf("LoadConfig = %+v, %s, %v, %v; want %+v", got, b, ok, err, cfg)
+	}
+	// Without bindings, none are kept; bindings that are not JSON change nothing.
+	if err := s.SaveConfig(cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, _, err := s.LoadConfig(); b != nil || err != nil {
+		t.Errorf("bindings after saving none: %s %v", b, err)
+	}
+	if err := s.SaveConfig(hub.Config{}, json.RawMessage("{")); err == nil || err.Error() != "storage: save config: the bindings are not JSON" {
+		t.Errorf("SaveConfig with damaged bindings: %v", err)
+	}
+	if got, _, _, _ := s.LoadConfig(); !reflect.DeepEqual(got, cfg) {
+		t.Errorf("a refused SaveConfig changed the config: %+v", got)
 	}
 }
+
+// testBindings are bindings as an adapter writes them: opaque to the store.
+const testBindings = `{"mqtt":{"zones":{"front":{"topic":"zigbee2mqtt/front"}}}}`
 
 func testConfig() hub.Config {
 	return hub.Config{
 		Settings: hub.DefaultSettings(),
-		Zones: []hub.Zone{{ID: "front", Name: "Front door", Number: 1, Type: hub.ZoneEntryExit,
-			MQTT: &hub.MQTTZone{Topic: "zigbee2mqtt/front", Field: "contact", Open: []string{"false"}}}},
+		Zones:    []hub.Zone{{ID: "front", Name: "Front door", Number: 1, Type: hub.ZoneEntryExit}},
 		Users: []hub.User{{ID: "u1", Name: "Anna", Number: 1, Role: hub.RoleAdmin, PINHash: "$argon2id$x",
 			Schedule: []hub.Window{{Days: []time.Weekday{time.Monday}, From: "08:00", To: "17:00"}}, Expires: t0}},
 		Outputs: []hub.Output{{ID: "siren", Name: "Siren", Kind: hub.OutputSiren}},
@@ -211,7 +227,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	}
 	cfg := testConfig()
 	st := fullState()
-	if err := s.SaveConfig(cfg); err != nil {
+	if err := s.SaveConfig(cfg, json.RawMessage(testBindings)); err != nil {
 		t.Fatal(err)
 	}
 	commit(t, s, hub.Batch{
@@ -233,8 +249,8 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if s.Path() != path {
 		t.Errorf("Path = %q", s.Path())
 	}
-	if got, ok, err := s.LoadConfig(); err != nil || !ok || !reflect.DeepEqual(got, cfg) {
-		t.Errorf("config after reopen: %v %v", ok, err)
+	if got, b, ok, err := s.LoadConfig(); err != nil || !ok || !reflect.DeepEqual(got, cfg) || string(b) != testBindings {
+		t.Errorf("config after reopen: %s %v %v", b, ok, err)
 	}
 	if got, ok, err := s.LoadState(); err != nil || !ok || !reflect.DeepEqual(got, st) {
 		t.Errorf("state after reopen: %v %v\n got %+v", ok, err, got)
@@ -505,7 +521,7 @@ func TestDamagedRecords(t *testing.T) {
 	if _, ok, err := s.LoadState(); err == nil || ok {
 		t.Errorf("LoadState of a damaged state: ok=%v err=%v", ok, err)
 	}
-	if _, ok, err := s.LoadConfig(); err == nil || ok {
+	if _, _, ok, err := s.LoadConfig(); err == nil || ok {
 		t.Errorf("LoadConfig of a damaged config: ok=%v err=%v", ok, err)
 	}
 }

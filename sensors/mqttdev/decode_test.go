@@ -10,16 +10,16 @@ import (
 )
 
 func TestDecode(t *testing.T) {
-	plain := hub.Zone{ID: "door", MQTT: &hub.MQTTZone{Topic: "t"}}
-	tasmota := hub.Zone{ID: "door", MQTT: &hub.MQTTZone{Topic: "t", Field: "POWER"}}
-	z2m := hub.Zone{ID: "door", MQTT: &hub.MQTTZone{Topic: "t", Field: "contact", Open: []string{"false"}, Closed: []string{"true"},
-		TamperField: "tamper", BatteryLowField: "battery_low"}}
-	shelly := hub.Zone{ID: "door", MQTT: &hub.MQTTZone{Topic: "t", Field: "state", TamperValue: "tampered"}}
-	both := hub.Zone{ID: "door", MQTT: &hub.MQTTZone{Topic: "t", Field: "state", TamperValue: "tampered",
-		TamperField: "tamper", Tamper: []string{"yes"}, BatteryLowField: "battery_low"}}
+	plain := ZoneBinding{Topic: "t"}
+	tasmota := ZoneBinding{Topic: "t", Field: "POWER"}
+	z2m := ZoneBinding{Topic: "t", Field: "contact", Open: []string{"false"}, Closed: []string{"true"},
+		TamperField: "tamper", BatteryLowField: "battery_low"}
+	shelly := ZoneBinding{Topic: "t", Field: "state", TamperValue: "tampered"}
+	both := ZoneBinding{Topic: "t", Field: "state", TamperValue: "tampered",
+		TamperField: "tamper", Tamper: []string{"yes"}, BatteryLowField: "battery_low"}
 	tests := []struct {
 		name    string
-		z       hub.Zone
+		z       ZoneBinding
 		payload string
 		want    []hub.Signal
 		wantErr bool
@@ -50,7 +50,7 @@ func TestDecode(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Decode(tc.z, []byte(tc.payload))
+			got, err := Decode("door", tc.z, []byte(tc.payload))
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err %v, want error %v", err, tc.wantErr)
 			}
@@ -63,21 +63,21 @@ func TestDecode(t *testing.T) {
 
 // fuzzZones are the bindings FuzzDecode reads payloads with: the shapes of real
 // devices, and one with every option at once.
-var fuzzZones = []hub.Zone{
-	{ID: "plain", MQTT: &hub.MQTTZone{Topic: "t"}},
-	{ID: "tasmota", MQTT: &hub.MQTTZone{Topic: "t", Field: "POWER"}},
-	{ID: "z2m", MQTT: &hub.MQTTZone{Topic: "t", Field: "contact", Open: []string{"false"}, Closed: []string{"true"},
-		TamperField: "tamper", BatteryLowField: "battery_low"}},
-	{ID: "shelly", MQTT: &hub.MQTTZone{Topic: "t", Field: "state", TamperValue: "tampered"}},
-	{ID: "all", MQTT: &hub.MQTTZone{Topic: "t", Field: "state", TamperValue: "tampered", TamperField: "tamper",
-		Tamper: []string{"yes"}, BatteryLowField: "battery_low"}},
+var fuzzZones = []ZoneBinding{
+	{Topic: "t"},
+	{Topic: "t", Field: "POWER"},
+	{Topic: "t", Field: "contact", Open: []string{"false"}, Closed: []string{"true"},
+		TamperField: "tamper", BatteryLowField: "battery_low"},
+	{Topic: "t", Field: "state", TamperValue: "tampered"},
+	{Topic: "t", Field: "state", TamperValue: "tampered", TamperField: "tamper",
+		Tamper: []string{"yes"}, BatteryLowField: "battery_low"},
 }
 
 // FuzzDecode: any payload on a zone's topic gives signals that make sense together,
 // or a clear, short error (it is logged): never a panic.
 // Found by FuzzDecode: a long value was put whole into the error and its log line.
 func TestDecodeErrorIsShort(t *testing.T) {
-	_, err := Decode(hub.Zone{ID: "door", MQTT: &hub.MQTTZone{Topic: "t"}}, []byte("x"+strings.Repeat("é", 400)))
+	_, err := Decode("door", ZoneBinding{Topic: "t"}, []byte("x"+strings.Repeat("é", 400)))
 	want := `zone door: value "x` + strings.Repeat("é", 19) + `…" on t is neither open nor closed`
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v, want %s", err, want)
@@ -96,7 +96,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte, which uint8) {
 		z := fuzzZones[int(which)%len(fuzzZones)]
-		sigs, err := Decode(z, b)
+		sigs, err := Decode("door", z, b)
 		if err != nil {
 			if sigs != nil {
 				t.Errorf("signals with an error: %v", sigs)

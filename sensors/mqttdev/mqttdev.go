@@ -2,6 +2,12 @@
 // ESPHome or Shelly devices work as zones and sirens, and tests can drive zones with any
 // MQTT client.
 //
+// The bindings are this package's own (ZoneBinding, OutputBinding, by zone and
+// output id in Bindings): the hub knows zones and outputs by id only. Their
+// rules (a topic, a state topic that is not the command topic, no output
+// commanding a zone's topic) are checked here, the ids against the hub's
+// configuration by the caller (sensors/binding).
+//
 // A Zones adapter subscribes to each bound zone's topic and turns payloads into
 // sensor signals, posted to the hub on the publishing client's goroutine; an Outputs
 // driver publishes on/off payloads (never retained) for an output.Keeper, reads
@@ -85,24 +91,23 @@ func field(obj map[string]any, name string) (string, bool) {
 	return fmt.Sprint(v), true
 }
 
-// Decode turns a payload on zone z's topic into signals. An error says why the
-// payload means nothing for the zone; it changes nothing.
-func Decode(z hub.Zone, payload []byte) ([]hub.Signal, error) {
-	b := z.MQTT
+// Decode turns a payload on the topic of zone id, bound by b, into signals. An
+// error says why the payload means nothing for the zone; it changes nothing.
+func Decode(id string, b ZoneBinding, payload []byte) ([]hub.Signal, error) {
 	var sigs []hub.Signal
 	var obj map[string]any
 	value := strings.TrimSpace(string(payload))
 	needJSON := b.Field != "" || b.TamperField != "" || b.BatteryLowField != ""
 	if needJSON {
 		if err := json.Unmarshal(payload, &obj); err != nil {
-			return nil, fmt.Errorf("zone %s: payload on %s is not a JSON object: %w", z.ID, b.Topic, err)
+			return nil, fmt.Errorf("zone %s: payload on %s is not a JSON object: %w", id, b.Topic, err)
 		}
 	}
 	if b.Field != "" {
 		var ok bool
 		value, ok = field(obj, b.Field)
 		if !ok && b.TamperField == "" && b.BatteryLowField == "" {
-			return nil, fmt.Errorf("zone %s: payload on %s has no field %q", z.ID, b.Topic, b.Field)
+			return nil, fmt.Errorf("zone %s: payload on %s has no field %q", id, b.Topic, b.Field)
 		}
 	}
 	// tamper: +1 a tamper, -1 its restore, 0 not said; either the state's value or
@@ -121,7 +126,7 @@ func Decode(z hub.Zone, payload []byte) ([]hub.Signal, error) {
 				tamper = -1
 			}
 		default:
-			return nil, fmt.Errorf("zone %s: value %q on %s is neither open nor closed", z.ID, truncate(value), b.Topic)
+			return nil, fmt.Errorf("zone %s: value %q on %s is neither open nor closed", id, truncate(value), b.Topic)
 		}
 	}
 	if b.TamperField != "" {
@@ -191,19 +196,17 @@ func NewZones(bus Bus, h Inputs, log *slog.Logger) *Zones {
 	return &Zones{bus: bus, hub: h, log: log}
 }
 
-// Bind subscribes to the topics of the zones that have an MQTT binding, replacing
-// earlier bindings. Retained messages arrive at once: zone levels are re-read.
-// ctx bounds the hand-off of each signal to the hub (it waits only while the hub
-// has not started).
-func (a *Zones) Bind(ctx context.Context, zones []hub.Zone) error {
+// Bind subscribes to the topics of the zones, by zone id, in the order of their
+// ids, replacing earlier bindings. Retained messages arrive at once: zone levels
+// are re-read. ctx bounds the hand-off of each signal to the hub (it waits only
+// while the hub has not started).
+func (a *Zones) Bind(ctx context.Context, zones map[string]ZoneBinding) error {
 	return a.subs.replace(func(keep func(func())) error {
-		for _, z := range zones {
-			if z.MQTT == nil {
-				continue
-			}
-			c, err := a.bus.Subscribe(z.MQTT.Topic, func(m Message) { a.handle(ctx, z, m) })
+		for _, id := range sortedKeys(zones) {
+			b := zones[id]
+			c, err := a.bus.Subscribe(b.Topic, func(m Message) { a.handle(ctx, id, b, m) })
 			if err != nil {
-				return fmt.Errorf("mqttdev: zone %s: subscribe %s: %w", z.ID, z.MQTT.Topic, err)
+				return fmt.Errorf("mqttdev: zone %s: subscribe %s: %w", id, b.Topic, err)
 			}
 			keep(c)
 		}
@@ -217,15 +220,15 @@ func (a *Zones) Close() { a.subs.close() }
 // handle runs on the publisher's goroutine: decode and post to the hub, which
 // applies the signal at once (outputs switched before Post returns) and never waits
 // for the disk.
-func (a *Zones) handle(ctx context.Context, z hub.Zone, m Message) {
-	sigs, err := Decode(z, m.Payload)
+func (a *Zones) handle(ctx context.Context, id string, b ZoneBinding, m Message) {
+	sigs, err := Decode(id, b, m.Payload)
 	if err != nil {
 		a.log.Warn("mqttdev: ignored payload", "err", err, "client", m.ClientID)
 		return
 	}
 	for _, s := range sigs {
-		if err := a.hub.Post(ctx, hub.Sensor{Zone: z.ID, Signal: s}); err != nil && ctx.Err() == nil {
-			a.log.Error("mqttdev: hub refused a sensor input", "zone", z.ID, "err", err)
+		if err := a.hub.Post(ctx, hub.Sensor{Zone: id, Signal: s}); err != nil && ctx.Err() == nil {
+			a.log.Error("mqttdev: hub refused a sensor input", "zone", id, "err", err)
 		}
 	}
 }
@@ -239,13 +242,13 @@ type Outputs struct {
 	bus        Bus
 	log        *slog.Logger
 	statusBase string
-	outputs    []hub.Output
+	outputs    map[string]OutputBinding
 	subs       subscriptions
 }
 
-// NewOutputs returns the MQTT driver for outputs. statusBase is e.g. "vakt/output"
-// ("" publishes no status). log nil discards.
-func NewOutputs(bus Bus, outputs []hub.Output, statusBase string, log *slog.Logger) *Outputs {
+// NewOutputs returns the MQTT driver for the outputs bound by outputs (by output
+// id). statusBase is e.g. "vakt/output" ("" publishes no status). log nil discards.
+func NewOutputs(bus Bus, outputs map[string]OutputBinding, statusBase string, log *slog.Logger) *Outputs {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -254,29 +257,36 @@ func NewOutputs(bus Bus, outputs []hub.Output, statusBase string, log *slog.Logg
 
 var _ output.Driver = (*Outputs)(nil)
 
-// Drive publishes o's payload for l. An output without an MQTT binding is not
-// this driver's: nothing is sent.
+// Drive publishes out's payload for l. An output without an MQTT binding is not
+// this driver's: that is an error, and nothing is sent.
 func (o *Outputs) Drive(out hub.Output, l output.Level) error {
-	if out.MQTT == nil {
-		return nil
+	b, ok := o.outputs[out.ID]
+	if !ok {
+		return fmt.Errorf("mqttdev: output %s has no MQTT binding", out.ID)
 	}
-	payload := out.MQTT.Off
+	payload := b.Off
 	if l != output.Off {
-		payload = out.MQTT.On
+		payload = b.On
 	}
-	if err := o.bus.Publish(out.MQTT.Topic, []byte(payload), false); err != nil {
+	if err := o.bus.Publish(b.Topic, []byte(payload), false); err != nil {
 		return fmt.Errorf("mqttdev: output %s: %w", out.ID, err)
 	}
 	return nil
 }
 
-// Reachable reports whether some MQTT client subscribes to o's command topic.
+// Reachable reports whether some MQTT client subscribes to out's command topic
+// (false for an output without an MQTT binding).
 func (o *Outputs) Reachable(out hub.Output) bool {
-	return out.MQTT == nil || o.bus.Subscribed(out.MQTT.Topic)
+	b, ok := o.outputs[out.ID]
+	return ok && o.bus.Subscribed(b.Topic)
 }
 
-// HasFeedback reports whether o's device reports its level on a state topic.
-func HasFeedback(out hub.Output) bool { return out.MQTT != nil && out.MQTT.StateTopic != "" }
+// HasFeedback reports whether out is bound here and its device reports its level
+// on a state topic.
+func (o *Outputs) HasFeedback(out hub.Output) bool {
+	b, ok := o.outputs[out.ID]
+	return ok && b.HasFeedback()
+}
 
 // Status publishes, retained, the level o was driven to.
 func (o *Outputs) Status(id string, on bool) {
@@ -301,27 +311,28 @@ type Keeper interface {
 // Bind subscribes to the feedback topics and sends feedback to k.
 func (o *Outputs) Bind(k Keeper) error {
 	return o.subs.replace(func(keep func(func())) error {
-		for _, out := range o.outputs {
-			if !HasFeedback(out) {
+		for _, id := range sortedKeys(o.outputs) {
+			b := o.outputs[id]
+			if !b.HasFeedback() {
 				continue
 			}
 			// A device that keeps sending what means nothing is logged once, until
 			// it sends a level again: no log line per message.
 			var quiet atomic.Bool
-			c, err := o.bus.Subscribe(out.MQTT.StateTopic, func(m Message) {
-				on, err := DecodeFeedback(out, m.Payload)
+			c, err := o.bus.Subscribe(b.StateTopic, func(m Message) {
+				on, err := DecodeFeedback(b, m.Payload)
 				if err != nil {
 					if !quiet.Swap(true) {
-						o.log.Warn("mqttdev: output feedback ignored (logged once until a level comes)", "output", out.ID,
+						o.log.Warn("mqttdev: output feedback ignored (logged once until a level comes)", "output", id,
 							"err", err, "client", m.ClientID)
 					}
 					return
 				}
 				quiet.Store(false)
-				k.Feedback(out.ID, on)
+				k.Feedback(id, on)
 			})
 			if err != nil {
-				return fmt.Errorf("mqttdev: output %s: subscribe %s: %w", out.ID, out.MQTT.StateTopic, err)
+				return fmt.Errorf("mqttdev: output %s: subscribe %s: %w", id, b.StateTopic, err)
 			}
 			keep(c)
 		}
@@ -336,11 +347,12 @@ func (o *Outputs) Close() { o.subs.close() }
 // command topic they cover is sent its level again, to that device and any other.
 func (o *Outputs) Subscribed(k Keeper, filters []string) {
 	k.Resend(func(out hub.Output) bool {
-		if out.MQTT == nil {
+		b, ok := o.outputs[out.ID]
+		if !ok {
 			return false
 		}
 		for _, f := range filters {
-			if MatchTopic(f, out.MQTT.Topic) {
+			if MatchTopic(f, b.Topic) {
 				return true
 			}
 		}
@@ -348,9 +360,9 @@ func (o *Outputs) Subscribed(k Keeper, filters []string) {
 	})
 }
 
-// DecodeFeedback reads the level an output's device reports on its state topic.
-func DecodeFeedback(out hub.Output, payload []byte) (on bool, err error) {
-	b := out.MQTT
+// DecodeFeedback reads the level an output's device, bound by b, reports on its
+// state topic.
+func DecodeFeedback(b OutputBinding, payload []byte) (on bool, err error) {
 	value := strings.TrimSpace(string(payload))
 	if b.StateField != "" {
 		var obj map[string]any

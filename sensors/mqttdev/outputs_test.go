@@ -91,30 +91,38 @@ func (k *keeperLog) Resend(match func(hub.Output) bool) {
 }
 
 var testOutputs = []hub.Output{
-	{ID: "tasmota", Kind: hub.OutputSiren, MQTT: &hub.MQTTOutput{Topic: "cmnd/siren/POWER", On: "ON", Off: "OFF",
-		StateTopic: "stat/siren/POWER"}},
-	{ID: "z2m", Kind: hub.OutputSiren, MQTT: &hub.MQTTOutput{Topic: "zigbee2mqtt/siren/set", On: `{"warning":{"mode":"burglar"}}`,
-		Off: `{"warning":{"mode":"stop"}}`, StateTopic: "zigbee2mqtt/siren", StateField: "alarm", StateOn: "true", StateOff: "false"}},
-	{ID: "relay", Kind: hub.OutputStrobe, MQTT: &hub.MQTTOutput{Topic: "relay/strobe", On: "1", Off: "0"}},
-	{ID: "gpio", Kind: hub.OutputSounder},
+	{ID: "tasmota", Kind: hub.OutputSiren},
+	{ID: "z2m", Kind: hub.OutputSiren},
+	{ID: "relay", Kind: hub.OutputStrobe},
+	{ID: "gpio", Kind: hub.OutputSounder}, // bound by another adapter
+}
+
+var testBindings = map[string]OutputBinding{
+	"tasmota": {Topic: "cmnd/siren/POWER", On: "ON", Off: "OFF", StateTopic: "stat/siren/POWER"},
+	"z2m": {Topic: "zigbee2mqtt/siren/set", On: `{"warning":{"mode":"burglar"}}`, Off: `{"warning":{"mode":"stop"}}`,
+		StateTopic: "zigbee2mqtt/siren", StateField: "alarm", StateOn: "true", StateOff: "false"},
+	"relay": {Topic: "relay/strobe", On: "1", Off: "0"},
 }
 
 func TestOutputsDrive(t *testing.T) {
 	b := newBus()
-	o := NewOutputs(b, testOutputs, "vakt/output", nil)
+	o := NewOutputs(b, testBindings, "vakt/output", nil)
 	for _, tc := range []struct {
-		out  hub.Output
-		l    output.Level
-		want []string
+		out     hub.Output
+		l       output.Level
+		want    []string
+		wantErr string
 	}{
-		{testOutputs[0], output.On, []string{"cmnd/siren/POWER ON retain=false"}},
-		{testOutputs[0], output.Off, []string{"cmnd/siren/POWER OFF retain=false"}},
-		{testOutputs[1], output.On, []string{`zigbee2mqtt/siren/set {"warning":{"mode":"burglar"}} retain=false`}},
-		{testOutputs[2], output.Pulse, []string{"relay/strobe 1 retain=false"}},
-		{testOutputs[3], output.On, nil}, // not an MQTT output
+		{testOutputs[0], output.On, []string{"cmnd/siren/POWER ON retain=false"}, ""},
+		{testOutputs[0], output.Off, []string{"cmnd/siren/POWER OFF retain=false"}, ""},
+		{testOutputs[1], output.On, []string{`zigbee2mqtt/siren/set {"warning":{"mode":"burglar"}} retain=false`}, ""},
+		{testOutputs[2], output.Pulse, []string{"relay/strobe 1 retain=false"}, ""},
+		// Not an MQTT output: routed here by mistake, so an error.
+		{testOutputs[3], output.On, nil, "mqttdev: output gpio has no MQTT binding"},
 	} {
-		if err := o.Drive(tc.out, tc.l); err != nil {
-			t.Fatal(err)
+		err := o.Drive(tc.out, tc.l)
+		if got := fmt.Sprint(err); (err != nil || tc.wantErr != "") && got != tc.wantErr {
+			t.Errorf("%s %s: error %v, want %q", tc.out.ID, tc.l, err, tc.wantErr)
 		}
 		if got := b.take(); !slices.Equal(got, tc.want) {
 			t.Errorf("%s %s: published %q, want %q", tc.out.ID, tc.l, got, tc.want)
@@ -130,14 +138,22 @@ func TestOutputsDrive(t *testing.T) {
 	}
 	b.fail = nil
 	b.listening["relay/strobe"] = true
-	if !o.Reachable(testOutputs[2]) || o.Reachable(testOutputs[0]) || !o.Reachable(testOutputs[3]) {
-		t.Error("reachable: wrong")
+	var reach, feedback []bool
+	for _, out := range testOutputs {
+		reach = append(reach, o.Reachable(out))
+		feedback = append(feedback, o.HasFeedback(out))
+	}
+	if want := []bool{false, false, true, false}; !slices.Equal(reach, want) {
+		t.Errorf("reachable %v, want %v", reach, want)
+	}
+	if want := []bool{true, true, false, false}; !slices.Equal(feedback, want) {
+		t.Errorf("feedback %v, want %v", feedback, want)
 	}
 }
 
 func TestOutputsFeedbackAndResubscribe(t *testing.T) {
 	b := newBus()
-	o := NewOutputs(b, testOutputs, "", nil)
+	o := NewOutputs(b, testBindings, "", nil)
 	k := &keeperLog{}
 	if err := o.Bind(k); err != nil {
 		t.Fatal(err)
@@ -214,11 +230,10 @@ func TestZonesPostOnThePublishersGoroutine(t *testing.T) {
 	b := newBus()
 	p := &posts{}
 	z := NewZones(b, p, nil)
-	zones := []hub.Zone{
-		{ID: "door", Type: hub.ZoneEntryExit, MQTT: &hub.MQTTZone{Topic: "zigbee2mqtt/door", Field: "contact",
-			Open: []string{"false"}, Closed: []string{"true"}, TamperField: "tamper"}},
-		{ID: "pir", Type: hub.ZoneInstant, MQTT: &hub.MQTTZone{Topic: "shellies/pir"}},
-		{ID: "wired", Type: hub.ZoneInstant},
+	zones := map[string]ZoneBinding{
+		"door": {Topic: "zigbee2mqtt/door", Field: "contact", Open: []string{"false"}, Closed: []string{"true"},
+			TamperField: "tamper"},
+		"pir": {Topic: "shellies/pir"},
 	}
 	if err := z.Bind(context.Background(), zones); err != nil {
 		t.Fatal(err)
@@ -257,7 +272,7 @@ func (c *countLog) WithGroup(string) slog.Handler      { return c }
 func TestFeedbackGarbageLoggedOnce(t *testing.T) {
 	b := newBus()
 	lg := &countLog{}
-	o := NewOutputs(b, testOutputs, "", slog.New(lg))
+	o := NewOutputs(b, testBindings, "", slog.New(lg))
 	k := &keeperLog{}
 	if err := o.Bind(k); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,173 @@
+// Package binding maps the domain configuration file to the hub's configuration
+// and the adapters' bindings.
+//
+// The hub knows zones and outputs by id only; each adapter owns the types that
+// bind a device to one (sensors/mqttdev a topic). In the file (YAML for
+// `vakt config export|import`, JSON in the store) each zone and output entry
+// carries its adapters' bindings inline, under the adapter's key:
+//
+//	zones:
+//	  - id: door
+//	    name: Front door
+//	    number: 1
+//	    type: entry_exit
+//	    mqtt: {topic: zigbee2mqtt/door, field: contact, open: ["false"]}
+//
+// File.Split separates the two, Join puts them back. A new adapter adds one field
+// to Zone and Output (its key), one field to Set, and its wiring in main.
+package binding
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"vakt/hub"
+	"vakt/sensors/mqttdev"
+)
+
+// File is the domain configuration as written: the hub's configuration with each
+// zone's and output's bindings inline.
+type File struct {
+	Settings hub.Settings `json:"settings" yaml:"settings"`
+	Zones    []Zone       `json:"zones" yaml:"zones"`
+	Users    []hub.User   `json:"users" yaml:"users"`
+	Outputs  []Output     `json:"outputs" yaml:"outputs"`
+}
+
+// Zone is a zone entry: the zone and its bindings.
+type Zone struct {
+	hub.Zone `yaml:",inline"`
+	// MQTT binds the zone to any MQTT topic (Tasmota, ESPHome, Shelly, tests).
+	MQTT *mqttdev.ZoneBinding `json:"mqtt,omitempty" yaml:"mqtt,omitempty"`
+}
+
+// Output is an output entry: the output and its bindings.
+type Output struct {
+	hub.Output `yaml:",inline"`
+	// MQTT drives the output by publishing to a topic.
+	MQTT *mqttdev.OutputBinding `json:"mqtt,omitempty" yaml:"mqtt,omitempty"`
+}
+
+// Set is every adapter's bindings, by zone and output id. Its JSON form is what
+// the store keeps next to the configuration.
+type Set struct {
+	MQTT mqttdev.Bindings `json:"mqtt"`
+}
+
+// Split returns the hub's configuration and the bindings of f.
+func (f File) Split() (hub.Config, Set) {
+	cfg := hub.Config{Settings: f.Settings, Users: f.Users}
+	var s Set
+	for _, z := range f.Zones {
+		cfg.Zones = append(cfg.Zones, z.Zone)
+		if z.MQTT != nil {
+			if s.MQTT.Zones == nil {
+				s.MQTT.Zones = map[string]mqttdev.ZoneBinding{}
+			}
+			s.MQTT.Zones[z.ID] = *z.MQTT
+		}
+	}
+	for _, o := range f.Outputs {
+		cfg.Outputs = append(cfg.Outputs, o.Output)
+		if o.MQTT != nil {
+			if s.MQTT.Outputs == nil {
+				s.MQTT.Outputs = map[string]mqttdev.OutputBinding{}
+			}
+			s.MQTT.Outputs[o.ID] = *o.MQTT
+		}
+	}
+	return cfg, s
+}
+
+// Join returns the file of cfg with the bindings of s inline. Bindings of ids that
+// cfg does not have are left out (Validate reports them).
+func Join(cfg hub.Config, s Set) File {
+	f := File{Settings: cfg.Settings, Users: cfg.Users}
+	for _, z := range cfg.Zones {
+		e := Zone{Zone: z}
+		if b, ok := s.MQTT.Zones[z.ID]; ok {
+			e.MQTT = &b
+		}
+		f.Zones = append(f.Zones, e)
+	}
+	for _, o := range cfg.Outputs {
+		e := Output{Output: o}
+		if b, ok := s.MQTT.Outputs[o.ID]; ok {
+			e.MQTT = &b
+		}
+		f.Outputs = append(f.Outputs, e)
+	}
+	return f
+}
+
+// Validate checks the bindings against cfg and each adapter's own rules, and
+// returns every problem found, joined. A binding of a zone or output that cfg does
+// not have is an error.
+func (s Set) Validate(cfg hub.Config) error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	zones := map[string]bool{}
+	for i, z := range cfg.Zones {
+		zones[z.ID] = true
+		if b, ok := s.MQTT.Zones[z.ID]; ok {
+			if err := b.Validate(); err != nil {
+				bad("zones[%d] %q: mqtt: %w", i, z.ID, err)
+			}
+		}
+	}
+	outputs := map[string]bool{}
+	for i, o := range cfg.Outputs {
+		outputs[o.ID] = true
+		if b, ok := s.MQTT.Outputs[o.ID]; ok {
+			if err := b.Validate(); err != nil {
+				bad("outputs[%d] %q: mqtt: %w", i, o.ID, err)
+			}
+		}
+	}
+	for _, id := range sortedKeys(s.MQTT.Zones) {
+		if !zones[id] {
+			bad("mqtt: binding of zone %q, which is not configured", id)
+		}
+	}
+	for _, id := range sortedKeys(s.MQTT.Outputs) {
+		if !outputs[id] {
+			bad("mqtt: binding of output %q, which is not configured", id)
+		}
+	}
+	if err := s.MQTT.CheckTopics(); err != nil {
+		bad("mqtt: %w", err)
+	}
+	return errors.Join(errs...)
+}
+
+// Marshal returns the JSON form of s that the store keeps.
+func (s Set) Marshal() (json.RawMessage, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("binding: encode: %w", err)
+	}
+	return b, nil
+}
+
+// Unmarshal reads the JSON form of a Set; empty means no bindings.
+func Unmarshal(b json.RawMessage) (Set, error) {
+	var s Set
+	if len(b) == 0 {
+		return s, nil
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return Set{}, fmt.Errorf("binding: decode: %w", err)
+	}
+	return s, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
