@@ -15,6 +15,8 @@ func FuzzParseDomain(f *testing.F) {
 	f.Add([]byte("users:\n  - {id: a, name: A, number: 1, role: admin, pin_hash: x}\n"))
 	f.Add([]byte("zones: [{id: z, name: Z, number: 1, type: fire, modes: [away]}]\n"))
 	f.Add([]byte("~\n"))
+	f.Add([]byte("zones: [{id: z, name: Z, number: 1, type: fire, mqtt: {topic: t}}]\noutputs: [{id: o, name: O, kind: siren, mqtt: {topic: t, state_topic: s}}]\n"))
+	f.Add([]byte("outputs: [{id: o, name: O, kind: siren, mqtt: {topic: c, \"on\": \"1\", \"off\": \"0\", state_topic: c}}]\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		cfg, set, _, err := parseDomain(b)
 		if err != nil {

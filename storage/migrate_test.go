@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -191,4 +193,69 @@ func TestMigrateOddConfigs(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// FuzzSplitBindings: whatever a schema 1 file holds as its configuration, the
+// migration never panics, and what it writes is JSON that keeps everything but the
+// mqtt blocks, which are all in the bindings.
+func FuzzSplitBindings(f *testing.F) {
+	for _, s := range []string{oldConfig, `{"zones":7}`, `{`, `{"zones":[{"id":"a","mqtt":null}]}`,
+		`{"zones":[{"mqtt":{"topic":"t"}}],"outputs":[{"id":1,"mqtt":{}}]}`, `{"outputs":[{"id":"o","mqtt":[1]}],"zones":null}`,
+		`null`, `[]`, `{"zones":[null]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		cfg, bindings, changed := splitBindings(v)
+		if !changed {
+			if cfg != nil || bindings != nil {
+				t.Fatalf("unchanged, yet %q %q", cfg, bindings)
+			}
+			return
+		}
+		if !json.Valid(cfg) || (bindings != nil && !json.Valid(bindings)) {
+			t.Fatalf("not JSON: %q %q", cfg, bindings)
+		}
+		// No entry keeps its mqtt block; the bindings hold at most one per block.
+		for _, e := range entries(t, cfg) {
+			if _, ok := e["mqtt"]; ok {
+				t.Fatalf("an entry kept its mqtt block: %s", cfg)
+			}
+		}
+		n := 0
+		for _, e := range entries(t, v) {
+			if m, ok := e["mqtt"]; ok && !bytes.Equal(bytes.TrimSpace(m), []byte("null")) {
+				n++
+			}
+		}
+		var got struct {
+			MQTT map[string]map[string]json.RawMessage `json:"mqtt"`
+		}
+		if bindings != nil {
+			if err := json.Unmarshal(bindings, &got); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if m := len(got.MQTT["zones"]) + len(got.MQTT["outputs"]); m > n {
+			t.Fatalf("%d bindings from %d blocks: %s", m, n, bindings)
+		}
+	})
+}
+
+// entries returns the zone and output entries of a configuration's JSON.
+func entries(t *testing.T, v []byte) []map[string]json.RawMessage {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(v, &doc); err != nil {
+		t.Fatalf("%v: %s", err, v)
+	}
+	var out []map[string]json.RawMessage
+	for _, list := range []string{"zones", "outputs"} {
+		var es []map[string]json.RawMessage
+		if raw, ok := doc[list]; ok {
+			if err := json.Unmarshal(raw, &es); err != nil {
+				t.Fatalf("%s: %v", list, err)
+			}
+		}
+		out = append(out, es...)
+	}
+	return out
 }
