@@ -6,7 +6,9 @@
 //
 // Values are JSON, except retained messages, which are opaque bytes.
 //
-//   - config: the domain configuration (hub.Config) under the key "config".
+//   - config: the domain configuration (hub.Config) under the key "config", and the
+//     adapters' bindings of its zones and outputs (JSON, opaque to this package)
+//     under "bindings".
 //   - state: the latest hub.State under the key "current".
 //   - events: the event log. Keys are 8-byte big-endian journal sequence numbers, so
 //     a cursor walks the log in order; values are hub.Event.
