@@ -284,3 +284,15 @@ func TestFeedbackGarbageLoggedOnce(t *testing.T) {
 		t.Errorf("%d log lines, feedback %q; want 2 and one level", lg.n, k.feed)
 	}
 }
+
+// The broker keeps no retained message on these: every bound output's command
+// topic, sorted, each once.
+func TestCommandTopics(t *testing.T) {
+	bs := Bindings{Outputs: map[string]OutputBinding{"a": {Topic: "relay/b"}, "b": {Topic: "relay/a"}, "c": {Topic: "relay/b"}}}
+	if got, want := bs.CommandTopics(), []string{"relay/a", "relay/b"}; !slices.Equal(got, want) {
+		t.Errorf("CommandTopics = %q, want %q", got, want)
+	}
+	if got := (Bindings{}).CommandTopics(); got != nil {
+		t.Errorf("no outputs: %q", got)
+	}
+}
