@@ -356,3 +356,5 @@ func (p *fakePanel) set(st hub.State) {
 		ch <- hub.Update{Snapshot: &hub.Snapshot{State: st}}
 	}
 }
+
+func hubOutput(id string) hub.Output { return hub.Output{ID: id, Kind: hub.OutputSiren} }
