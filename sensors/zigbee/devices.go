@@ -44,6 +44,9 @@ type Device struct {
 	SirenModes []string `json:"siren_modes,omitempty"`
 	SirenLevel bool     `json:"siren_level,omitempty"`
 	Squawk     bool     `json:"squawk,omitempty"`
+	// Panel: a keypad that shows the panel status (it exposes
+	// action_transaction and takes arm_mode replies); fobs do not.
+	Panel bool `json:"panel,omitempty"`
 }
 
 // Battery reports whether the device runs on battery.
@@ -180,6 +183,8 @@ func walk(d *Device, exposes []rawExpose, depth int) {
 					d.Actions = append(d.Actions, s)
 				}
 			}
+		case prop == "action_transaction" && e.Access&1 != 0:
+			d.Panel = true
 		case e.Type == "numeric" && (prop == "battery" || prop == "voltage") && e.Access&1 != 0:
 			if !slices.Contains(d.Numeric, prop) {
 				d.Numeric = append(d.Numeric, prop)

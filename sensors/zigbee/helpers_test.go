@@ -115,13 +115,36 @@ type fakeBus struct {
 	mu        sync.Mutex
 	published []string
 	subs      map[string]func(Message)
+	pubs      chan string // every publish, for tests that wait
 }
 
-func newBus() *fakeBus { return &fakeBus{subs: map[string]func(Message){}} }
+func newBus() *fakeBus {
+	return &fakeBus{subs: map[string]func(Message){}, pubs: make(chan string, 1000)}
+}
+
+// wait returns the next n publishes, and drops them from take's list.
+func (b *fakeBus) wait(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	for range n {
+		select {
+		case p := <-b.pubs:
+			out = append(out, p)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("timed out waiting for a publish; got %q", out)
+		}
+	}
+	b.mu.Lock()
+	b.published = b.published[len(out):]
+	b.mu.Unlock()
+	return out
+}
 
 func (b *fakeBus) Publish(topic string, payload []byte, retain bool) error {
 	b.mu.Lock()
-	b.published = append(b.published, fmt.Sprintf("%s %s retain=%v", topic, payload, retain))
+	line := fmt.Sprintf("%s %s retain=%v", topic, payload, retain)
+	b.published = append(b.published, line)
+	b.pubs <- line
 	var fns []func(Message)
 	for f, fn := range b.subs {
 		if matchTopic(f, topic) {
@@ -162,6 +185,9 @@ func (b *fakeBus) take() []string {
 	defer b.mu.Unlock()
 	p := b.published
 	b.published = nil
+	for range p {
+		<-b.pubs
+	}
 	return p
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"vakt/hub"
@@ -173,12 +175,12 @@ func (a *Adapter) kpState(st hub.State) {
 	if mode == "" {
 		return
 	}
-	for ieee := range a.keypads {
+	for _, ieee := range slices.Sorted(maps.Keys(a.keypads)) {
 		if a.kp.mode[ieee] == mode {
 			continue
 		}
 		r := a.devs[ieee]
-		if r == nil || r.info == nil {
+		if r == nil || r.info == nil || !r.info.Panel {
 			continue
 		}
 		a.kp.mode[ieee] = mode
