@@ -384,3 +384,10 @@ func (p *fakePanel) set(st hub.State) {
 }
 
 func hubOutput(id string) hub.Output { return hub.Output{ID: id, Kind: hub.OutputSiren} }
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

@@ -250,3 +250,61 @@ func (a *Adapter) bridgeEvent(payload []byte) {
 	a.log.Warn("zigbee: device left the network", "ieee", ieee)
 	a.evaluate(ieee)
 }
+
+// Subscribed is told that an MQTT client subscribed to filters (the broker's
+// OnSubscribe). Zigbee2MQTT announces itself online before it subscribes, so a
+// command sent on bridge/state online alone may reach nobody: once a filter
+// covers a siren's or keypad's /set topic, the siren's level and the keypad's
+// panel status are sent again.
+func (a *Adapter) Subscribed(filters []string) {
+	a.mu.Lock()
+	covers := func(ieee string) bool {
+		r := a.devs[ieee]
+		if r == nil || r.info == nil {
+			return false
+		}
+		for _, f := range filters {
+			if matchFilter(f, a.base+"/"+r.info.FriendlyName+"/set") {
+				return true
+			}
+		}
+		return false
+	}
+	var ids []string
+	for id, b := range a.outs {
+		if covers(b.IEEE) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) > 0 {
+		a.resend = append(a.resend, func(o hub.Output) bool { return slices.Contains(ids, o.ID) })
+	}
+	if a.kp != nil && a.kp.state != nil {
+		for ieee := range a.keypads {
+			if covers(ieee) {
+				delete(a.kp.mode, ieee)
+			}
+		}
+		a.kpState(*a.kp.state)
+	}
+	a.mu.Unlock()
+	a.flush()
+}
+
+// matchFilter reports whether the MQTT topic filter f matches topic t.
+func matchFilter(f, t string) bool {
+	for {
+		fh, fr, fmore := strings.Cut(f, "/")
+		if fh == "#" {
+			return true
+		}
+		th, tr, tmore := strings.Cut(t, "/")
+		if fh != "+" && fh != th {
+			return false
+		}
+		if !fmore || !tmore {
+			return fmore == tmore
+		}
+		f, t = fr, tr
+	}
+}
