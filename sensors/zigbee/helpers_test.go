@@ -25,7 +25,7 @@ type fixture struct {
 	Payload   string `json:"payload"`
 }
 
-func loadFixtures(t *testing.T) map[string]fixture {
+func loadFixtures(t testing.TB) map[string]fixture {
 	t.Helper()
 	b, err := os.ReadFile("testdata/zigbee2mqtt-fixtures.json")
 	if err != nil {
@@ -44,7 +44,9 @@ func loadFixtures(t *testing.T) map[string]fixture {
 
 // allDevices is the fixtures' bridge/devices with the devices of the other
 // fixtures added: one bridge/devices payload for every fixture topic.
-func allDevices(t *testing.T) []byte {
+func allDevices(t *testing.T) []byte { return allDevicesTB(t) }
+
+func allDevicesTB(t testing.TB) []byte {
 	t.Helper()
 	var base, extra []json.RawMessage
 	if err := json.Unmarshal([]byte(loadFixtures(t)["bridge_devices_abbrev"].Payload), &base); err != nil {
