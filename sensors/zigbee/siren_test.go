@@ -3,6 +3,7 @@ package zigbee
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -157,4 +158,44 @@ func TestSirenFeedbackAndResend(t *testing.T) {
 		"resend [hall_siren garage_siren neo_siren]",
 		"resend [hall_siren]",
 	})
+}
+
+// Zigbee2MQTT subscribing to a siren's /set topic has the keeper resend.
+func TestSubscribedResends(t *testing.T) {
+	r := started(t)
+	k := &keeperLog{}
+	r.a.Bind(k)
+	r.a.Subscribed([]string{"vakt/#", "zigbee2mqtt/+/get"})
+	r.a.Subscribed([]string{"zigbee2mqtt/hall_siren/set"})
+	r.a.Subscribed([]string{"zigbee2mqtt/#"})
+	got := k.take()
+	// The last resend covers every siren; its match is over a set, in any order.
+	expect(t, "keeper", got, []string{"resend [hall_siren]", "resend [hall_siren garage_siren neo_siren]"})
+	for _, c := range []struct {
+		f, t string
+		want bool
+	}{
+		{"zigbee2mqtt/#", "zigbee2mqtt/a b/c/set", true},
+		{"zigbee2mqtt/+/set", "zigbee2mqtt/a/b/set", false},
+		{"zigbee2mqtt/+/+/set", "zigbee2mqtt/a/b/set", true},
+		{"zigbee2mqtt/a", "zigbee2mqtt/a/set", false},
+		{"#", "x", true},
+	} {
+		if matchFilter(c.f, c.t) != c.want {
+			t.Errorf("matchFilter(%q, %q) != %v", c.f, c.t, c.want)
+		}
+	}
+}
+
+// A failed /set shows only on bridge/logging: it is logged as an error.
+func TestSirenFailureLogged(t *testing.T) {
+	r := started(t)
+	r.bus.send("zigbee2mqtt/bridge/logging", loadFixtures(t)["logging_set_failed"].Payload)
+	r.bus.send("zigbee2mqtt/bridge/logging", `{"level":"info","message":"Publish 'set' 'warning' to 'hall_siren' failed: x"}`)
+	r.bus.send("zigbee2mqtt/bridge/logging", `not json`)
+	expect(t, "inputs", r.hub.take(), nil)
+	logs := r.logs.take()
+	if len(logs) != 1 || !strings.HasPrefix(logs[0], "ERROR zigbee: siren command failed in Zigbee2MQTT output=hall_siren device=hall_siren key=warning message=") {
+		t.Errorf("logs %q", logs)
+	}
 }
