@@ -264,3 +264,19 @@ func TestDiscovered(t *testing.T) {
 		"hall_siren 0x0015bc001b02c3d4 Develco/SIRZB-110 ready=true battery=false keypad=false siren=ias_wd [{battery_low true false} {test true false}] [] []",
 	})
 }
+
+// A zone bound to the one-shot action opens and closes on each action; a device
+// that leaves the network is a tamper until it is back in bridge/devices.
+func TestActionZoneAndLeave(t *testing.T) {
+	r := newRig(t, map[string]ZoneBinding{"safe_moved": {IEEE: ieeeVibration, Property: "action"}}, nil, nil)
+	devices := string(allDevices(t))
+	r.bus.send("zigbee2mqtt/bridge/devices", devices)
+	r.bus.send("zigbee2mqtt/safe_vibration", `{"action":"tilt","battery":100,"vibration":true}`)
+	r.bus.send("zigbee2mqtt/safe_vibration", `{"battery":100,"vibration":true}`)
+	r.bus.send("zigbee2mqtt/safe_vibration", `{"action":"drop","battery":100,"vibration":true}`)
+	expect(t, "actions", r.hub.take(), []string{"safe_moved online", "safe_moved battery_ok", "safe_moved open", "safe_moved close",
+		"safe_moved open", "safe_moved close"})
+	r.bus.send("zigbee2mqtt/bridge/event", `{"data":{"friendly_name":"safe_vibration","ieee_address":"`+ieeeVibration+`"},"type":"device_leave"}`)
+	r.bus.send("zigbee2mqtt/bridge/devices", devices)
+	expect(t, "left and back", r.hub.take(), []string{"safe_moved tamper", "safe_moved tamper_restore"})
+}
