@@ -35,6 +35,7 @@ type fakeLine struct {
 	stuck        *bool // read-back stuck at this physical level
 	failWrite    error
 	failRead     error
+	setAt        time.Time  // when an output's level last changed
 	emit         sync.Mutex // keeps one line's events in order
 }
 
@@ -215,6 +216,13 @@ func (f *Fake) Requested(chip string, line LineID) bool {
 	return f.must(chip, line).req != nil
 }
 
+// Changed returns when an output line's level last changed.
+func (f *Fake) Changed(chip string, line LineID) time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.must(chip, line).setAt
+}
+
 // FailWrites makes writes to a line fail with err (nil heals).
 func (f *Fake) FailWrites(chip string, line LineID, err error) {
 	f.mu.Lock()
@@ -283,7 +291,10 @@ func (h *fakeHandle) Set(active bool) error {
 	case l.failWrite != nil:
 		return fmt.Errorf("gpio: write %s: %w", h.where, l.failWrite)
 	}
-	l.high = active != l.req.ActiveLow
+	high := active != l.req.ActiveLow
+	if high != l.high {
+		l.high, l.setAt = high, time.Now()
+	}
 	return nil
 }
 

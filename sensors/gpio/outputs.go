@@ -24,7 +24,6 @@ type Keeper interface {
 type Outputs struct {
 	chips Chips
 	opt   Options
-	poke  chan struct{}
 
 	mu   sync.Mutex
 	outs map[string]*oline
@@ -49,7 +48,7 @@ func NewOutputs(chips Chips, bindings map[string]OutputBinding, opt Options) (*O
 	if _, err := inputs(nil, bindings); err != nil {
 		return nil, err
 	}
-	o := &Outputs{chips: chips, opt: opt.defaults(), poke: make(chan struct{}, 1), outs: map[string]*oline{}}
+	o := &Outputs{chips: chips, opt: opt.defaults(), outs: map[string]*oline{}}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, id := range sortedKeys(bindings) {
@@ -117,10 +116,6 @@ func (o *Outputs) Drive(out hub.Output, l output.Level) error {
 			}
 		})
 	}
-	select {
-	case o.poke <- struct{}{}: // read it back
-	default:
-	}
 	return nil
 }
 
@@ -140,7 +135,8 @@ func (o *Outputs) HasFeedback(out hub.Output) bool {
 	return ok
 }
 
-// Run reads every line back after each Drive and every Poll, telling k, and
+// Run reads every line back every Poll, telling k (well within the keeper's
+// confirmation time; no read-back competes with the alarm path), and
 // requests again lines that failed (k then drives them again), until ctx is
 // cancelled. It leaves the lines requested: see Close.
 func (o *Outputs) Run(ctx context.Context, k Keeper) error {
@@ -192,7 +188,6 @@ func (o *Outputs) Run(ctx context.Context, k Keeper) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-o.poke:
 		case <-o.opt.After(o.opt.Poll):
 		}
 	}
