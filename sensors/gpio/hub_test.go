@@ -2,10 +2,13 @@ package gpio
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +27,7 @@ type rig struct {
 	stop  func()
 }
 
-func newRig(tb testing.TB) *rig {
+func newRig(tb testing.TB, extra map[string]ZoneBinding, prep func(*Fake)) *rig {
 	tb.Helper()
 	s := hub.DefaultSettings()
 	s.ExitDelay[hub.ModeAway] = 0
@@ -50,15 +53,20 @@ func newRig(tb testing.TB) *rig {
 	k := output.New(cfg.Outputs, output.Options{Driver: outs, Feedback: outs.HasFeedback})
 	h := hub.New(hub.Options{Config: cfg, Journal: st, Outputs: k, CommitDelay: 200 * time.Microsecond})
 	k.SetHub(h)
-	zones, err := NewZones(f, map[string]ZoneBinding{
+	bindings := map[string]ZoneBinding{
 		"door": {Pin: Pin{Line: "17"}, Bias: BiasPullUp},
 		"key":  {Pin: Pin{Line: "5", ActiveLow: true}, Bias: BiasPullUp, Means: Keyswitch},
-	}, h, Options{})
+	}
+	maps.Copy(bindings, extra)
+	zones, err := NewZones(f, bindings, h, Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	f.Set("gpiochip0", "17", false) // door closed
 	f.Set("gpiochip0", "5", true)   // keyswitch off
+	if prep != nil {
+		prep(f)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var done []chan struct{}
 	goRun := func(run func() error) {
@@ -97,7 +105,7 @@ func (r *rig) sirenOn() bool { return !r.f.Level("gpiochip0", "27") }
 // door contact's edge while armed sounds the siren on its relay line; the
 // journal on disk has every event.
 func TestGPIOThroughHub(t *testing.T) {
-	r := newRig(t)
+	r := newRig(t, nil, nil)
 	defer r.stop()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -142,13 +150,63 @@ func TestGPIOThroughHub(t *testing.T) {
 	}
 }
 
+// A mains-fail line and a door line held by another program: the mains fault and
+// the door's offline are in the journal and keep the system from arming; both
+// restore when the lines are back.
+func TestGPIOTroublesThroughHub(t *testing.T) {
+	r := newRig(t, map[string]ZoneBinding{"psu": {Pin: Pin{Line: "6"}, Means: MainsFail}}, func(f *Fake) {
+		f.Set("gpiochip0", "6", true) // mains lost
+		f.Hold("gpiochip0", "17", "gpioset")
+	})
+	defer r.stop()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for !r.f.Requested("gpiochip0", "6") {
+		runtime.Gosched()
+	}
+	var last uint64
+	events := func() []string {
+		t.Helper()
+		if err := r.h.Input(ctx, hub.Tick{}); err != nil {
+			t.Fatal(err)
+		}
+		es, _, err := r.store.Events(storage.EventQuery{After: last, Ascending: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range es {
+			got = append(got, strings.TrimSpace(fmt.Sprintf("%s %s %s", e.Type, e.Zone, e.Detail)))
+			last = e.Seq
+		}
+		return got
+	}
+	equal(t, "at start", events(), []string{"restart  resumed in state disarmed", "device_offline door", "fault  mains:psu: mains power lost"})
+	err := r.h.Input(ctx, hub.Command{Kind: hub.CmdArm, Mode: hub.ModeAway, Who: hub.Actor{Via: hub.ViaSystem}})
+	var he *hub.Error
+	if !errors.As(err, &he) || he.Kind != hub.ErrNotReady || he.Error() != "not ready to arm away: door: offline, mains_fault" {
+		t.Fatalf("arm: %v", err)
+	}
+	equal(t, "arm refused", events(), []string{"arm_refused"})
+
+	r.f.Release("gpiochip0", "17")
+	r.f.Edge("gpiochip0", "6", false)
+	for r.h.Snapshot().State.Zones["door"].Offline { // requested again at the next re-read
+		runtime.Gosched()
+	}
+	if err := r.h.Input(ctx, hub.Command{Kind: hub.CmdArm, Mode: hub.ModeAway, Who: hub.Actor{Via: hub.ViaSystem}}); err != nil {
+		t.Fatalf("arm: %v", err)
+	}
+	equal(t, "back", events(), []string{"fault_restore  mains:psu: mains power back", "device_online door", "armed"})
+}
+
 // BenchmarkEdgeToSiren measures the alarm path in process: from a GPIO edge on
 // the fake chip (the kernel's event at the end of the debounce period) to the
 // siren's relay line at its active level (the moment the line is written),
 // through the zone adapter, a real hub
 // (journal on a real bbolt file) and a real output keeper.
 func BenchmarkEdgeToSiren(b *testing.B) {
-	r := newRig(b)
+	r := newRig(b, nil, nil)
 	defer r.stop()
 	ctx := context.Background()
 	for !r.f.Requested("gpiochip0", "17") {
