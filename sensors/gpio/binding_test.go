@@ -154,3 +154,56 @@ func TestProbeNoChips(t *testing.T) {
 		t.Fatalf("Request: %v", err)
 	}
 }
+
+// FuzzBindings reads bindings as they come from a configuration file: decoding
+// and validation never panic, and what validates has debounces within their
+// limits and no line twice.
+func FuzzBindings(f *testing.F) {
+	f.Add("zones:\n  door: {chip: gpiochip0, line: 17, active_low: true, bias: pull-up}\noutputs:\n  siren: {line: 27, active_low: true}\n")
+	f.Add("zones:\n  pir: {line: GPIO22, tamper: {line: 23, debounce: 50ms}}\n  psu: {line: 6, means: mains_fail, debounce: 9s}\n")
+	f.Add("zones:\n  a: {line: 1}\n  b: {line: '1'}\n")
+	f.Add(`{"zones":{"k":{"line":5,"means":"keyswitch","debounce":"399ms"}}}`)
+	f.Fuzz(func(t *testing.T, src string) {
+		if len(src) > 4096 {
+			return // bindings are a few lines; the YAML decoder's speed on large inputs is not this package's
+		}
+		var cfg struct {
+			Zones   map[string]ZoneBinding   `yaml:"zones"`
+			Outputs map[string]OutputBinding `yaml:"outputs"`
+		}
+		if err := yaml.Unmarshal([]byte(src), &cfg); err != nil {
+			return
+		}
+		ins, err := inputs(cfg.Zones, cfg.Outputs)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error without ErrInvalid: %v", err)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, in := range ins {
+			limit := MaxDebounce
+			if !in.means.zone() {
+				limit = MaxTroubleDebounce
+			}
+			if in.debounce <= 0 || in.debounce >= limit {
+				t.Fatalf("%s: debounce %s accepted", in.id, in.debounce)
+			}
+			if seen[in.pin.String()] {
+				t.Fatalf("line %s accepted twice", in.pin)
+			}
+			seen[in.pin.String()] = true
+		}
+		for _, o := range cfg.Outputs {
+			if seen[o.Pin.String()] {
+				t.Fatalf("output line %s accepted twice", o.Pin)
+			}
+			seen[o.Pin.String()] = true
+		}
+		// The adapters take what validates.
+		if _, err := NewZones(NewFake(), cfg.Zones, &posted{}, Options{}); err != nil {
+			t.Fatalf("NewZones: %v", err)
+		}
+	})
+}
