@@ -29,6 +29,12 @@ type rig struct {
 
 func newRig(tb testing.TB, extra map[string]ZoneBinding, prep func(*Fake)) *rig {
 	tb.Helper()
+	return newRigAt(tb, filepath.Join(tb.TempDir(), "vakt.db"), extra, prep)
+}
+
+// newRigAt is newRig on the database at path, resuming the state stored there.
+func newRigAt(tb testing.TB, path string, extra map[string]ZoneBinding, prep func(*Fake)) *rig {
+	tb.Helper()
 	s := hub.DefaultSettings()
 	s.ExitDelay[hub.ModeAway] = 0
 	cfg := hub.Config{Settings: s,
@@ -41,9 +47,15 @@ func newRig(tb testing.TB, extra map[string]ZoneBinding, prep func(*Fake)) *rig 
 	if err := cfg.Validate(); err != nil {
 		tb.Fatal(err)
 	}
-	st, err := storage.Open(filepath.Join(tb.TempDir(), "vakt.db"), storage.Options{})
+	st, err := storage.Open(path, storage.Options{})
 	if err != nil {
 		tb.Fatal(err)
+	}
+	var resumed *hub.State
+	if state, ok, err := st.LoadState(); err != nil {
+		tb.Fatal(err)
+	} else if ok {
+		resumed = &state
 	}
 	f := header()
 	outs, err := NewOutputs(f, map[string]OutputBinding{"siren": {Pin: Pin{Line: "27", ActiveLow: true}}}, Options{})
@@ -51,7 +63,7 @@ func newRig(tb testing.TB, extra map[string]ZoneBinding, prep func(*Fake)) *rig 
 		tb.Fatal(err)
 	}
 	k := output.New(cfg.Outputs, output.Options{Driver: outs, Feedback: outs.HasFeedback})
-	h := hub.New(hub.Options{Config: cfg, Journal: st, Outputs: k, CommitDelay: 200 * time.Microsecond})
+	h := hub.New(hub.Options{Config: cfg, State: resumed, Journal: st, Outputs: k, CommitDelay: 200 * time.Microsecond})
 	k.SetHub(h)
 	bindings := map[string]ZoneBinding{
 		"door": {Pin: Pin{Line: "17"}, Bias: BiasPullUp},
@@ -161,7 +173,10 @@ func TestGPIOTroublesThroughHub(t *testing.T) {
 	defer r.stop()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	for !r.f.Requested("gpiochip0", "6") {
+	if err := r.h.Input(ctx, hub.Tick{}); err != nil { // snapshots are copies from the first commit on
+		t.Fatal(err)
+	}
+	for !r.h.Snapshot().State.Zones["door"].Offline { // posted after the first reading
 		runtime.Gosched()
 	}
 	var last uint64
@@ -181,7 +196,7 @@ func TestGPIOTroublesThroughHub(t *testing.T) {
 		}
 		return got
 	}
-	equal(t, "at start", events(), []string{"restart  resumed in state disarmed", "device_offline door", "fault  mains:psu: mains power lost"})
+	equal(t, "at start", events(), []string{"restart  resumed in state disarmed", "fault  mains:psu: mains power lost", "device_offline door"})
 	err := r.h.Input(ctx, hub.Command{Kind: hub.CmdArm, Mode: hub.ModeAway, Who: hub.Actor{Via: hub.ViaSystem}})
 	var he *hub.Error
 	if !errors.As(err, &he) || he.Kind != hub.ErrNotReady || he.Error() != "not ready to arm away: door: offline, mains_fault" {
@@ -198,6 +213,59 @@ func TestGPIOTroublesThroughHub(t *testing.T) {
 		t.Fatalf("arm: %v", err)
 	}
 	equal(t, "back", events(), []string{"fault_restore  mains:psu: mains power back", "device_online door", "armed"})
+}
+
+// A zone offline and a trouble line's fault, stored before a restart, are
+// restored after it when the lines work: availability is posted as a level.
+func TestGPIORestartRestoresAvailability(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vakt.db")
+	extra := map[string]ZoneBinding{"psu": {Pin: Pin{Line: "6"}, Means: MainsFail}}
+	r := newRigAt(t, path, extra, func(f *Fake) {
+		f.Hold("gpiochip0", "17", "gpioset")
+		f.Hold("gpiochip0", "6", "gpioset")
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	// The hub's snapshot before its first commit shares the live state: read
+	// snapshots only after a commit.
+	if err := r.h.Input(ctx, hub.Tick{}); err != nil {
+		t.Fatal(err)
+	}
+	for !r.h.Snapshot().State.Zones["door"].Offline || !r.h.Snapshot().State.Faults[hub.FaultID{Kind: FaultLine, Subject: "psu"}] {
+		runtime.Gosched()
+	}
+	if err := r.h.Input(ctx, hub.Tick{}); err != nil { // committed
+		t.Fatal(err)
+	}
+	r.stop()
+
+	r = newRigAt(t, path, extra, nil)
+	defer r.stop()
+	if err := r.h.Input(ctx, hub.Tick{}); err != nil {
+		t.Fatal(err)
+	}
+	for r.h.Snapshot().State.Zones["door"].Offline || r.h.Snapshot().State.Faults[hub.FaultID{Kind: FaultLine, Subject: "psu"}] {
+		runtime.Gosched()
+	}
+	if err := r.h.Input(ctx, hub.Tick{}); err != nil {
+		t.Fatal(err)
+	}
+	es, _, err := r.store.Events(storage.EventQuery{Ascending: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, strings.TrimSpace(fmt.Sprintf("%s %s %s", e.Type, e.Zone, e.Detail)))
+	}
+	equal(t, "events", got, []string{
+		"restart  resumed in state disarmed",
+		"device_offline door",
+		"fault  gpio:psu: cannot request line gpiochip0:6: gpio: request gpiochip0:6: line busy",
+		"restart  resumed in state disarmed",
+		"device_online door",
+		"fault_restore  gpio:psu: line usable",
+	})
 }
 
 // BenchmarkEdgeToSiren measures the alarm path in process: from a GPIO edge on

@@ -73,8 +73,8 @@ type Zones struct {
 	opt   Options
 	lines []*zline
 
-	mu   sync.Mutex
-	down map[string]int // zone id -> lines of the zone that are down
+	zone   map[string]bool // ids that are zones (not trouble inputs)
+	posted map[string]bool // id -> whether it was last posted unusable; only Run's goroutine
 }
 
 type zline struct {
@@ -93,9 +93,10 @@ func NewZones(chips Chips, bindings map[string]ZoneBinding, h Inputs, opt Option
 	if err != nil {
 		return nil, err
 	}
-	z := &Zones{chips: chips, hub: h, opt: opt.defaults(), down: map[string]int{}}
+	z := &Zones{chips: chips, hub: h, opt: opt.defaults(), zone: map[string]bool{}, posted: map[string]bool{}}
 	for _, in := range ins {
 		z.lines = append(z.lines, &zline{input: in})
+		z.zone[in.id] = in.means.zone()
 	}
 	return z, nil
 }
@@ -115,6 +116,9 @@ func (z *Zones) Run(ctx context.Context) error {
 					z.opt.Log.Warn("gpio: release", "id", l.id, "err", err)
 				}
 			}
+		}
+		if ctx.Err() == nil {
+			z.syncDown(ctx)
 		}
 		select {
 		case <-ctx.Done():
@@ -137,20 +141,20 @@ func (z *Zones) check(ctx context.Context, l *zline) (stale Line) {
 			ActiveLow: l.pin.ActiveLow, Bias: l.bias, Debounce: l.debounce,
 			OnEdge: func(active bool) { z.edge(ctx, l, active) }})
 		if err != nil {
-			z.setDown(ctx, l, fmt.Sprintf("cannot request line %s: %v", l.pin, err))
+			z.setDown(l, fmt.Sprintf("cannot request line %s: %v", l.pin, err))
 			return nil
 		}
 		l.h = h
 	}
 	v, err := l.h.Value()
 	if err != nil {
-		z.setDown(ctx, l, fmt.Sprintf("cannot read line %s: %v", l.pin, err))
+		z.setDown(l, fmt.Sprintf("cannot read line %s: %v", l.pin, err))
 		// Released and requested again at the next look: a chip that went
 		// away and came back needs a new request.
 		stale, l.h = l.h, nil
 		return stale
 	}
-	z.setDown(ctx, l, "")
+	z.setDown(l, "")
 	z.post(ctx, l, v)
 	return nil
 }
@@ -187,10 +191,9 @@ func (z *Zones) post(ctx context.Context, l *zline, active bool) {
 	z.send(ctx, in)
 }
 
-// setDown records why l is unusable ("" when it is usable again), logs the
-// change, and posts the zone's offline/online (or the trouble's line fault).
-// l.mu is held.
-func (z *Zones) setDown(ctx context.Context, l *zline, why string) {
+// setDown records why l is unusable ("" when it is usable again) and logs the
+// change; syncDown posts what it means for the zone. l.mu is held.
+func (z *Zones) setDown(l *zline, why string) {
 	if l.down == why {
 		return
 	}
@@ -201,27 +204,41 @@ func (z *Zones) setDown(ctx context.Context, l *zline, why string) {
 		z.opt.Log.Error("gpio: input line down", "id", l.id, "means", l.means, "line", l.pin.String(), "err", why)
 	case why != "":
 		z.opt.Log.Error("gpio: input line still down", "id", l.id, "means", l.means, "line", l.pin.String(), "err", why)
-		return
 	default:
 		z.opt.Log.Info("gpio: input line back", "id", l.id, "means", l.means, "line", l.pin.String())
 	}
 	// The level is unknown while the line is down: the next read posts it.
 	l.known = false
-	if !l.means.zone() {
-		z.send(ctx, hub.Fault{ID: hub.FaultID{Kind: FaultLine, Subject: l.id}, Active: why != "", Detail: pick(why != "", why, "line back")})
-		return
+}
+
+// syncDown posts, for each zone whose lines changed between usable and not,
+// offline or online (a trouble input: its line fault raised or restored). The
+// first pass posts it for every zone, as a level: a zone or fault the hub
+// remembers from before a restart is restored when its lines work now.
+func (z *Zones) syncDown(ctx context.Context) {
+	why := map[string]string{}
+	var ids []string
+	for _, l := range z.lines {
+		l.mu.Lock()
+		if _, ok := why[l.id]; !ok {
+			ids = append(ids, l.id)
+		}
+		if why[l.id] == "" {
+			why[l.id] = l.down
+		}
+		l.mu.Unlock()
 	}
-	z.mu.Lock()
-	n := z.down[l.id]
-	if why != "" {
-		z.down[l.id] = n + 1
-	} else {
-		z.down[l.id] = n - 1
-	}
-	post := n == 0 || n == 1 && why == ""
-	z.mu.Unlock()
-	if post {
-		z.send(ctx, hub.Sensor{Zone: l.id, Signal: pick(why != "", hub.SigOffline, hub.SigOnline)})
+	for _, id := range ids {
+		down := why[id] != ""
+		if was, ok := z.posted[id]; ok && was == down {
+			continue
+		}
+		z.posted[id] = down
+		if z.zone[id] {
+			z.send(ctx, hub.Sensor{Zone: id, Signal: pick(down, hub.SigOffline, hub.SigOnline)})
+			continue
+		}
+		z.send(ctx, hub.Fault{ID: hub.FaultID{Kind: FaultLine, Subject: id}, Active: down, Detail: pick(down, why[id], "line usable")})
 	}
 }
 

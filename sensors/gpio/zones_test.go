@@ -65,6 +65,13 @@ func TestZonesStartLevelsAndEdges(t *testing.T) {
 			"pir tamper_restore",
 			"fault mains:psu=true (mains power lost)",
 			"fault battery:ups=false (battery ok)",
+			"door online",
+			"hall online",
+			"key online",
+			"lid online",
+			"pir online",
+			"fault gpio:psu=false (line usable)",
+			"fault gpio:ups=false (line usable)",
 		})
 
 		for _, e := range []struct {
@@ -99,7 +106,7 @@ func TestZonesDebounce(t *testing.T) {
 			"door": {Pin: Pin{Line: "17"}, Debounce: hub.Duration(50 * time.Millisecond)},
 		}, nil)
 		defer stop()
-		equal(t, "at start", p.take(), []string{"door close"})
+		equal(t, "at start", p.take(), []string{"door close", "door online"})
 
 		for range 5 { // chatter: 10 ms up, 10 ms down
 			f.Set("gpiochip0", "17", true)
@@ -130,7 +137,7 @@ func TestZonesRereadHealsLostEdge(t *testing.T) {
 			"hall": {Pin: Pin{Line: "18"}},
 		}, nil)
 		defer stop()
-		equal(t, "at start", p.take(), []string{"door close", "hall close"})
+		equal(t, "at start", p.take(), []string{"door close", "hall close", "door online", "hall online"})
 
 		f.SetQuiet("gpiochip0", "17", true)
 		time.Sleep(DefaultPoll - time.Millisecond)
@@ -164,9 +171,10 @@ func TestZonesLineUnavailable(t *testing.T) {
 		}, logs)
 		defer stop()
 		equal(t, "at start", p.take(), []string{
+			"hall close",
 			"door offline",
 			"gone offline",
-			"hall close",
+			"hall online",
 			"named offline",
 			"other offline",
 			"fault gpio:psu=true (cannot request line gpiochip0:6: gpio: request gpiochip0:6: line busy)",
@@ -190,10 +198,10 @@ func TestZonesLineUnavailable(t *testing.T) {
 		time.Sleep(DefaultPoll)
 		synctest.Wait()
 		equal(t, "freed", p.take(), []string{
-			"door online",
 			"door open",
-			"fault gpio:psu=false (line back)",
 			"fault mains:psu=false (mains power back)",
+			"door online",
+			"fault gpio:psu=false (line usable)",
 		})
 		equal(t, "log when freed", logs.take(), []string{
 			`level=INFO msg="gpio: input line back" id=door means=contact line=gpiochip0:17`,
@@ -231,7 +239,7 @@ func TestZonesReadFailure(t *testing.T) {
 		f.FailReads("gpiochip0", "22", nil)
 		time.Sleep(DefaultPoll)
 		synctest.Wait()
-		equal(t, "both back", p.take(), []string{"pir online", "pir close"})
+		equal(t, "both back", p.take(), []string{"pir close", "pir online"})
 	})
 }
 
@@ -240,7 +248,7 @@ func TestZonesReleaseOnStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := header()
 		p, stop := startZones(t, f, map[string]ZoneBinding{"door": {Pin: Pin{Line: "17"}}}, nil)
-		equal(t, "at start", p.take(), []string{"door close"})
+		equal(t, "at start", p.take(), []string{"door close", "door online"})
 		stop()
 		if f.Requested("gpiochip0", "17") {
 			t.Fatal("line still requested after Run returned")
