@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"vakt/hub"
 	"vakt/hub/output"
+	"vakt/storage"
 )
 
 func TestMain(m *testing.M) {
@@ -103,8 +105,9 @@ func TestSimZonesAndOutputs(t *testing.T) {
 	equal(t, "bounce", waitPosts(t, p, 0, 200*time.Millisecond), nil)
 
 	set(2, 0) // active low: on
-	set(4, 1)
-	equal(t, "key and mains", waitPosts(t, p, 2, 100*time.Millisecond), []string{"key open", "fault mains:psu=true (mains power lost)"})
+	equal(t, "key", waitPosts(t, p, 1, 100*time.Millisecond), []string{"key open"})
+	set(4, 1) // each line has its own event goroutine: one at a time
+	equal(t, "mains", waitPosts(t, p, 1, 100*time.Millisecond), []string{"fault mains:psu=true (mains power lost)"})
 
 	// Outputs: an active-low relay line starts high; its read-back is its level.
 	o, err := NewOutputs(Cdev{}, map[string]OutputBinding{"siren": {Pin: Pin{Chip: chip, Line: "5", ActiveLow: true}}}, Options{})
@@ -128,4 +131,88 @@ func TestSimZonesAndOutputs(t *testing.T) {
 		read(l.String())
 	}
 	equal(t, "siren line", levels, []string{"requested 1 reachable=true", "on 0 reachable=true", "off 1 reachable=true"})
+}
+
+// The whole alarm path on the kernel: a contact's edge on a simulated line, the
+// zone adapter, a real hub journaling to bbolt, the keeper and the siren's
+// active-low relay line.
+func TestSimEdgeToSiren(t *testing.T) {
+	s, err := gpiosim.NewSimpleton(8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	chip := s.ChipName()
+	cfg := hub.Config{Settings: hub.DefaultSettings(),
+		Zones:   []hub.Zone{{ID: "door", Name: "Front door", Number: 1, Type: hub.ZonePerimeter}},
+		Outputs: []hub.Output{{ID: "siren", Name: "Siren", Kind: hub.OutputSiren}},
+	}
+	cfg.Settings.ExitDelay[hub.ModeAway] = 0
+	st, err := storage.Open(filepath.Join(t.TempDir(), "vakt.db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	outs, err := NewOutputs(Cdev{}, map[string]OutputBinding{"siren": {Pin: Pin{Chip: chip, Line: "7", ActiveLow: true}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outs.Close()
+	k := output.New(cfg.Outputs, output.Options{Driver: outs, Feedback: outs.HasFeedback})
+	h := hub.New(hub.Options{Config: cfg, Journal: st, Outputs: k})
+	k.SetHub(h)
+	// No bias: the simulator's pull is the contact (a pull-up bias would open it).
+	zones, err := NewZones(Cdev{}, map[string]ZoneBinding{"door": {Pin: Pin{Chip: chip, Line: "1"}}}, h, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPull(1, 0); err != nil { // door shut
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	var runs []chan struct{}
+	for _, run := range []func(context.Context) error{h.Run, k.Run, func(ctx context.Context) error { return outs.Run(ctx, k) }, zones.Run} {
+		d := make(chan struct{})
+		runs = append(runs, d)
+		go func() { defer close(d); _ = run(ctx) }()
+	}
+	defer func() {
+		cancel()
+		for _, d := range runs {
+			<-d
+		}
+		k.Stop()
+	}()
+	if err := h.Input(ctx, hub.Command{Kind: hub.CmdArm, Mode: hub.ModeAway, Who: hub.Actor{Via: hub.ViaSystem}}); err != nil {
+		t.Fatal(err)
+	}
+	siren := func() int {
+		lv, err := s.Level(7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lv
+	}
+	if lv := siren(); lv != 1 {
+		t.Fatalf("siren line %d while armed and quiet", lv)
+	}
+	start := time.Now()
+	if err := s.SetPull(1, 1); err != nil { // door opens
+		t.Fatal(err)
+	}
+	for siren() != 0 && ctx.Err() == nil {
+		<-time.After(100 * time.Microsecond)
+	}
+	took := time.Since(start)
+	if siren() != 0 {
+		t.Fatal("siren line not driven after the door opened")
+	}
+	t.Logf("door opened -> siren line low in %s (debounce %s)", took, DefaultDebounce)
+	if err := h.Input(ctx, hub.Command{Kind: hub.CmdDisarm, Who: hub.Actor{Via: hub.ViaSystem}}); err != nil {
+		t.Fatal(err)
+	}
+	if lv := siren(); lv != 1 {
+		t.Fatalf("siren line %d after disarming", lv)
+	}
 }
