@@ -131,7 +131,11 @@ func New(opt Options) *Hub {
 	if opt.State != nil {
 		h.st = h.core.normalize(*opt.State)
 	}
-	h.snap.Store(snapshot(h.core, h.st, ""))
+	// The actor changes h.st.Zones in place (ApplyInPlace): the snapshot gets a copy,
+	// as every committed one does (take).
+	first := h.st
+	first.Zones = maps.Clone(first.Zones)
+	h.snap.Store(snapshot(h.core, first, ""))
 	return h
 }
 

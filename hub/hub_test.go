@@ -296,3 +296,39 @@ func TestHubStorageFailureKeepsAlarm(t *testing.T) {
 		}
 	})
 }
+
+// gateJournal holds every commit until release.
+type gateJournal struct {
+	memJournal
+	gate chan struct{}
+}
+
+func (j *gateJournal) Commit(b Batch) ([]Event, []Report, error) {
+	<-j.gate
+	return j.memJournal.Commit(b)
+}
+
+// The snapshot a new hub starts with is the state as it was: inputs applied
+// before the first commit change the actor's state in place, not the snapshot
+// readers already hold.
+func TestFirstSnapshotNotShared(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := &gateJournal{gate: make(chan struct{})}
+		h := New(Options{Config: hubConfig(t), Journal: j, Outputs: &memOutputs{}, Location: time.UTC})
+		first := h.Snapshot()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _ = h.Run(ctx); close(done) }()
+		defer func() { close(j.gate); cancel(); <-done }()
+		if err := h.Post(ctx, Sensor{Zone: "door", Signal: SigOpen}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if z := first.State.Zones["door"]; z.Open {
+			t.Errorf("the first snapshot changed under its reader: door %+v", z)
+		}
+		if z := h.Snapshot().State.Zones["door"]; z.Open {
+			t.Errorf("a snapshot shows an input whose commit has not happened: door %+v", z)
+		}
+	})
+}
