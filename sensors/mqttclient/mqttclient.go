@@ -20,9 +20,10 @@
 //     who published. Its own ACL must keep command topics from device accounts.
 //   - Publish never blocks on the network: messages are queued and sent, in
 //     order, by the client's own goroutine. Without a connection a message that
-//     is not retained is refused with ErrNotConnected (the keeper sees an
-//     output that cannot be driven); a retained one is kept and published on
-//     the next connection.
+//     is not retained is dropped, as the embedded broker drops a message nobody
+//     subscribes to: Subscribed says false, so the keeper counts the outputs as
+//     unreachable (a fault after its grace), and resends every level after the
+//     reconnection. A retained one is kept and published on the next connection.
 //   - Retained publications on a command topic (Config.CommandTopics) are
 //     refused: a retained command would run again at every restart.
 //
@@ -101,9 +102,6 @@ type Will struct {
 	Topic   string
 	Payload []byte
 }
-
-// ErrNotConnected is the error of a Publish without a connection.
-var ErrNotConnected = errors.New("not connected to the MQTT broker")
 
 // sendTimeout bounds one publication, subscription or unsubscription.
 const sendTimeout = 10 * time.Second
@@ -442,7 +440,8 @@ func (c *Client) send(ctx context.Context) {
 // Publish queues a message for the broker (QoS 1). A retained message is also
 // kept and published again after every reconnection (an empty payload removes
 // the topic's retained message, and stops that). Without a connection a
-// message that is not retained is refused with ErrNotConnected.
+// message that is not retained is dropped: nobody can hear it (Subscribed is
+// false meanwhile).
 func (c *Client) Publish(topic string, payload []byte, retain bool) error {
 	if retain {
 		for _, f := range c.cfg.CommandTopics {
@@ -461,10 +460,10 @@ func (c *Client) Publish(topic string, payload []byte, retain bool) error {
 		}
 	}
 	if !c.up {
-		if retain {
-			return nil
+		if !retain {
+			c.log.Debug("mqttclient: not connected, message dropped", "topic", topic)
 		}
-		return fmt.Errorf("mqttclient: publish %s: %w %s", topic, ErrNotConnected, c.url.Host)
+		return nil
 	}
 	if len(c.queue) >= maxQueue {
 		return fmt.Errorf("mqttclient: publish %s: %d messages already waiting for the broker", topic, maxQueue)
