@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -109,4 +110,31 @@ func TestExternalBrokerAlarmAndOutage(t *testing.T) {
 	c.pub(t, "vakt/command", `{"command":"DISARM","code":"135790"}`, false)
 	siren.waitFor(t, "test/siren", "OFF")
 	c.waitFor(t, "vakt/state", "disarmed")
+}
+
+// A broker fault stored while an external broker was unreachable ends when the
+// hub goes back to its embedded broker.
+func TestBrokerFaultClearedWithEmbeddedBroker(t *testing.T) {
+	dir, args := setup(t)
+	embedded, err := os.ReadFile(filepath.Join(dir, "vakt.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close() // nothing listens there: every attempt is refused
+	useBroker(t, dir, "tcp://"+closed)
+	p := startHub(t, args...)
+	waitHealth(t, p.http, "degraded", []string{"broker"}, []string{})
+	p.stop(t)
+
+	if err := os.WriteFile(filepath.Join(dir, "vakt.yaml"), embedded, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p = startHub(t, args...)
+	defer p.stop(t)
+	waitHealth(t, p.http, "ok", []string{}, []string{"broker"})
 }
