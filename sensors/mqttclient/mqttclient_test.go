@@ -378,3 +378,37 @@ func TestNewErrors(t *testing.T) {
 		}
 	}
 }
+
+// TLS: the broker's certificate is checked against the configured CA; without
+// it (the system's CAs) the connection is refused and the client is down;
+// skipping the verification, as configured, connects.
+func TestTLS(t *testing.T) {
+	srv := mosquittotest.Start(t, mosquittotest.Options{TLS: true})
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"with the CA file", Config{URL: srv.URL(), CAFile: srv.CAFile}, "up"},
+		{"with the system's CAs", Config{URL: srv.URL()}, "down"},
+		{"not verified", Config{URL: srv.URL(), InsecureSkipVerify: true}, "up"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := newEvents()
+			tc.cfg.ClientID = "vakt-" + strings.ReplaceAll(tc.name, " ", "-")
+			c := startClient(t, ev.config(tc.cfg))
+			same(t, "connection", next(t, ev.ch, 1, false), []string{tc.want})
+			if tc.want == "down" {
+				return
+			}
+			got := make(chan string, 4)
+			if _, err := c.Subscribe("t/"+tc.cfg.ClientID, handler(got)); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Publish("t/"+tc.cfg.ClientID, []byte("over TLS"), false); err != nil {
+				t.Fatal(err)
+			}
+			same(t, "own message back", next(t, got, 1, false), []string{"t/" + tc.cfg.ClientID + ` over TLS client="" user=""`})
+		})
+	}
+}

@@ -7,7 +7,14 @@ package mosquittotest
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -23,6 +30,9 @@ import (
 type Options struct {
 	// Users, name to password; none means anonymous clients are allowed.
 	Users map[string]string
+	// TLS makes the listener TLS only, with a certificate for 127.0.0.1 signed
+	// by a CA generated for the test (Server.CAFile).
+	TLS bool
 }
 
 // Server is a running Mosquitto.
@@ -32,6 +42,9 @@ type Server struct {
 	conf string
 	port int
 	log  string
+	tls  bool
+	// CAFile is the PEM file of the CA that signed the TLS listener's certificate.
+	CAFile string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -87,11 +100,20 @@ func Start(t testing.TB, opt Options) *Server {
 		// the test's files.
 		conf.WriteString("user root\n")
 	}
+	if opt.TLS {
+		s.tls = true
+		s.CAFile = filepath.Join(dir, "ca.pem")
+		cert, key := filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem")
+		if err := writeCerts(s.CAFile, cert, key); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&conf, "certfile %s\nkeyfile %s\n", cert, key)
+	}
 	fmt.Fprintf(&conf, "persistence false\nlog_dest file %s\nlog_type all\nconnection_messages true\n", s.log)
 	// A port picked free may be taken before mosquitto binds it: try a few.
 	for attempt := 0; ; attempt++ {
 		s.port = freePort(t)
-		cfg := conf.String() + "listener " + strconv.Itoa(s.port) + " 127.0.0.1\n"
+		cfg := "per_listener_settings false\nlistener " + strconv.Itoa(s.port) + " 127.0.0.1\n" + conf.String()
 		if err := os.WriteFile(s.conf, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -119,8 +141,53 @@ func freePort(t testing.TB) int {
 // Addr is the broker's host:port.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
-// URL is the broker's tcp:// URL.
-func (s *Server) URL() string { return "tcp://" + s.Addr() }
+// URL is the broker's tcp:// URL, or mqtts:// with TLS.
+func (s *Server) URL() string {
+	if s.tls {
+		return "mqtts://" + s.Addr()
+	}
+	return "tcp://" + s.Addr()
+}
+
+// writeCerts writes a new CA and a server certificate for 127.0.0.1 signed by it.
+func writeCerts(caFile, certFile, keyFile string) error {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "vakt test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caTmpl, &key.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		path, typ string
+		der       []byte
+	}{{caFile, "CERTIFICATE", caDER}, {certFile, "CERTIFICATE", der}, {keyFile, "EC PRIVATE KEY", keyDER}} {
+		if err := os.WriteFile(f.path, pem.EncodeToMemory(&pem.Block{Type: f.typ, Bytes: f.der}), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Log returns what the broker logged so far.
 func (s *Server) Log() string {
