@@ -19,7 +19,9 @@
 //   - Messages carry no client id or user: the external broker does not tell
 //     who published. Its own ACL must keep command topics from device accounts.
 //   - Publish never blocks on the network: messages are queued and sent, in
-//     order, by the client's own goroutine. Without a connection a message that
+//     order, by autopaho's goroutine, without waiting for each acknowledgement
+//     (a broker that delays its acknowledgements, as Mosquitto does with Nagle's
+//     algorithm on, would otherwise hold every message behind the one before). Without a connection a message that
 //     is not retained is dropped, as the embedded broker drops a message nobody
 //     subscribes to: Subscribed says false, so the keeper counts the outputs as
 //     unreachable (a fault after its grace), and resends every level after the
@@ -48,6 +50,7 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/autopaho/queue/memory"
 	"github.com/eclipse/paho.golang/paho"
 
 	"vakt/sensors/mqttdev"
@@ -106,9 +109,6 @@ type Will struct {
 // sendTimeout bounds one publication, subscription or unsubscription.
 const sendTimeout = 10 * time.Second
 
-// maxQueue bounds the messages waiting to be sent.
-const maxQueue = 1000
-
 // ParseURL checks a broker URL and returns it with its port (1883, or 8883
 // with TLS) and whether it uses TLS.
 func ParseURL(s string) (u *url.URL, useTLS bool, err error) {
@@ -154,12 +154,13 @@ type Client struct {
 	byID      map[int]*filter
 	nextID    int
 	retained  map[string][]byte
-	queue     []*paho.Publish
-	sending   bool
+	// queue holds the messages to send, in order; autopaho writes them as the
+	// connection allows, without waiting for each acknowledgement.
+	queue *memory.Queue
 
-	kick, sendKick, idle chan struct{}
-	cancel               context.CancelFunc
-	done                 sync.WaitGroup
+	kick   chan struct{}
+	cancel context.CancelFunc
+	done   sync.WaitGroup
 }
 
 // filter is one subscription on the broker, shared by every handler of it.
@@ -179,8 +180,7 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 		return nil, fmt.Errorf("mqttclient: %w", err)
 	}
 	c := &Client{cfg: cfg, url: u, log: log, filters: map[string]*filter{}, byID: map[int]*filter{},
-		retained: map[string][]byte{}, kick: make(chan struct{}, 1), sendKick: make(chan struct{}, 1),
-		idle: make(chan struct{}, 1)}
+		retained: map[string][]byte{}, queue: memory.New(), kick: make(chan struct{}, 1)}
 	if c.cfg.ClientID == "" {
 		c.cfg.ClientID = "vakt"
 	}
@@ -222,15 +222,16 @@ func (c *Client) Start(ctx context.Context) error {
 		KeepAlive:                     uint16(c.cfg.KeepAlive / time.Second),
 		CleanStartOnInitialConnection: true,
 		ReconnectBackoff:              c.cfg.Backoff,
+		Queue:                         c.queue,
 		ConnectTimeout:                sendTimeout,
 		ConnectUsername:               c.cfg.Username,
 		ConnectPassword:               []byte(c.cfg.Password),
-		OnConnectionUp:                func(*autopaho.ConnectionManager, *paho.Connack) { c.setUp(true, nil) },
+		OnConnectionUp:                func(cm *autopaho.ConnectionManager, _ *paho.Connack) { c.setUp(cm, true, nil) },
 		OnConnectionDown: func() bool {
-			c.setUp(false, errors.New("connection lost"))
+			c.setUp(nil, false, errors.New("connection lost"))
 			return true
 		},
-		OnConnectError: func(err error) { c.setUp(false, err) },
+		OnConnectError: func(err error) { c.setUp(nil, false, err) },
 		ClientConfig: paho.ClientConfig{
 			ClientID: c.cfg.ClientID,
 			OnPublishReceived: []func(paho.PublishReceived) (bool, error){
@@ -250,10 +251,9 @@ func (c *Client) Start(ctx context.Context) error {
 		return fmt.Errorf("mqttclient: connect %s: %w", c.url, err)
 	}
 	c.mu.Lock()
-	c.cm = cm
+	c.cm = cm // OnConnectionUp may have set it already: the same one
 	c.mu.Unlock()
 	c.done.Go(func() { c.watch(inner) })
-	c.done.Go(func() { c.send(inner) })
 	return nil
 }
 
@@ -266,20 +266,14 @@ func (c *Client) Close(ctx context.Context) {
 	if cm == nil {
 		return
 	}
-	for {
-		c.mu.Lock()
-		empty := !c.up || len(c.queue) == 0 && !c.sending
-		c.mu.Unlock()
-		if empty {
-			break
-		}
+	c.mu.Lock()
+	up := c.up
+	c.mu.Unlock()
+	if up {
 		select {
-		case <-c.idle:
+		case <-c.queue.WaitForEmpty():
 		case <-ctx.Done():
 			c.log.Warn("mqttclient: closing with messages not sent", "broker", c.url.Host)
-		}
-		if ctx.Err() != nil {
-			break
 		}
 	}
 	if err := cm.Disconnect(ctx); err != nil {
@@ -289,12 +283,15 @@ func (c *Client) Close(ctx context.Context) {
 	c.done.Wait()
 }
 
-// setUp records a change of the connection, from autopaho's goroutines.
-func (c *Client) setUp(up bool, err error) {
+// setUp records a change of the connection, from autopaho's goroutines; cm is
+// the connection manager when up.
+func (c *Client) setUp(cm *autopaho.ConnectionManager, up bool, err error) {
 	c.mu.Lock()
+	if cm != nil {
+		c.cm = cm
+	}
 	if !up {
 		c.connected = false
-		c.queue = nil // commands for a past connection; retained ones come back on the next
 	}
 	c.up, c.downErr = up, err
 	c.gen++
@@ -375,11 +372,21 @@ func (c *Client) restore(ctx context.Context, cm *autopaho.ConnectionManager) er
 		}
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, t := range slices.Sorted(maps.Keys(c.retained)) {
-		c.queue = append(c.queue, &paho.Publish{Topic: t, Payload: c.retained[t], QoS: 1, Retain: true})
+		if err := c.enqueue(cm, &paho.Publish{Topic: t, Payload: c.retained[t], QoS: 1, Retain: true}); err != nil {
+			return err
+		}
 	}
-	c.mu.Unlock()
-	poke(c.sendKick)
+	return nil
+}
+
+// enqueue queues p for sending; c.mu is held, so that the queue's order is
+// the order of the calls.
+func (c *Client) enqueue(cm *autopaho.ConnectionManager, p *paho.Publish) error {
+	if err := cm.PublishViaQueue(context.Background(), &autopaho.QueuePublish{Publish: p}); err != nil {
+		return fmt.Errorf("mqttclient: publish %s: %w", p.Topic, err)
+	}
 	return nil
 }
 
@@ -402,39 +409,6 @@ func (c *Client) subscribe(ctx context.Context, cm *autopaho.ConnectionManager, 
 		return fmt.Errorf("subscribe %s: %w", f, err)
 	}
 	return nil
-}
-
-// send publishes the queued messages in order while the connection is up.
-func (c *Client) send(ctx context.Context) {
-	for {
-		c.mu.Lock()
-		if len(c.queue) == 0 || !c.up {
-			c.sending = false
-			c.mu.Unlock()
-			poke(c.idle)
-			select {
-			case <-ctx.Done():
-				return
-			case <-c.sendKick:
-			}
-			continue
-		}
-		p, cm := c.queue[0], c.cm
-		c.queue[0] = nil
-		c.queue = c.queue[1:]
-		c.sending = true
-		c.mu.Unlock()
-		pctx, cancel := context.WithTimeout(ctx, sendTimeout)
-		r, err := cm.Publish(pctx, p)
-		cancel()
-		switch {
-		case err != nil && ctx.Err() == nil:
-			c.log.Warn("mqttclient: publish", "topic", p.Topic, "err", err)
-		case err == nil && r != nil && r.ReasonCode >= 0x80:
-			c.log.Error("mqttclient: the broker refuses a publication", "topic", p.Topic,
-				"reason", fmt.Sprintf("0x%02x", r.ReasonCode))
-		}
-	}
 }
 
 // Publish queues a message for the broker (QoS 1). A retained message is also
@@ -465,12 +439,7 @@ func (c *Client) Publish(topic string, payload []byte, retain bool) error {
 		}
 		return nil
 	}
-	if len(c.queue) >= maxQueue {
-		return fmt.Errorf("mqttclient: publish %s: %d messages already waiting for the broker", topic, maxQueue)
-	}
-	c.queue = append(c.queue, &paho.Publish{Topic: topic, Payload: slices.Clone(payload), QoS: 1, Retain: retain})
-	poke(c.sendKick)
-	return nil
+	return c.enqueue(c.cm, &paho.Publish{Topic: topic, Payload: slices.Clone(payload), QoS: 1, Retain: retain})
 }
 
 // Subscribe calls fn with every message on a topic matching filter, and returns
