@@ -66,7 +66,7 @@ func waitHealth(t *testing.T, httpAddr, wantStatus string, want []string, allowe
 // message sounds the siren through it; when the broker goes away the broker
 // fault is raised, and when it comes back the hub reconnects, subscribes again,
 // the siren is commanded ON again (the alarm still sounds) and the fault is
-// restored.
+// restored. Killed, the hub's will says it is offline.
 func TestExternalBrokerAlarmAndOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a broker and a hub process")
@@ -76,7 +76,6 @@ func TestExternalBrokerAlarmAndOutage(t *testing.T) {
 	dir, args := setup(t)
 	useBroker(t, dir, srv.URL())
 	cmd, httpAddr, mqttAddr := startHubChild(t, args...)
-	defer kill(t, cmd)
 	if mqttAddr != srv.Addr() {
 		t.Fatalf("the hub says MQTT is %s, want the broker %s", mqttAddr, srv.Addr())
 	}
@@ -110,6 +109,10 @@ func TestExternalBrokerAlarmAndOutage(t *testing.T) {
 	c.pub(t, "vakt/command", `{"command":"DISARM","code":"135790"}`, false)
 	siren.waitFor(t, "test/siren", "OFF")
 	c.waitFor(t, "vakt/state", "disarmed")
+
+	// A crash: the broker publishes the hub's will.
+	kill(t, cmd)
+	c.waitFor(t, "vakt/status", "offline")
 }
 
 // A broker fault stored while an external broker was unreachable ends when the
