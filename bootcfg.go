@@ -16,6 +16,7 @@ import (
 	"vakt/hub"
 	"vakt/hub/uplink"
 	"vakt/sensors/binding"
+	"vakt/sensors/mqttclient"
 	"vakt/storage"
 )
 
@@ -30,8 +31,18 @@ type bootFile struct {
 	Uplink uplink.Config `yaml:"uplink"`
 }
 
-// bootMQTT configures the embedded broker and Vakt's topics.
+// bootMQTT configures the embedded broker, or the external one used instead, and
+// Vakt's topics.
 type bootMQTT struct {
+	// Broker, when set, is an existing broker to use instead of the embedded one
+	// (tcp://host:1883, mqtts://host:8883); the embedded broker is not started.
+	Broker                   string `yaml:"broker"`
+	BrokerUsername           string `yaml:"broker_username"`
+	BrokerPassword           string `yaml:"broker_password"`
+	BrokerCAFile             string `yaml:"broker_ca_file"`              // PEM; default the system's CAs
+	BrokerInsecureSkipVerify bool   `yaml:"broker_insecure_skip_verify"` // accept any certificate
+	BrokerClientID           string `yaml:"broker_client_id"`            // default "vakt"
+
 	Listen         string         `yaml:"listen"`     // default :1883; "off" disables
 	TLSListen      string         `yaml:"tls_listen"` // optional
 	TLSCert        string         `yaml:"tls_cert"`
@@ -114,6 +125,7 @@ func (f bootFile) Validate() error {
 	if (f.MQTT.TLSListen != "") != (f.MQTT.TLSCert != "" && f.MQTT.TLSKey != "") {
 		errs = append(errs, fmt.Errorf("mqtt: tls_listen needs tls_cert and tls_key, and they need tls_listen"))
 	}
+	errs = append(errs, f.MQTT.validateBroker()...)
 	if len(f.Uplink.Paths) > 0 {
 		if err := f.Uplink.Validate(); err != nil {
 			errs = append(errs, err)
@@ -125,6 +137,30 @@ func (f bootFile) Validate() error {
 		errs = append(errs, fmt.Errorf("log_level %q is not debug, info, warn or error", f.LogLevel))
 	}
 	return errors.Join(errs...)
+}
+
+// validateBroker checks the external broker's keys.
+func (m bootMQTT) validateBroker() []error {
+	if m.Broker == "" {
+		if m.BrokerUsername != "" || m.BrokerPassword != "" || m.BrokerCAFile != "" || m.BrokerInsecureSkipVerify || m.BrokerClientID != "" {
+			return []error{errors.New("mqtt: broker_username, broker_password, broker_ca_file, broker_insecure_skip_verify and broker_client_id need mqtt.broker")}
+		}
+		return nil
+	}
+	var errs []error
+	_, useTLS, err := mqttclient.ParseURL(m.Broker)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("mqtt.broker: %w", err))
+	} else if !useTLS && (m.BrokerCAFile != "" || m.BrokerInsecureSkipVerify) {
+		errs = append(errs, errors.New("mqtt: broker_ca_file and broker_insecure_skip_verify need a TLS broker (mqtts://, ssl:// or tls://)"))
+	}
+	if m.BrokerPassword != "" && m.BrokerUsername == "" {
+		errs = append(errs, errors.New("mqtt: broker_password needs broker_username"))
+	}
+	if len(m.Users) > 0 || m.AllowAnonymous || m.TLSListen != "" || m.WSListen != "" {
+		errs = append(errs, errors.New("mqtt: users, allow_anonymous, tls_listen and ws_listen configure the embedded broker, which is not started when mqtt.broker is set"))
+	}
+	return errs
 }
 
 // readDomain parses a domain configuration exported by writeDomain (or written by an

@@ -92,3 +92,33 @@ func TestReadDomainRejects(t *testing.T) {
 		}
 	}
 }
+
+// The external broker's keys: what a good block gives, and every bad one's
+// whole error.
+func TestBootExternalBroker(t *testing.T) {
+	f, err := parseBoot([]byte("mqtt:\n  broker: mqtts://mosquitto.lan\n  broker_username: vakt\n  broker_password: s3cret\n" +
+		"  broker_ca_file: /etc/vakt/ca.pem\n  broker_client_id: vakt-house\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bootDefaults().MQTT
+	want.Broker, want.BrokerUsername, want.BrokerPassword = "mqtts://mosquitto.lan", "vakt", "s3cret"
+	want.BrokerCAFile, want.BrokerClientID = "/etc/vakt/ca.pem", "vakt-house"
+	if !reflect.DeepEqual(f.MQTT, want) {
+		t.Fatalf("got %+v\nwant %+v", f.MQTT, want)
+	}
+	for _, tc := range []struct{ body, err string }{
+		{"mqtt:\n  broker: http://x\n", `mqtt.broker: broker URL "http://x": scheme must be tcp, mqtt, mqtts, ssl or tls`},
+		{"mqtt:\n  broker: tcp://x\n  broker_ca_file: ca.pem\n", "mqtt: broker_ca_file and broker_insecure_skip_verify need a TLS broker (mqtts://, ssl:// or tls://)"},
+		{"mqtt:\n  broker: tcp://x\n  broker_insecure_skip_verify: true\n", "mqtt: broker_ca_file and broker_insecure_skip_verify need a TLS broker (mqtts://, ssl:// or tls://)"},
+		{"mqtt:\n  broker_username: vakt\n", "mqtt: broker_username, broker_password, broker_ca_file, broker_insecure_skip_verify and broker_client_id need mqtt.broker"},
+		{"mqtt:\n  broker: tcp://x\n  broker_password: p\n", "mqtt: broker_password needs broker_username"},
+		{"mqtt:\n  broker: tcp://x\n  users:\n    - {name: z, password: p}\n  allow_anonymous: true\n",
+			"mqtt: users, allow_anonymous, tls_listen and ws_listen configure the embedded broker, which is not started when mqtt.broker is set"},
+	} {
+		_, err := parseBoot([]byte(tc.body))
+		if err == nil || err.Error() != tc.err {
+			t.Errorf("%q:\n got %v\nwant %s", tc.body, err, tc.err)
+		}
+	}
+}

@@ -68,7 +68,7 @@ func demoHint(w io.Writer, mqtt net.Addr) {
 }
 
 // simulate opens and closes the demo's door, window and motion zones now and then.
-func simulate(ctx context.Context, bus brokerBus, cfg hub.Config, set binding.Set, log *slog.Logger) error {
+func simulate(ctx context.Context, bus mqttdev.Bus, cfg hub.Config, set binding.Set, log *slog.Logger) error {
 	// The simulated sirens listen on their topics, as real ones would.
 	for _, o := range cfg.Outputs {
 		b, ok := set.MQTT.Outputs[o.ID]

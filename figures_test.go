@@ -468,6 +468,9 @@ func TestPathFigures(t *testing.T) {
 	if want(6) {
 		figureCodes(t, row)
 	}
+	if want(7) {
+		figurePathMosquitto(t, n, row)
+	}
 }
 
 func figurePath(t *testing.T, n int, row func(...string), underLoad bool) {

@@ -225,7 +225,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(boot.MQTT.Users) == 0 && !boot.MQTT.AllowAnonymous {
+	if boot.MQTT.Broker == "" && len(boot.MQTT.Users) == 0 && !boot.MQTT.AllowAnonymous {
 		log.Warn("mqtt: no users configured, so no device can connect; add mqtt.users to a config file (-config)")
 	}
 	if len(cfg.Users) == 0 {
@@ -239,19 +239,16 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	}
 	defer httpLn.Close()
 
-	// Build: the broker's subscription hook reaches the output driver and the
-	// MQTT API, which exist before the broker starts.
+	// Build: the MQTT side's events (a subscription on the embedded broker, the
+	// external broker's connection) reach the output driver, the MQTT API and the
+	// hub, which exist before it starts.
 	base := strings.TrimSuffix(boot.MQTT.BaseTopic, "/")
-	var onSub func(filters []string)
-	bcfg := brokerConfig(boot.MQTT)
-	bcfg.OnSubscribe = func(_, _ string, filters []string) { onSub(filters) }
-	bcfg.CodeTopics = []string{base + "/command"}
-	bcfg.CommandTopics = append([]string{base + "/command"}, set.MQTT.CommandTopics()...)
-	brk, err := broker.New(bcfg, store, log)
+	events := &mqttEvents{}
+	mq, err := newMQTTSide(boot.MQTT, base, append([]string{base + "/command"}, set.MQTT.CommandTopics()...), store, log, events)
 	if err != nil {
 		return err
 	}
-	bus := brokerBus{b: brk}
+	bus := mq.dev
 	late := &lateInputs{}
 	reports := hub.NewReportQueue(store)
 	hopt := hub.Options{Config: cfg, Journal: store, Reports: reports, Log: log, Location: loc,
@@ -280,9 +277,9 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	h := hub.New(hopt)
 	late.h = h
 	keeper.SetHub(h)
-	api := mqttapi.New(base, apiBus{b: brk}, h, log)
+	api := mqttapi.New(base, mq.api, h, log)
 	zones := mqttdev.NewZones(bus, h, log)
-	onSub = func(filters []string) {
+	events.subscribed = func(filters []string) {
 		drv.Subscribed(keeper, filters)
 		for _, f := range filters {
 			if mqttdev.MatchTopic(f, api.Topic("event")) {
@@ -291,13 +288,24 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	// An external broker cannot tell when a device subscribes: every output is
+	// sent its level again after each connection.
+	eventsCtx, eventsDone := context.WithCancel(context.Background())
+	events.up = func() {
+		keeper.Resend(func(hub.Output) bool { return true })
+		api.Listening()
+		brokerFault(eventsCtx, h, log, nil)
+	}
+	events.down = func(err error) { brokerFault(eventsCtx, h, log, err) }
 
-	if err := brk.Start(ctx); err != nil {
+	if err := mq.start(ctx); err != nil {
+		eventsDone()
 		return err
 	}
-	defer brk.Close()
-	if opt.demo {
-		demoHint(stdout, brk.Addr())
+	defer mq.close()
+	defer eventsDone()
+	if opt.demo && mq.embedded {
+		demoHint(stdout, mq.addr())
 	}
 	unsub, err := api.Start(ctx)
 	if err != nil {
@@ -322,6 +330,9 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		})
 	}
 	goRun("outputs", keeper.Run)
+	if mq.embedded { // a broker fault left from using an external broker ends here
+		goRun("mqtt", func(ctx context.Context) error { brokerFault(ctx, h, log, nil); return nil })
+	}
 	if err := drv.Bind(keeper); err != nil {
 		return err
 	}
@@ -347,9 +358,9 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		}
 	}()
 	log.Info("vakt started", "version", versionString(), "data", boot.Data, "http", httpLn.Addr().String(),
-		"mqtt", addrString(brk.Addr()), "state", h.Snapshot().State.Name, "zones", len(cfg.Zones), "demo", opt.demo)
+		"mqtt", mq.where(), "state", h.Snapshot().State.Name, "zones", len(cfg.Zones), "demo", opt.demo)
 	if opt.ready != nil {
-		opt.ready(map[string]string{"http": httpLn.Addr().String(), "mqtt": addrString(brk.Addr())})
+		opt.ready(map[string]string{"http": httpLn.Addr().String(), "mqtt": mq.where()})
 	}
 
 	select {

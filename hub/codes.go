@@ -21,6 +21,7 @@ const (
 	CodeRelayTrouble  Code = 320 // sounder/relay trouble
 	CodeSystemReset   Code = 305 // system reset: the hub restarted
 	CodeBellTrouble   Code = 321 // bell (siren) trouble
+	CodeCommTrouble   Code = 350 // communication trouble: the external MQTT broker is unreachable
 	CodeCommFailure   Code = 354 // failure to communicate with the centre
 	CodeSupervision   Code = 381 // loss of supervision: a device is offline
 	CodeSensorTamper  Code = 383 // sensor tamper

@@ -1097,6 +1097,8 @@ func (s *step) fault(f Fault) {
 		reports = append(reports, Report{Code: CodeCommFailure, Qualifier: q, Zone: f.Point})
 	case FaultStorage:
 		reports = append(reports, Report{Code: CodeSystemTrouble, Qualifier: q})
+	case FaultBroker:
+		reports = append(reports, Report{Code: CodeCommTrouble, Qualifier: q})
 	case FaultOutput:
 		code := CodeRelayTrouble
 		o, _ := s.c.output(f.ID.Subject)

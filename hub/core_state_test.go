@@ -116,6 +116,7 @@ func TestFaultID(t *testing.T) {
 		{FaultID{Kind: FaultUplinkClock, Subject: "backup"}, "uplink:backup:clock", "uplink_down"},
 		{FaultID{Kind: FaultOutput, Subject: "outdoor"}, "output:outdoor", "output_failed"},
 		{FaultID{Kind: FaultStorage}, "storage", "storage_failed"},
+		{FaultID{Kind: FaultBroker}, "broker", "broker_down"},
 		{FaultID{Kind: "power", Subject: "mains"}, "power:mains", "power_fault"},
 		{FaultID{Kind: FaultUplinkClock}, "uplink_clock", "uplink_down"},
 	}

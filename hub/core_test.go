@@ -2785,6 +2785,31 @@ func faultCases() []coreCase {
 				`name=disarmed`,
 				`faults output:bell=true,output:flash=true,output:ghost=true,output:indoor=true`,
 			)},
+		{name: "broker fault: 350 new and restore, arming refused unless forced, no exception closing",
+			moves: []move{
+				{0, Fault{ID: FaultID{Kind: FaultBroker}, Active: true, Detail: "dial tcp 127.0.0.1:1883: connection refused"}, lines(
+					`event fault class=fault state=disarmed who=system detail="broker: dial tcp 127.0.0.1:1883: connection refused"`,
+					`report 1350 zone=0`,
+				)},
+				{1 * second, faultIn(FaultBroker, "", true), lines()},
+				{2 * second, arm(ModeNight), lines(
+					`event arm_refused class=arming mode=night state=disarmed who=alice reasons=broker_down[broker]`,
+					`result not_ready reasons=broker_down[broker]`,
+				)},
+				{3 * second, force(ModeNight, alice, RoleAdmin), lines(
+					`event arm_forced class=arming mode=night state=disarmed who=alice reasons=broker_down[broker]`,
+					`event armed class=arming mode=night state=armed_night who=alice`,
+					`report 3401 zone=1`,
+					`result ok`,
+				)},
+				{minute, faultIn(FaultBroker, "", false), lines(
+					`event fault_restore class=fault state=armed_night who=system detail="broker"`,
+					`report 3350 zone=0`,
+				)},
+				{2 * minute, faultIn(FaultBroker, "", false), lines()}},
+			state: lines(
+				`name=armed_night mode=night by=alice`,
+			)},
 		{name: "storage fault: 300",
 			moves: []move{{0, faultIn(FaultStorage, "", true), lines(
 				`event fault class=fault state=disarmed who=system detail="storage"`,

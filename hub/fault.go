@@ -24,6 +24,11 @@ const (
 	// FaultStorage: the journal cannot be written (disk full, I/O error, read-only).
 	// Contact ID 300, system trouble. Alarms still go out from memory.
 	FaultStorage FaultKind = "storage"
+	// FaultBroker: the external MQTT broker the hub uses instead of its embedded
+	// one cannot be reached, so no device can be heard or commanded through it.
+	// Contact ID 350, communication trouble (not 354, which tells the centre that
+	// an event failed to reach it).
+	FaultBroker FaultKind = "broker"
 )
 
 // FaultID names one fault: its kind and what it is about.
@@ -33,7 +38,8 @@ type FaultID struct {
 }
 
 // String renders the id as it is written in logs, events and the stored state:
-// "uplink:primary", "uplink:primary:clock", "output:outdoor_siren", "storage".
+// "uplink:primary", "uplink:primary:clock", "output:outdoor_siren", "storage",
+// "broker".
 func (f FaultID) String() string {
 	switch {
 	case f.Subject == "":
@@ -74,6 +80,8 @@ func (f FaultID) reason() string {
 		return "output_failed"
 	case FaultStorage:
 		return "storage_failed"
+	case FaultBroker:
+		return "broker_down"
 	}
 	return string(f.Kind) + "_fault"
 }

@@ -45,7 +45,7 @@ func inputFrom(cfg Config, a, b byte) Input {
 			output = cfg.Outputs[int(b)%len(cfg.Outputs)].ID
 		}
 		ids := []FaultID{{Kind: FaultUplinkPath, Subject: "primary"}, {Kind: FaultUplinkClock, Subject: "primary"},
-			{Kind: FaultOutput, Subject: output}, {Kind: FaultStorage}}
+			{Kind: FaultOutput, Subject: output}, {Kind: FaultStorage}, {Kind: FaultBroker}}
 		return Fault{ID: ids[int(b/7)%len(ids)], Active: a&0x80 != 0}
 	default:
 		return Sensor{Zone: zone, Signal: SigOpen}
