@@ -328,6 +328,19 @@ func (b *Broker) serve(ctx context.Context, gate chan struct{}) (*mqtt.Server, [
 		// One packet per write: the client's queue (queuedConn) counts packets.
 		ClientNetWriteBufferSize: 1,
 	})
+	// mochi's own way of closing a listener's clients (Clients.GetByListener) takes
+	// the clients' read lock twice; a client leaving in between waits for the write
+	// lock, and both wait for ever. Close each listener's clients from one snapshot
+	// of the clients instead.
+	for _, l := range lns {
+		l.closeClients = func(id string) {
+			for _, cl := range srv.Clients.GetAll() {
+				if cl.Net.Listener == id && !cl.Closed() {
+					_ = srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+				}
+			}
+		}
+	}
 
 	var persist *persister
 	if b.store != nil {

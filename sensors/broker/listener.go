@@ -42,6 +42,9 @@ type listener struct {
 	wg        sync.WaitGroup // one per connection handed to mochi
 	// wrap, if set, wraps each connection before it is handed to mochi.
 	wrap func(net.Conn) net.Conn
+	// closeClients, if set, disconnects the listener's clients at Close in place
+	// of the function mochi passes.
+	closeClients func(id string)
 }
 
 var _ listeners.Listener = (*listener)(nil)
@@ -244,6 +247,9 @@ func (l *listener) Close(closeClients listeners.CloseFn) {
 		_ = hs.Close()
 	}
 	_ = l.ln.Close()
+	if l.closeClients != nil {
+		closeClients = l.closeClients
+	}
 	closeClients(l.id)
 
 	l.mu.Lock()
