@@ -15,9 +15,14 @@ import (
 
 // httpHandler serves /healthz: the state, every active fault, the journal, the
 // uplink's paths. It answers 503 while the journal cannot be written, and says
-// "degraded" while any fault is active.
-func httpHandler(h *hub.Hub, up *uplink.Uplink, store *storage.Store, reports *hub.ReportQueue) http.Handler {
+// "degraded" while any fault is active. /devices lists the Zigbee devices
+// (devices' document).
+func httpHandler(h *hub.Hub, up *uplink.Uplink, store *storage.Store, reports *hub.ReportQueue, devices func() any) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /devices", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(devices())
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		s := h.Snapshot()
 		body := map[string]any{"status": "ok", "state": s.State.Name, "storage": "ok"}
