@@ -16,7 +16,9 @@ func TestCommandTopicRule(t *testing.T) {
 	pk := func(topic, payload string) []byte { return encodeRetained(mpacket(topic, payload)) }
 	store.msgs["zigbee2mqtt/hall/siren/set"] = pk("zigbee2mqtt/hall/siren/set", `{"warning":{"mode":"burglar"}}`)
 	store.msgs["zigbee2mqtt/door"] = pk("zigbee2mqtt/door", `{"contact":true}`)
-	rule := func(topic string) bool { return strings.HasPrefix(topic, "zigbee2mqtt/") && strings.HasSuffix(topic, "/set") }
+	rule := func(topic string) bool {
+		return strings.HasPrefix(topic, "zigbee2mqtt/") && strings.HasSuffix(topic, "/set")
+	}
 	b := newBroker(t, Config{CommandTopic: rule}, store, slog.New(newLogSink()))
 	store.nextEvent(t, "delete", "zigbee2mqtt/hall/siren/set")
 	if got, want := replayed(t, b, 1), []string{`zigbee2mqtt/door {"contact":true}`}; !slices.Equal(got, want) {
