@@ -15,7 +15,7 @@ import (
 
 // httpHandler serves /healthz: the state, every active fault, the journal, the
 // uplink's paths. It answers 503 while the journal cannot be written, and says
-// "degraded" while any fault is active. /devices lists the Zigbee devices
+// "degraded" while any fault is active or any zone's device is offline. /devices lists the Zigbee devices
 // (devices' document).
 func httpHandler(h *hub.Hub, up *uplink.Uplink, store *storage.Store, reports *hub.ReportQueue, devices func() any) http.Handler {
 	mux := http.NewServeMux()
@@ -35,7 +35,15 @@ func httpHandler(h *hub.Hub, up *uplink.Uplink, store *storage.Store, reports *h
 		}
 		slices.Sort(faults)
 		body["faults"] = faults
-		if len(faults) > 0 {
+		offline := []string{}
+		for id, z := range s.State.Zones {
+			if z.Offline {
+				offline = append(offline, id)
+			}
+		}
+		slices.Sort(offline)
+		body["zones_offline"] = offline // devices lost or offline
+		if len(faults) > 0 || len(offline) > 0 {
 			body["status"] = "degraded"
 		}
 		journal := map[string]any{"held_reports": reports.Held()}

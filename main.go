@@ -279,7 +279,8 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		return err
 	}
 	zb.drivers(set.Zigbee, drivers)
-	keeper := output.New(cfg.Outputs, output.Options{Drivers: drivers, Status: drv.Status, Feedback: zb.feedback(set.Zigbee, drv.HasFeedback), Log: log})
+	keeper := output.New(cfg.Outputs, output.Options{Drivers: drivers, Status: drv.Status, Feedback: zb.feedback(set.Zigbee, drv.HasFeedback),
+		Failed: outputFaults(state), Log: log})
 	hopt.Outputs = keeper
 	h := hub.New(hopt)
 	late.h = h

@@ -158,3 +158,17 @@ func (zb zigbeeBus) Publish(topic string, payload []byte, retain bool) error {
 func (zb zigbeeBus) Subscribe(filter string, fn func(zigbee.Message)) (func(), error) {
 	return zb.b.Subscribe(filter, func(m mqttdev.Message) { fn(zigbee.Message(m)) })
 }
+
+// outputFaults are the outputs whose fault the stored state holds: the keeper
+// restores each once its output works (an output adopted while the hub was
+// stopped, say).
+func outputFaults(st hub.State) []string {
+	var ids []string
+	for f, on := range st.Faults {
+		if on && f.Kind == hub.FaultOutput {
+			ids = append(ids, f.Subject)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
