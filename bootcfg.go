@@ -51,6 +51,8 @@ type bootMQTT struct {
 	AllowAnonymous bool           `yaml:"allow_anonymous"`
 	Users          []bootMQTTUser `yaml:"users"`
 	BaseTopic      string         `yaml:"base_topic"` // Vakt's own topics, default "vakt"
+	// ZigbeeBaseTopic is Zigbee2MQTT's base topic, default "zigbee2mqtt".
+	ZigbeeBaseTopic string `yaml:"zigbee_base_topic"`
 	// Limits of the broker; 0 means the broker's default.
 	MaxRetainedBytes        int `yaml:"max_retained_bytes"`
 	MaxRetainedMessageBytes int `yaml:"max_retained_message_bytes"`

@@ -15,9 +15,14 @@ import (
 
 // httpHandler serves /healthz: the state, every active fault, the journal, the
 // uplink's paths. It answers 503 while the journal cannot be written, and says
-// "degraded" while any fault is active.
-func httpHandler(h *hub.Hub, up *uplink.Uplink, store *storage.Store, reports *hub.ReportQueue) http.Handler {
+// "degraded" while any fault is active or any zone's device is offline. /devices lists the Zigbee devices
+// (devices' document).
+func httpHandler(h *hub.Hub, up *uplink.Uplink, store *storage.Store, reports *hub.ReportQueue, devices func() any) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /devices", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(devices())
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		s := h.Snapshot()
 		body := map[string]any{"status": "ok", "state": s.State.Name, "storage": "ok"}
@@ -30,7 +35,15 @@ func httpHandler(h *hub.Hub, up *uplink.Uplink, store *storage.Store, reports *h
 		}
 		slices.Sort(faults)
 		body["faults"] = faults
-		if len(faults) > 0 {
+		offline := []string{}
+		for id, z := range s.State.Zones {
+			if z.Offline {
+				offline = append(offline, id)
+			}
+		}
+		slices.Sort(offline)
+		body["zones_offline"] = offline // devices lost or offline
+		if len(faults) > 0 || len(offline) > 0 {
 			body["status"] = "degraded"
 		}
 		journal := map[string]any{"held_reports": reports.Held()}

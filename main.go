@@ -75,6 +75,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return uplinkCmd(ctx, args[1:], stdout, stderr)
 		case "db":
 			return dbCmd(args[1:], stdout, stderr)
+		case "devices":
+			return devicesCmd(ctx, args[1:], stdout, stderr)
 		}
 		return fmt.Errorf("unknown command %q (vakt -h lists the commands)", args[0])
 	}
@@ -272,7 +274,13 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	for id := range set.MQTT.Outputs {
 		drivers[id] = drv
 	}
-	keeper := output.New(cfg.Outputs, output.Options{Drivers: drivers, Status: drv.Status, Feedback: drv.HasFeedback, Log: log})
+	zb, err := newZigbeeSide(boot.MQTT, set.Zigbee, bus, log)
+	if err != nil {
+		return err
+	}
+	zb.drivers(set.Zigbee, drivers)
+	keeper := output.New(cfg.Outputs, output.Options{Drivers: drivers, Status: drv.Status, Feedback: zb.feedback(set.Zigbee, drv.HasFeedback),
+		Failed: outputFaults(state), Log: log})
 	hopt.Outputs = keeper
 	h := hub.New(hopt)
 	late.h = h
@@ -297,6 +305,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		brokerFault(eventsCtx, h, log, nil)
 	}
 	events.down = func(err error) { brokerFault(eventsCtx, h, log, err) }
+	zb.hook(events)
 
 	if err := mq.start(ctx); err != nil {
 		eventsDone()
@@ -341,6 +350,10 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer zones.Close()
+	if err := zb.start(runCtx, h, keeper, goRun); err != nil {
+		return err
+	}
+	defer zb.close()
 	goRun("mqtt api", api.Run)
 	if up != nil {
 		goRun("uplink", up.Run)
@@ -351,7 +364,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg, set, log) })
 	}
 
-	srv := &http.Server{Handler: httpHandler(h, up, store, reports), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: httpHandler(h, up, store, reports, zb.devices), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("web server stopped", "err", err)
@@ -378,6 +391,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	deadline, done := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer done()
 	zones.Close()
+	zb.close()
 	keeper.Stop()
 	stopHub()
 	select {

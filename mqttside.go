@@ -4,12 +4,14 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"slices"
 	"time"
 
 	"vakt/hub"
 	"vakt/sensors/broker"
 	"vakt/sensors/mqttclient"
 	"vakt/sensors/mqttdev"
+	"vakt/sensors/zigbee"
 	"vakt/storage"
 	"vakt/ui/mqttapi"
 )
@@ -47,7 +49,7 @@ func newMQTTSide(m bootMQTT, base string, commandTopics []string, store *storage
 		c, err := mqttclient.New(mqttclient.Config{URL: m.Broker, Username: m.BrokerUsername, Password: m.BrokerPassword,
 			CAFile: m.BrokerCAFile, InsecureSkipVerify: m.BrokerInsecureSkipVerify, ClientID: m.BrokerClientID,
 			Will:          &mqttclient.Will{Topic: base + "/status", Payload: []byte("offline")},
-			CommandTopics: commandTopics,
+			CommandTopics: append(slices.Clone(commandTopics), zigbeeBase(m)+"/#"), // never retained under Zigbee2MQTT's topics
 			OnUp:          func() { ev.up() },
 			OnDown:        func(err error) { ev.down(err) },
 		}, log)
@@ -68,6 +70,7 @@ func newMQTTSide(m bootMQTT, base string, commandTopics []string, store *storage
 	bcfg.OnSubscribe = func(_, _ string, filters []string) { ev.subscribed(filters) }
 	bcfg.CodeTopics = []string{base + "/command"}
 	bcfg.CommandTopics = commandTopics
+	bcfg.CommandTopic = func(t string) bool { return zigbee.CommandTopic(zigbeeBase(m), t) }
 	brk, err := broker.New(bcfg, store, log)
 	if err != nil {
 		return nil, err

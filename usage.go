@@ -16,6 +16,8 @@ var subcommands = [][2]string{
 	{"db restore FILE", "put a snapshot back in place of the database (hub stopped)"},
 	{"uplink test -config FILE", "send a test report to every monitoring centre path"},
 	{"receiver", "run a SIA DC-09 receiving centre that prints each event"},
+	{"devices", "list the Zigbee devices the running hub knows (-http ADDR)"},
+	{"devices adopt IEEE", "bind a Zigbee device: -zone ID, -output ID or -keypad ID (hub stopped)"},
 }
 
 // printUsage writes the usage of vakt: the hub's flags and the subcommands.

@@ -1099,6 +1099,8 @@ func (s *step) fault(f Fault) {
 		reports = append(reports, Report{Code: CodeSystemTrouble, Qualifier: q})
 	case FaultBroker:
 		reports = append(reports, Report{Code: CodeCommTrouble, Qualifier: q})
+	case FaultZigbee:
+		reports = append(reports, Report{Code: CodeCommTrouble, Qualifier: q})
 	case FaultOutput:
 		code := CodeRelayTrouble
 		o, _ := s.c.output(f.ID.Subject)

@@ -29,6 +29,10 @@ const (
 	// Contact ID 350, communication trouble (not 354, which tells the centre that
 	// an event failed to reach it).
 	FaultBroker FaultKind = "broker"
+	// FaultZigbee: Zigbee2MQTT is offline (its bridge/state; Subject: its base
+	// topic), so every Zigbee device's state is unknown. Contact ID 350,
+	// communication trouble: the hub cannot hear its wireless devices.
+	FaultZigbee FaultKind = "zigbee"
 )
 
 // FaultID names one fault: its kind and what it is about.
@@ -82,6 +86,8 @@ func (f FaultID) reason() string {
 		return "storage_failed"
 	case FaultBroker:
 		return "broker_down"
+	case FaultZigbee:
+		return "zigbee_down"
 	}
 	return string(f.Kind) + "_fault"
 }

@@ -28,6 +28,7 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -139,9 +140,12 @@ type Options struct {
 	Status func(id string, on bool)
 	// Feedback names the outputs whose devices report their level.
 	Feedback func(o hub.Output) bool
-	Log      *slog.Logger
-	Now      func() time.Time                     // default time.Now
-	After    func(time.Duration) <-chan time.Time // default time.After
+	// Failed are the outputs whose fault is active in the state the hub resumes
+	// (raised before a restart): each is restored once its output is fine.
+	Failed []string
+	Log    *slog.Logger
+	Now    func() time.Time                     // default time.Now
+	After  func(time.Duration) <-chan time.Time // default time.After
 }
 
 // New returns a keeper for outputs, all wanted off until the hub says otherwise.
@@ -171,7 +175,8 @@ func New(outputs []hub.Output, opt Options) *Keeper {
 		if !ok {
 			drv = opt.Driver
 		}
-		k.outs = append(k.outs, &out{cfg: o, drv: drv, feedback: opt.Feedback != nil && opt.Feedback(o)})
+		k.outs = append(k.outs, &out{cfg: o, drv: drv, feedback: opt.Feedback != nil && opt.Feedback(o),
+			failed: slices.Contains(opt.Failed, o.ID)})
 	}
 	return k
 }

@@ -294,3 +294,20 @@ func (l *logLines) take() []string {
 	}
 	return strings.Split(s, "\n")
 }
+
+// An output whose fault the resumed state holds (raised before a restart) is
+// restored once it is fine now; one still failed is not raised again.
+func TestKeeperFaultsFromBeforeARestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := &devices{absent: map[string]bool{}}
+		f := &faults{}
+		k := New(outputs, Options{Drivers: map[string]Driver{"outdoor": d, "indoor": d}, Hub: f,
+			Failed: []string{"outdoor", "chime"}})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _ = k.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		synctest.Wait()
+		expect(t, "at start", f.take(), "output:outdoor=false")
+	})
+}

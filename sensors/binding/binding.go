@@ -12,6 +12,9 @@
 //	    number: 1
 //	    type: entry_exit
 //	    mqtt: {topic: zigbee2mqtt/door, field: contact, open: ["false"]}
+//	keypads:
+//	  - id: hall_keypad
+//	    zigbee: {ieee: "0x0015bc002f00a1b2"}
 //
 // File.Split separates the two, Join puts them back. A new adapter adds one field
 // to Zone and Output (its key), one field to Set, and its wiring in main.
@@ -22,9 +25,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"vakt/hub"
 	"vakt/sensors/mqttdev"
+	"vakt/sensors/zigbee"
 )
 
 // File is the domain configuration as written: the hub's configuration with each
@@ -34,6 +39,8 @@ type File struct {
 	Zones    []Zone       `json:"zones" yaml:"zones"`
 	Users    []hub.User   `json:"users" yaml:"users"`
 	Outputs  []Output     `json:"outputs" yaml:"outputs"`
+	// Keypads are the Zigbee keypads and remotes that arm and disarm.
+	Keypads []Keypad `json:"keypads,omitempty" yaml:"keypads,omitempty"`
 }
 
 // Zone is a zone entry: the zone and its bindings.
@@ -41,6 +48,8 @@ type Zone struct {
 	hub.Zone `yaml:",inline"`
 	// MQTT binds the zone to any MQTT topic (Tasmota, ESPHome, Shelly, tests).
 	MQTT *mqttdev.ZoneBinding `json:"mqtt,omitempty" yaml:"mqtt,omitempty"`
+	// Zigbee binds the zone to a device of Zigbee2MQTT, by IEEE address.
+	Zigbee *zigbee.ZoneBinding `json:"zigbee,omitempty" yaml:"zigbee,omitempty"`
 }
 
 // Output is an output entry: the output and its bindings.
@@ -48,12 +57,22 @@ type Output struct {
 	hub.Output `yaml:",inline"`
 	// MQTT drives the output by publishing to a topic.
 	MQTT *mqttdev.OutputBinding `json:"mqtt,omitempty" yaml:"mqtt,omitempty"`
+	// Zigbee drives a Zigbee siren through Zigbee2MQTT.
+	Zigbee *zigbee.OutputBinding `json:"zigbee,omitempty" yaml:"zigbee,omitempty"`
+}
+
+// Keypad is a keypad entry: its id and its binding. A keypad has no place in the
+// hub's configuration: it is a way in, like the web or the MQTT API.
+type Keypad struct {
+	ID     string                `json:"id" yaml:"id"`
+	Zigbee *zigbee.KeypadBinding `json:"zigbee,omitempty" yaml:"zigbee,omitempty"`
 }
 
 // Set is every adapter's bindings, by zone and output id. Its JSON form is what
 // the store keeps next to the configuration.
 type Set struct {
-	MQTT mqttdev.Bindings `json:"mqtt"`
+	MQTT   mqttdev.Bindings `json:"mqtt"`
+	Zigbee zigbee.Bindings  `json:"zigbee,omitzero"`
 }
 
 // Split returns the hub's configuration and the bindings of f.
@@ -68,6 +87,9 @@ func (f File) Split() (hub.Config, Set) {
 			}
 			s.MQTT.Zones[z.ID] = *z.MQTT
 		}
+		if z.Zigbee != nil {
+			s.Zigbee.Zones = put(s.Zigbee.Zones, z.ID, *z.Zigbee)
+		}
 	}
 	for _, o := range f.Outputs {
 		cfg.Outputs = append(cfg.Outputs, o.Output)
@@ -77,6 +99,16 @@ func (f File) Split() (hub.Config, Set) {
 			}
 			s.MQTT.Outputs[o.ID] = *o.MQTT
 		}
+		if o.Zigbee != nil {
+			s.Zigbee.Outputs = put(s.Zigbee.Outputs, o.ID, *o.Zigbee)
+		}
+	}
+	for _, k := range f.Keypads {
+		var b zigbee.KeypadBinding // none: Validate says the address is missing
+		if k.Zigbee != nil {
+			b = *k.Zigbee
+		}
+		s.Zigbee.Keypads = put(s.Zigbee.Keypads, k.ID, b)
 	}
 	return cfg, s
 }
@@ -90,6 +122,9 @@ func Join(cfg hub.Config, s Set) File {
 		if b, ok := s.MQTT.Zones[z.ID]; ok {
 			e.MQTT = &b
 		}
+		if b, ok := s.Zigbee.Zones[z.ID]; ok {
+			e.Zigbee = &b
+		}
 		f.Zones = append(f.Zones, e)
 	}
 	for _, o := range cfg.Outputs {
@@ -97,7 +132,14 @@ func Join(cfg hub.Config, s Set) File {
 		if b, ok := s.MQTT.Outputs[o.ID]; ok {
 			e.MQTT = &b
 		}
+		if b, ok := s.Zigbee.Outputs[o.ID]; ok {
+			e.Zigbee = &b
+		}
 		f.Outputs = append(f.Outputs, e)
+	}
+	for _, id := range sortedKeys(s.Zigbee.Keypads) {
+		b := s.Zigbee.Keypads[id]
+		f.Keypads = append(f.Keypads, Keypad{ID: id, Zigbee: &b})
 	}
 	return f
 }
@@ -116,6 +158,14 @@ func (s Set) Validate(cfg hub.Config) error {
 				bad("zones[%d] %q: mqtt: %w", i, z.ID, err)
 			}
 		}
+		if b, ok := s.Zigbee.Zones[z.ID]; ok {
+			if err := b.Validate(); err != nil {
+				bad("zones[%d] %q: zigbee: %w", i, z.ID, err)
+			}
+		}
+		if by := s.zoneAdapters(z.ID); len(by) > 1 {
+			bad("zones[%d] %q: bound by more than one adapter (%s): one device per zone", i, z.ID, strings.Join(by, ", "))
+		}
 	}
 	outputs := map[string]bool{}
 	for i, o := range cfg.Outputs {
@@ -124,6 +174,14 @@ func (s Set) Validate(cfg hub.Config) error {
 			if err := b.Validate(); err != nil {
 				bad("outputs[%d] %q: mqtt: %w", i, o.ID, err)
 			}
+		}
+		if b, ok := s.Zigbee.Outputs[o.ID]; ok {
+			if err := b.Validate(); err != nil {
+				bad("outputs[%d] %q: zigbee: %w", i, o.ID, err)
+			}
+		}
+		if by := s.outputAdapters(o.ID); len(by) > 1 {
+			bad("outputs[%d] %q: bound by more than one adapter (%s): one driver per output", i, o.ID, strings.Join(by, ", "))
 		}
 	}
 	for _, id := range sortedKeys(s.MQTT.Zones) {
@@ -138,6 +196,26 @@ func (s Set) Validate(cfg hub.Config) error {
 	}
 	if err := s.MQTT.CheckTopics(); err != nil {
 		bad("mqtt: %w", err)
+	}
+	for _, id := range sortedKeys(s.Zigbee.Zones) {
+		if !zones[id] {
+			bad("zigbee: binding of zone %q, which is not configured", id)
+		}
+	}
+	for _, id := range sortedKeys(s.Zigbee.Outputs) {
+		if !outputs[id] {
+			bad("zigbee: binding of output %q, which is not configured", id)
+		}
+	}
+	for _, id := range sortedKeys(s.Zigbee.Keypads) {
+		if id == "" {
+			bad("keypads: a keypad without an id")
+		} else if err := s.Zigbee.Keypads[id].Validate(); err != nil {
+			bad("keypads %q: zigbee: %w", id, err)
+		}
+	}
+	if err := s.Zigbee.CheckKeypads(); err != nil {
+		bad("keypads: zigbee: %w", err)
 	}
 	return errors.Join(errs...)
 }
@@ -161,6 +239,44 @@ func Unmarshal(b json.RawMessage) (Set, error) {
 		return Set{}, fmt.Errorf("binding: decode: %w", err)
 	}
 	return s, nil
+}
+
+// zoneAdapters names the adapters that bind zone id.
+func (s Set) zoneAdapters(id string) []string {
+	var by []string
+	if _, ok := s.MQTT.Zones[id]; ok {
+		by = append(by, "mqtt")
+	}
+	if _, ok := s.Zigbee.Zones[id]; ok {
+		by = append(by, "zigbee")
+	}
+	return by
+}
+
+// outputAdapters names the adapters that bind output id.
+func (s Set) outputAdapters(id string) []string {
+	var by []string
+	if _, ok := s.MQTT.Outputs[id]; ok {
+		by = append(by, "mqtt")
+	}
+	if _, ok := s.Zigbee.Outputs[id]; ok {
+		by = append(by, "zigbee")
+	}
+	return by
+}
+
+// ZoneBound reports whether any adapter binds zone id.
+func (s Set) ZoneBound(id string) bool { return len(s.zoneAdapters(id)) > 0 }
+
+// OutputBound reports whether any adapter binds output id.
+func (s Set) OutputBound(id string) bool { return len(s.outputAdapters(id)) > 0 }
+
+func put[V any](m map[string]V, k string, v V) map[string]V {
+	if m == nil {
+		m = map[string]V{}
+	}
+	m[k] = v
+	return m
 }
 
 func sortedKeys[V any](m map[string]V) []string {

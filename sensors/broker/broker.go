@@ -373,7 +373,7 @@ func (b *Broker) serve(ctx context.Context, gate chan struct{}) (*mqtt.Server, [
 	}{
 		{auth, nil},
 		{session, nil},
-		{&retainHook{store: b.store, p: persist, log: b.log, commands: b.commands,
+		{&retainHook{store: b.store, p: persist, log: b.log, commands: b.commands, commandRule: b.cfg.CommandTopic,
 			maxTotal: b.maxRetained, maxTopic: b.maxRetainedMsg, srv: func() *mqtt.Server { return srv },
 			refused: newSummaries(b.now), sizes: map[string]int{}}, nil},
 	} {

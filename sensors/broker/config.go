@@ -77,6 +77,10 @@ type Config struct {
 	// output's command topic). A retained message on one is delivered but never
 	// kept, and one found in the store at start is removed.
 	CommandTopics []string
+	// CommandTopic, optional, names more command topics by a rule, for topics
+	// known only at run time (a Zigbee device's set topic: its friendly name
+	// comes from Zigbee2MQTT). They are treated as CommandTopics are.
+	CommandTopic func(topic string) bool
 	// CodeTopics are topics whose messages may carry codes (the hub's command
 	// topic). Start warns about every non-admin user that may read one.
 	CodeTopics []string

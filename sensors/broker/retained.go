@@ -208,10 +208,12 @@ type retainHook struct {
 	p        *persister
 	log      *slog.Logger
 	commands map[string]bool // topics whose retained messages are never kept
-	maxTotal int             // payload bytes of all retained messages
-	maxTopic int             // payload bytes of one retained message
-	srv      func() *mqtt.Server
-	refused  *summaries
+	// commandRule, when set, names more such topics.
+	commandRule func(topic string) bool
+	maxTotal    int // payload bytes of all retained messages
+	maxTopic    int // payload bytes of one retained message
+	srv         func() *mqtt.Server
+	refused     *summaries
 
 	mu    sync.Mutex
 	sizes map[string]int // topic → payload bytes of its retained message
@@ -240,7 +242,7 @@ func (h *retainHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 	}
 	pk.Expiry = 0
 	pk.Properties.MessageExpiryInterval = 0
-	if h.commands[pk.TopicName] {
+	if h.command(pk.TopicName) {
 		return pk, nil // delivered retained, removed again by OnRetainMessage
 	}
 	n := len(pk.Payload)
@@ -273,7 +275,7 @@ func (h *retainHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Pack
 // OnRetainMessage queues the new retained message of a topic, or its removal when
 // the payload is empty. On a command topic it removes the message again at once.
 func (h *retainHook) OnRetainMessage(cl *mqtt.Client, pk packets.Packet, r int64) {
-	if h.commands[pk.TopicName] {
+	if h.command(pk.TopicName) {
 		if len(pk.Payload) == 0 {
 			return
 		}
@@ -318,7 +320,7 @@ func (h *retainHook) StoredRetainedMessages() ([]storage.Message, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, topic := range slices.Sorted(maps.Keys(all)) {
-		if h.commands[topic] {
+		if h.command(topic) {
 			h.log.Warn("mqtt retained message on a command topic removed from the store", "topic", topic)
 			h.p.enqueue(topic, nil)
 			continue
@@ -504,4 +506,10 @@ func (p *persister) close() error {
 		return fmt.Errorf("broker: %d retained messages not persisted: %w", n, p.lastErr)
 	}
 	return nil
+}
+
+// command reports whether topic carries commands: its retained messages are
+// never kept.
+func (h *retainHook) command(topic string) bool {
+	return h.commands[topic] || (h.commandRule != nil && h.commandRule(topic))
 }

@@ -76,7 +76,7 @@ const (
 // FaultBridge is the fault raised while Zigbee2MQTT is offline (its bridge/state
 // says offline): every Zigbee device's state is unknown. Subject: the base
 // topic.
-const FaultBridge hub.FaultKind = "zigbee"
+const FaultBridge = hub.FaultZigbee
 
 // zoneProps are the properties that can open a zone, in the order a default is
 // picked.

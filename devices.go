@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"vakt/hub"
+	"vakt/sensors/zigbee"
+	"vakt/storage"
+)
+
+// devicesCmd implements `vakt devices` (the Zigbee devices the running hub
+// knows) and `vakt devices adopt` (bind one, hub stopped).
+func devicesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "adopt" {
+		return adoptCmd(args[1:], stdout, stderr)
+	}
+	fs := flag.NewFlagSet("vakt devices", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "boot configuration file (YAML), for the hub's web address")
+	addr := fs.String("http", "", "the running hub's web address (default the boot configuration's, :8080)")
+	asJSON := fs.Bool("json", false, "print the hub's JSON document")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("devices: unexpected argument %q (vakt devices adopt IEEE -zone ID to bind one)", fs.Arg(0))
+	}
+	if *addr == "" {
+		boot := bootDefaults()
+		if *cfgPath != "" {
+			var err error
+			if boot, err = loadBoot(*cfgPath); err != nil {
+				return err
+			}
+		}
+		*addr = boot.HTTP
+	}
+	url := "http://" + dialAddr(*addr) + "/devices"
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("devices: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("devices: %w (is the hub running? -http names its web address)", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("devices: read %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("devices: %s: %s", url, resp.Status)
+	}
+	if *asJSON {
+		_, err := stdout.Write(body)
+		return err
+	}
+	var doc struct {
+		BaseTopic string                `json:"base_topic"`
+		Devices   []zigbee.DeviceStatus `json:"devices"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return fmt.Errorf("devices: %s: %w", url, err)
+	}
+	printDevices(stdout, doc.BaseTopic, doc.Devices)
+	return nil
+}
+
+// printDevices writes the device list as a table, one device a line.
+func printDevices(w io.Writer, base string, list []zigbee.DeviceStatus) {
+	if len(list) == 0 {
+		fmt.Fprintf(w, "No Zigbee devices: nothing in %s/bridge/devices (is Zigbee2MQTT connected?)\n", base)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "IEEE\tNAME\tMODEL\tPOWER\tPROPERTIES\tLAST SEEN\tAVAILABILITY\tBOUND TO")
+	for _, d := range list {
+		var props []string
+		for _, p := range d.Binary {
+			props = append(props, p.Name)
+		}
+		props = append(props, d.Numeric...)
+		if len(d.Actions) > 0 {
+			props = append(props, "action")
+		}
+		if d.Siren != "" {
+			props = append(props, "siren:"+d.Siren)
+		}
+		var bound []string
+		for _, z := range d.Zones {
+			bound = append(bound, "zone "+z)
+		}
+		for _, o := range d.Outputs {
+			bound = append(bound, "output "+o)
+		}
+		if d.Keypad != "" {
+			bound = append(bound, "keypad "+d.Keypad)
+		}
+		seen, avail := "-", d.Availability
+		if !d.LastSeen.IsZero() {
+			seen = d.LastSeen.Local().Format(time.DateTime)
+		}
+		if d.Lost {
+			avail = "lost"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.IEEE, d.FriendlyName, dash(strings.TrimSpace(d.Vendor+" "+d.Model)),
+			dash(d.PowerSource), dash(strings.Join(props, ",")), seen, dash(avail), orDiscovered(strings.Join(bound, ", ")))
+	}
+	tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func orDiscovered(s string) string {
+	if s == "" {
+		return "(discovered)"
+	}
+	return s
+}
+
+// dialAddr turns a listen address into one to connect to: no host, or an
+// unspecified one, is this machine.
+func dialAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// adoptCmd binds a Zigbee device to a zone, an output or as a keypad in the
+// stored configuration. It needs the hub stopped, like `vakt user add`.
+func adoptCmd(args []string, stdout, stderr io.Writer) error {
+	const usage = "usage: vakt devices adopt IEEE (-zone ID [-property P] [-checkin DURATION] | -output ID [-mode M] | -keypad ID) [-data DIR]"
+	var ieee string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		ieee, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("vakt devices adopt", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "./vakt-data", "data directory")
+	zone := fs.String("zone", "", "bind the device to this zone")
+	out := fs.String("output", "", "bind the siren to this output")
+	keypad := fs.String("keypad", "", "bind the keypad or remote under this keypad id")
+	property := fs.String("property", "", "zone: the property that opens it (default: picked from the device)")
+	checkin := fs.Duration("checkin", 0, "zone: the longest silence before the device is lost (default by power source)")
+	mode := fs.String("mode", "", "output: the warning mode (default burglar)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if ieee == "" && fs.NArg() == 1 {
+		ieee = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return fmt.Errorf("devices adopt: unexpected argument %q; %s", fs.Arg(0), usage)
+	}
+	n := 0
+	for _, s := range []string{*zone, *out, *keypad} {
+		if s != "" {
+			n++
+		}
+	}
+	if ieee == "" || n != 1 {
+		return errors.New(usage)
+	}
+	store, err := openStore(*data)
+	if err != nil {
+		if errors.Is(err, storage.ErrLocked) {
+			return fmt.Errorf("devices adopt: the hub is running; stop it first (%w)", err)
+		}
+		return fmt.Errorf("devices adopt: %w", err)
+	}
+	defer store.Close()
+	cfg, set, _, err := loadDomain(store)
+	if err != nil {
+		return err
+	}
+	var what string
+	switch {
+	case *zone != "":
+		if !hasZone(cfg, *zone) {
+			return fmt.Errorf("devices adopt: zone %q is not configured (add it with vakt config import)", *zone)
+		}
+		if set.Zigbee.Zones == nil {
+			set.Zigbee.Zones = map[string]zigbee.ZoneBinding{}
+		}
+		set.Zigbee.Zones[*zone] = zigbee.ZoneBinding{IEEE: strings.ToLower(ieee), Property: *property, CheckIn: hub.Duration(*checkin)}
+		what = "zone " + *zone
+	case *out != "":
+		if !hasOutput(cfg, *out) {
+			return fmt.Errorf("devices adopt: output %q is not configured (add it with vakt config import)", *out)
+		}
+		if set.Zigbee.Outputs == nil {
+			set.Zigbee.Outputs = map[string]zigbee.OutputBinding{}
+		}
+		set.Zigbee.Outputs[*out] = zigbee.OutputBinding{IEEE: strings.ToLower(ieee), Mode: *mode}
+		what = "output " + *out
+	default:
+		if set.Zigbee.Keypads == nil {
+			set.Zigbee.Keypads = map[string]zigbee.KeypadBinding{}
+		}
+		set.Zigbee.Keypads[*keypad] = zigbee.KeypadBinding{IEEE: strings.ToLower(ieee)}
+		what = "keypad " + *keypad
+	}
+	if err := validateDomain(cfg, set); err != nil {
+		return fmt.Errorf("devices adopt: %w (nothing was changed)", err)
+	}
+	if err := saveDomain(store, cfg, set); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "adopted %s as %s\n", strings.ToLower(ieee), what)
+	return nil
+}
+
+func hasZone(c hub.Config, id string) bool {
+	for _, z := range c.Zones {
+		if z.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func hasOutput(c hub.Config, id string) bool {
+	for _, o := range c.Outputs {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,59 @@
+package zigbee
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// DeviceStatus is a device in bridge/devices as the adapter knows it: what it
+// is, what it is bound to, and whether it is heard.
+type DeviceStatus struct {
+	Device
+	// Zones, Outputs and Keypad are the ids the device is bound to; none of them:
+	// discovered, not bound.
+	Zones   []string `json:"zones,omitempty"`
+	Outputs []string `json:"outputs,omitempty"`
+	Keypad  string   `json:"keypad,omitempty"`
+	// LastSeen is when its last state message came (zero: none since Vakt
+	// started).
+	LastSeen time.Time `json:"last_seen,omitzero"`
+	// Availability is Zigbee2MQTT's: "online", "offline" or "" (not reported).
+	Availability string `json:"availability,omitempty"`
+	// Lost: silent longer than its zones' check-in interval.
+	Lost bool `json:"lost,omitempty"`
+}
+
+// Status lists every device in bridge/devices, by friendly name.
+func (a *Adapter) Status() []DeviceStatus {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []DeviceStatus
+	for ieee, r := range a.devs {
+		if r.info == nil {
+			continue
+		}
+		s := DeviceStatus{Device: *r.info, Keypad: a.keypads[ieee], Lost: r.lost}
+		for _, z := range a.zones[ieee] {
+			s.Zones = append(s.Zones, z.id)
+		}
+		for _, id := range slices.Sorted(maps.Keys(a.outs)) {
+			if a.outs[id].IEEE == ieee {
+				s.Outputs = append(s.Outputs, id)
+			}
+		}
+		if r.heard {
+			s.LastSeen = r.seen
+		}
+		switch r.avail {
+		case active:
+			s.Availability = "online"
+		case inactive:
+			s.Availability = "offline"
+		}
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(x, y DeviceStatus) int { return strings.Compare(x.FriendlyName, y.FriendlyName) })
+	return out
+}
