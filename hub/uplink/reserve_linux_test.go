@@ -3,6 +3,7 @@ package uplink
 import (
 	"net"
 	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -31,4 +32,16 @@ func reserveAddr(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*unix.SockaddrInet4).Port))
+}
+
+// An interface name must fit the kernel's IFNAMSIZ with its NUL: 15 characters.
+func TestInterfaceNameLength(t *testing.T) {
+	if err := checkInterface(strings.Repeat("i", unix.IFNAMSIZ-1)); err != nil {
+		t.Errorf("15 characters: %v", err)
+	}
+	name := strings.Repeat("i", unix.IFNAMSIZ)
+	want := `interface "` + name + `": longer than 15 characters`
+	if err := checkInterface(name); err == nil || err.Error() != want {
+		t.Errorf("16 characters: %v, want %s", err, want)
+	}
 }

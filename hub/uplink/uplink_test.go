@@ -753,6 +753,11 @@ func TestSendOrder(t *testing.T) {
 		{"alarm does not overtake a restore of the same zone and code",
 			append(append(filler(9), restore(5, 130)), r(5, 130, true), r(7, 130, true)),
 			"A7/130 r100/570 r101/570 r102/570 r103/570 r104/570 r105/570 r106/570 r107/570 r108/570 R5/130 A5/130"},
+		// Eleven queued: the first alarm goes first; then ten are left, which go
+		// oldest first, so the second alarm waits.
+		{"priority ends at the threshold",
+			append(filler(9), r(1, 130, true), r(2, 130, true)),
+			"A1/130 r100/570 r101/570 r102/570 r103/570 r104/570 r105/570 r106/570 r107/570 r108/570 A2/130"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := name(sendOrder(tc.q, len(tc.q))); got != tc.want {
@@ -981,5 +986,37 @@ func TestLostSurvivesRestart(t *testing.T) {
 	}
 	if lost, err := dir.LoadLost("primary"); err != nil || lost {
 		t.Errorf("stored lost state after restore %v, %v", lost, err)
+	}
+}
+
+// SIA text keeps printable ASCII (space to tilde) without ^ [ ] |, at most 32
+// characters.
+func TestSIAText(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Front door", "Front door"},
+		{" ~\x1f\x7f^[]|\u00e9x", " ~x"},
+		{strings.Repeat("abcdefgh", 5), strings.Repeat("abcdefgh", 4)},
+		{"\x00" + strings.Repeat("z", 40), strings.Repeat("z", 32)},
+	} {
+		if got := siaText(tc.in); got != tc.want {
+			t.Errorf("siaText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// Before Run, Status counts the reports already queued for every path.
+func TestStatusBeforeRunCountsQueue(t *testing.T) {
+	e := newEnv(t, true)
+	e.commit(burglaries(1, 2, false)...)
+	u, err := New(Config{Paths: []Path{path("", "192.0.2.1:1234"), path("", "192.0.2.2:1234")}}, e.store, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []PathStatus{
+		{Name: "primary", Addr: "192.0.2.1:1234", State: StateUnknown, Queue: 2, Active: true},
+		{Name: "backup", Addr: "192.0.2.2:1234", State: StateUnknown, Queue: 2},
+	}
+	if st := u.Status(); !reflect.DeepEqual(st, want) {
+		t.Errorf("status %+v\nwant   %+v", st, want)
 	}
 }
