@@ -5,8 +5,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"vakt/hub/uplink/sia"
 )
 
 // reserveAddr returns a loopback TCP address that stays reserved for the test: a
@@ -43,5 +46,23 @@ func TestInterfaceNameLength(t *testing.T) {
 	want := `interface "` + name + `": longer than 15 characters`
 	if err := checkInterface(name); err == nil || err.Error() != want {
 		t.Errorf("16 characters: %v, want %s", err, want)
+	}
+}
+
+// A path bound to an interface that does not exist cannot connect, and says why.
+func TestBindMissingInterface(t *testing.T) {
+	r := newRawReceiver(t, NetTCP, func(m sia.Message) ([]byte, bool) { return frame(t, sia.Ack(m, time.Time{})), false })
+	p := path("primary", r.addr)
+	p.Interface = "vakt-none0"
+	res := manualTest(t, p)
+	detail := func(err error) string {
+		return "connect to " + r.addr + ": bind to interface vakt-none0 (needs CAP_NET_RAW): " + err.Error()
+	}
+	// Without CAP_NET_RAW the kernel refuses before it looks for the interface.
+	if res.Result != "error" || res.Detail != detail(unix.ENODEV) && res.Detail != detail(unix.EPERM) {
+		t.Errorf("result %+v, want error: %s", res, detail(unix.ENODEV))
+	}
+	if got := r.got(); len(got) != 0 {
+		t.Errorf("receiver got %+v", got)
 	}
 }
