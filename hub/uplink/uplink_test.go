@@ -3,6 +3,7 @@ package uplink
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -200,6 +201,22 @@ func TestNAKClockCorrection(t *testing.T) {
 	}
 	if tr := transitions(e.hub.faultLog(), "uplink:primary:clock"); len(tr) != 0 {
 		t.Errorf("clock fault %v", tr)
+	}
+	// The correction is logged once, as is the poll it got through; the report
+	// after it needed none.
+	var lines []string
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(l, "side=uplink") && (strings.Contains(l, "clock differs") || strings.Contains(l, "clock correction")) {
+			_, msg, _ := strings.Cut(l, "msg=")
+			lines = append(lines, msg)
+		}
+	}
+	wantLines := []string{
+		`"uplink: receiver clock differs, timestamps corrected" side=uplink path=primary offset=10m0s was=0s`,
+		`"uplink: accepted after clock correction" side=uplink path=primary what=NULL offset=10m0s`,
+	}
+	if !slices.Equal(lines, wantLines) {
+		t.Errorf("log %q\nwant %q", lines, wantLines)
 	}
 }
 
@@ -1018,5 +1035,61 @@ func TestStatusBeforeRunCountsQueue(t *testing.T) {
 	}
 	if st := u.Status(); !reflect.DeepEqual(st, want) {
 		t.Errorf("status %+v\nwant   %+v", st, want)
+	}
+}
+
+// scriptedSeqs is a SeqStore whose first read fails, whose later reads find
+// nothing stored, and which cannot save.
+type scriptedSeqs struct {
+	mu    sync.Mutex
+	loads int
+}
+
+func (s *scriptedSeqs) LoadSeq(string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loads++
+	if s.loads == 1 {
+		return 0, errors.New("disk error")
+	}
+	return 0, nil
+}
+
+func (s *scriptedSeqs) SaveSeq(string, int) error { return errors.New("read-only file system") }
+
+// A sequence number store that fails does not stop the messages, and the numbers
+// go on in memory: a store found empty after a failed read does not start them
+// again at 0001. Each failure is logged.
+func TestSeqStoreFailing(t *testing.T) {
+	e := newEnv(t, false)
+	r := newRawReceiver(t, NetTCP, func(m sia.Message) ([]byte, bool) { return frame(t, sia.Ack(m, time.Time{})), false })
+	u, err := New(Config{Paths: []Path{path("primary", r.addr)}}, nil, nil, e.log, WithSeqStore(&scriptedSeqs{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int
+	for range 3 {
+		res := u.Test(t.Context())[0]
+		if res.Result != "ACK" {
+			t.Fatalf("result %+v", res)
+		}
+		seqs = append(seqs, res.Seq)
+	}
+	if !slices.Equal(seqs, []int{1, 2, 3}) {
+		t.Errorf("sequence numbers %v, want 1, 2, 3", seqs)
+	}
+	var lines []string
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(l, "level=ERROR") {
+			_, msg, _ := strings.Cut(l, "msg=")
+			lines = append(lines, msg)
+		}
+	}
+	want := []string{`"uplink: cannot read the last sequence number; continuing from the one in memory" path=primary err="disk error"`}
+	for n := 1; n <= 3; n++ {
+		want = append(want, fmt.Sprintf(`"uplink: cannot save the sequence number; it may be used again after a restart" path=primary seq=%d err="read-only file system"`, n))
+	}
+	if !slices.Equal(lines, want) {
+		t.Errorf("log %q\nwant %q", lines, want)
 	}
 }
