@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -236,4 +237,46 @@ func TestExchangeErrors(t *testing.T) {
 			t.Errorf("result %+v\nwant   %+v", res, want)
 		}
 	})
+}
+
+// After an ACK timeout a TCP connection is closed and the next attempt opens a new
+// one (the receiver may be stuck on the old one); a UDP socket is kept. The
+// retransmission keeps its number.
+func TestTimeoutReconnects(t *testing.T) {
+	for _, tc := range []struct {
+		network string
+		conns   []int // the connection (TCP) or source port (UDP) of each frame
+	}{
+		{NetTCP, []int{1, 1, 2}},
+		{NetUDP, []int{1, 1, 1}},
+	} {
+		t.Run(tc.network, func(t *testing.T) {
+			e := newEnv(t, true)
+			var withheld atomic.Bool
+			r := newRawReceiver(t, tc.network, func(m sia.Message) ([]byte, bool) {
+				defer e.poke()
+				if m.ID == sia.IDADMCID && withheld.CompareAndSwap(false, true) {
+					e.mu.Lock()
+					e.silence++
+					e.mu.Unlock()
+					return nil, false
+				}
+				return frame(t, sia.Ack(m, time.Time{})), false
+			})
+			p := path("primary", r.addr)
+			p.Network = tc.network
+			e.commit(burglaries(1, 1, false)...)
+			e.run(Config{Paths: []Path{p}})
+			e.until("delivered", time.Minute, func() bool { return e.queued() == 0 })
+			report := "#1234|1130 01 001"
+			want := []rawFrame{
+				{Conn: tc.conns[0], ID: sia.IDNull, Seq: 1},
+				{Conn: tc.conns[1], ID: sia.IDADMCID, Seq: 2, Data: report},
+				{Conn: tc.conns[2], ID: sia.IDADMCID, Seq: 2, Data: report},
+			}
+			if got := r.got(); !slices.Equal(got, want) {
+				t.Errorf("receiver got %+v\nwant %+v", got, want)
+			}
+		})
+	}
 }

@@ -66,3 +66,65 @@ func TestBindMissingInterface(t *testing.T) {
 		t.Errorf("receiver got %+v", got)
 	}
 }
+
+// A receiver that does not complete the TCP handshake: the connection attempt ends
+// after the ACK timeout, and says so.
+func TestConnectTimeout(t *testing.T) {
+	// A listener with a backlog of 0 queues one connection; the kernel drops the
+	// handshakes that come after it.
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*unix.SockaddrInet4).Port))
+	first, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { first.Close() })
+
+	e := newEnv(t, true)
+	armed := make(chan time.Duration, 4)
+	after := func(d time.Duration) <-chan time.Time {
+		ch := e.clk.After(d)
+		armed <- d
+		return ch
+	}
+	u, err := New(Config{Paths: []Path{path("primary", addr)}}, nil, nil, e.log, WithClock(e.clk.Now, after))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan TestResult, 1)
+	go func() { done <- u.Test(t.Context())[0] }()
+	select {
+	case d := <-armed:
+		if d != DefaultAckTimeout {
+			t.Errorf("connect timeout %s, want %s", d, DefaultAckTimeout)
+		}
+	case <-time.After(realTimeout):
+		t.Fatal("no connect timeout armed")
+	}
+	e.clk.Advance(DefaultAckTimeout)
+	var res TestResult
+	select {
+	case res = <-done:
+	case <-time.After(realTimeout):
+		t.Fatal("Test did not return")
+	}
+	want := TestResult{Path: "primary", Addr: addr, Result: "error", Seq: 1,
+		Detail: "connect to " + addr + ": no connection within 10s"}
+	if res != want {
+		t.Errorf("result %+v\nwant   %+v", res, want)
+	}
+}
