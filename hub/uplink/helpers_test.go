@@ -145,6 +145,12 @@ func (h *fakeHub) faultLog() []string {
 	return out
 }
 
+func (h *fakeHub) inputsCopy() []hub.Input {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]hub.Input(nil), h.inputs...)
+}
+
 func (h *fakeHub) tests() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -506,6 +506,24 @@ func TestReportBoth(t *testing.T) {
 	if z := zones(recB.reports()); !slices.Contains(z, 5) || !slices.Contains(z, 6) {
 		t.Errorf("backup zones %v", z)
 	}
+	// Both paths carried the reports from the start; the only change is the
+	// primary's loss.
+	if got, want := logged(e, "reports now go over"), []string{`"uplink: reports now go over backup" side=uplink before=primary,backup`}; !slices.Equal(got, want) {
+		t.Errorf("log %q\nwant %q", got, want)
+	}
+}
+
+// logged returns the messages and attributes of the uplink's log lines that
+// contain s, in order.
+func logged(e *env, s string) []string {
+	var out []string
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(l, "side=uplink") && strings.Contains(l, s) {
+			_, msg, _ := strings.Cut(l, "msg=")
+			out = append(out, msg)
+		}
+	}
+	return out
 }
 
 func TestAlarmsFirstWhenQueueLong(t *testing.T) {
@@ -979,6 +997,12 @@ func TestLostSurvivesRestart(t *testing.T) {
 	if got, want := e.hub.faultLog(), []string{"uplink:primary=true"}; !slices.Equal(got, want) {
 		t.Errorf("faults %v, want %v", got, want)
 	}
+	// Zone 1 of the 354: the primary.
+	want := hub.Fault{ID: hub.FaultID{Kind: hub.FaultUplinkPath, Subject: "primary"}, Point: 1, Active: true,
+		Detail: "lost before the restart"}
+	if got := e.hub.inputsCopy(); len(got) == 0 || got[0] != want {
+		t.Errorf("inputs %+v, want first %+v", got, want)
+	}
 	if e.clk.Now() != start {
 		t.Errorf("fault raised after %s, want at once", e.clk.Now().Sub(start))
 	}
@@ -1091,5 +1115,24 @@ func TestSeqStoreFailing(t *testing.T) {
 	}
 	if !slices.Equal(lines, want) {
 		t.Errorf("log %q\nwant %q", lines, want)
+	}
+}
+
+// report_both with a single path is the same as without it.
+func TestReportBothOnePath(t *testing.T) {
+	e := newEnv(t, true)
+	rec := &recorder{}
+	addr := e.recv(rec, "127.0.0.1:0", "", nil, nil).TCPAddr().String()
+	e.commit(burglaries(1, 3, false)...)
+	u, _ := e.run(Config{Paths: []Path{path("primary", addr)}, ReportBoth: true})
+	e.until("delivered", time.Minute, func() bool { return e.queued() == 0 && len(rec.reports()) == 3 })
+	if z := zones(rec.reports()); !equalInts(z, seq(1, 3)) {
+		t.Errorf("zones %v", z)
+	}
+	if st := u.Status(); len(st) != 1 || !st[0].Active || st[0].Queue != 0 {
+		t.Errorf("status %+v", st)
+	}
+	if got := logged(e, "reports now go over"); len(got) != 0 {
+		t.Errorf("log %q", got)
 	}
 }
