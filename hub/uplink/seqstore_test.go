@@ -1,12 +1,17 @@
 package uplink
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"vakt/hub"
 )
 
 func TestSeqDirNumbers(t *testing.T) {
@@ -113,4 +118,43 @@ func dirNames(t *testing.T, dir string) []string {
 		out = append(out, e.Name())
 	}
 	return out
+}
+
+// brokenLost is a SeqStore and LostStore that cannot read or save lost states.
+type brokenLost struct{}
+
+func (brokenLost) LoadSeq(string) (int, error)   { return 0, nil }
+func (brokenLost) SaveSeq(string, int) error     { return nil }
+func (brokenLost) LoadLost(string) (bool, error) { return true, errors.New("permission denied") }
+func (brokenLost) SaveLost(string, bool) error   { return errors.New("read-only file system") }
+
+// A lost state that cannot be read counts as not lost, one that cannot be saved
+// is still reported to the hub; both are logged.
+func TestLostStoreFailing(t *testing.T) {
+	e := newEnv(t, true)
+	p := path("primary", reserveAddr(t))
+	p.MissedPolls = 1
+	e.run(Config{Paths: []Path{p}}, WithSeqStore(brokenLost{}))
+	e.until("lost", time.Hour, func() bool { return len(e.hub.faultLog()) == 1 })
+	// Raised by the failure, not taken over from before the start.
+	want := hub.Fault{ID: hub.FaultID{Kind: hub.FaultUplinkPath, Subject: "primary"}, Point: 1, Active: true,
+		Detail: fmt.Sprintf("no answer from %s after 1 attempts: connect to %s: connect: %v", p.Addr, p.Addr, syscall.ECONNREFUSED)}
+	if got := e.hub.inputsCopy(); len(got) != 1 || got[0] != want {
+		t.Errorf("inputs %+v\nwant   %+v", got, want)
+	}
+	var errs []string
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(l, "level=ERROR") && strings.Contains(l, "side=uplink") {
+			_, msg, _ := strings.Cut(l, "msg=")
+			errs = append(errs, msg)
+		}
+	}
+	wantErrs := []string{
+		`"uplink: cannot read whether the path was lost; assuming not" side=uplink path=primary err="permission denied"`,
+		`"uplink: cannot save whether the path is lost" side=uplink path=primary lost=true err="read-only file system"`,
+		`"uplink: every path is lost; reports wait in the outbox" side=uplink`,
+	}
+	if !slices.Equal(errs, wantErrs) {
+		t.Errorf("errors logged %q\nwant %q", errs, wantErrs)
+	}
 }

@@ -116,6 +116,10 @@ func TestDeliverInOrder(t *testing.T) {
 			if !equalInts(seqs, seq(1, 9)) {
 				t.Errorf("sequence numbers %v, want 1…9", seqs)
 			}
+			// The start is logged with whether the path encrypts (never the key).
+			if l := logged(e, `"uplink: path" `); len(l) != 1 || !strings.HasSuffix(l[0], fmt.Sprintf(" encrypted=%v", key != nil)) {
+				t.Errorf("log %q", l)
+			}
 		})
 	}
 }
