@@ -178,10 +178,12 @@ func TestDUHCheckFails(t *testing.T) {
 		name  string
 		reply receiver.Reply // to the poll after the DUH
 		polls int            // frames that poll takes
-		want  []string
+		want  []string       // every frame; after zone 3, the reports
 	}{
 		// The 354 (zone 0) of the clock fault the NAKs raise, and its restore, are
-		// queued after the reports.
+		// queued after the reports. How many polls go before them depends on how
+		// long the hub takes to queue them while the clock runs, so after zone 3
+		// only the reports count.
 		{"no answer", receiver.ReplyNone, 1,
 			[]string{"NULL", "1130 z1", "1130 z2", "NULL", "NULL", "1130 z2", "1130 z3"}},
 		{"NAK twice", receiver.ReplyNAK, 2,
@@ -205,7 +207,11 @@ func TestDUHCheckFails(t *testing.T) {
 			// Every report in want is accepted but the first of zone 2.
 			accepted := len(slices.DeleteFunc(slices.Clone(tc.want), func(s string) bool { return s == "NULL" })) - 1
 			e.until("delivered", time.Hour, func() bool { return e.queued() == 0 && len(rec.reports()) == accepted })
-			if got := names(t, rec.allFrames()); !slices.Equal(got, tc.want) {
+			got := names(t, rec.allFrames())
+			if i := slices.Index(got, "1130 z3"); i >= 0 {
+				got = append(got[:i+1], slices.DeleteFunc(got[i+1:], func(s string) bool { return s == "NULL" })...)
+			}
+			if !slices.Equal(got, tc.want) {
 				t.Errorf("receiver got %q\nwant %q", got, tc.want)
 			}
 			if d := logged(e, "report dropped"); len(d) != 0 {
