@@ -3,6 +3,7 @@ package uplink
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"vakt/hub/uplink/receiver"
 	"vakt/hub/uplink/sia"
 )
 
@@ -278,5 +280,43 @@ func TestTimeoutReconnects(t *testing.T) {
 				t.Errorf("receiver got %+v\nwant %+v", got, want)
 			}
 		})
+	}
+}
+
+// A manual test that the receiver NAKs for its clock says by how much the
+// timestamps were corrected, and the next one needs no correction; one that is
+// cancelled is an error.
+func TestManualTestDetails(t *testing.T) {
+	e := newEnv(t, true)
+	ahead := 10 * time.Minute
+	addr := e.recv(&recorder{}, "127.0.0.1:0", "", nil, nil, func(c *receiver.Config) {
+		c.Now = func() time.Time { return e.clk.Now().Add(ahead) }
+	}).TCPAddr().String()
+	u, err := New(Config{Paths: []Path{path("primary", addr)}}, nil, nil, e.log, WithClock(e.clk.Now, e.clk.After))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := u.Test(t.Context())[0]
+	want := TestResult{Path: "primary", Addr: addr, Result: "ACK", Seq: 1,
+		Detail: "accepted after a NAK; timestamps corrected by 10m0s"}
+	if res != want {
+		t.Errorf("result %+v\nwant   %+v", res, want)
+	}
+	// The correction stays: the next test needs none.
+	res = u.Test(t.Context())[0]
+	want = TestResult{Path: "primary", Addr: addr, Result: "ACK", Seq: 2}
+	if res != want {
+		t.Errorf("result %+v\nwant   %+v", res, want)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	res = u.Test(ctx)[0]
+	// Cancelled before or after it took the link.
+	before := TestResult{Path: "primary", Addr: addr, Result: "error", Detail: "context canceled"}
+	after := TestResult{Path: "primary", Addr: addr, Result: "error", Seq: 3,
+		Detail: "connect to " + addr + ": operation was canceled"}
+	if res != before && res != after {
+		t.Errorf("cancelled: %+v\nwant   %+v\nor     %+v", res, before, after)
 	}
 }
