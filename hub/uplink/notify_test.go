@@ -96,3 +96,32 @@ func TestNotifierStopsWithInputsLeft(t *testing.T) {
 		t.Errorf("log:\n%s", s)
 	}
 }
+
+// Stopped while the hub takes an input: that input and the ones after it are
+// counted as not passed on.
+func TestNotifierStopsMidBatch(t *testing.T) {
+	var logs logBuf
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	var got []hub.Input
+	n := newNotifier(hubFunc(func(ctx context.Context, in hub.Input) error {
+		got = append(got, in)
+		if len(got) == 2 {
+			cancel()
+			return ctx.Err()
+		}
+		return nil
+	}), log)
+	inputs := []hub.Input{hub.TestReport{}, hub.TestReport{Manual: true}, hub.TestReport{}}
+	for _, in := range inputs {
+		n.push(in)
+	}
+	n.run(ctx)
+	if !slices.EqualFunc(got, inputs[:2], func(a, b hub.Input) bool { return a == b }) {
+		t.Errorf("hub got %v, want %v", got, inputs[:2])
+	}
+	if s := logs.String(); !strings.Contains(s, `msg="uplink: stopping; not passed to the hub" inputs=2`) ||
+		strings.Count(s, "\n") != 1 {
+		t.Errorf("log:\n%s", s)
+	}
+}
