@@ -114,3 +114,118 @@ func TestPathNeverShowsKey(t *testing.T) {
 		t.Errorf("key shown: %s", s)
 	}
 }
+
+// Every limit of the configuration is inclusive: the value at the limit is valid,
+// one step beyond it is not.
+func TestConfigLimits(t *testing.T) {
+	ok := Path{Addr: "127.0.0.1:12300", Account: "1234"}
+	with := func(f func(*Path)) Config {
+		p := ok
+		f(&p)
+		return Config{Paths: []Path{p}}
+	}
+	interval := func(d time.Duration) Config { return Config{Paths: []Path{ok}, TestInterval: hub.Duration(d)} }
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string // the whole error; "" = valid
+	}{
+		{"port 1", with(func(p *Path) { p.Addr = "127.0.0.1:1" }), ""},
+		{"port 65535", with(func(p *Path) { p.Addr = "127.0.0.1:65535" }), ""},
+		{"port 65536", with(func(p *Path) { p.Addr = "127.0.0.1:65536" }),
+			`uplink: config: path "primary": addr "127.0.0.1:65536": port "65536" is not a number 1–65535`},
+		{"poll 10s", with(func(p *Path) { p.Poll = hub.Duration(MinPoll) }), ""},
+		{"poll 24h", with(func(p *Path) { p.Poll = hub.Duration(MaxPoll) }), ""},
+		{"poll 24h1s", with(func(p *Path) { p.Poll = hub.Duration(MaxPoll + time.Second) }),
+			`uplink: config: path "primary": poll 24h0m1s outside 10s–24h`},
+		{"ack timeout 1s", with(func(p *Path) { p.AckTimeout = hub.Duration(MinAckTimeout) }), ""},
+		{"ack timeout 2m", with(func(p *Path) { p.AckTimeout = hub.Duration(MaxAckTimeout) }), ""},
+		{"ack timeout 999ms", with(func(p *Path) { p.AckTimeout = hub.Duration(MinAckTimeout - time.Millisecond) }),
+			`uplink: config: path "primary": ack_timeout 999ms outside 1s–2m0s`},
+		{"missed polls 1", with(func(p *Path) { p.MissedPolls = 1 }), ""},
+		{"missed polls 20", with(func(p *Path) { p.MissedPolls = MaxMissedPolls }), ""},
+		{"missed polls 21", with(func(p *Path) { p.MissedPolls = MaxMissedPolls + 1 }),
+			`uplink: config: path "primary": missed_polls 21 outside 1–20`},
+		{"test interval 1m", interval(MinTestInterval), ""},
+		{"test interval 7d", interval(MaxTestInterval), ""},
+		{"test interval 7d1s", interval(MaxTestInterval + time.Second),
+			"uplink: config: test_interval 168h0m1s outside 1m0s–7d"},
+		{"test interval 59s", interval(MinTestInterval - time.Second),
+			"uplink: config: test_interval 59s outside 1m0s–7d"},
+		// Receiver and line: 1–6 hex digits of either case.
+		{"hex digits", with(func(p *Path) { p.Receiver, p.Line = "09afAF", "0" }), ""},
+		{"seven hex digits", with(func(p *Path) { p.Receiver = "09afAF0" }),
+			`uplink: config: path "primary": receiver "09afAF0" is not 1–6 hex digits`},
+		{"g", with(func(p *Path) { p.Line = "g" }), `uplink: config: path "primary": line "g" is not 1–6 hex digits`},
+		{"G", with(func(p *Path) { p.Line = "G" }), `uplink: config: path "primary": line "G" is not 1–6 hex digits`},
+		// The neighbours of the digit and letter ranges in ASCII.
+		{"/", with(func(p *Path) { p.Line = "/" }), `uplink: config: path "primary": line "/" is not 1–6 hex digits`},
+		{":", with(func(p *Path) { p.Line = ":" }), `uplink: config: path "primary": line ":" is not 1–6 hex digits`},
+		{"`", with(func(p *Path) { p.Line = "`" }), "uplink: config: path \"primary\": line \"`\" is not 1–6 hex digits"},
+		{"@", with(func(p *Path) { p.Line = "@" }), `uplink: config: path "primary": line "@" is not 1–6 hex digits`},
+		{"duplicate names", Config{Paths: []Path{{Name: "a", Addr: ok.Addr, Account: "1234"},
+			{Name: "a", Addr: ok.Addr, Account: "1234"}}}, `uplink: config: paths 1 and 2 are both named "a"`},
+		{"third path named by its position", Config{Paths: []Path{ok, ok, {Addr: ok.Addr, Account: "12"}}},
+			"uplink: config: 3 paths, at most 2 (a primary and a backup)\n" +
+				`path "path3": account "12" is not 3–16 hex digits`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ""
+			if err := tc.cfg.Validate(); err != nil {
+				got = err.Error()
+			}
+			if got != tc.want {
+				t.Errorf("error %q\nwant  %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFmtDur(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{24 * time.Hour, "24h"},
+		{36 * time.Hour, "36h"},
+		{48 * time.Hour, "2d"},
+		{49 * time.Hour, "49h"},
+		{7 * 24 * time.Hour, "7d"},
+		{90 * time.Minute, "1h30m0s"},
+		{2 * time.Minute, "2m0s"},
+	} {
+		if got := fmtDur(tc.d); got != tc.want {
+			t.Errorf("fmtDur(%s) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
+
+func TestPathDescriptions(t *testing.T) {
+	plain := Path{Name: "primary", Addr: "127.0.0.1:1", Network: NetTCP, Protocol: "ADM-CID", Account: "1234"}
+	keyed := plain
+	keyed.Key, keyed.KeyFormat = "SECRETSECRETSECR", "ascii"
+	for _, tc := range []struct {
+		p         Path
+		str, text string
+	}{
+		{plain, "primary tcp://127.0.0.1:1 ADM-CID account 1234 plain",
+			"level=INFO msg=x path.name=primary path.addr=127.0.0.1:1 path.network=tcp path.protocol=ADM-CID path.account=1234\n"},
+		{keyed, "primary tcp://127.0.0.1:1 ADM-CID account 1234 encrypted",
+			"level=INFO msg=x path.name=primary path.addr=127.0.0.1:1 path.network=tcp path.protocol=ADM-CID path.account=1234 path.key=\"(set, ascii)\"\n"},
+	} {
+		if s := tc.p.String(); s != tc.str {
+			t.Errorf("String %q, want %q", s, tc.str)
+		}
+		var b logBuf
+		noTime := func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}
+		slog.New(slog.NewTextHandler(&b, &slog.HandlerOptions{ReplaceAttr: noTime})).Info("x", "path", tc.p)
+		if s := b.String(); s != tc.text {
+			t.Errorf("log %q\nwant %q", s, tc.text)
+		}
+	}
+}

@@ -145,6 +145,12 @@ func (h *fakeHub) faultLog() []string {
 	return out
 }
 
+func (h *fakeHub) inputsCopy() []hub.Input {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]hub.Input(nil), h.inputs...)
+}
+
 func (h *fakeHub) tests() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -285,8 +291,10 @@ type env struct {
 	store *storage.Store
 	dir   string
 	hub   *fakeHub
-	logs  *logBuf
-	log   *slog.Logger
+	// outbox, when set, is what the uplink reads instead of store.
+	outbox Outbox
+	logs   *logBuf
+	log    *slog.Logger
 
 	kick chan struct{} // something happened: check the condition again
 
@@ -440,7 +448,11 @@ func (e *env) run(cfg Config, opts ...Option) (*Uplink, func()) {
 	if e.clk != nil {
 		opts = append([]Option{WithClock(e.clk.Now, e.clk.After)}, opts...)
 	}
-	u, err := New(cfg, e.store, e.hub, e.log.With("side", "uplink"), opts...)
+	var out Outbox = e.store
+	if e.outbox != nil {
+		out = e.outbox
+	}
+	u, err := New(cfg, out, e.hub, e.log.With("side", "uplink"), opts...)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -106,7 +106,10 @@ func (d SeqDir) SaveLost(path string, lost bool) error {
 		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("uplink: clear lost state: %w", err)
 		}
-		return syncDir(string(d))
+		if err := syncDir(string(d)); err != nil {
+			return fmt.Errorf("uplink: clear lost state: %w", err)
+		}
+		return nil
 	}
 	f, err := os.Create(name)
 	if err == nil {

@@ -187,6 +187,7 @@ func New(cfg Config, out Outbox, h Hub, log *slog.Logger, opts ...Option) (*Upli
 			lost, err := ls.LoadLost(p.cfg.Name)
 			if err != nil {
 				log.Error("uplink: cannot read whether the path was lost; assuming not", "path", p.cfg.Name, "err", err)
+				continue
 			}
 			if lost {
 				// Lost before the restart: lost now, until the receiver answers.

@@ -3,6 +3,7 @@ package uplink
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -115,6 +116,10 @@ func TestDeliverInOrder(t *testing.T) {
 			if !equalInts(seqs, seq(1, 9)) {
 				t.Errorf("sequence numbers %v, want 1…9", seqs)
 			}
+			// The start is logged with whether the path encrypts (never the key).
+			if l := logged(e, `"uplink: path" `); len(l) != 1 || !strings.HasSuffix(l[0], fmt.Sprintf(" encrypted=%v", key != nil)) {
+				t.Errorf("log %q", l)
+			}
 		})
 	}
 }
@@ -200,6 +205,22 @@ func TestNAKClockCorrection(t *testing.T) {
 	}
 	if tr := transitions(e.hub.faultLog(), "uplink:primary:clock"); len(tr) != 0 {
 		t.Errorf("clock fault %v", tr)
+	}
+	// The correction is logged once, as is the poll it got through; the report
+	// after it needed none.
+	var lines []string
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(l, "side=uplink") && (strings.Contains(l, "clock differs") || strings.Contains(l, "clock correction")) {
+			_, msg, _ := strings.Cut(l, "msg=")
+			lines = append(lines, msg)
+		}
+	}
+	wantLines := []string{
+		`"uplink: receiver clock differs, timestamps corrected" side=uplink path=primary offset=10m0s was=0s`,
+		`"uplink: accepted after clock correction" side=uplink path=primary what=NULL offset=10m0s`,
+	}
+	if !slices.Equal(lines, wantLines) {
+		t.Errorf("log %q\nwant %q", lines, wantLines)
 	}
 }
 
@@ -489,6 +510,24 @@ func TestReportBoth(t *testing.T) {
 	if z := zones(recB.reports()); !slices.Contains(z, 5) || !slices.Contains(z, 6) {
 		t.Errorf("backup zones %v", z)
 	}
+	// Both paths carried the reports from the start; the only change is the
+	// primary's loss.
+	if got, want := logged(e, "reports now go over"), []string{`"uplink: reports now go over backup" side=uplink before=primary,backup`}; !slices.Equal(got, want) {
+		t.Errorf("log %q\nwant %q", got, want)
+	}
+}
+
+// logged returns the messages and attributes of the uplink's log lines that
+// contain s, in order.
+func logged(e *env, s string) []string {
+	var out []string
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(l, "side=uplink") && strings.Contains(l, s) {
+			_, msg, _ := strings.Cut(l, "msg=")
+			out = append(out, msg)
+		}
+	}
+	return out
 }
 
 func TestAlarmsFirstWhenQueueLong(t *testing.T) {
@@ -753,6 +792,11 @@ func TestSendOrder(t *testing.T) {
 		{"alarm does not overtake a restore of the same zone and code",
 			append(append(filler(9), restore(5, 130)), r(5, 130, true), r(7, 130, true)),
 			"A7/130 r100/570 r101/570 r102/570 r103/570 r104/570 r105/570 r106/570 r107/570 r108/570 R5/130 A5/130"},
+		// Eleven queued: the first alarm goes first; then ten are left, which go
+		// oldest first, so the second alarm waits.
+		{"priority ends at the threshold",
+			append(filler(9), r(1, 130, true), r(2, 130, true)),
+			"A1/130 r100/570 r101/570 r102/570 r103/570 r104/570 r105/570 r106/570 r107/570 r108/570 A2/130"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := name(sendOrder(tc.q, len(tc.q))); got != tc.want {
@@ -957,6 +1001,12 @@ func TestLostSurvivesRestart(t *testing.T) {
 	if got, want := e.hub.faultLog(), []string{"uplink:primary=true"}; !slices.Equal(got, want) {
 		t.Errorf("faults %v, want %v", got, want)
 	}
+	// Zone 1 of the 354: the primary.
+	want := hub.Fault{ID: hub.FaultID{Kind: hub.FaultUplinkPath, Subject: "primary"}, Point: 1, Active: true,
+		Detail: "lost before the restart"}
+	if got := e.hub.inputsCopy(); len(got) == 0 || got[0] != want {
+		t.Errorf("inputs %+v, want first %+v", got, want)
+	}
 	if e.clk.Now() != start {
 		t.Errorf("fault raised after %s, want at once", e.clk.Now().Sub(start))
 	}
@@ -981,5 +1031,112 @@ func TestLostSurvivesRestart(t *testing.T) {
 	}
 	if lost, err := dir.LoadLost("primary"); err != nil || lost {
 		t.Errorf("stored lost state after restore %v, %v", lost, err)
+	}
+}
+
+// SIA text keeps printable ASCII (space to tilde) without ^ [ ] |, at most 32
+// characters.
+func TestSIAText(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Front door", "Front door"},
+		{" ~\x1f\x7f^[]|\u00e9x", " ~x"},
+		{strings.Repeat("abcdefgh", 5), strings.Repeat("abcdefgh", 4)},
+		{"\x00" + strings.Repeat("z", 40), strings.Repeat("z", 32)},
+	} {
+		if got := siaText(tc.in); got != tc.want {
+			t.Errorf("siaText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// Before Run, Status counts the reports already queued for every path.
+func TestStatusBeforeRunCountsQueue(t *testing.T) {
+	e := newEnv(t, true)
+	e.commit(burglaries(1, 2, false)...)
+	u, err := New(Config{Paths: []Path{path("", "192.0.2.1:1234"), path("", "192.0.2.2:1234")}}, e.store, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []PathStatus{
+		{Name: "primary", Addr: "192.0.2.1:1234", State: StateUnknown, Queue: 2, Active: true},
+		{Name: "backup", Addr: "192.0.2.2:1234", State: StateUnknown, Queue: 2},
+	}
+	if st := u.Status(); !reflect.DeepEqual(st, want) {
+		t.Errorf("status %+v\nwant   %+v", st, want)
+	}
+}
+
+// scriptedSeqs is a SeqStore whose first read fails, whose later reads find
+// nothing stored, and which cannot save.
+type scriptedSeqs struct {
+	mu    sync.Mutex
+	loads int
+}
+
+func (s *scriptedSeqs) LoadSeq(string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loads++
+	if s.loads == 1 {
+		return 0, errors.New("disk error")
+	}
+	return 0, nil
+}
+
+func (s *scriptedSeqs) SaveSeq(string, int) error { return errors.New("read-only file system") }
+
+// A sequence number store that fails does not stop the messages, and the numbers
+// go on in memory: a store found empty after a failed read does not start them
+// again at 0001. Each failure is logged.
+func TestSeqStoreFailing(t *testing.T) {
+	e := newEnv(t, false)
+	r := newRawReceiver(t, NetTCP, func(m sia.Message) ([]byte, bool) { return frame(t, sia.Ack(m, time.Time{})), false })
+	u, err := New(Config{Paths: []Path{path("primary", r.addr)}}, nil, nil, e.log, WithSeqStore(&scriptedSeqs{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []int
+	for range 3 {
+		res := u.Test(t.Context())[0]
+		if res.Result != "ACK" {
+			t.Fatalf("result %+v", res)
+		}
+		seqs = append(seqs, res.Seq)
+	}
+	if !slices.Equal(seqs, []int{1, 2, 3}) {
+		t.Errorf("sequence numbers %v, want 1, 2, 3", seqs)
+	}
+	var lines []string
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(l, "level=ERROR") {
+			_, msg, _ := strings.Cut(l, "msg=")
+			lines = append(lines, msg)
+		}
+	}
+	want := []string{`"uplink: cannot read the last sequence number; continuing from the one in memory" path=primary err="disk error"`}
+	for n := 1; n <= 3; n++ {
+		want = append(want, fmt.Sprintf(`"uplink: cannot save the sequence number; it may be used again after a restart" path=primary seq=%d err="read-only file system"`, n))
+	}
+	if !slices.Equal(lines, want) {
+		t.Errorf("log %q\nwant %q", lines, want)
+	}
+}
+
+// report_both with a single path is the same as without it.
+func TestReportBothOnePath(t *testing.T) {
+	e := newEnv(t, true)
+	rec := &recorder{}
+	addr := e.recv(rec, "127.0.0.1:0", "", nil, nil).TCPAddr().String()
+	e.commit(burglaries(1, 3, false)...)
+	u, _ := e.run(Config{Paths: []Path{path("primary", addr)}, ReportBoth: true})
+	e.until("delivered", time.Minute, func() bool { return e.queued() == 0 && len(rec.reports()) == 3 })
+	if z := zones(rec.reports()); !equalInts(z, seq(1, 3)) {
+		t.Errorf("zones %v", z)
+	}
+	if st := u.Status(); len(st) != 1 || !st[0].Active || st[0].Queue != 0 {
+		t.Errorf("status %+v", st)
+	}
+	if got := logged(e, "reports now go over"); len(got) != 0 {
+		t.Errorf("log %q", got)
 	}
 }
