@@ -28,10 +28,10 @@ const (
 	// which disarms (the core does both as the keyswitch actor).
 	Keyswitch Meaning = "keyswitch"
 	// MainsFail: a power supply's mains-fail output. Active raises the system
-	// fault "mains:<id>", inactive restores it.
+	// fault "mains:<id>" (hub.FaultMains), inactive restores it.
 	MainsFail Meaning = "mains_fail"
 	// LowBattery: a power supply's low-battery output. Active raises the system
-	// fault "battery:<id>", inactive restores it.
+	// fault "battery:<id>" (hub.FaultBattery), inactive restores it.
 	LowBattery Meaning = "low_battery"
 )
 
