@@ -15,6 +15,11 @@
 //
 // File.Split separates the two, Join puts them back. A new adapter adds one field
 // to Zone and Output (its key), one field to Set, and its wiring in main.
+//
+// A zone or output has one binding: two adapters binding the same one is an
+// error. Power supplies' trouble outputs wired to GPIO lines (mains fail, low
+// battery) are no zones: they are the file's power entries, each a gpio binding
+// by id, kept with the zones' gpio bindings.
 package binding
 
 import (
@@ -22,8 +27,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"vakt/hub"
+	"vakt/sensors/gpio"
 	"vakt/sensors/mqttdev"
 )
 
@@ -34,6 +41,15 @@ type File struct {
 	Zones    []Zone       `json:"zones" yaml:"zones"`
 	Users    []hub.User   `json:"users" yaml:"users"`
 	Outputs  []Output     `json:"outputs" yaml:"outputs"`
+	// Power are the power supplies' trouble outputs wired to the hub.
+	Power []Power `json:"power,omitempty" yaml:"power,omitempty"`
+}
+
+// Power is a power supply's trouble output (mains fail, low battery) on a GPIO
+// line: its id names the faults it raises (mains:<id>, battery:<id>).
+type Power struct {
+	ID   string            `json:"id" yaml:"id"`
+	GPIO *gpio.ZoneBinding `json:"gpio,omitempty" yaml:"gpio,omitempty"`
 }
 
 // Zone is a zone entry: the zone and its bindings.
@@ -41,6 +57,8 @@ type Zone struct {
 	hub.Zone `yaml:",inline"`
 	// MQTT binds the zone to any MQTT topic (Tasmota, ESPHome, Shelly, tests).
 	MQTT *mqttdev.ZoneBinding `json:"mqtt,omitempty" yaml:"mqtt,omitempty"`
+	// GPIO binds the zone to a wired line on the hub's GPIO header.
+	GPIO *gpio.ZoneBinding `json:"gpio,omitempty" yaml:"gpio,omitempty"`
 }
 
 // Output is an output entry: the output and its bindings.
@@ -48,12 +66,19 @@ type Output struct {
 	hub.Output `yaml:",inline"`
 	// MQTT drives the output by publishing to a topic.
 	MQTT *mqttdev.OutputBinding `json:"mqtt,omitempty" yaml:"mqtt,omitempty"`
+	// GPIO drives the output (a relay) on a line of the hub's GPIO header.
+	GPIO *gpio.OutputBinding `json:"gpio,omitempty" yaml:"gpio,omitempty"`
 }
 
 // Set is every adapter's bindings, by zone and output id. Its JSON form is what
 // the store keeps next to the configuration.
 type Set struct {
 	MQTT mqttdev.Bindings `json:"mqtt"`
+	// GPIO has the zones' and the power inputs' lines in Zones.
+	GPIO gpio.Bindings `json:"gpio,omitzero"`
+
+	// dupPower are the power ids the file had twice (Split; Validate reports them).
+	dupPower []string
 }
 
 // Split returns the hub's configuration and the bindings of f.
@@ -68,6 +93,9 @@ func (f File) Split() (hub.Config, Set) {
 			}
 			s.MQTT.Zones[z.ID] = *z.MQTT
 		}
+		if z.GPIO != nil {
+			s.GPIO.Zones = setKey(s.GPIO.Zones, z.ID, *z.GPIO)
+		}
 	}
 	for _, o := range f.Outputs {
 		cfg.Outputs = append(cfg.Outputs, o.Output)
@@ -77,25 +105,62 @@ func (f File) Split() (hub.Config, Set) {
 			}
 			s.MQTT.Outputs[o.ID] = *o.MQTT
 		}
+		if o.GPIO != nil {
+			s.GPIO.Outputs = setKey(s.GPIO.Outputs, o.ID, *o.GPIO)
+		}
+	}
+	for _, p := range f.Power {
+		var b gpio.ZoneBinding // none: Validate says the line is missing
+		if p.GPIO != nil {
+			b = *p.GPIO
+		}
+		if _, dup := s.GPIO.Zones[p.ID]; dup {
+			s.dupPower = append(s.dupPower, p.ID)
+		}
+		s.GPIO.Zones = setKey(s.GPIO.Zones, p.ID, b)
 	}
 	return cfg, s
+}
+
+func setKey[V any](m map[string]V, k string, v V) map[string]V {
+	if m == nil {
+		m = map[string]V{}
+	}
+	m[k] = v
+	return m
 }
 
 // Join returns the file of cfg with the bindings of s inline. Bindings of ids that
 // cfg does not have are left out (Validate reports them).
 func Join(cfg hub.Config, s Set) File {
 	f := File{Settings: cfg.Settings, Users: cfg.Users}
+	zones := map[string]bool{}
 	for _, z := range cfg.Zones {
 		e := Zone{Zone: z}
 		if b, ok := s.MQTT.Zones[z.ID]; ok {
 			e.MQTT = &b
 		}
+		if b, ok := s.GPIO.Zones[z.ID]; ok {
+			e.GPIO = &b
+		}
 		f.Zones = append(f.Zones, e)
+		zones[z.ID] = true
+	}
+	// The gpio bindings of no zone are the power entries (or bindings Validate
+	// refuses, kept so that nothing is lost on the way out).
+	for _, id := range sortedKeys(s.GPIO.Zones) {
+		if !zones[id] {
+			b := s.GPIO.Zones[id]
+			f.Power = append(f.Power, Power{ID: id, GPIO: &b})
+		}
 	}
 	for _, o := range cfg.Outputs {
 		e := Output{Output: o}
 		if b, ok := s.MQTT.Outputs[o.ID]; ok {
 			e.MQTT = &b
+		}
+		if b, ok := s.GPIO.Outputs[o.ID]; ok {
+			e.GPIO = &b
 		}
 		f.Outputs = append(f.Outputs, e)
 	}
@@ -116,6 +181,14 @@ func (s Set) Validate(cfg hub.Config) error {
 				bad("zones[%d] %q: mqtt: %w", i, z.ID, err)
 			}
 		}
+		if b, ok := s.GPIO.Zones[z.ID]; ok {
+			if b.Power() {
+				bad("zones[%d] %q: gpio: a %s line is a power input, not a zone: bind it in a power entry", i, z.ID, b.Means)
+			}
+		}
+		if by := s.zoneAdapters(z.ID); len(by) > 1 {
+			bad("zones[%d] %q: bound by %s at once; a zone has one binding", i, z.ID, strings.Join(by, " and "))
+		}
 	}
 	outputs := map[string]bool{}
 	for i, o := range cfg.Outputs {
@@ -124,6 +197,9 @@ func (s Set) Validate(cfg hub.Config) error {
 			if err := b.Validate(); err != nil {
 				bad("outputs[%d] %q: mqtt: %w", i, o.ID, err)
 			}
+		}
+		if by := s.outputAdapters(o.ID); len(by) > 1 {
+			bad("outputs[%d] %q: bound by %s at once; an output has one binding", i, o.ID, strings.Join(by, " and "))
 		}
 	}
 	for _, id := range sortedKeys(s.MQTT.Zones) {
@@ -139,7 +215,47 @@ func (s Set) Validate(cfg hub.Config) error {
 	if err := s.MQTT.CheckTopics(); err != nil {
 		bad("mqtt: %w", err)
 	}
+	for _, id := range s.dupPower {
+		bad("power %q: duplicate id", id)
+	}
+	for _, id := range sortedKeys(s.GPIO.Zones) {
+		if !zones[id] && !s.GPIO.Zones[id].Power() {
+			bad("gpio: %q is neither a configured zone nor a power input (means mains_fail or low_battery)", id)
+		}
+	}
+	for _, id := range sortedKeys(s.GPIO.Outputs) {
+		if !outputs[id] {
+			bad("gpio: binding of output %q, which is not configured", id)
+		}
+	}
+	if err := s.GPIO.Validate(); err != nil {
+		bad("%w", err) // "gpio: invalid binding: zone door: ..."
+	}
 	return errors.Join(errs...)
+}
+
+// zoneAdapters names the adapters that bind zone id.
+func (s Set) zoneAdapters(id string) []string {
+	var by []string
+	if _, ok := s.MQTT.Zones[id]; ok {
+		by = append(by, "mqtt")
+	}
+	if _, ok := s.GPIO.Zones[id]; ok {
+		by = append(by, "gpio")
+	}
+	return by
+}
+
+// outputAdapters names the adapters that bind output id.
+func (s Set) outputAdapters(id string) []string {
+	var by []string
+	if _, ok := s.MQTT.Outputs[id]; ok {
+		by = append(by, "mqtt")
+	}
+	if _, ok := s.GPIO.Outputs[id]; ok {
+		by = append(by, "gpio")
+	}
+	return by
 }
 
 // Marshal returns the JSON form of s that the store keeps.
