@@ -104,6 +104,8 @@ type options struct {
 	dataSet bool
 	// ready, when set, receives the bound addresses once the hub serves (tests).
 	ready func(addrs map[string]string)
+	// gpio returns the GPIO chips; nil: the machine's (tests give a fake).
+	gpio gpioChipsFunc
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -272,7 +274,13 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	for id := range set.MQTT.Outputs {
 		drivers[id] = drv
 	}
-	keeper := output.New(cfg.Outputs, output.Options{Drivers: drivers, Status: drv.Status, Feedback: drv.HasFeedback, Log: log})
+	gp, err := newGPIOSide(set.GPIO, opt.gpio, log)
+	if err != nil {
+		return err
+	}
+	defer gp.stopOutputs()
+	gp.addDrivers(drivers)
+	keeper := output.New(cfg.Outputs, output.Options{Drivers: drivers, Status: drv.Status, Feedback: gp.feedback(drv.HasFeedback), Log: log})
 	hopt.Outputs = keeper
 	h := hub.New(hopt)
 	late.h = h
@@ -341,6 +349,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer zones.Close()
+	gp.start(h, keeper)
 	goRun("mqtt api", api.Run)
 	if up != nil {
 		goRun("uplink", up.Run)
@@ -378,7 +387,9 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	deadline, done := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer done()
 	zones.Close()
+	gp.stopInputs()
 	keeper.Stop()
+	gp.stopOutputs()
 	stopHub()
 	select {
 	case err := <-hubDone:
