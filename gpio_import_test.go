@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"maps"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -103,5 +107,46 @@ outputs:
 	}
 	if got := export(); strings.Contains(got, "gpio") || strings.Contains(got, "power") {
 		t.Errorf("gpio bindings left after -replace:\n%s", got)
+	}
+}
+
+// The README's GPIO example is a valid domain configuration, with the bindings
+// it shows.
+func TestREADMEGPIOExample(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "### Wired zones (GPIO)")
+	_, rest, ok2 := strings.Cut(rest, "```yaml\n")
+	body, _, ok3 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README.md has no GPIO example")
+	}
+	cfg, set, _, err := parseDomain([]byte(body))
+	if err != nil {
+		t.Fatalf("the README's GPIO example: %v", err)
+	}
+	var got []string
+	for _, id := range slices.Sorted(maps.Keys(set.GPIO.Zones)) {
+		z := set.GPIO.Zones[id]
+		got = append(got, fmt.Sprintf("input %s %s active_low=%v bias=%s means=%s debounce=%s", id, z.Pin, z.ActiveLow, z.Bias, z.Means, z.Debounce.D()))
+	}
+	for _, id := range slices.Sorted(maps.Keys(set.GPIO.Outputs)) {
+		o := set.GPIO.Outputs[id]
+		got = append(got, fmt.Sprintf("output %s %s active_low=%v", id, o.Pin, o.ActiveLow))
+	}
+	got = append(got, fmt.Sprintf("zones=%d mains_report_delay=%s", len(cfg.Zones), cfg.Settings.MainsReportDelay.D()))
+	want := []string{
+		"input front_door gpiochip0:17 active_low=false bias=pull-up means= debounce=0s",
+		"input hall_pir gpiochip0:22 active_low=false bias=pull-up means= debounce=0s",
+		"input key gpiochip0:24 active_low=true bias=pull-up means=keyswitch debounce=0s",
+		"input psu gpiochip0:5 active_low=false bias=pull-up means=mains_fail debounce=5s",
+		"input psu_battery gpiochip0:6 active_low=false bias=pull-up means=low_battery debounce=5s",
+		"output siren gpiochip0:27 active_low=true",
+		"zones=3 mains_report_delay=1m0s",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("bindings:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
