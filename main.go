@@ -350,6 +350,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	}
 	defer zones.Close()
 	gp.start(h, keeper)
+	defer gp.stopInputs()
 	goRun("mqtt api", api.Run)
 	if up != nil {
 		goRun("uplink", up.Run)
