@@ -275,6 +275,7 @@ func removals(old, new hub.Config, oldSet, newSet binding.Set) string {
 	add("the mqtt binding of zone(s)", keptZones(oldSet), keptZones(newSet))
 	add("the mqtt binding of output(s)", keptOutputs(oldSet), keptOutputs(newSet))
 	zigbeeRemovals(add, kept, new, oldSet, newSet)
+	gpioRemovals(add, new, oldSet, newSet)
 	return strings.Join(parts, "; ")
 }
 

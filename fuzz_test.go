@@ -17,6 +17,7 @@ func FuzzParseDomain(f *testing.F) {
 	f.Add([]byte("~\n"))
 	f.Add([]byte("zones: [{id: z, name: Z, number: 1, type: fire, mqtt: {topic: t}}]\noutputs: [{id: o, name: O, kind: siren, mqtt: {topic: t, state_topic: s}}]\n"))
 	f.Add([]byte("outputs: [{id: o, name: O, kind: siren, mqtt: {topic: c, \"on\": \"1\", \"off\": \"0\", state_topic: c}}]\n"))
+	f.Add([]byte(gpioE2EDomain))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		cfg, set, _, err := parseDomain(b)
 		if err != nil {

@@ -106,6 +106,8 @@ type options struct {
 	dataSet bool
 	// ready, when set, receives the bound addresses once the hub serves (tests).
 	ready func(addrs map[string]string)
+	// gpio returns the GPIO chips; nil: the machine's (tests give a fake).
+	gpio gpioChipsFunc
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -279,8 +281,15 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		return err
 	}
 	zb.drivers(set.Zigbee, drivers)
-	keeper := output.New(cfg.Outputs, output.Options{Drivers: drivers, Status: drv.Status, Feedback: zb.feedback(set.Zigbee, drv.HasFeedback),
-		Failed: outputFaults(state), Log: log})
+	gp, err := newGPIOSide(set.GPIO, opt.gpio, log)
+	if err != nil {
+		return err
+	}
+	defer gp.stopOutputs()
+	gp.addDrivers(drivers)
+	keeper := output.New(cfg.Outputs, output.Options{Drivers: drivers, Status: drv.Status,
+		Feedback: gp.feedback(zb.feedback(set.Zigbee, drv.HasFeedback)),
+		Failed:   outputFaults(state), Log: log})
 	hopt.Outputs = keeper
 	h := hub.New(hopt)
 	late.h = h
@@ -354,6 +363,8 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer zb.close()
+	gp.start(h, keeper)
+	defer gp.stopInputs()
 	goRun("mqtt api", api.Run)
 	if up != nil {
 		goRun("uplink", up.Run)
@@ -392,7 +403,9 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	defer done()
 	zones.Close()
 	zb.close()
+	gp.stopInputs()
 	keeper.Stop()
+	gp.stopOutputs()
 	stopHub()
 	select {
 	case err := <-hubDone:

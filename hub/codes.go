@@ -18,7 +18,10 @@ const (
 	CodeWater         Code = 154 // water leakage
 	CodeCO            Code = 162 // carbon monoxide
 	CodeSystemTrouble Code = 300 // system trouble: the journal cannot be written
+	CodeACLoss        Code = 301 // AC loss: a power supply's mains is off
+	CodeLowSysBattery Code = 302 // low system battery
 	CodeRelayTrouble  Code = 320 // sounder/relay trouble
+	CodePeripheral    Code = 330 // system peripheral trouble: a power input's line
 	CodeSystemReset   Code = 305 // system reset: the hub restarted
 	CodeBellTrouble   Code = 321 // bell (siren) trouble
 	CodeCommTrouble   Code = 350 // communication trouble: the external MQTT broker is unreachable

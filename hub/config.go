@@ -53,6 +53,9 @@ type Settings struct {
 	ConfirmWindow Duration `json:"confirm_window" yaml:"confirm_window"`
 	// EntryReportDelay holds the report of an alarm during unsetting (at least 30 s).
 	EntryReportDelay Duration `json:"entry_report_delay" yaml:"entry_report_delay"`
+	// MainsReportDelay holds the report of a mains failure (10s–1h): a mains that
+	// comes back within it is shown and logged, not reported.
+	MainsReportDelay Duration `json:"mains_report_delay" yaml:"mains_report_delay"`
 	RetentionEvents  int      `json:"retention_events" yaml:"retention_events"`
 	RetentionAge     Duration `json:"retention_age" yaml:"retention_age"`
 	// ArmWithoutCode names the accounts (MQTT users) that may arm without a code,
@@ -65,6 +68,11 @@ const (
 	MaxSirenDuration = 15 * time.Minute
 	MinSirenDuration = 90 * time.Second
 	MaxEntryDelay    = 45 * time.Second
+	// Mains report delay: EN 50131-1 allows a delay before a mains failure is
+	// reported (10–70 s is usual at grade 2; some panels allow up to an hour).
+	DefaultMainsReportDelay = time.Minute
+	MinMainsReportDelay     = 10 * time.Second
+	MaxMainsReportDelay     = time.Hour
 )
 
 // DefaultSettings returns the settings Vakt starts with.
@@ -84,6 +92,7 @@ func DefaultSettings() Settings {
 		MaintenanceTimeout: Duration(8 * time.Hour),
 		ConfirmWindow:      Duration(30 * time.Minute),
 		EntryReportDelay:   Duration(30 * time.Second),
+		MainsReportDelay:   Duration(DefaultMainsReportDelay),
 		RetentionEvents:    200_000,
 		RetentionAge:       Duration(5 * 365 * 24 * time.Hour),
 	}
@@ -236,6 +245,9 @@ func (s Settings) WithDefaults() Settings {
 	if s.RetentionAge == 0 {
 		s.RetentionAge = d.RetentionAge
 	}
+	if s.MainsReportDelay == 0 {
+		s.MainsReportDelay = d.MainsReportDelay
+	}
 	return s
 }
 
@@ -268,6 +280,9 @@ func (c Config) Validate() error {
 	}
 	if s.EntryReportDelay.D() < 30*time.Second || s.EntryReportDelay.D() > 10*time.Minute {
 		bad("settings: entry_report_delay %s is outside 30s–10m", s.EntryReportDelay.D())
+	}
+	if s.MainsReportDelay.D() < MinMainsReportDelay || s.MainsReportDelay.D() > MaxMainsReportDelay {
+		bad("settings: mains_report_delay %s is outside %s–%s", s.MainsReportDelay.D(), MinMainsReportDelay, MaxMainsReportDelay)
 	}
 	for _, a := range s.ArmWithoutCode {
 		if strings.TrimSpace(a) == "" || a != strings.TrimSpace(a) {

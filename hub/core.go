@@ -212,6 +212,7 @@ func (s *step) effects() []Effect {
 // copied on write (setZone).
 func clone(st State) State {
 	st.Faults = maps.Clone(st.Faults)
+	st.FaultsDue = maps.Clone(st.FaultsDue)
 	st.Sounding = slices.Clone(st.Sounding)
 	st.Held = slices.Clone(st.Held)
 	st.Lockout.Sources = maps.Clone(st.Lockout.Sources)
@@ -1108,6 +1109,25 @@ func (s *step) fault(f Fault) {
 			code = CodeBellTrouble
 		}
 		reports = append(reports, Report{Code: code, Qualifier: q, Zone: o.Number})
+	case FaultMains:
+		// The report waits for MainsReportDelay (a short cut is not news for
+		// the centre); its restore goes out only if the failure was reported.
+		if _, waiting := s.st.FaultsDue[f.ID]; waiting || f.Active {
+			if f.Active {
+				if s.st.FaultsDue == nil {
+					s.st.FaultsDue = map[FaultID]time.Time{}
+				}
+				s.st.FaultsDue[f.ID] = s.now.Add(s.c.cfg.Settings.MainsReportDelay.D())
+			} else {
+				delete(s.st.FaultsDue, f.ID)
+			}
+			break
+		}
+		reports = append(reports, Report{Code: CodeACLoss, Qualifier: q})
+	case FaultBattery:
+		reports = append(reports, Report{Code: CodeLowSysBattery, Qualifier: q})
+	case FaultPowerInput:
+		reports = append(reports, Report{Code: CodePeripheral, Qualifier: q})
 	}
 	detail := f.ID.String()
 	if f.Detail != "" {
@@ -1135,6 +1155,9 @@ func (c *Core) NextDeadline(st State) time.Time {
 		ts = append(ts, st.EntryDeadline)
 	}
 	ts = append(ts, st.SirenUntil, st.HeldUntil, st.Lockout.Until)
+	for _, t := range st.FaultsDue {
+		ts = append(ts, t)
+	}
 	for _, c := range st.Lockout.Sources {
 		ts = append(ts, c.Until)
 	}
@@ -1198,6 +1221,24 @@ func (s *step) tick() {
 		s.record(Event{Type: EvMaintenanceEnd, Class: ClassTamper, Who: system, Detail: "timed out"})
 	}
 	s.lockoutsEnd()
+	s.faultsDue()
+}
+
+// faultsDue reports the delayed faults (mains) still active at their due time.
+func (s *step) faultsDue() {
+	due := slices.SortedFunc(maps.Keys(s.st.FaultsDue), func(a, b FaultID) int { return strings.Compare(a.String(), b.String()) })
+	for _, id := range due {
+		if s.now.Before(s.st.FaultsDue[id]) {
+			continue
+		}
+		delete(s.st.FaultsDue, id)
+		if !s.st.Faults[id] {
+			continue // restored meanwhile (fault deletes it then; a state from elsewhere)
+		}
+		s.record(Event{Type: EvFaultReported, Class: ClassFault, Who: system,
+			Detail: id.String() + ": still active after " + s.c.cfg.Settings.MainsReportDelay.D().String()},
+			Report{Code: CodeACLoss, Qualifier: QualNew})
+	}
 }
 
 // Resume applies the restart rules to a state loaded from the store: armed stays

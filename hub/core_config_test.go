@@ -28,6 +28,7 @@ func TestDefaultSettings(t *testing.T) {
 		MaintenanceTimeout: d(8 * time.Hour),
 		ConfirmWindow:      d(30 * time.Minute),
 		EntryReportDelay:   d(30 * time.Second),
+		MainsReportDelay:   d(time.Minute),
 		RetentionEvents:    200_000,
 		RetentionAge:       d(5 * 365 * 24 * time.Hour),
 	}
@@ -58,6 +59,7 @@ func TestWithDefaults(t *testing.T) {
 		MaintenanceTimeout: Duration(time.Hour),
 		ConfirmWindow:      Duration(45 * time.Minute),
 		EntryReportDelay:   Duration(time.Minute),
+		MainsReportDelay:   Duration(10 * time.Minute),
 		RetentionEvents:    7,
 		RetentionAge:       Duration(time.Hour),
 	}
@@ -133,6 +135,11 @@ func TestValidate(t *testing.T) {
 		{"entry report delay below", func(c *Config) { c.Settings.EntryReportDelay = Duration(30*time.Second - 1) }, "entry_report_delay"},
 		{"entry report delay at its maximum", func(c *Config) { c.Settings.EntryReportDelay = Duration(10 * time.Minute) }, ""},
 		{"entry report delay above", func(c *Config) { c.Settings.EntryReportDelay = Duration(10*time.Minute + 1) }, "entry_report_delay"},
+		{"mains report delay at its minimum", func(c *Config) { c.Settings.MainsReportDelay = Duration(MinMainsReportDelay) }, ""},
+		{"mains report delay below", func(c *Config) { c.Settings.MainsReportDelay = Duration(MinMainsReportDelay - 1) }, "settings: mains_report_delay 9.999999999s is outside 10s–1h0m0s"},
+		{"mains report delay negative", func(c *Config) { c.Settings.MainsReportDelay = Duration(-time.Second) }, "mains_report_delay -1s"},
+		{"mains report delay at its maximum", func(c *Config) { c.Settings.MainsReportDelay = Duration(MaxMainsReportDelay) }, ""},
+		{"mains report delay above", func(c *Config) { c.Settings.MainsReportDelay = Duration(MaxMainsReportDelay + 1) }, "mains_report_delay"},
 		{"PIN length 4", func(c *Config) { c.Settings.PINLength = 4 }, ""},
 		{"PIN length 5", func(c *Config) { c.Settings.PINLength = 5 }, "pin_length must be 4 or 6, not 5"},
 		{"swinger limit 1", func(c *Config) { c.Settings.SwingerLimit = 1 }, ""},

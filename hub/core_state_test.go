@@ -118,6 +118,9 @@ func TestFaultID(t *testing.T) {
 		{FaultID{Kind: FaultStorage}, "storage", "storage_failed"},
 		{FaultID{Kind: FaultBroker}, "broker", "broker_down"},
 		{FaultID{Kind: "power", Subject: "mains"}, "power:mains", "power_fault"},
+		{FaultID{Kind: FaultMains, Subject: "psu"}, "mains:psu", "mains_failed"},
+		{FaultID{Kind: FaultBattery, Subject: "psu"}, "battery:psu", "battery_low"},
+		{FaultID{Kind: FaultPowerInput, Subject: "psu"}, "gpio:psu", "power_input_failed"},
 		{FaultID{Kind: FaultUplinkClock}, "uplink_clock", "uplink_down"},
 	}
 	for _, tc := range tests {

@@ -352,6 +352,9 @@ func renderState(cfg Config, st State) []string {
 		}
 		add("faults %s", strings.Join(fs, ","))
 	}
+	for _, id := range slices.SortedFunc(maps.Keys(st.FaultsDue), func(a, b FaultID) int { return strings.Compare(a.String(), b.String()) }) {
+		add("fault %s report due %s", id, off(st.FaultsDue[id]))
+	}
 	known := map[string]bool{}
 	for _, z := range cfg.Zones {
 		known[z.ID] = true
@@ -2809,6 +2812,124 @@ func faultCases() []coreCase {
 				{2 * minute, faultIn(FaultBroker, "", false), lines()}},
 			state: lines(
 				`name=armed_night mode=night by=alice`,
+			)},
+		{name: "mains failure: shown and not ready at once, 1301 only after mains_report_delay, then 3301",
+			moves: []move{
+				{0, Fault{ID: FaultID{Kind: FaultMains, Subject: "psu"}, Active: true, Detail: "mains power lost"}, lines(
+					`event fault class=fault state=disarmed who=system detail="mains:psu: mains power lost"`,
+				)},
+				stateIs(
+					`name=disarmed`,
+					`faults mains:psu=true`,
+					`fault mains:psu report due +1m0s`,
+				),
+				{1 * second, faultIn(FaultMains, "psu", true), lines()},
+				{2 * second, arm(ModeAway), lines(
+					`event arm_refused class=arming mode=away state=disarmed who=alice reasons=mains_failed[mains:psu]`,
+					`result not_ready reasons=mains_failed[mains:psu]`,
+				)},
+				{59 * second, Tick{}, lines()},
+				{minute, Tick{}, lines(
+					`event fault_reported class=fault state=disarmed who=system detail="mains:psu: still active after 1m0s"`,
+					`report 1301 zone=0`,
+				)},
+				{minute + second, Tick{}, lines()},
+				stateIs(
+					`name=disarmed`,
+					`faults mains:psu=true`,
+				),
+				{5 * minute, Fault{ID: FaultID{Kind: FaultMains, Subject: "psu"}, Detail: "mains power back"}, lines(
+					`event fault_restore class=fault state=disarmed who=system detail="mains:psu: mains power back"`,
+					`report 3301 zone=0`,
+				)},
+				{6 * minute, Tick{}, lines()}},
+			state: lines(
+				`name=disarmed`,
+			)},
+		{name: "mains back within mains_report_delay: logged and shown, never reported",
+			tweak: func(c *Config) { c.Settings.MainsReportDelay = Duration(30 * second) },
+			moves: []move{
+				{0, faultIn(FaultMains, "psu", true), lines(
+					`event fault class=fault state=disarmed who=system detail="mains:psu"`,
+				)},
+				{29 * second, faultIn(FaultMains, "psu", false), lines(
+					`event fault_restore class=fault state=disarmed who=system detail="mains:psu"`,
+				)},
+				{30 * second, Tick{}, lines()},
+				{31 * second, faultIn(FaultMains, "psu", true), lines(
+					`event fault class=fault state=disarmed who=system detail="mains:psu"`,
+				)},
+				stateIs(
+					`name=disarmed`,
+					`faults mains:psu=true`,
+					`fault mains:psu report due +1m1s`,
+				),
+				{61 * second, Tick{}, lines(
+					`event fault_reported class=fault state=disarmed who=system detail="mains:psu: still active after 30s"`,
+					`report 1301 zone=0`,
+				)}},
+			state: lines(
+				`name=disarmed`,
+				`faults mains:psu=true`,
+			)},
+		{name: "two supplies: each mains report waits for its own delay",
+			moves: []move{
+				{0, faultIn(FaultMains, "psu", true), lines(
+					`event fault class=fault state=disarmed who=system detail="mains:psu"`,
+				)},
+				{30 * second, faultIn(FaultMains, "psu2", true), lines(
+					`event fault class=fault state=disarmed who=system detail="mains:psu2"`,
+				)},
+				{minute, Tick{}, lines(
+					`event fault_reported class=fault state=disarmed who=system detail="mains:psu: still active after 1m0s"`,
+					`report 1301 zone=0`,
+				)},
+				{80 * second, faultIn(FaultMains, "psu2", false), lines(
+					`event fault_restore class=fault state=disarmed who=system detail="mains:psu2"`,
+				)}},
+			state: lines(
+				`name=disarmed`,
+				`faults mains:psu=true`,
+			)},
+		{name: "low system battery: 302 at once and restore; not ready unless forced",
+			moves: []move{
+				{0, Fault{ID: FaultID{Kind: FaultBattery, Subject: "psu"}, Active: true, Detail: "battery low"}, lines(
+					`event fault class=fault state=disarmed who=system detail="battery:psu: battery low"`,
+					`report 1302 zone=0`,
+				)},
+				{1 * second, arm(ModeNight), lines(
+					`event arm_refused class=arming mode=night state=disarmed who=alice reasons=battery_low[battery:psu]`,
+					`result not_ready reasons=battery_low[battery:psu]`,
+				)},
+				{2 * second, force(ModeNight, alice, RoleAdmin), lines(
+					`event arm_forced class=arming mode=night state=disarmed who=alice reasons=battery_low[battery:psu]`,
+					`event armed class=arming mode=night state=armed_night who=alice`,
+					`report 3401 zone=1`,
+					`result ok`,
+				)},
+				{minute, Fault{ID: FaultID{Kind: FaultBattery, Subject: "psu"}, Detail: "battery ok"}, lines(
+					`event fault_restore class=fault state=armed_night who=system detail="battery:psu: battery ok"`,
+					`report 3302 zone=0`,
+				)}},
+			state: lines(
+				`name=armed_night mode=night by=alice`,
+			)},
+		{name: "a power input's line unusable: 330 and restore, not ready",
+			moves: []move{
+				{0, Fault{ID: FaultID{Kind: FaultPowerInput, Subject: "psu"}, Active: true, Detail: "cannot request line gpiochip0:5: line busy"}, lines(
+					`event fault class=fault state=disarmed who=system detail="gpio:psu: cannot request line gpiochip0:5: line busy"`,
+					`report 1330 zone=0`,
+				)},
+				{1 * second, arm(ModeAway), lines(
+					`event arm_refused class=arming mode=away state=disarmed who=alice reasons=power_input_failed[gpio:psu]`,
+					`result not_ready reasons=power_input_failed[gpio:psu]`,
+				)},
+				{minute, faultIn(FaultPowerInput, "psu", false), lines(
+					`event fault_restore class=fault state=disarmed who=system detail="gpio:psu"`,
+					`report 3330 zone=0`,
+				)}},
+			state: lines(
+				`name=disarmed`,
 			)},
 		{name: "storage fault: 300",
 			moves: []move{{0, faultIn(FaultStorage, "", true), lines(

@@ -35,6 +35,11 @@
 // EntryReportDelay: disarming in that time drops it. A second, different detector
 // within ConfirmWindow confirms an alarm (Contact ID 139) and releases held reports.
 //
+// System faults (Fault) show and block arming at once. A mains failure
+// (FaultMains) is reported (301) only if it is still active after
+// MainsReportDelay, a deadline of Tick (State.FaultsDue); its restore is reported
+// only when the failure was.
+//
 // 24-hour zones act in every state: fire, CO and panic sound everything; water sounds
 // the internal sounder; silent panic only reports. Tamper is reported in every state,
 // sounds the internal sounder while disarmed and is a full alarm while armed;

@@ -52,4 +52,5 @@ const (
 	EvUnisolate           EventType = "unisolate"
 	EvManualTest          EventType = "manual_test"
 	EvPeriodicTest        EventType = "periodic_test"
+	EvFaultReported       EventType = "fault_reported" // a delayed fault report (mains) went out
 )

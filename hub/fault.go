@@ -33,6 +33,19 @@ const (
 	// topic), so every Zigbee device's state is unknown. Contact ID 350,
 	// communication trouble: the hub cannot hear its wireless devices.
 	FaultZigbee FaultKind = "zigbee"
+	// FaultMains: a power supply's mains is off (Subject: the power input's id).
+	// Shown and blocking arming at once; reported as Contact ID 301 (AC loss) only
+	// if it lasts Settings.MainsReportDelay, and its restore (3301) only then.
+	FaultMains FaultKind = "mains"
+	// FaultBattery: a power supply's battery is low (Subject: the power input's
+	// id). Contact ID 302, low system battery.
+	FaultBattery FaultKind = "battery"
+	// FaultPowerInput: the line of a power input (mains-fail, low-battery) cannot
+	// be requested or read, so the supply is not supervised (Subject: the power
+	// input's id). Contact ID 330, system peripheral trouble: the monitoring
+	// input is a peripheral of the hub itself, not a zone (381) nor an expansion
+	// module (333).
+	FaultPowerInput FaultKind = "gpio"
 )
 
 // FaultID names one fault: its kind and what it is about.
@@ -88,6 +101,12 @@ func (f FaultID) reason() string {
 		return "broker_down"
 	case FaultZigbee:
 		return "zigbee_down"
+	case FaultMains:
+		return "mains_failed"
+	case FaultBattery:
+		return "battery_low"
+	case FaultPowerInput:
+		return "power_input_failed"
 	}
 	return string(f.Kind) + "_fault"
 }

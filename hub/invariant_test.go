@@ -45,7 +45,8 @@ func inputFrom(cfg Config, a, b byte) Input {
 			output = cfg.Outputs[int(b)%len(cfg.Outputs)].ID
 		}
 		ids := []FaultID{{Kind: FaultUplinkPath, Subject: "primary"}, {Kind: FaultUplinkClock, Subject: "primary"},
-			{Kind: FaultOutput, Subject: output}, {Kind: FaultStorage}, {Kind: FaultBroker}}
+			{Kind: FaultOutput, Subject: output}, {Kind: FaultStorage}, {Kind: FaultBroker},
+			{Kind: FaultMains, Subject: "psu"}, {Kind: FaultBattery, Subject: "psu"}, {Kind: FaultPowerInput, Subject: "psu"}}
 		return Fault{ID: ids[int(b/7)%len(ids)], Active: a&0x80 != 0}
 	default:
 		return Sensor{Zone: zone, Signal: SigOpen}
@@ -176,6 +177,9 @@ func checkInvariants(t *testing.T, data []byte) {
 	st := c.InitialState()
 	now := t0
 	on := map[OutputKind]bool{}
+	mainsSince := map[FaultID]time.Time{} // mains faults active, since when
+	mainsReported := map[FaultID]bool{}
+	mainsDelay := c.cfg.Settings.MainsReportDelay.D()
 	apply := func(in Input) {
 		prev := st
 		var fx []Effect
@@ -227,6 +231,40 @@ func checkInvariants(t *testing.T, data []byte) {
 					t.Fatalf("tamper without report outside maintenance")
 				}
 			}
+		}
+		// A mains failure is reported only once it has lasted the delay, and
+		// its restore only when it was reported.
+		if f, ok := in.(Fault); ok && f.ID.Kind == FaultMains && prev.Faults[f.ID] != f.Active {
+			if f.Active {
+				mainsSince[f.ID] = now
+			}
+		}
+		for _, e := range fx {
+			r, ok := e.(Record)
+			if !ok {
+				continue
+			}
+			for _, rep := range r.Reports {
+				if rep.Code != CodeACLoss {
+					continue
+				}
+				id := FaultID{Kind: FaultMains, Subject: "psu"}
+				switch rep.Qualifier {
+				case QualNew:
+					if now.Sub(mainsSince[id]) < mainsDelay || mainsReported[id] {
+						t.Fatalf("1301 at %v for a mains failure since %v (reported before: %v)", now, mainsSince[id], mainsReported[id])
+					}
+					mainsReported[id] = true
+				case QualRestore:
+					if !mainsReported[id] || st.Faults[id] {
+						t.Fatalf("3301 at %v without a 1301, or with the fault active", now)
+					}
+					mainsReported[id] = false
+				}
+			}
+		}
+		if f, ok := in.(Fault); ok && f.ID.Kind == FaultMains && !f.Active && !mainsReported[f.ID] && st.FaultsDue[f.ID] != (time.Time{}) {
+			t.Fatalf("mains restored, its report still due")
 		}
 		// Sirens never run past their limit.
 		if len(st.Sounding) > 0 {

@@ -43,6 +43,10 @@ type State struct {
 	Maintenance *Maintenance         `json:"maintenance,omitempty"`
 	// Faults are the active system faults.
 	Faults map[FaultID]bool `json:"faults,omitempty"`
+	// FaultsDue are the active faults whose report is delayed (a mains failure,
+	// Settings.MainsReportDelay), with when it is due. A fault restored before
+	// then is never reported; one that is active and not here was reported.
+	FaultsDue map[FaultID]time.Time `json:"faults_due,omitempty"`
 }
 
 // ZoneState is the live state of one zone.
@@ -175,6 +179,7 @@ func (s State) equal(o State) bool {
 	}
 	sameZones := reflect.ValueOf(s.Zones).UnsafePointer() == reflect.ValueOf(o.Zones).UnsafePointer()
 	if !slices.Equal(s.Sounding, o.Sounding) || !sameZones && !maps.Equal(s.Zones, o.Zones) || !maps.Equal(s.Faults, o.Faults) ||
+		!maps.EqualFunc(s.FaultsDue, o.FaultsDue, time.Time.Equal) ||
 		!slices.EqualFunc(s.Held, o.Held, func(a, b Report) bool {
 			return a.Seq == b.Seq && a.Code == b.Code && a.Zone == b.Zone && a.Time.Equal(b.Time)
 		}) {

@@ -18,6 +18,11 @@
 //
 // File.Split separates the two, Join puts them back. A new adapter adds one field
 // to Zone and Output (its key), one field to Set, and its wiring in main.
+//
+// A zone or output has one binding: two adapters binding the same one is an
+// error. Power supplies' trouble outputs wired to GPIO lines (mains fail, low
+// battery) are no zones: they are the file's power entries, each a gpio binding
+// by id, kept with the zones' gpio bindings.
 package binding
 
 import (
@@ -28,6 +33,7 @@ import (
 	"strings"
 
 	"vakt/hub"
+	"vakt/sensors/gpio"
 	"vakt/sensors/mqttdev"
 	"vakt/sensors/zigbee"
 )
@@ -41,6 +47,15 @@ type File struct {
 	Outputs  []Output     `json:"outputs" yaml:"outputs"`
 	// Keypads are the Zigbee keypads and remotes that arm and disarm.
 	Keypads []Keypad `json:"keypads,omitempty" yaml:"keypads,omitempty"`
+	// Power are the power supplies' trouble outputs wired to the hub.
+	Power []Power `json:"power,omitempty" yaml:"power,omitempty"`
+}
+
+// Power is a power supply's trouble output (mains fail, low battery) on a GPIO
+// line: its id names the faults it raises (mains:<id>, battery:<id>).
+type Power struct {
+	ID   string            `json:"id" yaml:"id"`
+	GPIO *gpio.ZoneBinding `json:"gpio,omitempty" yaml:"gpio,omitempty"`
 }
 
 // Zone is a zone entry: the zone and its bindings.
@@ -50,6 +65,8 @@ type Zone struct {
 	MQTT *mqttdev.ZoneBinding `json:"mqtt,omitempty" yaml:"mqtt,omitempty"`
 	// Zigbee binds the zone to a device of Zigbee2MQTT, by IEEE address.
 	Zigbee *zigbee.ZoneBinding `json:"zigbee,omitempty" yaml:"zigbee,omitempty"`
+	// GPIO binds the zone to a wired line on the hub's GPIO header.
+	GPIO *gpio.ZoneBinding `json:"gpio,omitempty" yaml:"gpio,omitempty"`
 }
 
 // Output is an output entry: the output and its bindings.
@@ -57,6 +74,8 @@ type Output struct {
 	hub.Output `yaml:",inline"`
 	// MQTT drives the output by publishing to a topic.
 	MQTT *mqttdev.OutputBinding `json:"mqtt,omitempty" yaml:"mqtt,omitempty"`
+	// GPIO drives the output (a relay) on a line of the hub's GPIO header.
+	GPIO *gpio.OutputBinding `json:"gpio,omitempty" yaml:"gpio,omitempty"`
 	// Zigbee drives a Zigbee siren through Zigbee2MQTT.
 	Zigbee *zigbee.OutputBinding `json:"zigbee,omitempty" yaml:"zigbee,omitempty"`
 }
@@ -73,6 +92,11 @@ type Keypad struct {
 type Set struct {
 	MQTT   mqttdev.Bindings `json:"mqtt"`
 	Zigbee zigbee.Bindings  `json:"zigbee,omitzero"`
+	// GPIO has the zones' and the power inputs' lines in Zones.
+	GPIO gpio.Bindings `json:"gpio,omitzero"`
+
+	// dupPower are the power ids the file had twice (Split; Validate reports them).
+	dupPower []string
 }
 
 // Split returns the hub's configuration and the bindings of f.
@@ -90,6 +114,9 @@ func (f File) Split() (hub.Config, Set) {
 		if z.Zigbee != nil {
 			s.Zigbee.Zones = put(s.Zigbee.Zones, z.ID, *z.Zigbee)
 		}
+		if z.GPIO != nil {
+			s.GPIO.Zones = put(s.GPIO.Zones, z.ID, *z.GPIO)
+		}
 	}
 	for _, o := range f.Outputs {
 		cfg.Outputs = append(cfg.Outputs, o.Output)
@@ -102,6 +129,9 @@ func (f File) Split() (hub.Config, Set) {
 		if o.Zigbee != nil {
 			s.Zigbee.Outputs = put(s.Zigbee.Outputs, o.ID, *o.Zigbee)
 		}
+		if o.GPIO != nil {
+			s.GPIO.Outputs = put(s.GPIO.Outputs, o.ID, *o.GPIO)
+		}
 	}
 	for _, k := range f.Keypads {
 		var b zigbee.KeypadBinding // none: Validate says the address is missing
@@ -110,6 +140,16 @@ func (f File) Split() (hub.Config, Set) {
 		}
 		s.Zigbee.Keypads = put(s.Zigbee.Keypads, k.ID, b)
 	}
+	for _, p := range f.Power {
+		var b gpio.ZoneBinding // none: Validate says the line is missing
+		if p.GPIO != nil {
+			b = *p.GPIO
+		}
+		if _, dup := s.GPIO.Zones[p.ID]; dup {
+			s.dupPower = append(s.dupPower, p.ID)
+		}
+		s.GPIO.Zones = put(s.GPIO.Zones, p.ID, b)
+	}
 	return cfg, s
 }
 
@@ -117,6 +157,7 @@ func (f File) Split() (hub.Config, Set) {
 // cfg does not have are left out (Validate reports them).
 func Join(cfg hub.Config, s Set) File {
 	f := File{Settings: cfg.Settings, Users: cfg.Users}
+	zones := map[string]bool{}
 	for _, z := range cfg.Zones {
 		e := Zone{Zone: z}
 		if b, ok := s.MQTT.Zones[z.ID]; ok {
@@ -125,7 +166,19 @@ func Join(cfg hub.Config, s Set) File {
 		if b, ok := s.Zigbee.Zones[z.ID]; ok {
 			e.Zigbee = &b
 		}
+		if b, ok := s.GPIO.Zones[z.ID]; ok {
+			e.GPIO = &b
+		}
 		f.Zones = append(f.Zones, e)
+		zones[z.ID] = true
+	}
+	// The gpio bindings of no zone are the power entries (or bindings Validate
+	// refuses, kept so that nothing is lost on the way out).
+	for _, id := range sortedKeys(s.GPIO.Zones) {
+		if !zones[id] {
+			b := s.GPIO.Zones[id]
+			f.Power = append(f.Power, Power{ID: id, GPIO: &b})
+		}
 	}
 	for _, o := range cfg.Outputs {
 		e := Output{Output: o}
@@ -134,6 +187,9 @@ func Join(cfg hub.Config, s Set) File {
 		}
 		if b, ok := s.Zigbee.Outputs[o.ID]; ok {
 			e.Zigbee = &b
+		}
+		if b, ok := s.GPIO.Outputs[o.ID]; ok {
+			e.GPIO = &b
 		}
 		f.Outputs = append(f.Outputs, e)
 	}
@@ -161,6 +217,11 @@ func (s Set) Validate(cfg hub.Config) error {
 		if b, ok := s.Zigbee.Zones[z.ID]; ok {
 			if err := b.Validate(); err != nil {
 				bad("zones[%d] %q: zigbee: %w", i, z.ID, err)
+			}
+		}
+		if b, ok := s.GPIO.Zones[z.ID]; ok {
+			if b.Power() {
+				bad("zones[%d] %q: gpio: a %s line is a power input, not a zone: bind it in a power entry", i, z.ID, b.Means)
 			}
 		}
 		if by := s.zoneAdapters(z.ID); len(by) > 1 {
@@ -217,7 +278,53 @@ func (s Set) Validate(cfg hub.Config) error {
 	if err := s.Zigbee.CheckKeypads(); err != nil {
 		bad("keypads: zigbee: %w", err)
 	}
+	for _, id := range s.dupPower {
+		bad("power %q: duplicate id", id)
+	}
+	for _, id := range sortedKeys(s.GPIO.Zones) {
+		if !zones[id] && !s.GPIO.Zones[id].Power() {
+			bad("gpio: %q is neither a configured zone nor a power input (means mains_fail or low_battery)", id)
+		}
+	}
+	for _, id := range sortedKeys(s.GPIO.Outputs) {
+		if !outputs[id] {
+			bad("gpio: binding of output %q, which is not configured", id)
+		}
+	}
+	if err := s.GPIO.Validate(); err != nil {
+		bad("%w", err) // "gpio: invalid binding: zone door: ..."
+	}
 	return errors.Join(errs...)
+}
+
+// zoneAdapters names the adapters that bind zone id.
+func (s Set) zoneAdapters(id string) []string {
+	var by []string
+	if _, ok := s.MQTT.Zones[id]; ok {
+		by = append(by, "mqtt")
+	}
+	if _, ok := s.Zigbee.Zones[id]; ok {
+		by = append(by, "zigbee")
+	}
+	if _, ok := s.GPIO.Zones[id]; ok {
+		by = append(by, "gpio")
+	}
+	return by
+}
+
+// outputAdapters names the adapters that bind output id.
+func (s Set) outputAdapters(id string) []string {
+	var by []string
+	if _, ok := s.MQTT.Outputs[id]; ok {
+		by = append(by, "mqtt")
+	}
+	if _, ok := s.Zigbee.Outputs[id]; ok {
+		by = append(by, "zigbee")
+	}
+	if _, ok := s.GPIO.Outputs[id]; ok {
+		by = append(by, "gpio")
+	}
+	return by
 }
 
 // Marshal returns the JSON form of s that the store keeps.
@@ -239,30 +346,6 @@ func Unmarshal(b json.RawMessage) (Set, error) {
 		return Set{}, fmt.Errorf("binding: decode: %w", err)
 	}
 	return s, nil
-}
-
-// zoneAdapters names the adapters that bind zone id.
-func (s Set) zoneAdapters(id string) []string {
-	var by []string
-	if _, ok := s.MQTT.Zones[id]; ok {
-		by = append(by, "mqtt")
-	}
-	if _, ok := s.Zigbee.Zones[id]; ok {
-		by = append(by, "zigbee")
-	}
-	return by
-}
-
-// outputAdapters names the adapters that bind output id.
-func (s Set) outputAdapters(id string) []string {
-	var by []string
-	if _, ok := s.MQTT.Outputs[id]; ok {
-		by = append(by, "mqtt")
-	}
-	if _, ok := s.Zigbee.Outputs[id]; ok {
-		by = append(by, "zigbee")
-	}
-	return by
 }
 
 // ZoneBound reports whether any adapter binds zone id.

@@ -28,10 +28,10 @@ const (
 	// which disarms (the core does both as the keyswitch actor).
 	Keyswitch Meaning = "keyswitch"
 	// MainsFail: a power supply's mains-fail output. Active raises the system
-	// fault "mains:<id>", inactive restores it.
+	// fault "mains:<id>" (hub.FaultMains), inactive restores it.
 	MainsFail Meaning = "mains_fail"
 	// LowBattery: a power supply's low-battery output. Active raises the system
-	// fault "battery:<id>", inactive restores it.
+	// fault "battery:<id>" (hub.FaultBattery), inactive restores it.
 	LowBattery Meaning = "low_battery"
 )
 
@@ -291,3 +291,20 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(ks)
 	return ks
 }
+
+// Bindings are the adapter's bindings as the domain configuration keeps them:
+// zones and power inputs (mains_fail, low_battery) by id, outputs by id.
+type Bindings struct {
+	Zones   map[string]ZoneBinding   `json:"zones,omitempty"`
+	Outputs map[string]OutputBinding `json:"outputs,omitempty"`
+}
+
+// Empty reports whether nothing is bound to GPIO.
+func (b Bindings) Empty() bool { return len(b.Zones) == 0 && len(b.Outputs) == 0 }
+
+// Validate checks the bindings together (see the function Validate).
+func (b Bindings) Validate() error { return Validate(b.Zones, b.Outputs) }
+
+// Power reports whether the binding is a power supply's trouble output
+// (mains_fail, low_battery) rather than a zone's line.
+func (b ZoneBinding) Power() bool { return b.Means == MainsFail || b.Means == LowBattery }

@@ -30,8 +30,9 @@
 // signals: a contact or keyswitch line posts open/close (the core arms and
 // disarms a keyswitch zone as the keyswitch), a tamper line tamper and its
 // restore. A line that cannot be requested or read makes its zone offline;
-// mains-fail and low-battery lines raise system faults (FaultMains,
-// FaultBattery, FaultLine), since the hub has no trouble inputs of its own yet.
+// mains-fail and low-battery lines raise the hub's system faults
+// (hub.FaultMains, reported after the mains report delay; hub.FaultBattery), and
+// a trouble line that cannot be used raises hub.FaultPowerInput.
 //
 // # Outputs
 //

@@ -199,7 +199,7 @@ func TestGPIOTroublesThroughHub(t *testing.T) {
 	equal(t, "at start", events(), []string{"restart  resumed in state disarmed", "fault  mains:psu: mains power lost", "device_offline door"})
 	err := r.h.Input(ctx, hub.Command{Kind: hub.CmdArm, Mode: hub.ModeAway, Who: hub.Actor{Via: hub.ViaSystem}})
 	var he *hub.Error
-	if !errors.As(err, &he) || he.Kind != hub.ErrNotReady || he.Error() != "not ready to arm away: door: offline, mains_fault" {
+	if !errors.As(err, &he) || he.Kind != hub.ErrNotReady || he.Error() != "not ready to arm away: door: offline, mains_failed" {
 		t.Fatalf("arm: %v", err)
 	}
 	equal(t, "arm refused", events(), []string{"arm_refused"})
@@ -213,6 +213,23 @@ func TestGPIOTroublesThroughHub(t *testing.T) {
 		t.Fatalf("arm: %v", err)
 	}
 	equal(t, "back", events(), []string{"fault_restore  mains:psu: mains power back", "device_online door", "armed"})
+	// The mains came back well within the mains report delay: the centre hears
+	// of the restart, the door's offline and online, and the arming, not of the mains.
+	equal(t, "reports", outbox(t, r.store), []string{"1305 zone=0", "1381 zone=1", "3381 zone=1", "3401 zone=0"})
+}
+
+// outbox lists the reports queued for the monitoring centre.
+func outbox(t *testing.T, st *storage.Store) []string {
+	t.Helper()
+	rs, err := st.Outbox(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		got = append(got, fmt.Sprintf("%d%03d zone=%d", r.Qualifier, r.Code, r.Zone))
+	}
+	return got
 }
 
 // A zone offline and a trouble line's fault, stored before a restart, are
@@ -231,7 +248,7 @@ func TestGPIORestartRestoresAvailability(t *testing.T) {
 	if err := r.h.Input(ctx, hub.Tick{}); err != nil {
 		t.Fatal(err)
 	}
-	for !r.h.Snapshot().State.Zones["door"].Offline || !r.h.Snapshot().State.Faults[hub.FaultID{Kind: FaultLine, Subject: "psu"}] {
+	for !r.h.Snapshot().State.Zones["door"].Offline || !r.h.Snapshot().State.Faults[hub.FaultID{Kind: hub.FaultPowerInput, Subject: "psu"}] {
 		runtime.Gosched()
 	}
 	if err := r.h.Input(ctx, hub.Tick{}); err != nil { // committed
@@ -244,7 +261,7 @@ func TestGPIORestartRestoresAvailability(t *testing.T) {
 	if err := r.h.Input(ctx, hub.Tick{}); err != nil {
 		t.Fatal(err)
 	}
-	for r.h.Snapshot().State.Zones["door"].Offline || r.h.Snapshot().State.Faults[hub.FaultID{Kind: FaultLine, Subject: "psu"}] {
+	for r.h.Snapshot().State.Zones["door"].Offline || r.h.Snapshot().State.Faults[hub.FaultID{Kind: hub.FaultPowerInput, Subject: "psu"}] {
 		runtime.Gosched()
 	}
 	if err := r.h.Input(ctx, hub.Tick{}); err != nil {
@@ -266,6 +283,7 @@ func TestGPIORestartRestoresAvailability(t *testing.T) {
 		"device_online door",
 		"fault_restore  gpio:psu: line usable",
 	})
+	equal(t, "reports", outbox(t, r.store), []string{"1305 zone=0", "1381 zone=1", "1330 zone=0", "1305 zone=0", "3381 zone=1", "3330 zone=0"})
 }
 
 // BenchmarkEdgeToSiren measures the alarm path in process: from a GPIO edge on

@@ -10,15 +10,6 @@ import (
 	"vakt/hub"
 )
 
-// System fault kinds raised by trouble lines. The hub has no kinds of its own
-// for them yet: they are logged and shown as faults (and keep the system from
-// being ready), but not reported to the monitoring centre.
-const (
-	FaultMains   hub.FaultKind = "mains"   // a mains_fail line is active
-	FaultBattery hub.FaultKind = "battery" // a low_battery line is active
-	FaultLine    hub.FaultKind = "gpio"    // a trouble line cannot be requested or read
-)
-
 // DefaultPoll is how often levels are read again, so a lost edge heals and a
 // line that could not be requested is tried again.
 const DefaultPoll = time.Second
@@ -105,7 +96,8 @@ func NewZones(chips Chips, bindings map[string]ZoneBinding, h Inputs, opt Option
 // Poll (posting only changes) and tries again lines that could not be requested,
 // until ctx is cancelled; it then releases the lines and returns nil. A line
 // that cannot be requested or read is logged and makes its zone offline (a
-// trouble line raises the fault gpio:<id>); nothing stops the others.
+// trouble line raises the hub's fault gpio:<id>, hub.FaultPowerInput); nothing
+// stops the others.
 func (z *Zones) Run(ctx context.Context) error {
 	defer z.release()
 	for {
@@ -182,10 +174,10 @@ func (z *Zones) post(ctx context.Context, l *zline, active bool) {
 	case Tamper:
 		in = hub.Sensor{Zone: l.id, Signal: pick(active, hub.SigTamper, hub.SigTamperRestore)}
 	case MainsFail:
-		in = hub.Fault{ID: hub.FaultID{Kind: FaultMains, Subject: l.id}, Active: active,
+		in = hub.Fault{ID: hub.FaultID{Kind: hub.FaultMains, Subject: l.id}, Active: active,
 			Detail: pick(active, "mains power lost", "mains power back")}
 	case LowBattery:
-		in = hub.Fault{ID: hub.FaultID{Kind: FaultBattery, Subject: l.id}, Active: active,
+		in = hub.Fault{ID: hub.FaultID{Kind: hub.FaultBattery, Subject: l.id}, Active: active,
 			Detail: pick(active, "battery low", "battery ok")}
 	}
 	z.send(ctx, in)
@@ -238,7 +230,7 @@ func (z *Zones) syncDown(ctx context.Context) {
 			z.send(ctx, hub.Sensor{Zone: id, Signal: pick(down, hub.SigOffline, hub.SigOnline)})
 			continue
 		}
-		z.send(ctx, hub.Fault{ID: hub.FaultID{Kind: FaultLine, Subject: id}, Active: down, Detail: pick(down, why[id], "line usable")})
+		z.send(ctx, hub.Fault{ID: hub.FaultID{Kind: hub.FaultPowerInput, Subject: id}, Active: down, Detail: pick(down, why[id], "line usable")})
 	}
 }
 
