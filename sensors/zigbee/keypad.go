@@ -91,6 +91,11 @@ func (a *Adapter) keypadAction(ieee string, r *dev, s StateMsg) {
 // kpDo checks a keypad's arm or disarm request with the hub and answers it.
 func (a *Adapter) kpDo(ctx context.Context, r kpRequest) {
 	req := hub.Request{Cred: hub.Credential{Code: r.code}, Via: hub.ViaKeypad, Device: r.id, Source: "keypad:" + r.ieee}
+	if r.code == "" && r.transaction == nil {
+		// A fob has no keys for a code: it acts as the user whose tags list its
+		// IEEE address, through the same check (and lockout) as every credential.
+		req.Cred, req.Via = hub.Credential{Tag: r.ieee}, hub.ViaFob
+	}
 	switch r.action {
 	case "disarm":
 		req.Kind = hub.CmdDisarm

@@ -64,7 +64,8 @@ func TestKeypad(t *testing.T) {
 	r.bus.send("zigbee2mqtt/bridge/state", `{"state":"offline"}`)
 	r.bus.send("zigbee2mqtt/bridge/state", `{"state":"online"}`)
 	expect(t, "after restart", r.bus.wait(t, 1), []string{kpSet + `{"arm_mode":{"mode":"disarm"}} retain=false`})
-	// A fob has no transaction: it is not answered.
+	// A fob has no transaction: it is not answered. It has no code either: it acts
+	// as the user whose tags list it.
 	r.bus.send("zigbee2mqtt/fob_bob", `{"action":"arm_day_zones","action_code":""}`)
 	r.bus.send("zigbee2mqtt/hall_keypad", keypadMsg("arm_day_zones", "1234", 47))
 	expect(t, "fob then keypad", r.bus.wait(t, 1), []string{kpSet + `{"arm_mode":{"mode":"not_ready","transaction":47}} retain=false`})
@@ -72,16 +73,16 @@ func TestKeypad(t *testing.T) {
 	r.panel.mu.Lock()
 	var reqs []string
 	for _, q := range r.panel.reqs {
-		reqs = append(reqs, fmt.Sprintf("%s %s code=%s via=%s device=%s source=%s", q.Kind, q.Mode, q.Cred.Code, q.Via, q.Device, q.Source))
+		reqs = append(reqs, fmt.Sprintf("%s %s code=%s tag=%s via=%s device=%s source=%s", q.Kind, q.Mode, q.Cred.Code, q.Cred.Tag, q.Via, q.Device, q.Source))
 	}
 	r.panel.mu.Unlock()
-	src := " via=keypad device=hall_keypad source=keypad:" + ieeeKeypad
+	src := " tag= via=keypad device=hall_keypad source=keypad:" + ieeeKeypad
 	expect(t, "requests", reqs, []string{
 		"arm away code=1234" + src,
 		"disarm  code=0000" + src,
 		"disarm  code=1234" + src,
 		"arm night code=1234" + src,
-		"arm home code= via=keypad device=bob source=keypad:" + ieeeFob,
+		"arm home code= tag=" + ieeeFob + " via=fob device=bob source=keypad:" + ieeeFob,
 		"arm home code=1234" + src,
 	})
 	expect(t, "inputs", slices.DeleteFunc(r.hub.take(), func(s string) bool {
