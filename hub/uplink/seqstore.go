@@ -10,14 +10,17 @@ import (
 	"strings"
 )
 
-// SeqStore keeps each path's last DC-09 sequence number, so that the numbers go on
-// across restarts and across `vakt uplink test` runs: a receiving centre that
-// suppresses repeated numbers would otherwise drop the first messages after every
-// start. The uplink saves a number before it sends the message that uses it.
+// SeqStore keeps each path's highest DC-09 sequence number that may have been used,
+// so that the numbers go on across restarts and across `vakt uplink test` runs: a
+// receiving centre that suppresses repeated numbers would otherwise drop the first
+// messages after every start. The uplink reserves numbers in blocks of 100: it
+// saves the block's last number before it sends the block's first message, and a
+// restart goes on after it.
 type SeqStore interface {
-	// LoadSeq returns the last number used on the path, 0 for none.
+	// LoadSeq returns the highest number that may have been used on the path, 0
+	// for none.
 	LoadSeq(path string) (int, error)
-	// SaveSeq records seq as the last number used on the path.
+	// SaveSeq records seq as the highest number that may be used on the path.
 	SaveSeq(path string, seq int) error
 }
 

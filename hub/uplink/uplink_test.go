@@ -942,14 +942,16 @@ func TestSeqContinuesAcrossRestarts(t *testing.T) {
 			seqs = append(seqs, r.Seq)
 		}
 	}
-	if want := []int{1, 2, 3}; !slices.Equal(seqs, want) {
+	// Each start reserves a block of 100 numbers and goes on after the last
+	// start's block.
+	if want := []int{1, 101, 201}; !slices.Equal(seqs, want) {
 		t.Errorf("sequence numbers %v, want %v", seqs, want)
 	}
 	var got []int
 	for _, m := range rec.allFrames() {
 		got = append(got, m.Seq)
 	}
-	if want := []int{1, 2, 3}; !slices.Equal(got, want) {
+	if want := []int{1, 101, 201}; !slices.Equal(got, want) {
 		t.Errorf("receiver saw %v, want %v", got, want)
 	}
 	// After 9999 comes 0001; a damaged file is logged and numbering goes on.
@@ -970,8 +972,8 @@ func TestSeqContinuesAcrossRestarts(t *testing.T) {
 	if !strings.Contains(e.logs.String(), "cannot read the last sequence number") {
 		t.Errorf("damaged file not logged:\n%s", e.logs)
 	}
-	if n, err := dir.LoadSeq("primary"); err != nil || n != 1 {
-		t.Errorf("after the damaged file: %d, %v", n, err)
+	if n, err := dir.LoadSeq("primary"); err != nil || n != 100 {
+		t.Errorf("after the damaged file: %d, %v (want the block 1–100 reserved)", n, err)
 	}
 }
 
