@@ -977,3 +977,75 @@ func TestHubBackPressureCountsWaitingInputs(t *testing.T) {
 		}
 	})
 }
+
+// Only an account named in arm_without_code, only to arm and without force, gets
+// past Do without a credential; the event names the device it came from.
+func TestHubArmWithoutCodeByAccount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := &cjJournal{}
+		cfg := cjConfig(t)
+		cfg.Settings.ArmWithoutCode = []string{"homeassistant"}
+		h, stop := cjStart(t, Options{Config: cfg, Journal: j, Verifier: &Verifier{}})
+		defer stop()
+		ctx := context.Background()
+		_, before, _ := j.snapshot()
+		req := func(k CommandKind, force bool, account string) Request {
+			return Request{Kind: k, Mode: ModeNight, Force: force, Via: ViaMQTT, Device: "ha", Account: account}
+		}
+		for _, tc := range []struct {
+			name string
+			r    Request
+			want ErrorKind
+		}{
+			{"an account not named", req(CmdArm, false, "other"), ErrBadCode},
+			{"no account", req(CmdArm, false, ""), ErrBadCode},
+			{"forced", req(CmdArm, true, "homeassistant"), ErrBadCode},
+			{"arm", req(CmdArm, false, "homeassistant"), ""},
+			{"disarm", req(CmdDisarm, false, "homeassistant"), ErrBadCode},
+		} {
+			if err := h.Do(ctx, tc.r); KindOf(err) != tc.want {
+				t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+			}
+		}
+		synctest.Wait()
+		_, types, st := j.snapshot()
+		if got := types[len(before):]; !slices.Equal(got, []string{string(EvArmed)}) {
+			t.Errorf("events %v, want one armed", got)
+		}
+		if st.Name != ArmedNight || st.ArmedBy != (Actor{Device: "ha", Via: ViaMQTT}) {
+			t.Errorf("state %s armed by %+v", st.Name, st.ArmedBy)
+		}
+	})
+}
+
+// With a CommitDelay, what is posted while the writer waits shares its transaction;
+// without one, each input is committed as soon as the writer wakes.
+func TestHubCommitDelayGathers(t *testing.T) {
+	for _, tc := range []struct {
+		delay   time.Duration
+		commits int
+	}{{0, 2}, {time.Millisecond, 1}} {
+		synctest.Test(t, func(t *testing.T) {
+			j := &cjJournal{}
+			h, stop := cjStart(t, Options{Config: coreConfig(), Journal: j, CommitDelay: tc.delay})
+			defer stop()
+			ctx := context.Background()
+			before, started, _ := j.snapshot()
+			if err := h.Post(ctx, open_("window")); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			time.Sleep(tc.delay / 2)
+			if err := h.Post(ctx, open_("door")); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			time.Sleep(tc.delay)
+			synctest.Wait()
+			n, types, _ := j.snapshot()
+			if types = types[len(started):]; n-before != tc.commits || !slices.Equal(types, []string{string(EvZoneOpen), string(EvZoneOpen)}) {
+				t.Errorf("delay %s: %d commits of %v, want %d of two zone_open", tc.delay, n-before, types, tc.commits)
+			}
+		})
+	}
+}

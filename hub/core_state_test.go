@@ -21,8 +21,9 @@ func fullState() State {
 		HeldUntil: t0.Add(5),
 		Verify:    &Verification{FirstZone: "living", Until: t0.Add(6)},
 		Zones:     map[string]ZoneState{"door": {Open: true}, "living": {Latched: true, Alarms: 1}},
-		Lockout:   Lockout{Failures: 2, WindowStart: t0, Until: t0.Add(7)},
-		WalkTest:  &WalkTest{By: bob, Until: t0.Add(8), Seen: map[string]bool{"door": true}},
+		Lockout: Lockout{Failures: 2, WindowStart: t0, Until: t0.Add(7),
+			Sources: map[string]CodeCount{"keypad:kp1": {Failures: 1, WindowStart: t0.Add(10), Until: t0.Add(11)}}},
+		WalkTest: &WalkTest{By: bob, Until: t0.Add(8), Seen: map[string]bool{"door": true}},
 		Maintenance: &Maintenance{
 			By: alice, Until: t0.Add(9)},
 		Faults: map[FaultID]bool{{Kind: FaultStorage}: true},
@@ -40,6 +41,14 @@ func TestStateEqual(t *testing.T) {
 	if !a.equal(b) {
 		t.Errorf("the same instant in another zone differs")
 	}
+	// source changes the count of the one source in fullState.
+	source := func(change func(c *CodeCount)) func(s *State) {
+		return func(s *State) {
+			c := s.Lockout.Sources["keypad:kp1"]
+			change(&c)
+			s.Lockout.Sources["keypad:kp1"] = c
+		}
+	}
 	changes := map[string]func(s *State){
 		"name":             func(s *State) { s.Name = ArmedAway },
 		"mode":             func(s *State) { s.Mode = ModeHome },
@@ -53,6 +62,12 @@ func TestStateEqual(t *testing.T) {
 		"armed by":         func(s *State) { s.ArmedBy = bob },
 		"held until":       func(s *State) { s.HeldUntil = s.HeldUntil.Add(1) },
 		"lockout":          func(s *State) { s.Lockout.Failures++ },
+		"lockout window":   func(s *State) { s.Lockout.WindowStart = s.Lockout.WindowStart.Add(1) },
+		"lockout until":    func(s *State) { s.Lockout.Until = s.Lockout.Until.Add(1) },
+		"source failures":  source(func(c *CodeCount) { c.Failures++ }),
+		"source window":    source(func(c *CodeCount) { c.WindowStart = c.WindowStart.Add(1) }),
+		"source until":     source(func(c *CodeCount) { c.Until = c.Until.Add(1) }),
+		"source gone":      func(s *State) { s.Lockout.Sources = nil },
 		"sounding":         func(s *State) { s.Sounding = s.Sounding[:1] },
 		"zones":            func(s *State) { s.Zones["door"] = ZoneState{} },
 		"faults":           func(s *State) { s.Faults = nil },

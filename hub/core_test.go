@@ -3271,6 +3271,48 @@ func TestResumeNormalizesZones(t *testing.T) {
 	sameLines(t, "unnamed state", lines(`name=disarmed`), renderState(cfg, st))
 }
 
+// A state stored before ClosingReported existed has the flag unset; Resume sets it
+// for every state whose arming completed, so that the disarm that follows sends
+// the opening report (1401) that pairs with the closing report sent back then, and
+// no other state's disarm does.
+func TestResumeStateStoredWithoutClosingFlag(t *testing.T) {
+	cfg := coreConfig()
+	c := NewCore(cfg)
+	tests := []struct {
+		name   string
+		setup  []at
+		disarm []string // the complete effect list of a disarm right after Resume
+	}{
+		{name: "armed",
+			setup:  []at{{0, arm(ModeNight)}},
+			disarm: lines(`event disarmed class=arming state=disarmed who=alice`, `report 1401 zone=1`, `result ok`)},
+		{name: "entry delay",
+			setup:  []at{{0, arm(ModeNight)}, {minute, open_("door")}},
+			disarm: lines(`event disarmed class=arming state=disarmed who=alice`, `report 1401 zone=1`, `result ok`)},
+		{name: "alarm while armed",
+			setup: []at{{0, arm(ModeNight)}, {minute, open_("window")}},
+			disarm: lines(`out sounder off`, `out siren off`, `out strobe off`,
+				`event alarm_cancel class=alarm zone=window state=triggered who=alice`, `report 1406 zone=1`,
+				`event disarmed class=arming state=disarmed who=alice`, `report 1401 zone=1`, `result ok`)},
+		{name: "exit delay",
+			setup:  []at{{0, arm(ModeAway)}},
+			disarm: lines(`event disarmed class=arming state=disarmed who=alice`, `result ok`)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := c.InitialState()
+			for _, s := range tc.setup {
+				st, _ = c.Apply(t0.Add(s.d), st, s.in)
+			}
+			st.ClosingReported = false
+			now := t0.Add(2 * minute)
+			st, _ = c.Resume(now, st)
+			_, fx := c.Apply(now, st, disarm(alice, RoleAdmin))
+			sameLines(t, "disarm after Resume", tc.disarm, render(now, fx))
+		})
+	}
+}
+
 func TestNextDeadline(t *testing.T) {
 	cfg := coreConfig()
 	c := NewCore(cfg)

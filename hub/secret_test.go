@@ -240,6 +240,48 @@ func TestHashPINSalt(t *testing.T) {
 	if string(PINSalt(users, other)) == string(salt) {
 		t.Errorf("the salt of other parameters is the shared one")
 	}
+	// Of salts shared equally, the earliest.
+	own := ownSaltUsers(t, 2, 0, secretCheap)
+	first, _ := parsePHC(own[0].PINHash)
+	if got := PINSalt(own, secretCheap); string(got) != string(first.salt) {
+		t.Errorf("salt %x of two used once each, want the first user's %x", got, first.salt)
+	}
+}
+
+// Of users whose PIN or duress hash a code matches, the first in order is the one,
+// whether the hashes share a salt or not.
+func TestIdentifyFirstMatchingUser(t *testing.T) {
+	for _, hash := range []struct {
+		name string
+		f    func(users []User, pin string) (string, error)
+	}{
+		{"one salt", func(users []User, pin string) (string, error) { return HashPIN(users, pin, secretCheap) }},
+		{"own salts", func(_ []User, pin string) (string, error) { return HashSecret(pin, secretCheap) }},
+	} {
+		var users []User
+		for i, pins := range [][2]string{{"111111", "222222"}, {"222222", ""}, {"111111", ""}} {
+			u := User{ID: fmt.Sprintf("u%d", i)}
+			var err error
+			if u.PINHash, err = hash.f(users, pins[0]); err != nil {
+				t.Fatal(err)
+			}
+			if pins[1] != "" {
+				if u.DuressHash, err = hash.f(append(users, u), pins[1]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			users = append(users, u)
+		}
+		for _, tc := range []struct {
+			code, id string
+			duress   bool
+		}{{"111111", "u0", false}, {"222222", "u0", true}} {
+			u, duress, ok := Identify(users, Credential{Code: tc.code})
+			if u.ID != tc.id || duress != tc.duress || !ok {
+				t.Errorf("%s, code %s: (%q, %v, %v), want (%q, %v, true)", hash.name, tc.code, u.ID, duress, ok, tc.id, tc.duress)
+			}
+		}
+	}
 }
 
 // TestVerifierSerialises holds a Verifier's lock, as a running hash does, and checks
