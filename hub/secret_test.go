@@ -324,7 +324,7 @@ func TestVerifierSerialises(t *testing.T) {
 
 const secretRSSChildEnv = "VAKT_TEST_SECRET_RSS_CHILD"
 
-// TestVerifierRSS checks the memory budget: a process that has answered 100
+// TestVerifierRSS checks the memory budget: a process that has answered 100
 // wrong codes for a home of 20 users, from several goroutines at once, holds at most
 // 25 MB resident. It runs the checks in a fresh child process (this test binary again)
 // so that nothing else the tests did counts.
@@ -370,7 +370,7 @@ func TestVerifierRSS(t *testing.T) {
 	}
 	t.Logf("child VmRSS: %.1f MB at start, %.1f MB after hashing 20 PINs, %.1f MB after 100 wrong codes with 20 users (VmHWM %.1f MB); the checks took %s",
 		float64(start)/1024, float64(before)/1024, float64(after)/1024, float64(peak)/1024, elapsed)
-	const limitKB = 25 * 1000 // the 25 MB
+	const limitKB = 25 * 1000 // the goal: 25 MB
 	if after > limitKB {
 		t.Errorf("VmRSS after the checks is %d kB, want at most %d kB", after, limitKB)
 	}
