@@ -330,20 +330,7 @@ func TestReceiverCommand(t *testing.T) {
 			t.Errorf("receiver: %v", err)
 		}
 	}()
-	var addr string
-	re := regexp.MustCompile(`receiver listening" tcp=(\S+)`)
-	for addr == "" {
-		select {
-		case l := <-errs.lines:
-			if m := re.FindStringSubmatch(l); m != nil {
-				addr = m[1]
-			}
-		case err := <-done:
-			t.Fatalf("receiver stopped: %v", err)
-		case <-time.After(10 * time.Second):
-			t.Fatal("receiver did not start")
-		}
-	}
+	addr := receiverAddr(t, errs, done)
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -378,6 +365,24 @@ func TestReceiverCommand(t *testing.T) {
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("no event line")
+		}
+	}
+}
+
+// receiverAddr waits for `vakt receiver` to log its TCP address on errs.
+func receiverAddr(t *testing.T, errs lineWriter, done <-chan error) string {
+	t.Helper()
+	re := regexp.MustCompile(`receiver listening" tcp=(\S+)`)
+	for {
+		select {
+		case l := <-errs.lines:
+			if m := re.FindStringSubmatch(l); m != nil {
+				return m[1]
+			}
+		case err := <-done:
+			t.Fatalf("receiver stopped: %v", err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("receiver did not start")
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -24,20 +23,7 @@ func TestReceiverCommandSlowOutput(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"receiver", "-tcp", "127.0.0.1:0", "-account", "1234"}, nil, out, errs)
 	}()
-	var addr string
-	re := regexp.MustCompile(`receiver listening" tcp=(\S+)`)
-	for addr == "" {
-		select {
-		case l := <-errs.lines:
-			if m := re.FindStringSubmatch(l); m != nil {
-				addr = m[1]
-			}
-		case err := <-done:
-			t.Fatalf("receiver stopped: %v", err)
-		case <-time.After(10 * time.Second):
-			t.Fatal("receiver did not start")
-		}
-	}
+	addr := receiverAddr(t, errs, done)
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

@@ -106,10 +106,7 @@ func (f File) Split() (hub.Config, Set) {
 	for _, z := range f.Zones {
 		cfg.Zones = append(cfg.Zones, z.Zone)
 		if z.MQTT != nil {
-			if s.MQTT.Zones == nil {
-				s.MQTT.Zones = map[string]mqttdev.ZoneBinding{}
-			}
-			s.MQTT.Zones[z.ID] = *z.MQTT
+			s.MQTT.Zones = put(s.MQTT.Zones, z.ID, *z.MQTT)
 		}
 		if z.Zigbee != nil {
 			s.Zigbee.Zones = put(s.Zigbee.Zones, z.ID, *z.Zigbee)
@@ -121,10 +118,7 @@ func (f File) Split() (hub.Config, Set) {
 	for _, o := range f.Outputs {
 		cfg.Outputs = append(cfg.Outputs, o.Output)
 		if o.MQTT != nil {
-			if s.MQTT.Outputs == nil {
-				s.MQTT.Outputs = map[string]mqttdev.OutputBinding{}
-			}
-			s.MQTT.Outputs[o.ID] = *o.MQTT
+			s.MQTT.Outputs = put(s.MQTT.Outputs, o.ID, *o.MQTT)
 		}
 		if o.Zigbee != nil {
 			s.Zigbee.Outputs = put(s.Zigbee.Outputs, o.ID, *o.Zigbee)
