@@ -36,20 +36,7 @@ func readmeDomain(t *testing.T) string {
 func TestConfigImportGuards(t *testing.T) {
 	dir, _ := setup(t)
 	data := filepath.Join(dir, "data")
-	ctx := context.Background()
-	export := func() string {
-		var out strings.Builder
-		if err := run(ctx, []string{"config", "export", "-data", data}, nil, &out, io.Discard); err != nil {
-			t.Fatal(err)
-		}
-		return out.String()
-	}
-	imp := func(body string, flags ...string) (string, error) {
-		var out strings.Builder
-		args := append(append([]string{"config", "import", "-data", data}, flags...), "-")
-		err := run(ctx, args, strings.NewReader(body), &out, io.Discard)
-		return out.String(), err
-	}
+	export, imp := configCommands(t, data)
 	original := export()
 	refused := []struct {
 		name, body string
@@ -184,4 +171,25 @@ func TestOldDataFileKeepsItsBindings(t *testing.T) {
 	if snaps, err := storage.Snapshots(dbPath(data)); err != nil || len(snaps) != 1 {
 		t.Errorf("snapshots before the migration: %q, %v", snaps, err)
 	}
+}
+
+// configCommands returns `vakt config export` and `vakt config import -` (with
+// flags) on the data directory data.
+func configCommands(t *testing.T, data string) (export func() string, imp func(body string, flags ...string) (string, error)) {
+	ctx := context.Background()
+	export = func() string {
+		t.Helper()
+		var out strings.Builder
+		if err := run(ctx, []string{"config", "export", "-data", data}, nil, &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	imp = func(body string, flags ...string) (string, error) {
+		var out strings.Builder
+		args := append(append([]string{"config", "import", "-data", data}, flags...), "-")
+		err := run(ctx, args, strings.NewReader(body), &out, io.Discard)
+		return out.String(), err
+	}
+	return export, imp
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,20 +20,7 @@ keypads:
 func TestConfigImportZigbeeBindings(t *testing.T) {
 	dir, _ := setupIn(t, t.TempDir(), zigbeeDomainYAML)
 	data := filepath.Join(dir, "data")
-	ctx := context.Background()
-	export := func() string {
-		var out strings.Builder
-		if err := run(ctx, []string{"config", "export", "-data", data}, nil, &out, io.Discard); err != nil {
-			t.Fatal(err)
-		}
-		return out.String()
-	}
-	imp := func(body string, flags ...string) (string, error) {
-		var out strings.Builder
-		args := append(append([]string{"config", "import", "-data", data}, flags...), "-")
-		err := run(ctx, args, strings.NewReader(body), &out, io.Discard)
-		return out.String(), err
-	}
+	export, imp := configCommands(t, data)
 	original := export()
 	_, tail, _ := strings.Cut(original, "\noutputs:\n")
 	if want := `  - id: siren

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -27,20 +25,7 @@ power:
 func TestConfigImportGPIO(t *testing.T) {
 	dir, _ := setupIn(t, t.TempDir(), gpioDomain)
 	data := filepath.Join(dir, "data")
-	ctx := context.Background()
-	export := func() string {
-		var out strings.Builder
-		if err := run(ctx, []string{"config", "export", "-data", data}, nil, &out, io.Discard); err != nil {
-			t.Fatal(err)
-		}
-		return out.String()
-	}
-	imp := func(body string, flags ...string) (string, error) {
-		var out strings.Builder
-		args := append(append([]string{"config", "import", "-data", data}, flags...), "-")
-		err := run(ctx, args, strings.NewReader(body), &out, io.Discard)
-		return out.String(), err
-	}
+	export, imp := configCommands(t, data)
 	original := export()
 	_, rest, _ := strings.Cut(original, "zones:\n")
 	wantZones := `  - id: door
