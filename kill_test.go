@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,12 +17,37 @@ import (
 // kill a real process with SIGKILL.
 const hubArgsEnv = "VAKT_TEST_HUB_ARGS"
 
+// cpuProfileEnv names a file for a CPU profile of the hub's child process, written
+// when it stops (VAKT_TEST_CPUPROFILE=/tmp/hub.prof FIGURES=3 scripts/bench).
+const cpuProfileEnv = "VAKT_TEST_CPUPROFILE"
+
+// startCPUProfile profiles the process into path until the returned func is
+// called; with no path it does nothing.
+func startCPUProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		os.Stderr.WriteString("vakt: cpu profile: " + err.Error() + "\n")
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		os.Stderr.WriteString("vakt: cpu profile: " + err.Error() + "\n")
+		f.Close()
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
+
 func TestMain(m *testing.M) {
 	if args := os.Getenv(hubArgsEnv); args != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		ignoreHangup(os.Stderr)
+		stopProfile := startCPUProfile(os.Getenv(cpuProfileEnv))
 		err := run(ctx, strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr)
 		stop()
+		stopProfile()
 		if err != nil {
 			os.Stderr.WriteString("vakt: " + err.Error() + "\n")
 			os.Exit(2)

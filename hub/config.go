@@ -147,6 +147,12 @@ const (
 	OutputSounder OutputKind = "sounder" // internal sounder: 24 h alarms and tamper too
 	OutputStrobe  OutputKind = "strobe"
 	OutputChime   OutputKind = "chime"
+	// The panel's lamps, kept by the hub from the state (Core.Lamps): ready is lit
+	// while disarmed with nothing in the way of arming away; fault while any fault
+	// or trouble is active (tamper, device lost or offline, low battery, system
+	// faults).
+	OutputReady OutputKind = "ready"
+	OutputFault OutputKind = "fault"
 )
 
 // Output is a siren, strobe or relay driven by the siren policy.
@@ -373,7 +379,7 @@ func (c Config) Validate() error {
 		}
 		oids[o.ID] = true
 		switch o.Kind {
-		case OutputSiren, OutputSounder, OutputStrobe, OutputChime:
+		case OutputSiren, OutputSounder, OutputStrobe, OutputChime, OutputReady, OutputFault:
 		default:
 			bad("%s: unknown kind %q", where, o.Kind)
 		}

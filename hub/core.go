@@ -211,11 +211,14 @@ func (s *step) effects() []Effect {
 // clone copies the parts of st that a step changes in place; the zones map is
 // copied on write (setZone).
 func clone(st State) State {
-	st.Faults = maps.Clone(st.Faults)
-	st.FaultsDue = maps.Clone(st.FaultsDue)
+	// An empty map is not copied (most inputs come with no faults and no
+	// lockout): the step makes a new one before its first write (addFault and
+	// the others check for len 0, not nil).
+	st.Faults = cloneFull(st.Faults)
+	st.FaultsDue = cloneFull(st.FaultsDue)
 	st.Sounding = slices.Clone(st.Sounding)
 	st.Held = slices.Clone(st.Held)
-	st.Lockout.Sources = maps.Clone(st.Lockout.Sources)
+	st.Lockout.Sources = cloneFull(st.Lockout.Sources)
 	if st.Verify != nil {
 		v := *st.Verify
 		st.Verify = &v
@@ -230,6 +233,14 @@ func clone(st State) State {
 		st.Maintenance = &m
 	}
 	return st
+}
+
+// cloneFull copies m unless it is empty.
+func cloneFull[M ~map[K]V, K comparable, V any](m M) M {
+	if len(m) == 0 {
+		return m
+	}
+	return maps.Clone(m)
 }
 
 func (s *step) set(kind OutputKind, on bool) {
@@ -746,6 +757,33 @@ func (s *step) authorize(c Command) *Error {
 	return errorf(ErrDenied, "unknown role %q", c.Role)
 }
 
+// HasLamps reports whether any output is a ready or fault lamp.
+func (c *Core) HasLamps() bool {
+	for _, o := range c.cfg.Outputs {
+		if o.Kind == OutputReady || o.Kind == OutputFault {
+			return true
+		}
+	}
+	return false
+}
+
+// Lamps are the levels of the panel's lamps in st: fault while a system fault is
+// active or a zone is in tamper, offline or low on battery; ready while disarmed
+// with no reason not to arm away (Ready), so never together with fault.
+func (c *Core) Lamps(st State) (ready, fault bool) {
+	for _, on := range st.Faults {
+		fault = fault || on
+	}
+	for id, z := range c.zones {
+		zs := st.Zones[id]
+		if !zs.Isolated && (zs.Tamper || zs.Offline || zs.LowBattery || zs.Open && z.Type == ZoneTamper) {
+			fault = true
+		}
+	}
+	ready = !fault && st.Name == Disarmed && len(c.Ready(st, ModeAway)) == 0
+	return ready, fault
+}
+
 // Ready returns the reasons not to arm in mode m: open zones active in m, tampers,
 // offline devices, low batteries, and system faults. Empty means ready.
 func (c *Core) Ready(st State, m Mode) []Reason {
@@ -1020,7 +1058,7 @@ func (s *step) wrongCode(r Refused) {
 		}
 	}
 	s.record(Event{Type: EvCodeRejected, Class: ClassTamper, Who: r.Who, Detail: r.Detail})
-	if l.Sources == nil {
+	if len(l.Sources) == 0 {
 		l.Sources = map[string]CodeCount{}
 	}
 	c := l.Sources[src]
@@ -1114,7 +1152,7 @@ func (s *step) fault(f Fault) {
 		// the centre); its restore goes out only if the failure was reported.
 		if _, waiting := s.st.FaultsDue[f.ID]; waiting || f.Active {
 			if f.Active {
-				if s.st.FaultsDue == nil {
+				if len(s.st.FaultsDue) == 0 {
 					s.st.FaultsDue = map[FaultID]time.Time{}
 				}
 				s.st.FaultsDue[f.ID] = s.now.Add(s.c.cfg.Settings.MainsReportDelay.D())
@@ -1134,6 +1172,9 @@ func (s *step) fault(f Fault) {
 		detail += ": " + f.Detail
 	}
 	if f.Active {
+		if len(s.st.Faults) == 0 {
+			s.st.Faults = map[FaultID]bool{}
+		}
 		s.st.Faults[f.ID] = true
 		s.record(Event{Type: EvFault, Class: ClassFault, Who: system, Detail: detail}, reports...)
 		return
@@ -1147,34 +1188,35 @@ func (s *step) fault(f Fault) {
 // NextDeadline returns the earliest time at which a Tick has work to do, or the zero
 // time when nothing is scheduled.
 func (c *Core) NextDeadline(st State) time.Time {
-	var ts []time.Time
-	if st.Name == Arming {
-		ts = append(ts, st.ExitDeadline)
-	}
-	if st.Name == Pending {
-		ts = append(ts, st.EntryDeadline)
-	}
-	ts = append(ts, st.SirenUntil, st.HeldUntil, st.Lockout.Until)
-	for _, t := range st.FaultsDue {
-		ts = append(ts, t)
-	}
-	for _, c := range st.Lockout.Sources {
-		ts = append(ts, c.Until)
-	}
-	if st.Verify != nil {
-		ts = append(ts, st.Verify.Until)
-	}
-	if st.WalkTest != nil {
-		ts = append(ts, st.WalkTest.Until)
-	}
-	if st.Maintenance != nil {
-		ts = append(ts, st.Maintenance.Until)
-	}
 	var next time.Time
-	for _, t := range ts {
+	at := func(t time.Time) {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
+	}
+	if st.Name == Arming {
+		at(st.ExitDeadline)
+	}
+	if st.Name == Pending {
+		at(st.EntryDeadline)
+	}
+	at(st.SirenUntil)
+	at(st.HeldUntil)
+	at(st.Lockout.Until)
+	for _, t := range st.FaultsDue {
+		at(t)
+	}
+	for _, c := range st.Lockout.Sources {
+		at(c.Until)
+	}
+	if st.Verify != nil {
+		at(st.Verify.Until)
+	}
+	if st.WalkTest != nil {
+		at(st.WalkTest.Until)
+	}
+	if st.Maintenance != nil {
+		at(st.Maintenance.Until)
 	}
 	return next
 }

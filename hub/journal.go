@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -237,12 +238,13 @@ func (w *writer) commit(items []*item, st State, core *Core) {
 	var written, skipped []uint64
 	if dirty && len(group) > 0 {
 		var b Batch
-		index := map[uint64]uint64{}
+		n := 0
 		for _, it := range group {
-			for _, e := range it.events {
-				index[e.Seq] = uint64(len(b.Events))
-				b.Events = append(b.Events, e)
-			}
+			n += len(it.events)
+		}
+		b.Events = make([]Event, 0, n)
+		for _, it := range group {
+			b.Events = append(b.Events, it.events...)
 		}
 		for _, it := range group {
 			for _, r := range it.reports {
@@ -250,11 +252,12 @@ func (w *writer) commit(items []*item, st State, core *Core) {
 					skipped = append(skipped, r.Seq)
 					continue
 				}
-				i, ok := index[r.Event]
+				// Events are numbered in order, so b.Events is sorted by Seq.
+				i, ok := slices.BinarySearchFunc(b.Events, r.Event, func(e Event, seq uint64) int { return cmp.Compare(e.Seq, seq) })
 				if !ok {
 					continue // cannot happen: trim keeps events with reports
 				}
-				r.Event = i
+				r.Event = uint64(i)
 				b.Reports = append(b.Reports, r)
 				written = append(written, r.Seq)
 			}

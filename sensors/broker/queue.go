@@ -18,6 +18,9 @@ const (
 	queueGrace              = 10 * time.Second
 	// flushTimeout bounds the writing of what is queued when a connection closes.
 	flushTimeout = time.Second
+	// writeBatch bounds the packets written in one system call: a busy client's
+	// acknowledgements and messages leave together instead of one write each.
+	writeBatch = 64
 )
 
 // errQueueFull is the write error of a message dropped because the client's
@@ -42,7 +45,7 @@ type queuedConn struct {
 	wake      *sync.Cond
 	queue     [][]byte
 	bytes     int // of queue and writing
-	writing   int // 1 while a packet is being written to the socket
+	writing   int // packets being written to the socket
 	overSince time.Time
 	overDone  bool
 	overflown bool // the queue has dropped a message at least once
@@ -153,6 +156,7 @@ func publishID(p []byte) (uint16, bool) {
 
 func (q *queuedConn) run() {
 	defer close(q.done)
+	var batch [][]byte
 	for {
 		q.mu.Lock()
 		for len(q.queue) == 0 && !q.closing {
@@ -162,16 +166,23 @@ func (q *queuedConn) run() {
 			q.mu.Unlock()
 			return
 		}
-		p := q.queue[0]
-		q.queue[0] = nil
-		q.queue = q.queue[1:]
-		q.writing = 1
+		n := min(len(q.queue), writeBatch)
+		batch = append(batch[:0], q.queue[:n]...)
+		clear(q.queue[:n])
+		q.queue = q.queue[n:]
+		q.writing = n
 		q.mu.Unlock()
 
-		_, err := q.Conn.Write(p)
+		size := 0
+		for _, p := range batch {
+			size += len(p)
+		}
+		bufs := net.Buffers(batch)
+		_, err := bufs.WriteTo(q.Conn) // one writev on a TCP connection
+		clear(batch)
 
 		q.mu.Lock()
-		q.bytes = max(0, q.bytes-len(p))
+		q.bytes = max(0, q.bytes-size)
 		q.writing = 0
 		if len(q.queue) < q.maxMsgs && q.bytes < q.maxBytes {
 			q.overSince = time.Time{}

@@ -1,0 +1,54 @@
+package storage
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"vakt/hub"
+)
+
+// appendEvent writes exactly what json.Marshal writes, for every field set or not.
+func TestAppendEventMatchesMarshal(t *testing.T) {
+	at := time.Date(2026, 11, 30, 13, 0, 0, 123456789, time.UTC)
+	cases := []hub.Event{
+		{},
+		{Seq: 1, Time: at, Type: hub.EvZoneOpen, Class: hub.ClassRoutine, Zone: "pir17", State: hub.ArmedNight,
+			Who: hub.Actor{Device: "pir17", Via: hub.ViaSensor}},
+		{Seq: 1<<64 - 1, Time: at.In(time.FixedZone("CET", 3600)), Type: hub.EvAlarm, Class: hub.ClassAlarm, Mode: hub.ModeAway,
+			Who:    hub.Actor{UserID: "alice", UserName: "Alice <Å>", UserNum: 7, Device: "kp\"1\\", Via: hub.ViaKeypad},
+			Detail: "line\nbreak & tab\t", Silent: true},
+		{Time: at, Who: hub.Actor{UserNum: -3}},
+		{Time: at, Detail: "bad utf-8 \xff here", Zone: "\u2028"},
+		{Time: at, Reasons: []hub.Reason{{Zone: "door", Reason: "open"}}, Zones: []string{"a", "b"}},
+		{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{Time: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)},
+	}
+	for i, e := range cases {
+		want, wantErr := json.Marshal(&e)
+		got, err := appendEvent([]byte("prefix"), &e)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("case %d: error %v, json.Marshal's %v", i, err, wantErr)
+		}
+		if err == nil && string(got) != "prefix"+string(want) {
+			t.Errorf("case %d:\n got %s\nwant prefix%s", i, got, want)
+		}
+	}
+}
+
+func FuzzAppendEvent(f *testing.F) {
+	f.Add(uint64(5), int64(1700000000), 17, "zone_open", "routine", "pir", "night", "u", "Name", 3, "dev", "sensor", "detail", false)
+	f.Fuzz(func(t *testing.T, seq uint64, sec int64, nsec int, typ, class, zone, mode, uid, uname string, unum int, dev, via, detail string, silent bool) {
+		e := hub.Event{Seq: seq, Time: time.Unix(sec, int64(nsec)).UTC(), Type: hub.EventType(typ), Class: hub.EventClass(class),
+			Zone: zone, Mode: hub.Mode(mode), State: hub.StateName(mode), Detail: detail, Silent: silent,
+			Who: hub.Actor{UserID: uid, UserName: uname, UserNum: unum, Device: dev, Via: hub.Via(via)}}
+		want, wantErr := json.Marshal(&e)
+		got, err := appendEvent(nil, &e)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("error %v, json.Marshal's %v", err, wantErr)
+		}
+		if err == nil && string(got) != string(want) {
+			t.Fatalf("\n got %s\nwant %s", got, want)
+		}
+	})
+}
