@@ -89,6 +89,8 @@ type link struct {
 	seqLoaded bool
 	// seqLeft: numbers after seq already reserved in seqs; guarded by sem
 	seqLeft int
+	// seqTop: the last number of the block this link saved; guarded by sem
+	seqTop int
 
 	readers sync.WaitGroup // one reader per open connection
 
@@ -177,23 +179,56 @@ func (l *link) nextSeq() int {
 			}
 		}
 	}
-	l.seq = sia.NextSeq(l.seq)
 	if l.seqs == nil {
+		l.seq = sia.NextSeq(l.seq)
 		return l.seq
 	}
 	if l.seqLeft == 0 {
-		top := l.seq
-		for range seqBlock - 1 {
-			top = sia.NextSeq(top)
-		}
-		if err := l.seqs.SaveSeq(l.name, top); err != nil {
-			l.log.Error("uplink: cannot save the sequence number; it may be used again after a restart", "seq", l.seq, "err", err)
-			return l.seq
-		}
-		l.seqLeft = seqBlock
+		l.reserve()
+	} else {
+		l.seq = sia.NextSeq(l.seq)
 	}
-	l.seqLeft--
+	if l.seqLeft > 0 {
+		l.seqLeft--
+	}
 	return l.seq
+}
+
+// reserve takes the next block of numbers and sets seq to its first. Another
+// process (`vakt uplink test` while the hub runs) may have reserved numbers since
+// this link's last block: the store is read again, under its lock where it has
+// one, and the block starts after whatever it says was taken.
+func (l *link) reserve() {
+	if lk, ok := l.seqs.(seqLocker); ok {
+		unlock, err := lk.LockSeq(l.name)
+		if err != nil {
+			l.log.Error("uplink: cannot lock the sequence number file; reserving without the lock", "err", err)
+		} else {
+			defer unlock()
+		}
+	}
+	if n, err := l.seqs.LoadSeq(l.name); err == nil && n > 0 && n != l.seqTop {
+		if n != l.seq {
+			l.log.Info("uplink: sequence numbers were taken by another process; going on after them", "path", l.name, "taken_up_to", n)
+		}
+		l.seq = n
+	}
+	l.seq = sia.NextSeq(l.seq)
+	top := l.seq
+	for range seqBlock - 1 {
+		top = sia.NextSeq(top)
+	}
+	if err := l.seqs.SaveSeq(l.name, top); err != nil {
+		l.log.Error("uplink: cannot save the sequence number; it may be used again after a restart", "seq", l.seq, "err", err)
+		return
+	}
+	l.seqTop, l.seqLeft = top, seqBlock
+}
+
+// seqLocker is a SeqStore that can lock a path's numbers across processes while a
+// block is reserved (SeqDir does, with flock).
+type seqLocker interface {
+	LockSeq(path string) (unlock func(), err error)
 }
 
 // exchange sends m (ID and Data set) with sequence number seq, or the next one when

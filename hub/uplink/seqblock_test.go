@@ -48,3 +48,36 @@ func TestSeqReservedInBlocks(t *testing.T) {
 		t.Errorf("after a restart: %d, want 152", n)
 	}
 }
+
+// Two links on one directory (the hub and `vakt uplink test` while it runs) never
+// use the same number: each block is reserved after whatever the file says was
+// taken, under the file's lock.
+func TestSeqBlocksShared(t *testing.T) {
+	dir := SeqDir(t.TempDir())
+	newL := func() *link {
+		return newLink(path("primary", "127.0.0.1:1"), nil, clock{now: time.Now, after: time.After}, nil, dir, slog.New(slog.DiscardHandler))
+	}
+	hub, cli := newL(), newL()
+	var got []int
+	take := func(l *link, n int) {
+		for range n {
+			got = append(got, l.nextSeq())
+		}
+	}
+	take(hub, 1)   // the hub reserves 1–100
+	take(cli, 2)   // the test command reserves 101–200 and uses 101, 102
+	take(hub, 100) // the hub uses 2–100, then reserves after 200
+	take(cli, 1)   // 103, still in its block
+	var want []int
+	want = append(want, 1, 101, 102)
+	for n := 2; n <= 100; n++ {
+		want = append(want, n)
+	}
+	want = append(want, 201, 103)
+	if !slices.Equal(got, want) {
+		t.Errorf("numbers %v\nwant %v", got, want)
+	}
+	if n, err := dir.LoadSeq("primary"); err != nil || n != 300 {
+		t.Errorf("file says %d (%v), want 300", n, err)
+	}
+}
