@@ -2,6 +2,10 @@ package storage
 
 import (
 	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,4 +55,67 @@ func FuzzAppendEvent(f *testing.F) {
 			t.Fatalf("\n got %s\nwant %s", got, want)
 		}
 	})
+}
+
+// A batch whose events overflow the commit's buffer many times over, some larger
+// than a whole buffer, reads back event for event, with the time and class
+// indexes agreeing.
+func TestCommitLargeBatchReadsBack(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "vakt.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var b hub.Batch
+	for i := range 3000 {
+		e := ev(t0.Add(time.Duration(i)*time.Millisecond), hub.EvZoneOpen, hub.ClassRoutine)
+		e.Seq = uint64(i + 1)
+		e.Zone = fmt.Sprintf("zone%d", i%7)
+		e.Detail = strings.Repeat("d", (i*37)%900)
+		if i%500 == 0 {
+			e.Detail = strings.Repeat("x", 100<<10) // bigger than the buffer
+			e.Type, e.Class = hub.EvAlarm, hub.ClassAlarm
+		}
+		b.Events = append(b.Events, e)
+	}
+	if _, _, err := s.Commit(b); err != nil {
+		t.Fatal(err)
+	}
+	var got []hub.Event
+	for after := uint64(0); ; {
+		page, _, err := s.Events(EventQuery{After: after, Ascending: true, Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, page...)
+		after = page[len(page)-1].Seq
+	}
+	if len(got) != len(b.Events) {
+		t.Fatalf("%d events read back, want %d", len(got), len(b.Events))
+	}
+	for i := range got {
+		want, _ := json.Marshal(b.Events[i])
+		have, _ := json.Marshal(got[i])
+		if string(have) != string(want) {
+			t.Fatalf("event %d differs:\n got %.200s\nwant %.200s", i, have, want)
+		}
+	}
+	alarms, _, err := s.Events(EventQuery{Class: hub.ClassAlarm, Ascending: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	for _, e := range alarms {
+		seqs = append(seqs, e.Seq)
+	}
+	if want := []uint64{1, 501, 1001, 1501, 2001, 2501}; !slices.Equal(seqs, want) {
+		t.Errorf("alarm class index: %v, want %v", seqs, want)
+	}
+	late, _, err := s.Events(EventQuery{Since: t0.Add(2999 * time.Millisecond), Ascending: true})
+	if err != nil || len(late) != 1 || late[0].Seq != 3000 {
+		t.Errorf("time index: %+v, %v", late, err)
+	}
 }
