@@ -62,11 +62,13 @@ func TestHubLamps(t *testing.T) {
 	})
 }
 
-// Without lamp outputs no lamp kind is ever driven.
+// Without lamp outputs no lamp kind is ever driven, whatever other outputs there are.
 func TestHubNoLamps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		cfg := hubConfig(t)
+		cfg.Outputs = []Output{{ID: "siren", Name: "Siren", Kind: OutputSiren}, {ID: "strobe", Name: "Strobe", Kind: OutputStrobe}}
 		j, o := &memJournal{}, &memOutputs{}
-		h, stop := start(t, hubConfig(t), nil, j, o)
+		h, stop := start(t, cfg, nil, j, o)
 		defer stop()
 		for _, in := range []Input{open_("window"), close_("window"), Fault{ID: FaultID{Kind: FaultMains}, Active: true}} {
 			if err := h.Input(context.Background(), in); err != nil {
