@@ -93,15 +93,15 @@ type Hub struct {
 	started chan struct{} // closed when Run has resumed the stored state
 	done    chan struct{} // closed when Run returns
 
-	mu   sync.Mutex // the actor: held while inputs are applied
-	core *Core
+	mu         sync.Mutex // the actor: held while inputs are applied
+	core       *Core
+	st         State
+	w          *writer
+	nextEvent  uint64
+	nextReport uint64
+	spare      []request
 	// The lamps' levels as last driven (setLamps).
 	lampsKnown, lampReady, lampFault bool
-	st                               State
-	w                                *writer
-	nextEvent                        uint64
-	nextReport                       uint64
-	spare                            []request
 
 	inMu   sync.Mutex
 	inbox  []request // waiting for the holder of mu
@@ -302,8 +302,8 @@ func (h *Hub) exec(next State, fx []Effect, zonesChanged bool) *item {
 	return it
 }
 
-// setLamps drives the ready and fault lamps when their level changes (at the first
-// input, after a start, always). h.mu is held.
+// setLamps drives the ready and fault lamps: both at the hub's first input after a
+// start, then each when its level changes. h.mu is held.
 func (h *Hub) setLamps() {
 	ready, fault := h.core.Lamps(h.st)
 	if !h.lampsKnown || ready != h.lampReady {

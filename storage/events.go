@@ -112,8 +112,10 @@ func (s *Store) Commit(b hub.Batch) ([]hub.Event, []hub.Report, error) {
 			}
 			at = len(buf)
 			buf = append(append(buf, tk...), key...)
+			timeIdx := cut(at)
+			at = len(buf)
 			buf = append(buf, flag)
-			if err := byTime.Put(buf[at:len(buf)-1:len(buf)-1], buf[len(buf)-1:len(buf):len(buf)]); err != nil {
+			if err := byTime.Put(timeIdx, cut(at)); err != nil {
 				return err
 			}
 			if flag == flagMandatory {
