@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +25,10 @@ type observer struct {
 	c    *paho.Client
 	msgs chan string
 }
+
+// observers numbers the observers' client ids, so two in one test do not take
+// each other's session over.
+var observers atomic.Int64
 
 func observe(t *testing.T, addr, user, pass string, filters ...string) *observer {
 	t.Helper()
@@ -44,7 +49,7 @@ func observe(t *testing.T, addr, user, pass string, filters ...string) *observer
 	}})
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	cp := &paho.Connect{ClientID: "observer-" + t.Name(), KeepAlive: 30, CleanStart: true}
+	cp := &paho.Connect{ClientID: fmt.Sprintf("observer-%s-%d", t.Name(), observers.Add(1)), KeepAlive: 30, CleanStart: true}
 	if user != "" {
 		cp.Username, cp.UsernameFlag, cp.Password, cp.PasswordFlag = user, true, []byte(pass), true
 	}
@@ -274,9 +279,13 @@ func TestWillOnCrash(t *testing.T) {
 	ev := newEvents()
 	c := startClient(t, ev.config(Config{URL: srv.URL(), Will: &Will{Topic: "vakt/status", Payload: []byte("offline")}}))
 	same(t, "connection", next(t, ev.ch, 1, false), []string{"up"})
+	// Publishing is asynchronous: a first observer sees the message live, so the
+	// broker holds it when the second one subscribes and gets it retained.
+	live := observe(t, srv.Addr(), "", "", "vakt/status")
 	if err := c.Publish("vakt/status", []byte("online"), true); err != nil {
 		t.Fatal(err)
 	}
+	same(t, "status live", next(t, live.msgs, 1, false), []string{"vakt/status online"})
 	obs := observe(t, srv.Addr(), "", "", "vakt/status")
 	same(t, "status", next(t, obs.msgs, 1, false), []string{"vakt/status online (retained)"})
 	c.mu.Lock()
