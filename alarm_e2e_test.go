@@ -179,7 +179,7 @@ func TestDiskFullDuringAlarm(t *testing.T) {
 	// The database still has free pages: move a zone that is not armed in night
 	// mode until a commit needs more space than there is.
 	health := func() (int, map[string]any) {
-		resp, err := http.Get("http://" + p.http + "/healthz")
+		resp, err := sockGet(p.data, "/healthz")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,7 +21,7 @@ func TestUnboundOutputIsFailedAtStart(t *testing.T) {
 			Status string   `json:"status"`
 			Faults []string `json:"faults"`
 		}
-		resp, err := http.Get("http://" + p.http + "/healthz")
+		resp, err := sockGet(p.data, "/healthz")
 		if err != nil {
 			t.Fatal(err)
 		}

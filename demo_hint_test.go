@@ -38,7 +38,7 @@ func TestDemoHintWorksWhenPasted(t *testing.T) {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			if m := startedRe.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[2]
+				addr <- m[3]
 			}
 		}
 	}()

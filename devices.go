@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -26,8 +24,7 @@ func devicesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fs := flag.NewFlagSet("vakt devices", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "boot configuration file (YAML), for the hub's web address")
-	addr := fs.String("http", "", "the running hub's web address (default the boot configuration's, :8080)")
+	dir := dataFlag(fs)
 	asJSON := fs.Bool("json", false, "print the hub's JSON document")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -35,34 +32,18 @@ func devicesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if fs.NArg() > 0 {
 		return fmt.Errorf("devices: unexpected argument %q (vakt devices adopt IEEE -zone ID to bind one)", fs.Arg(0))
 	}
-	if *addr == "" {
-		boot := bootDefaults()
-		if *cfgPath != "" {
-			var err error
-			if boot, err = loadBoot(*cfgPath); err != nil {
-				return err
-			}
-		}
-		*addr = boot.HTTP
+	data, err := dir()
+	if err != nil {
+		return err
 	}
-	url := "http://" + dialAddr(*addr) + "/devices"
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
+	var body json.RawMessage
+	if err := localGet(ctx, data, "/api/v1/devices", &body); err != nil {
+		if errors.Is(err, errNotRunning) {
+			return fmt.Errorf("devices: no hub answers on %s (is it running? -data names its data directory)", localSocket(data))
+		}
 		return fmt.Errorf("devices: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("devices: %w (is the hub running? -http names its web address)", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return fmt.Errorf("devices: read %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("devices: %s: %s", url, resp.Status)
 	}
 	if *asJSON {
 		_, err := stdout.Write(body)
@@ -73,7 +54,7 @@ func devicesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		Devices   []zigbee.DeviceStatus `json:"devices"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return fmt.Errorf("devices: %s: %w", url, err)
+		return fmt.Errorf("devices: %w", err)
 	}
 	printDevices(stdout, doc.BaseTopic, doc.Devices)
 	return nil
@@ -134,19 +115,6 @@ func orDiscovered(s string) string {
 		return "(discovered)"
 	}
 	return s
-}
-
-// dialAddr turns a listen address into one to connect to: no host, or an
-// unspecified one, is this machine.
-func dialAddr(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
-	return net.JoinHostPort(host, port)
 }
 
 // adoptCmd binds a Zigbee device to a zone, an output or as a keypad in the

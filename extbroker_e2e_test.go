@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,13 +23,13 @@ func useBroker(t *testing.T, dir, url string) {
 }
 
 // healthFaults returns /healthz's status and faults.
-func healthFaults(t *testing.T, httpAddr string) (string, []string) {
+func healthFaults(t *testing.T, data string) (string, []string) {
 	t.Helper()
 	var h struct {
 		Status string   `json:"status"`
 		Faults []string `json:"faults"`
 	}
-	resp, err := http.Get("http://" + httpAddr + "/healthz")
+	resp, err := sockGet(data, "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,11 +42,11 @@ func healthFaults(t *testing.T, httpAddr string) (string, []string) {
 
 // waitHealth polls /healthz until its status and faults are want (a real process
 // and a real broker: no clock to drive), failing on any list not in allowed.
-func waitHealth(t *testing.T, httpAddr, wantStatus string, want []string, allowed ...[]string) {
+func waitHealth(t *testing.T, data, wantStatus string, want []string, allowed ...[]string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		status, faults := healthFaults(t, httpAddr)
+		status, faults := healthFaults(t, data)
 		if status == wantStatus && slices.Equal(faults, want) {
 			return
 		}
@@ -75,7 +74,7 @@ func TestExternalBrokerAlarmAndOutage(t *testing.T) {
 		"vakt": "hub-pass", "tester": "tester-pass", "zigbee2mqtt": "z2m-pass"}})
 	dir, args := setup(t)
 	useBroker(t, dir, srv.URL())
-	cmd, httpAddr, mqttAddr := startHubChild(t, args...)
+	cmd, data, mqttAddr := startHubChild(t, args...)
 	if mqttAddr != srv.Addr() {
 		t.Fatalf("the hub says MQTT is %s, want the broker %s", mqttAddr, srv.Addr())
 	}
@@ -83,7 +82,7 @@ func TestExternalBrokerAlarmAndOutage(t *testing.T) {
 	c := dialMQTT(t, srv.Addr(), "tester", "tester-pass")
 	c.sub(t, "vakt/state", "vakt/status", "test/siren")
 	c.waitAll(t, "vakt/state", "disarmed", "vakt/status", "online")
-	waitHealth(t, httpAddr, "ok", []string{})
+	waitHealth(t, data, "ok", []string{})
 	z := dialMQTT(t, srv.Addr(), "zigbee2mqtt", "z2m-pass")
 	z.pub(t, "test/window", `{"contact":true}`, true)
 	c.pub(t, "vakt/command", `{"command":"ARM_NIGHT","code":"135790"}`, false)
@@ -92,7 +91,7 @@ func TestExternalBrokerAlarmAndOutage(t *testing.T) {
 	c.waitAll(t, "test/siren", "ON", "vakt/state", "triggered")
 
 	srv.Stop()
-	waitHealth(t, httpAddr, "degraded", []string{"broker"}, []string{})
+	waitHealth(t, data, "degraded", []string{"broker"}, []string{})
 
 	srv.Restart()
 	// The siren, back on the broker before the hub (whose next attempt waits at
@@ -104,7 +103,7 @@ func TestExternalBrokerAlarmAndOutage(t *testing.T) {
 	// Retained publications are published again (the broker kept none).
 	c.waitAll(t, "vakt/state", "triggered", "vakt/status", "online", "vakt/output/siren", "ON")
 	siren.waitFor(t, "test/siren", "ON")
-	waitHealth(t, httpAddr, "ok", []string{}, []string{"broker"})
+	waitHealth(t, data, "ok", []string{}, []string{"broker"})
 	// Subscribed again: a command is heard.
 	c.pub(t, "vakt/command", `{"command":"DISARM","code":"135790"}`, false)
 	siren.waitFor(t, "test/siren", "OFF")
@@ -131,7 +130,7 @@ func TestBrokerFaultClearedWithEmbeddedBroker(t *testing.T) {
 	ln.Close() // nothing listens there: every attempt is refused
 	useBroker(t, dir, "tcp://"+closed)
 	p := startHub(t, args...)
-	waitHealth(t, p.http, "degraded", []string{"broker"}, []string{})
+	waitHealth(t, p.data, "degraded", []string{"broker"}, []string{})
 	p.stop(t)
 
 	if err := os.WriteFile(filepath.Join(dir, "vakt.yaml"), embedded, 0o600); err != nil {
@@ -139,5 +138,5 @@ func TestBrokerFaultClearedWithEmbeddedBroker(t *testing.T) {
 	}
 	p = startHub(t, args...)
 	defer p.stop(t)
-	waitHealth(t, p.http, "ok", []string{}, []string{"broker"})
+	waitHealth(t, p.data, "ok", []string{}, []string{"broker"})
 }

@@ -32,7 +32,7 @@ func figurePathMosquitto(t *testing.T, n int, row func(...string)) {
 	if err := run(context.Background(), []string{"config", "import", "-data", data, domain}, nil, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	cmd, httpAddr, _ := startHubChild(t, "-config", boot, "-data", data, "-http", "127.0.0.1:0")
+	cmd, _, _ := startHubChild(t, "-config", boot, "-data", data, "-http", "127.0.0.1:0")
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
@@ -42,7 +42,7 @@ func figurePathMosquitto(t *testing.T, n int, row func(...string)) {
 	c.sub(t, "vakt/status")
 	c.waitFor(t, "vakt/status", "online")
 
-	base, path := pathSamples(t, &hubProc{http: httpAddr, mqtt: srv.Addr()}, n)
+	base, path := pathSamples(t, &hubProc{data: data, mqtt: srv.Addr()}, n)
 	row("zone message → siren ON via Mosquitto (mqtt.broker)", fmt.Sprintf("p50 %s, p99 %s, max %s, n %d", us(path.q(0.5)), us(path.q(0.99)), us(path.q(1)), n),
 		fmt.Sprintf("Mosquitto round trip p50 %s, p99 %s", us(base.q(0.5)), us(base.q(0.99))),
 		fmt.Sprintf("%.2f×", float64(path.q(0.5))/float64(base.q(0.5))))

@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -96,12 +95,12 @@ func figureHub(t *testing.T, uplinkAddr string) (*hubProc, string) {
 	}
 	// The hub runs in a process of its own, as it does in a cabinet: the clients
 	// that measure it do not share its Go scheduler.
-	cmd, httpAddr, mqttAddr := startHubChild(t, "-config", boot, "-data", data, "-http", "127.0.0.1:0", "-mqtt", "127.0.0.1:0")
+	cmd, _, mqttAddr := startHubChild(t, "-config", boot, "-data", data, "-http", "127.0.0.1:0", "-mqtt", "127.0.0.1:0")
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
 	})
-	return &hubProc{http: httpAddr, mqtt: mqttAddr}, data
+	return &hubProc{data: data, mqtt: mqttAddr}, data
 }
 
 // fastClient is a QoS 0 MQTT client that timestamps what it receives.
@@ -586,7 +585,7 @@ func journalCount(t *testing.T, p *hubProc) uint64 {
 			LastSeq uint64 `json:"last_seq"`
 		} `json:"journal"`
 	}
-	getJSON(t, "http://"+p.http+"/healthz", &h)
+	getJSON(t, p.data, "/healthz", &h)
 	return h.Journal.LastSeq
 }
 
@@ -680,9 +679,9 @@ func (o *stampOutputs) when(kind hub.OutputKind) time.Time {
 	return o.at[kind]
 }
 
-func getJSON(t *testing.T, url string, v any) {
+func getJSON(t *testing.T, data, path string, v any) {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := sockGet(data, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -39,6 +38,7 @@ power:
 // gpioHub is a hub served in process with the GPIO chips chips.
 type gpioHubRun struct {
 	http   string
+	data   string
 	mqtt   string
 	stderr *syncBuffer
 	cancel context.CancelFunc
@@ -66,7 +66,7 @@ func startGPIOHub(t *testing.T, domain, bootExtra string, chips gpioChipsFunc) (
 	go func() { r.done <- serve(ctx, opt, &syncBuffer{}, r.stderr) }()
 	select {
 	case a := <-ready:
-		r.http, r.mqtt = a["http"], a["mqtt"]
+		r.http, r.mqtt, r.data = a["http"], a["mqtt"], a["data"]
 	case err := <-r.done:
 		t.Fatalf("hub stopped: %v\n%s", err, r.stderr.String())
 	case <-time.After(30 * time.Second):
@@ -94,9 +94,9 @@ type gpioHealth struct {
 	Faults []string `json:"faults"`
 }
 
-func getGPIOHealth(t *testing.T, addr string) gpioHealth {
+func getGPIOHealth(t *testing.T, data string) gpioHealth {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/healthz")
+	resp, err := sockGet(data, "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,11 +109,11 @@ func getGPIOHealth(t *testing.T, addr string) gpioHealth {
 }
 
 // waitHealth polls /healthz until it is want, within 20 s.
-func waitGPIOHealth(t *testing.T, addr string, want gpioHealth) {
+func waitGPIOHealth(t *testing.T, data string, want gpioHealth) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		got := getGPIOHealth(t, addr)
+		got := getGPIOHealth(t, data)
 		if reflect.DeepEqual(got, want) {
 			return
 		}
@@ -196,7 +196,7 @@ func TestGPIOEndToEnd(t *testing.T) {
 	sirenOn := func() bool { return f.Requested("gpiochip0", "27") && !f.Level("gpiochip0", "27") }
 	p, _ := startGPIOHub(t, gpioE2EDomain, fmt.Sprintf("uplink:\n  paths:\n    - {addr: %q, network: udp, account: \"4321\"}\n",
 		rcv.UDPAddr().String()), func() (gpio.Chips, error) { return f, nil })
-	waitGPIOHealth(t, p.http, gpioHealth{Status: "ok", State: "disarmed", Faults: []string{}})
+	waitGPIOHealth(t, p.data, gpioHealth{Status: "ok", State: "disarmed", Faults: []string{}})
 	if !f.Requested("gpiochip0", "17") || !f.Requested("gpiochip0", "5") || !f.Requested("gpiochip0", "27") || sirenOn() {
 		t.Fatal("lines not requested, or the siren on, at start")
 	}
@@ -219,7 +219,7 @@ func TestGPIOEndToEnd(t *testing.T) {
 
 	t0 := time.Now()
 	f.Edge("gpiochip0", "5", true) // mains lost
-	waitGPIOHealth(t, p.http, gpioHealth{Status: "degraded", State: "disarmed", Faults: []string{"mains:psu"}})
+	waitGPIOHealth(t, p.data, gpioHealth{Status: "degraded", State: "disarmed", Faults: []string{"mains:psu"}})
 	if d := time.Since(t0); d >= 10*time.Second {
 		t.Fatalf("mains fault shown after %s", d)
 	}
@@ -232,7 +232,7 @@ func TestGPIOEndToEnd(t *testing.T) {
 	}
 	f.Edge("gpiochip0", "5", false) // mains back
 	waitGPIO(t, "3301 at the centre", func() bool { _, ok := got.arrived("3301 01 000"); return ok }, got.list)
-	waitGPIOHealth(t, p.http, gpioHealth{Status: "ok", State: "disarmed", Faults: []string{}})
+	waitGPIOHealth(t, p.data, gpioHealth{Status: "ok", State: "disarmed", Faults: []string{}})
 
 	// Stopped while the siren sounds: the line is driven off, then released.
 	c.pub(t, "vakt/command", `{"command":"ARM_AWAY","code":"135790"}`, false)
@@ -260,7 +260,7 @@ func TestGPIOEndToEnd(t *testing.T) {
 func TestGPIOOffWithoutChips(t *testing.T) {
 	noChips := func() (gpio.Chips, error) { return nil, fmt.Errorf("gpio: /dev/gpiochip*: %w", gpio.ErrNoChips) }
 	p, data := startGPIOHub(t, gpioE2EDomain, "", noChips)
-	waitGPIOHealth(t, p.http, gpioHealth{Status: "degraded", State: "disarmed", Faults: []string{"gpio:psu", "output:siren"}})
+	waitGPIOHealth(t, p.data, gpioHealth{Status: "degraded", State: "disarmed", Faults: []string{"gpio:psu", "output:siren"}})
 	p.stop(t)
 	gpioLines := gpioLogLines(p.stderr.String())
 	// The adapter's line, then what the keeper and the hub make of it (in the

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -13,17 +12,12 @@ import (
 	"vakt/storage"
 )
 
-// httpHandler serves /healthz: the state, every active fault, the journal, the
+// health answers /healthz: the state, every active fault, the journal, the
 // uplink's paths. It answers 503 while the journal cannot be written, and says
-// "degraded" while any fault is active or any zone's device is offline. /devices lists the Zigbee devices
-// (devices' document).
-func httpHandler(h *hub.Hub, up *uplink.Uplink, store *storage.Store, reports *hub.ReportQueue, devices func() any) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /devices", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(devices())
-	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+// "degraded" while any fault is active or any zone's device is offline. The web
+// server shows only the status to a request without a session.
+func health(h *hub.Hub, up *uplink.Uplink, store *storage.Store, reports *hub.ReportQueue) func() (int, map[string]any) {
+	return func() (int, map[string]any) {
 		s := h.Snapshot()
 		body := map[string]any{"status": "ok", "state": s.State.Name, "storage": "ok"}
 		code := http.StatusOK
@@ -64,11 +58,8 @@ func httpHandler(h *hub.Hub, up *uplink.Uplink, store *storage.Store, reports *h
 			body["status"], body["storage"] = "degraded", s.StorageError
 			code = http.StatusServiceUnavailable
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(code)
-		_ = json.NewEncoder(w).Encode(body)
-	})
-	return mux
+		return code, body
+	}
 }
 
 // prune applies the retention policy at start and then daily.

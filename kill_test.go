@@ -64,9 +64,9 @@ func startHubProcess(t *testing.T, args ...string) (cmd *exec.Cmd, mqttAddr stri
 	return cmd, mqttAddr
 }
 
-// startHubChild runs the hub in a child process and returns its web and MQTT
-// addresses once it serves.
-func startHubChild(t *testing.T, args ...string) (cmd *exec.Cmd, httpAddr, mqttAddr string) {
+// startHubChild runs the hub in a child process and returns its data directory
+// (where its local socket is) and MQTT address once it serves.
+func startHubChild(t *testing.T, args ...string) (cmd *exec.Cmd, data, mqttAddr string) {
 	t.Helper()
 	cmd = exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), hubArgsEnv+"="+strings.Join(args, "\x1f"))
@@ -89,7 +89,7 @@ func startHubChild(t *testing.T, args ...string) (cmd *exec.Cmd, httpAddr, mqttA
 	}()
 	select {
 	case a := <-addrs:
-		return cmd, a[0], a[1]
+		return cmd, a[0], a[2]
 	case <-time.After(30 * time.Second):
 		t.Fatal("hub process did not start")
 	}

@@ -26,6 +26,7 @@ import (
 	"vakt/sensors/mqttdev"
 	"vakt/storage"
 	"vakt/ui/mqttapi"
+	"vakt/ui/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -77,6 +78,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return dbCmd(args[1:], stdout, stderr)
 		case "devices":
 			return devicesCmd(ctx, args[1:], stdout, stderr)
+		case "status":
+			return statusCmd(ctx, args[1:], stdout, stderr)
+		case "events":
+			return eventsCmd(ctx, args[1:], stdout, stderr)
 		}
 		return fmt.Errorf("unknown command %q (vakt -h lists the commands)", args[0])
 	}
@@ -242,6 +247,14 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		return fmt.Errorf("web listener %s: %w", boot.HTTP, err)
 	}
 	defer httpLn.Close()
+	// The command line reaches the running hub through a socket only the hub's
+	// own account may open.
+	sockLn, err := listenLocal(localSocket(boot.Data))
+	if err != nil {
+		log.Warn("local socket: the command line cannot reach this hub", "err", err)
+	} else {
+		defer sockLn.Close()
+	}
 
 	// Build: the MQTT side's events (a subscription on the embedded broker, the
 	// external broker's connection) reach the output driver, the MQTT API and the
@@ -375,16 +388,26 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg, set, log) })
 	}
 
-	srv := &http.Server{Handler: httpHandler(h, up, store, reports, zb.devices), ReadHeaderTimeout: 10 * time.Second}
+	webApp := web.New(web.Options{Hub: h, Events: store, Health: health(h, up, store, reports), Devices: zb.devices, Log: log})
+	srv := webApp.HTTPServer()
 	go func() {
 		if err := srv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("web server stopped", "err", err)
 		}
 	}()
+	local := webApp.HTTPServer()
+	local.Handler, local.ConnContext = webApp.LocalHandler(), web.LocalConnContext
+	if sockLn != nil {
+		go func() {
+			if err := local.Serve(sockLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("local socket stopped", "err", err)
+			}
+		}()
+	}
 	log.Info("vakt started", "version", versionString(), "data", boot.Data, "http", httpLn.Addr().String(),
 		"mqtt", mq.where(), "state", h.Snapshot().State.Name, "zones", len(cfg.Zones), "demo", opt.demo)
 	if opt.ready != nil {
-		opt.ready(map[string]string{"http": httpLn.Addr().String(), "mqtt": mq.where()})
+		opt.ready(map[string]string{"http": httpLn.Addr().String(), "mqtt": mq.where(), "data": boot.Data})
 	}
 
 	select {
@@ -424,9 +447,11 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	case <-deadline.Done():
 		log.Error("shutdown: components still running at the deadline")
 	}
-	web, webDone := context.WithTimeout(deadline, time.Second)
+	webApp.Close()
+	webCtx, webDone := context.WithTimeout(deadline, time.Second)
 	defer webDone()
-	_ = srv.Shutdown(web)
+	_ = srv.Shutdown(webCtx)
+	_ = local.Shutdown(webCtx)
 	log.Info("vakt stopped")
 	return nil
 }

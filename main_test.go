@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,9 +24,21 @@ type hubProc struct {
 	done   chan error
 	mqtt   string
 	http   string
+	data   string // the data directory, where the local socket is
 }
 
-var startedRe = regexp.MustCompile(`msg="vakt started".* http=(\S+) mqtt=(\S+)`)
+var startedRe = regexp.MustCompile(`msg="vakt started".* data=(\S+) http=(\S+) mqtt=(\S+)`)
+
+// sockGet sends a GET for path to the hub running on the data directory, over
+// its local socket, as the command line does.
+func sockGet(data, path string) (*http.Response, error) {
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", localSocket(data))
+		}}}
+	return hc.Get("http://vakt" + path)
+}
 
 // startHub runs the hub with args and waits for its "vakt started" log line.
 func startHub(t testing.TB, args ...string) *hubProc {
@@ -52,7 +65,7 @@ func startHub(t testing.TB, args ...string) *hubProc {
 	}()
 	select {
 	case a := <-addrs:
-		p.http, p.mqtt = a[0], a[1]
+		p.data, p.http, p.mqtt = a[0], a[1], a[2]
 	case err := <-p.done:
 		t.Fatalf("hub did not start: %v", err)
 	case <-time.After(30 * time.Second):

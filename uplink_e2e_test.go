@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,7 +87,7 @@ uplink:
 	waitCID(t, rcv, "1406 01 001") // cancel by user 1
 	waitCID(t, rcv, "1401 01 001") // disarmed by user 1
 
-	resp, err := http.Get("http://" + p.http + "/healthz")
+	resp, err := sockGet(p.data, "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,9 @@ Commands:
   db restore FILE            put a snapshot back in place of the database (hub stopped)
   uplink test -config FILE   send a test report to every monitoring centre path
   receiver                   run a SIA DC-09 receiving centre that prints each event
-  devices                    list the Zigbee devices the running hub knows (-http ADDR)
+  status                     the state, faults, readiness and zones (running hub, or the stored state)
+  events -n N                the newest events (-type, -zone, -user filters)
+  devices                    list the Zigbee devices the running hub knows (-data DIR)
   devices adopt IEEE         bind a Zigbee device: -zone ID, -output ID or -keypad ID (hub stopped)
 `
 	if !ok || head != want {

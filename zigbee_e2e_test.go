@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -54,14 +53,14 @@ func z2mDevices(t *testing.T) string {
 
 // getJSON reads a JSON document from the hub until ok says it is the one
 // wanted, or the deadline passes.
-func pollJSON[T any](t *testing.T, url string, ok func(T) bool) T {
+func pollJSON[T any](t *testing.T, data, path string, ok func(T) bool) T {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	var v T
 	for {
 		var zero T
 		v = zero
-		resp, err := http.Get(url)
+		resp, err := sockGet(data, path)
 		if err == nil {
 			err = json.NewDecoder(resp.Body).Decode(&v)
 			resp.Body.Close()
@@ -70,7 +69,7 @@ func pollJSON[T any](t *testing.T, url string, ok func(T) bool) T {
 			return v
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not as wanted by the deadline: %+v, %v", url, v, err)
+			t.Fatalf("%s: not as wanted by the deadline: %+v, %v", path, v, err)
 		}
 		<-time.After(20 * time.Millisecond) // the hub's state arrives through MQTT
 	}
@@ -116,7 +115,7 @@ func TestZigbeeEndToEnd(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	ctx := context.Background()
 
-	cmd, httpAddr, mqttAddr := startHubChild(t, args...)
+	cmd, _, mqttAddr := startHubChild(t, args...)
 	z2m := dialMQTT(t, mqttAddr, "zigbee2mqtt", "z2m-pass")
 	z2m.pub(t, "zigbee2mqtt/bridge/state", `{"state":"online"}`, true)
 	z2m.pub(t, "zigbee2mqtt/bridge/devices", z2mDevices(t), true)
@@ -125,9 +124,9 @@ func TestZigbeeEndToEnd(t *testing.T) {
 			IEEE string `json:"ieee"`
 		} `json:"devices"`
 	}
-	pollJSON(t, "http://"+httpAddr+"/devices", func(d doc) bool { return len(d.Devices) == 4 })
+	pollJSON(t, data, "/api/v1/devices", func(d doc) bool { return len(d.Devices) == 4 })
 	var out strings.Builder
-	if err := run(ctx, []string{"devices", "-http", httpAddr}, nil, &out, io.Discard); err != nil {
+	if err := run(ctx, []string{"devices", "-data", data}, nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	want := `IEEE                NAME         MODEL              POWER                 PROPERTIES                                 LAST SEEN  AVAILABILITY  BOUND TO
@@ -160,7 +159,7 @@ func TestZigbeeEndToEnd(t *testing.T) {
 		t.Log(strings.TrimSpace(out.String()))
 	}
 
-	_, httpAddr, mqttAddr = startHubChild(t, args...)
+	_, _, mqttAddr = startHubChild(t, args...)
 	z2m = dialMQTT(t, mqttAddr, "zigbee2mqtt", "z2m-pass")
 	z2m.sub(t, "zigbee2mqtt/hall_siren/set", "zigbee2mqtt/hall_keypad/set")
 	// On its subscription the siren hears its level (off) and the keypad the
@@ -206,12 +205,12 @@ func TestZigbeeEndToEnd(t *testing.T) {
 		Status  string   `json:"status"`
 		Offline []string `json:"zones_offline"`
 	}
-	h := pollJSON(t, "http://"+httpAddr+"/healthz", func(h health) bool { return len(h.Offline) > 0 })
+	h := pollJSON(t, data, "/healthz", func(h health) bool { return len(h.Offline) > 0 })
 	if h.Status != "degraded" || !slices.Equal(h.Offline, []string{"door"}) {
 		t.Errorf("healthz %+v", h)
 	}
 	z2m.pub(t, "zigbee2mqtt/front_door", strings.Replace(door, "%s", "true", 1), false)
-	h = pollJSON(t, "http://"+httpAddr+"/healthz", func(h health) bool { return len(h.Offline) == 0 })
+	h = pollJSON(t, data, "/healthz", func(h health) bool { return len(h.Offline) == 0 })
 	if h.Status != "ok" {
 		t.Errorf("healthz %+v", h)
 	}

@@ -573,47 +573,80 @@ type Request struct {
 // the caller's goroutine, one at a time (Verifier); the wrong-code lockout is shared
 // by every interface, each source (Request.Source) counted on its own.
 func (h *Hub) Do(ctx context.Context, r Request) error {
-	now := h.opt.Now()
-	src := Actor{Device: r.Device, Via: r.Via}
 	source := r.Source
 	if source == "" {
 		source = SourceOf(r.Via, r.Device)
 	}
-	var u User
-	var duress, byCode bool
+	if r.Trusted == nil && r.Cred.Empty() && r.Kind == CmdArm && !r.Force && r.Account != "" &&
+		slices.Contains(h.Snapshot().Config.Settings.ArmWithoutCode, r.Account) {
+		// Arming without a code by a named account: the event names it.
+		return h.Input(ctx, Command{Kind: r.Kind, Mode: r.Mode, Who: Actor{Device: r.Device, Via: r.Via}, Source: source, NoCode: true})
+	}
+	u, duress, err := h.authenticate(ctx, r, source)
+	if err != nil {
+		return err
+	}
+	who := Actor{UserID: u.ID, UserName: u.Name, UserNum: u.Number, Device: r.Device, Via: r.Via}
+	byCode := r.Trusted == nil && (r.Cred.Code != "" || r.Cred.Password != "")
+	return h.Input(ctx, Command{Kind: r.Kind, Mode: r.Mode, Force: r.Force, Zone: r.Zone,
+		Who: who, Role: u.Role, Duress: duress, ByCode: byCode, Source: source})
+}
+
+// Authenticate checks the request's credential the way Do does (the same lockout,
+// the same refusal events, the user's schedule) without applying a command: a web
+// login. It returns the user, or an *Error of kind ErrBadCode, ErrLocked or
+// ErrDenied. A duress code is not accepted here: it is for commands, where the
+// hub can act on it silently.
+func (h *Hub) Authenticate(ctx context.Context, r Request) (User, error) {
+	if err := h.wait(ctx); err != nil {
+		return User{}, err
+	}
+	source := r.Source
+	if source == "" {
+		source = SourceOf(r.Via, r.Device)
+	}
+	u, duress, err := h.authenticate(ctx, r, source)
+	if err == nil && duress {
+		src := Actor{Device: r.Device, Via: r.Via}
+		if err := h.Input(ctx, Refused{Who: src, Source: source, Reason: RefusedWrongCode, Detail: credKind(r.Cred)}); err != nil {
+			return User{}, err
+		}
+		return User{}, &Error{Kind: ErrBadCode, Msg: "wrong code"}
+	}
+	return u, err
+}
+
+// authenticate identifies the user behind r: its trusted user, or the one whose
+// credential it carries, outside a lockout and within the user's schedule.
+func (h *Hub) authenticate(ctx context.Context, r Request, source string) (u User, duress bool, err error) {
+	now := h.opt.Now()
+	src := Actor{Device: r.Device, Via: r.Via}
 	if r.Trusted != nil {
 		u = *r.Trusted
 	} else {
 		snap := h.Snapshot()
 		if r.Cred.Empty() {
-			if r.Kind == CmdArm && !r.Force && r.Account != "" &&
-				slices.Contains(snap.Config.Settings.ArmWithoutCode, r.Account) {
-				// Arming without a code by a named account: the event names it.
-				return h.Input(ctx, Command{Kind: r.Kind, Mode: r.Mode, Who: src, Source: source, NoCode: true})
-			}
-			return &Error{Kind: ErrBadCode, Msg: "a code is required"}
+			return User{}, false, &Error{Kind: ErrBadCode, Msg: "a code is required"}
 		}
 		if until, locked := snap.State.Lockout.LockedFor(source, now); locked {
 			_ = h.Input(ctx, Refused{Who: src, Source: source, Reason: RefusedLocked})
-			return &Error{Kind: ErrLocked, Msg: "code entry is locked until " + until.Format(time.RFC3339)}
+			return User{}, false, &Error{Kind: ErrLocked, Msg: "code entry is locked until " + until.Format(time.RFC3339)}
 		}
 		var ok bool
 		u, duress, ok = h.opt.Verifier.Identify(snap.Config.Users, r.Cred)
 		if !ok {
 			if err := h.Input(ctx, Refused{Who: src, Source: source, Reason: RefusedWrongCode, Detail: credKind(r.Cred)}); err != nil {
-				return err
+				return User{}, false, err
 			}
-			return &Error{Kind: ErrBadCode, Msg: "wrong code"}
+			return User{}, false, &Error{Kind: ErrBadCode, Msg: "wrong code"}
 		}
-		byCode = r.Cred.Code != "" || r.Cred.Password != ""
 	}
-	who := Actor{UserID: u.ID, UserName: u.Name, UserNum: u.Number, Device: r.Device, Via: r.Via}
 	if !u.Allowed(now, h.opt.Location) {
+		who := Actor{UserID: u.ID, UserName: u.Name, UserNum: u.Number, Device: r.Device, Via: r.Via}
 		_ = h.Input(ctx, Refused{Who: who, Reason: RefusedSchedule, Detail: "outside schedule or expired"})
-		return &Error{Kind: ErrDenied, Msg: "user " + u.Name + " may not operate the system now"}
+		return User{}, false, &Error{Kind: ErrDenied, Msg: "user " + u.Name + " may not operate the system now"}
 	}
-	return h.Input(ctx, Command{Kind: r.Kind, Mode: r.Mode, Force: r.Force, Zone: r.Zone,
-		Who: who, Role: u.Role, Duress: duress, ByCode: byCode, Source: source})
+	return u, duress, nil
 }
 
 func credKind(c Credential) string {

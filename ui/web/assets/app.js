@@ -1,0 +1,447 @@
+// Vakt's web app: the keypad, the zones, the trouble list and the event log.
+// It uses only the JSON API (/api/v1) and its live stream (server-sent events).
+"use strict";
+
+const T = {
+  en: {
+    nav_home: "Home", nav_events: "Events", logout: "Log out", language: "Language",
+    reconnecting: "Connection lost: reconnecting…", login_title: "Log in", user: "User", password: "Password",
+    login: "Log in", arm: "Arm", disarm_with_pin: "Disarm with your PIN", clear: "Clear", disarm: "Disarm",
+    panic_hold: "Panic: hold 2 s", faults: "Trouble", zones: "Zones", events: "Events", type: "Type", zone: "Zone",
+    since: "From", until: "To", filter: "Filter", csv: "Download CSV", time: "Time", event: "Event", who: "Who",
+    via: "Via", more: "Older events", cancel: "Cancel", arm_anyway: "Arm anyway",
+    st_disarmed: "Disarmed", st_arming: "Leave now", st_armed_away: "Armed away", st_armed_home: "Armed home",
+    st_armed_night: "Armed night", st_armed_vacation: "Armed vacation", st_pending: "Entry: disarm now", st_triggered: "ALARM",
+    m_away: "Away", m_home: "Home", m_night: "Night", m_vacation: "Vacation",
+    ready: "Ready", not_ready: "Not ready", exit_in: "Exit delay: {s} s", entry_in: "Disarm within {s} s",
+    alarm_in: "Alarm: {zone}", armed_by: "Armed by {who}", no_faults: "No trouble", no_events: "No events",
+    r_open: "open", r_tamper: "tamper", r_offline: "offline", r_low_battery: "low battery", r_uplink_down: "monitoring centre unreachable",
+    r_output_failed: "output failed", r_storage_failed: "storage failing",
+    z_open: "open", z_closed: "closed", z_tamper: "tamper", z_offline: "offline", z_low_battery: "low battery",
+    z_bypassed: "bypassed", z_isolated: "isolated", bypass: "Bypass", unbypass: "Include",
+    f_uplink: "Monitoring centre path down", f_output: "Output failed", f_storage: "Storage failing",
+    f_broker: "MQTT broker unreachable", f_mains: "Mains power lost", f_zigbee: "Zigbee bridge offline",
+    force_q: "Not ready to arm {mode}: {reasons}. Those zones will be bypassed.", done: "Done",
+    disarmed_ok: "Disarmed", armed_ok: "Arming {mode}", panic_sent: "Panic raised",
+    e_bad_code: "Wrong code", e_locked: "Too many wrong codes: wait a minute", e_not_ready: "Not ready",
+    e_unauthenticated: "Log in again", e_denied: "Not allowed", e_not_allowed: "Not possible now",
+    e_csrf: "Reload the page", e_network: "The hub cannot be reached", enter_pin: "Enter your PIN first",
+  },
+  sv: {
+    nav_home: "Hem", nav_events: "Händelser", logout: "Logga ut", language: "Språk",
+    reconnecting: "Anslutningen bröts: ansluter igen…", login_title: "Logga in", user: "Användare", password: "Lösenord",
+    login: "Logga in", arm: "Larma", disarm_with_pin: "Larma av med din kod", clear: "Rensa", disarm: "Larma av",
+    panic_hold: "Överfall: håll in 2 s", faults: "Fel", zones: "Zoner", events: "Händelser", type: "Typ", zone: "Zon",
+    since: "Från", until: "Till", filter: "Filtrera", csv: "Ladda ner CSV", time: "Tid", event: "Händelse", who: "Vem",
+    via: "Via", more: "Äldre händelser", cancel: "Avbryt", arm_anyway: "Larma ändå",
+    st_disarmed: "Avlarmat", st_arming: "Gå ut nu", st_armed_away: "Larmat borta", st_armed_home: "Larmat hemma",
+    st_armed_night: "Larmat natt", st_armed_vacation: "Larmat semester", st_pending: "Inpassering: larma av nu", st_triggered: "LARM",
+    m_away: "Borta", m_home: "Hemma", m_night: "Natt", m_vacation: "Semester",
+    ready: "Klart", not_ready: "Inte klart", exit_in: "Utpassering: {s} s", entry_in: "Larma av inom {s} s",
+    alarm_in: "Larm: {zone}", armed_by: "Larmat av {who}", no_faults: "Inga fel", no_events: "Inga händelser",
+    r_open: "öppen", r_tamper: "sabotage", r_offline: "ej ansluten", r_low_battery: "lågt batteri", r_uplink_down: "larmcentralen nås inte",
+    r_output_failed: "utgång fungerar inte", r_storage_failed: "lagringen fungerar inte",
+    z_open: "öppen", z_closed: "stängd", z_tamper: "sabotage", z_offline: "ej ansluten", z_low_battery: "lågt batteri",
+    z_bypassed: "förbikopplad", z_isolated: "isolerad", bypass: "Förbikoppla", unbypass: "Ta med",
+    f_uplink: "Förbindelsen till larmcentralen är nere", f_output: "Utgång fungerar inte", f_storage: "Lagringen fungerar inte",
+    f_broker: "MQTT-brokern nås inte", f_mains: "Nätspänningen borta", f_zigbee: "Zigbee-bryggan är nere",
+    force_q: "Inte klart att larma {mode}: {reasons}. De zonerna förbikopplas.", done: "Klart",
+    disarmed_ok: "Avlarmat", armed_ok: "Larmar {mode}", panic_sent: "Överfallslarm skickat",
+    e_bad_code: "Fel kod", e_locked: "För många fel koder: vänta en minut", e_not_ready: "Inte klart",
+    e_unauthenticated: "Logga in igen", e_denied: "Inte tillåtet", e_not_allowed: "Går inte nu",
+    e_csrf: "Ladda om sidan", e_network: "Centralen går inte att nå", enter_pin: "Slå din kod först",
+  },
+};
+
+const $ = (id) => document.getElementById(id);
+let lang = localStorage.getItem("vakt.lang") || ((navigator.language || "en").toLowerCase().startsWith("sv") ? "sv" : "en");
+let me = null;      // {user, csrf}
+let status = null;  // the last status from the hub
+let skew = 0;       // hub clock minus ours, ms
+let stream = null;
+let pin = "";
+let eventsNext = 0;
+const zoneNames = {};
+
+function t(key, vars) {
+  let s = (T[lang] && T[lang][key]) || T.en[key] || key;
+  for (const [k, v] of Object.entries(vars || {})) s = s.replace("{" + k + "}", v);
+  return s;
+}
+
+function applyLang() {
+  document.documentElement.lang = lang;
+  $("lang").value = lang;
+  for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  if (status) renderStatus(status);
+}
+
+function say(text, error) {
+  const m = $("message");
+  m.textContent = text || "";
+  m.className = error ? "error" : "";
+}
+
+async function api(method, path, body) {
+  const opt = { method, headers: {}, credentials: "same-origin" };
+  if (body !== undefined) {
+    opt.headers["Content-Type"] = "application/json";
+    opt.body = JSON.stringify(body);
+  }
+  if (method !== "GET" && me) opt.headers["X-CSRF-Token"] = me.csrf;
+  let res;
+  try {
+    res = await fetch("/api/v1" + path, opt);
+  } catch (e) {
+    throw { error: "network", message: t("e_network") };
+  }
+  if (res.status === 204) return null;
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    if (res.status === 401 && path !== "/session") showLogin();
+    throw data;
+  }
+  return data;
+}
+
+function errText(e) {
+  const key = "e_" + (e && e.error);
+  if (T.en[key]) {
+    let s = t(key);
+    if (e.reasons && e.reasons.length) s += ": " + e.reasons.map(reasonText).join(", ");
+    return s;
+  }
+  return (e && e.message) || String(e);
+}
+
+function reasonText(r) {
+  const what = t("r_" + r.reason);
+  return r.zone ? (zoneNames[r.zone] || r.zone) + " " + what : what;
+}
+
+// --- views and routing ---
+
+function show(view) {
+  for (const v of ["login", "home", "events"]) $("view-" + v).hidden = v !== view;
+  $("nav").hidden = view === "login";
+  $("nav-home").toggleAttribute("aria-current", view === "home");
+  $("nav-events").toggleAttribute("aria-current", view === "events");
+  if (view === "home") $("nav-home").setAttribute("aria-current", "page");
+  if (view === "events") $("nav-events").setAttribute("aria-current", "page");
+}
+
+function showLogin() {
+  me = null;
+  if (stream) { stream.close(); stream = null; }
+  show("login");
+  $("login-user").focus();
+}
+
+function route() {
+  if (!me) return showLogin();
+  if (location.hash === "#/events") {
+    if (me.user.role === "guest") { location.hash = "#/"; return; }
+    show("events");
+    loadEvents(true);
+  } else {
+    show("home");
+  }
+}
+
+// --- the keypad ---
+
+function stateKind(s) {
+  if (s === "triggered") return "alarm";
+  if (s === "arming" || s === "pending") return "delay";
+  if (s && s.startsWith("armed")) return "armed";
+  return "ok";
+}
+
+function renderStatus(s) {
+  if (status && status.state !== s.state) say("");
+  status = s;
+  skew = new Date(s.now).getTime() - Date.now();
+  for (const z of s.zones) zoneNames[z.id] = z.name || z.id;
+  $("state").textContent = t("st_" + s.state);
+  $("state").dataset.state = s.state;
+  $("state-box").dataset.kind = stateKind(s.state);
+  $("alarm-zone").textContent = s.state === "triggered" && s.alarm_zone ? t("alarm_in", { zone: zoneNames[s.alarm_zone] || s.alarm_zone })
+    : s.armed_by && s.state.startsWith("armed") ? t("armed_by", { who: s.armed_by }) : "";
+  tick();
+
+  const modes = $("modes");
+  modes.replaceChildren();
+  const armable = s.state === "disarmed";
+  $("arm-box").hidden = !armable;
+  for (const m of s.modes) {
+    const box = document.createElement("div");
+    box.className = "mode";
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "primary";
+    b.dataset.arm = m;
+    b.textContent = t("m_" + m);
+    b.addEventListener("click", () => arm(m));
+    const reasons = s.ready[m] || [];
+    const r = document.createElement("p");
+    r.id = "ready-" + m;
+    r.className = "ready" + (reasons.length ? " not" : "");
+    r.textContent = reasons.length ? t("not_ready") + ": " + reasons.map(reasonText).join(", ") : t("ready");
+    box.append(b, r);
+    modes.append(box);
+  }
+  $("disarm-box").hidden = s.state === "disarmed";
+
+  const faults = $("faults");
+  faults.replaceChildren();
+  if (!s.faults.length) {
+    const li = document.createElement("li");
+    li.textContent = t("no_faults");
+    faults.append(li);
+  }
+  for (const f of s.faults) {
+    const li = document.createElement("li");
+    li.dataset.fault = f.id;
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = (T.en["f_" + f.kind] ? t("f_" + f.kind) : f.kind) + (f.subject ? ": " + f.subject : "");
+    li.append(name);
+    faults.append(li);
+  }
+
+  const zones = $("zones");
+  zones.replaceChildren();
+  for (const z of s.zones) {
+    const li = document.createElement("li");
+    li.dataset.zone = z.id;
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = z.name || z.id;
+    li.append(name);
+    const badge = (key, cls) => {
+      const b = document.createElement("span");
+      b.className = "badge " + (cls || "");
+      b.textContent = t("z_" + key);
+      li.append(b);
+    };
+    badge(z.open ? "open" : "closed", z.open ? "bad" : "ok");
+    if (z.tamper) badge("tamper", "bad");
+    if (z.offline) badge("offline", "bad");
+    if (z.low_battery) badge("low_battery", "bad");
+    if (z.bypassed) badge("bypassed");
+    if (z.isolated) badge("isolated");
+    if (s.state === "disarmed" && me && me.user.role !== "guest") {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.dataset.bypass = z.id;
+      b.textContent = z.bypassed ? t("unbypass") : t("bypass");
+      b.addEventListener("click", () => command(z.bypassed ? "/unbypass" : "/bypass", { zone: z.id }, t("done")));
+      li.append(b);
+    }
+    zones.append(li);
+  }
+}
+
+// tick shows the exit or entry countdown with the hub's clock.
+function tick() {
+  if (!status) return;
+  const now = Date.now() + skew;
+  let text = "";
+  if (status.state === "arming" && status.exit_deadline) {
+    text = t("exit_in", { s: Math.max(0, Math.ceil((new Date(status.exit_deadline) - now) / 1000)) });
+  } else if (status.state === "pending" && status.entry_deadline) {
+    text = t("entry_in", { s: Math.max(0, Math.ceil((new Date(status.entry_deadline) - now) / 1000)) });
+  }
+  $("countdown").textContent = text;
+}
+
+async function command(path, body, ok) {
+  try {
+    const s = await api("POST", path, body);
+    renderStatus(s);
+    say(ok); // after the render: the state changed by this very command
+    return true;
+  } catch (e) {
+    say(errText(e), true);
+    return false;
+  }
+}
+
+async function arm(mode, force) {
+  const reasons = (status && status.ready[mode]) || [];
+  if (reasons.length && !force) {
+    $("force-text").textContent = t("force_q", { mode: t("m_" + mode), reasons: reasons.map(reasonText).join(", ") });
+    const d = $("force-dialog");
+    d.returnValue = "";
+    d.onclose = () => { if (d.returnValue === "ok") arm(mode, true); };
+    d.showModal();
+    return;
+  }
+  await command("/arm", { mode, force: !!force }, t("armed_ok", { mode: t("m_" + mode) }));
+}
+
+function renderPin() {
+  $("pin-display").textContent = "•".repeat(pin.length);
+}
+
+async function disarm() {
+  if (!pin) { say(t("enter_pin"), true); return; }
+  const code = pin;
+  pin = "";
+  renderPin();
+  await command("/disarm", { code }, t("disarmed_ok"));
+}
+
+// The panic button acts when held for 2 s, so a brushing hand does not raise it.
+function holdToPanic() {
+  const b = $("panic");
+  let timer = null;
+  const start = (e) => {
+    if (e.type === "keydown" && e.key !== "Enter" && e.key !== " ") return;
+    if (timer) return;
+    e.preventDefault();
+    b.classList.add("holding");
+    timer = setTimeout(() => { timer = null; b.classList.remove("holding"); command("/panic", {}, t("panic_sent")); }, 2000);
+  };
+  const stop = () => { clearTimeout(timer); timer = null; b.classList.remove("holding"); };
+  b.addEventListener("pointerdown", start);
+  b.addEventListener("keydown", start);
+  for (const ev of ["pointerup", "pointerleave", "pointercancel", "keyup", "blur"]) b.addEventListener(ev, stop);
+}
+
+// --- the live stream ---
+
+function connect() {
+  if (stream) stream.close();
+  stream = new EventSource("/api/v1/stream");
+  stream.addEventListener("open", () => { $("offline").hidden = true; });
+  stream.addEventListener("status", (e) => renderStatus(JSON.parse(e.data)));
+  stream.addEventListener("event", (e) => {
+    const ev = JSON.parse(e.data);
+    if (!$("view-events").hidden && !filtered()) prependEvent(ev);
+  });
+  stream.addEventListener("error", async () => {
+    $("offline").hidden = false;
+    // The stream reconnects by itself; a session that ended needs a login.
+    if (stream && stream.readyState === EventSource.CLOSED) {
+      stream = null;
+      setTimeout(async () => {
+        try { me = await api("GET", "/session"); connect(); } catch (e) { if (e.error !== "unauthenticated") setTimeout(connect, 3000); }
+      }, 2000);
+    }
+  });
+}
+
+// --- the event log ---
+
+function filters() {
+  const p = new URLSearchParams();
+  for (const [id, key] of [["f-type", "type"], ["f-zone", "zone"], ["f-user", "user"], ["f-since", "since"], ["f-until", "until"]]) {
+    const v = $(id).value.trim();
+    if (v) p.set(key, v);
+  }
+  return p;
+}
+
+function filtered() { return [...filters().keys()].length > 0; }
+
+function eventRow(ev) {
+  const tr = document.createElement("tr");
+  tr.dataset.seq = ev.seq;
+  tr.dataset.type = ev.type;
+  if (ev.class === "alarm") tr.className = "alarm";
+  const who = ev.who || {};
+  const cells = [new Date(ev.time).toLocaleString(lang === "sv" ? "sv-SE" : "en-GB"),
+    ev.type.replaceAll("_", " ") + (ev.detail ? " (" + ev.detail + ")" : ""),
+    ev.zone ? (zoneNames[ev.zone] || ev.zone) : "", who.user_name || who.device || "", who.via || ""];
+  for (const c of cells) {
+    const td = document.createElement("td");
+    td.textContent = c;
+    tr.append(td);
+  }
+  return tr;
+}
+
+function prependEvent(ev) {
+  const body = $("events-body");
+  if (body.querySelector(`tr[data-seq="${ev.seq}"]`)) return;
+  const empty = body.querySelector("tr.empty");
+  if (empty) empty.remove();
+  body.prepend(eventRow(ev));
+}
+
+async function loadEvents(fresh) {
+  const p = filters();
+  $("events-csv").href = "/api/v1/events.csv?" + p.toString();
+  if (!fresh && eventsNext) p.set("before", eventsNext);
+  p.set("limit", "100");
+  try {
+    const page = await api("GET", "/events?" + p.toString());
+    const body = $("events-body");
+    if (fresh) body.replaceChildren();
+    for (const ev of page.events) body.append(eventRow(ev));
+    if (fresh && !page.events.length) {
+      const tr = document.createElement("tr");
+      tr.className = "empty";
+      const td = document.createElement("td");
+      td.colSpan = 5;
+      td.textContent = t("no_events");
+      tr.append(td);
+      body.append(tr);
+    }
+    eventsNext = page.next;
+    $("events-more").hidden = !page.next;
+  } catch (e) {
+    say(errText(e), true);
+  }
+}
+
+// --- start ---
+
+async function start() {
+  try {
+    me = await api("GET", "/session");
+  } catch (e) {
+    me = null;
+  }
+  applyLang();
+  if (me) connect();
+  route();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("lang").addEventListener("change", () => {
+    lang = $("lang").value;
+    localStorage.setItem("vakt.lang", lang);
+    applyLang();
+    if (!$("view-events").hidden) loadEvents(true);
+  });
+  $("login-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    $("login-error").textContent = "";
+    try {
+      me = await api("POST", "/session", { user: $("login-user").value, password: $("login-password").value });
+      $("login-password").value = "";
+      connect();
+      route();
+    } catch (err) {
+      $("login-error").textContent = errText(err);
+    }
+  });
+  $("logout").addEventListener("click", async () => {
+    try { await api("DELETE", "/session"); } catch (e) { /* logged out anyway */ }
+    showLogin();
+  });
+  for (const b of document.querySelectorAll("[data-digit]")) {
+    b.addEventListener("click", () => { if (pin.length < 12) { pin += b.dataset.digit; renderPin(); } });
+  }
+  $("pin-clear").addEventListener("click", () => { pin = ""; renderPin(); });
+  $("pin-ok").addEventListener("click", disarm);
+  holdToPanic();
+  $("events-filter").addEventListener("submit", (e) => { e.preventDefault(); loadEvents(true); });
+  $("events-more").addEventListener("click", () => loadEvents(false));
+  window.addEventListener("hashchange", route);
+  setInterval(tick, 250);
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+  start();
+});

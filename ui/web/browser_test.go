@@ -1,0 +1,192 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"vakt/hub"
+	"vakt/storage"
+)
+
+// browser starts a headless Chromium for the test. Without Chromium the test is
+// skipped, except under CI, where scripts/deps installs it.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := ""
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no Chromium: scripts/deps installs it")
+		}
+		t.Skip("no Chromium on this machine (scripts/deps installs it)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("lang", "en-GB"), chromedp.WindowSize(1280, 900))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelB(); cancelA() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// run runs browser actions with a deadline, failing the test with what was asked.
+func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, actions...); err != nil {
+		body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		t.Fatalf("%s: %v\npage text: %.600s", what, err, body)
+	}
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+// waitText waits until the element's text is want.
+func waitText(sel, want string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](`(() => { const e = document.querySelector(`+quote(sel)+`); return !!e && e.textContent.trim() === `+quote(want)+`; })()`,
+		chromedp.WithPollingInterval(20*time.Millisecond))
+}
+
+// waitJS waits until the expression is true.
+func waitJS(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(20*time.Millisecond))
+}
+
+func quote(s string) string {
+	return "'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`) + "'"
+}
+
+// shots saves a screenshot of the page at a phone's and a desktop's width into
+// VAKT_SCREENSHOTS (default the test's temporary directory), as PNG.
+func shots(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("VAKT_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	for _, w := range []int64{360, 1280} {
+		run(t, ctx, "viewport "+name, chromedp.EmulateViewport(w, 800))
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+"-"+map[int64]string{360: "phone", 1280: "desktop"}[w]+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(t, ctx, "viewport", chromedp.EmulateViewport(1280, 900))
+}
+
+// A homeowner's evening, in a real browser: log in, arm away and watch the exit
+// countdown, the door opens while armed and the alarm arrives live, disarm with
+// the PIN pad, find it all in the event log, and switch to Swedish.
+func TestBrowserKeypad(t *testing.T) {
+	s := startSystem(t, testConfig(t))
+	ctx := browser(t)
+	hubCtx := context.Background()
+	tick := func() {
+		if err := s.h.Input(hubCtx, hub.Tick{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	run(t, ctx, "open the app", chromedp.Navigate(s.srv.URL), chromedp.WaitVisible(chromedp.ID("login-form")))
+	shots(t, ctx, "login")
+	run(t, ctx, "wrong password",
+		chromedp.SendKeys(chromedp.ID("login-user"), "alice"),
+		chromedp.SendKeys(chromedp.ID("login-password"), "wrong"),
+		chromedp.Click(chromedp.ID("login-submit")),
+		waitText("#login-error", "Wrong code"))
+	run(t, ctx, "log in",
+		waitJS(`(document.getElementById("login-password").value = "") === ""`),
+		chromedp.SendKeys(chromedp.ID("login-password"), "alice-pass"),
+		chromedp.Click(chromedp.ID("login-submit")),
+		waitText("#state", "Disarmed"),
+		waitText("#ready-away", "Ready"))
+	shots(t, ctx, "home")
+
+	run(t, ctx, "arm away", chromedp.Click(chromedp.CSS(`button[data-arm="away"]`)),
+		waitText("#state", "Leave now"), waitText("#countdown", "Exit delay: 30 s"))
+	s.advance(12 * time.Second)
+	run(t, ctx, "the countdown runs with the hub's clock", waitJS(`document.querySelector("#countdown").textContent !== ""`))
+	s.advance(18 * time.Second)
+	tick()
+	run(t, ctx, "armed, live", waitText("#state", "Armed away"), waitText("#alarm-zone", "Armed by Alice"))
+
+	if err := s.h.Input(hubCtx, hub.Sensor{Zone: "door", Signal: hub.SigOpen}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "entry delay, live", waitText("#state", "Entry: disarm now"), waitText("#countdown", "Disarm within 45 s"))
+	s.advance(45 * time.Second)
+	tick()
+	run(t, ctx, "the alarm, live", waitText("#state", "ALARM"), waitText("#alarm-zone", "Alarm: Front door"))
+	shots(t, ctx, "alarm")
+
+	var digits []chromedp.Action[chromedp.Void]
+	for _, d := range "111111" {
+		digits = append(digits, chromedp.Click(chromedp.CSS(`button[data-digit="`+string(d)+`"]`)))
+	}
+	run(t, ctx, "disarm with the PIN pad", append(digits, waitText("#pin-display", "••••••"),
+		chromedp.Click(chromedp.ID("pin-ok")), waitText("#state", "Disarmed"), waitText("#message", "Disarmed"))...)
+	if st := s.h.Snapshot().State.Name; st != hub.Disarmed {
+		t.Fatalf("hub state %s", st)
+	}
+
+	// The log shows every event of the journal, newest first, each once.
+	evs, _, err := s.store.Events(storage.EventQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, e := range evs {
+		want = append(want, string(e.Type))
+	}
+	same(t, "journal", want, []string{"disarmed", "alarm_cancel", "alarm_report_withheld", "alarm", "entry_delay", "zone_open",
+		"armed", "arming", "code_rejected", "restart"})
+	run(t, ctx, "the event log", chromedp.Click(chromedp.ID("nav-events")),
+		waitJS(fmt.Sprintf(`document.querySelectorAll("#events-body tr").length === %d`, len(want))))
+	same(t, "event log rows", eval[[]string](t, ctx, `[...document.querySelectorAll("#events-body tr")].map(r => r.dataset.type)`), want)
+	shots(t, ctx, "events")
+
+	run(t, ctx, "filter by type", chromedp.SendKeys(chromedp.ID("f-type"), "armed"), chromedp.Click(chromedp.ID("f-apply")),
+		waitJS(`[...document.querySelectorAll("#events-body tr")].map(r => r.dataset.type).join(" ") === "armed"`))
+
+	if err := s.h.Input(hubCtx, hub.Sensor{Zone: "door", Signal: hub.SigClose}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "switch to Swedish", waitJS(`(document.getElementById("lang").value = "sv") === "sv"`),
+		waitJS(`document.querySelector("#lang").dispatchEvent(new Event("change"))`),
+		waitText("#nav-events", "Händelser"), chromedp.Click(chromedp.ID("nav-home")), waitText("#state", "Avlarmat"),
+		waitText("#ready-away", "Klart"), waitJS(`document.documentElement.lang === "sv"`))
+	shots(t, ctx, "home-sv")
+
+	// The language is remembered; logging out shows the login again.
+	run(t, ctx, "reload", chromedp.Reload(), waitText("#state", "Avlarmat"),
+		chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")), waitText("#login-submit", "Logga in"))
+}

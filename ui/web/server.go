@@ -1,0 +1,336 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"vakt/hub"
+	"vakt/storage"
+)
+
+//go:embed assets
+var assets embed.FS
+
+// Hub is what the web app needs of the hub. Snapshot and Subscribe never block;
+// Do and Authenticate check a credential (argon2id, one at a time) and wait for
+// the commit of what they record; their errors are *hub.Error (see status).
+type Hub interface {
+	Snapshot() *hub.Snapshot
+	Subscribe(buf int) (<-chan hub.Update, func())
+	Do(ctx context.Context, r hub.Request) error
+	Authenticate(ctx context.Context, r hub.Request) (hub.User, error)
+}
+
+// EventLog reads the journal's events, one page at a time (storage.Store).
+type EventLog interface {
+	Events(q storage.EventQuery) ([]hub.Event, uint64, error)
+}
+
+// Options configure a Server.
+type Options struct {
+	Hub    Hub
+	Events EventLog
+	// Health returns /healthz's answer: its HTTP status and the details shown to a
+	// logged-in user; the body must have a "status" ("ok" or "degraded"), the only
+	// part shown without a session.
+	Health func() (code int, body map[string]any)
+	// Devices lists the Zigbee devices (optional).
+	Devices func() any
+	Log     *slog.Logger
+	Now     func() time.Time // default time.Now
+	// SessionIdle ends a session after this long without a request; default 12h.
+	SessionIdle time.Duration
+	// MaxSessions bounds the sessions kept; default 64 (the least recently used
+	// goes first).
+	MaxSessions int
+	// TLS marks the session cookie Secure.
+	TLS bool
+}
+
+// Server is the web app and the API.
+type Server struct {
+	opt      Options
+	e        *echo.Echo
+	sessions *sessions
+	closing  chan struct{}
+}
+
+// Request limits: a slow or huge request cannot hurt the hub.
+const (
+	bodyLimit    = "64K"
+	writeTimeout = 30 * time.Second
+)
+
+// New returns the server; Handler serves it.
+func New(opt Options) *Server {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.SessionIdle <= 0 {
+		opt.SessionIdle = 12 * time.Hour
+	}
+	if opt.MaxSessions <= 0 {
+		opt.MaxSessions = 64
+	}
+	s := &Server{opt: opt, sessions: newSessions(opt.SessionIdle, opt.MaxSessions), closing: make(chan struct{})}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	// The peer's own address: a header naming another would let a guesser
+	// escape the wrong-code lockout.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.Recover())
+	e.Use(middleware.BodyLimit(bodyLimit))
+	e.Use(securityHeaders)
+
+	e.GET("/healthz", s.health)
+	api := e.Group("/api/v1")
+	api.GET("/session", s.getSession, s.auth)
+	api.POST("/session", s.login, jsonOnly)
+	api.DELETE("/session", s.logout, s.auth, s.csrf)
+	api.GET("/status", s.status, s.auth)
+	api.GET("/events", s.events, s.auth, s.notGuest)
+	api.GET("/events.csv", s.eventsCSV, s.auth, s.notGuest)
+	api.GET("/stream", s.stream, s.auth)
+	api.GET("/devices", s.devices, s.auth, s.notGuest)
+	for path, kind := range map[string]hub.CommandKind{
+		"/arm": hub.CmdArm, "/disarm": hub.CmdDisarm, "/bypass": hub.CmdBypass, "/unbypass": hub.CmdUnbypass,
+		"/isolate": hub.CmdIsolate, "/unisolate": hub.CmdUnisolate, "/panic": hub.CmdPanic,
+		"/walk-test/start": hub.CmdWalkTestStart, "/walk-test/stop": hub.CmdWalkTestStop,
+		"/maintenance/start": hub.CmdMaintenanceStart, "/maintenance/stop": hub.CmdMaintenanceStop,
+	} {
+		api.POST(path, s.command(kind), s.auth, s.csrf, jsonOnly)
+	}
+	api.Any("/*", func(echo.Context) error { return apiError(http.StatusNotFound, "not_found", "no such API resource") })
+
+	static, err := fs.Sub(assets, "assets")
+	if err != nil {
+		panic(err) // the embedded tree is part of the binary
+	}
+	e.GET("/*", s.asset(static))
+	e.HEAD("/*", s.asset(static))
+	s.e = e
+	return s
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.e }
+
+// Close ends the open event streams (at shutdown, before the HTTP server's own
+// Shutdown, which does not wait for them otherwise).
+func (s *Server) Close() {
+	select {
+	case <-s.closing:
+	default:
+		close(s.closing)
+	}
+}
+
+// HTTPServer returns an http.Server for the handler with the timeouts a hub
+// needs: a slow client cannot hold a connection open without sending, and every
+// response but the event stream has a deadline.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s.e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.opt.Log.Handler(), slog.LevelDebug),
+	}
+}
+
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		if c.Path() != "/api/v1/stream" {
+			_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(time.Now().Add(writeTimeout))
+		}
+		return next(c)
+	}
+}
+
+// jsonOnly refuses a body that is not JSON: a form posted from another site cannot
+// be JSON without a CORS preflight, which the hub never grants.
+func jsonOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ct := c.Request().Header.Get(echo.HeaderContentType)
+		if !strings.HasPrefix(ct, echo.MIMEApplicationJSON) {
+			return apiError(http.StatusUnsupportedMediaType, "invalid", "the body must be JSON (Content-Type: application/json)")
+		}
+		return next(c)
+	}
+}
+
+// Context keys.
+const (
+	keySession = "session"
+	keyToken   = "token"
+	keyUser    = "user"
+)
+
+// auth lets a request through only with a live session whose user still exists.
+func (s *Server) auth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if u, ok := localUser(c.Request()); ok {
+			c.Set(keySession, session{userID: u.ID})
+			c.Set(keyToken, "")
+			c.Set(keyUser, u)
+			return next(c)
+		}
+		ck, err := c.Cookie(sessionCookie)
+		if err != nil {
+			return apiError(http.StatusUnauthorized, "unauthenticated", "log in first")
+		}
+		ss, ok := s.sessions.get(ck.Value, s.opt.Now())
+		if !ok {
+			return apiError(http.StatusUnauthorized, "unauthenticated", "the session has ended: log in again")
+		}
+		u, ok := s.user(ss.userID)
+		if !ok {
+			s.sessions.remove(ck.Value)
+			return apiError(http.StatusUnauthorized, "unauthenticated", "the user no longer exists")
+		}
+		c.Set(keySession, ss)
+		c.Set(keyToken, ck.Value)
+		c.Set(keyUser, u)
+		return next(c)
+	}
+}
+
+// csrf requires the session's token in X-CSRF-Token on a request that changes
+// something.
+func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, ok := localUser(c.Request()); ok {
+			return next(c)
+		}
+		ss := c.Get(keySession).(session)
+		if !ss.csrfOK(c.Request().Header.Get("X-CSRF-Token")) {
+			return apiError(http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token: reload the page")
+		}
+		return next(c)
+	}
+}
+
+func (s *Server) notGuest(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if userOf(c).Role == hub.RoleGuest {
+			return apiError(http.StatusForbidden, string(hub.ErrDenied), "guests see the keypad only")
+		}
+		return next(c)
+	}
+}
+
+func userOf(c echo.Context) hub.User { return c.Get(keyUser).(hub.User) }
+
+func (s *Server) user(id string) (hub.User, bool) {
+	for _, u := range s.opt.Hub.Snapshot().Config.Users {
+		if u.ID == id {
+			return u, true
+		}
+	}
+	return hub.User{}, false
+}
+
+// remote is the peer's address without the port: what wrong codes from the web
+// are counted against.
+func remote(c echo.Context) string {
+	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
+	if err != nil {
+		return c.Request().RemoteAddr
+	}
+	return host
+}
+
+// errBody is every error the API answers: a stable kind for programs, a message
+// for people, and the reasons an arming was refused.
+type errBody struct {
+	Error   string       `json:"error"`
+	Message string       `json:"message"`
+	Reasons []hub.Reason `json:"reasons,omitempty"`
+}
+
+type httpError struct {
+	code int
+	body errBody
+}
+
+func (e *httpError) Error() string { return e.body.Message }
+
+func apiError(code int, kind, msg string) error {
+	return &httpError{code: code, body: errBody{Error: kind, Message: msg}}
+}
+
+// status maps a domain error to its HTTP status: the one place that does.
+func status(err error) (int, errBody) {
+	var he *httpError
+	if errors.As(err, &he) {
+		return he.code, he.body
+	}
+	if errors.Is(err, hub.ErrStopped) {
+		return http.StatusServiceUnavailable, errBody{Error: "stopped", Message: "the hub is stopping"}
+	}
+	var de *hub.Error
+	if !errors.As(err, &de) {
+		return http.StatusInternalServerError, errBody{Error: string(hub.ErrInternal), Message: "internal error: see the hub's log"}
+	}
+	b := errBody{Error: string(de.Kind), Message: de.Msg, Reasons: de.Reasons}
+	switch de.Kind {
+	case hub.ErrNotReady, hub.ErrNotAllowed:
+		return http.StatusConflict, b
+	case hub.ErrDenied, hub.ErrBadCode:
+		return http.StatusForbidden, b
+	case hub.ErrLocked:
+		return http.StatusTooManyRequests, b
+	case hub.ErrInvalid:
+		return http.StatusBadRequest, b
+	}
+	return http.StatusInternalServerError, errBody{Error: string(hub.ErrInternal), Message: "internal error: see the hub's log"}
+}
+
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var ee *echo.HTTPError
+	var code int
+	var body errBody
+	if errors.As(err, &ee) {
+		code = ee.Code
+		body = errBody{Error: strings.ToLower(strings.ReplaceAll(http.StatusText(code), " ", "_")), Message: fmt.Sprint(ee.Message)}
+	} else {
+		code, body = status(err)
+	}
+	if code >= 500 {
+		s.opt.Log.Error("web: request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	} else {
+		s.opt.Log.Debug("web: request refused", "method", c.Request().Method, "path", c.Request().URL.Path, "status", code, "err", body.Message)
+	}
+	if code == http.StatusTooManyRequests {
+		c.Response().Header().Set("Retry-After", "60")
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(code)
+		return
+	}
+	_ = c.JSON(code, body)
+}
