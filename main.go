@@ -25,6 +25,7 @@ import (
 	"vakt/sensors/broker"
 	"vakt/sensors/mqttdev"
 	"vakt/storage"
+	"vakt/ui/metrics"
 	"vakt/ui/mqttapi"
 	"vakt/ui/web"
 )
@@ -270,6 +271,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	reports := hub.NewReportQueue(store)
 	hopt := hub.Options{Config: cfg, Journal: store, Reports: reports, Log: log, Location: loc,
 		CommitDelay: 200 * time.Microsecond}
+	var paths func() []uplink.PathStatus
 	if hasState {
 		hopt.State = &state
 	}
@@ -279,6 +281,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 			return err
 		}
 		hopt.Waker = up
+		paths = up.Status
 	} else {
 		log.Warn("uplink: no monitoring centre configured; alarms are local only")
 	}
@@ -304,7 +307,10 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		Feedback: gp.feedback(zb.feedback(set.Zigbee, drv.HasFeedback)),
 		Failed:   outputFaults(state), Log: log})
 	hopt.Outputs = keeper
+	mets := metrics.New(paths)
+	hopt.Metrics = mets
 	h := hub.New(hopt)
+	mets.SetHub(h)
 	late.h = h
 	keeper.SetHub(h)
 	api := mqttapi.New(base, mq.api, h, log)
@@ -382,13 +388,14 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	if up != nil {
 		goRun("uplink", up.Run)
 	}
+	goRun("metrics", mets.Run)
 	goRun("retention", func(ctx context.Context) error { return prune(ctx, store, h, log) })
 	goRun("snapshots", func(ctx context.Context) error { return store.RunSnapshots(ctx, log) })
 	if opt.demo {
 		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg, set, log) })
 	}
 
-	webApp := web.New(web.Options{Hub: h, Events: store, Health: health(h, up, store, reports), Devices: zb.devices, Log: log})
+	webApp := web.New(web.Options{Hub: h, Events: store, Health: health(h, up, store, reports), Devices: zb.devices, Metrics: mets.Handler(), Log: log})
 	srv := webApp.HTTPServer()
 	go func() {
 		if err := srv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {

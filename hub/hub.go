@@ -23,6 +23,16 @@ type Outputs interface {
 	Set(kind OutputKind, on, pulse bool)
 }
 
+// Metrics is told what the alarm path takes (optional). Its methods are called on
+// the alarm path and on the journal writer's goroutine: they must not block.
+type Metrics interface {
+	// Switched: an input switched outputs d after it reached the hub (Post,
+	// Input or Do), waiting for the actor's lock included.
+	Switched(d time.Duration)
+	// Committed: one journal transaction with n events took d; err is its error.
+	Committed(d time.Duration, n int, err error)
+}
+
 // Waker is told that reports were queued for the monitoring centre (the uplink):
 // after a commit, or held in memory after a failed one. Wake must not block.
 type Waker interface{ Wake() }
@@ -73,6 +83,8 @@ type Options struct {
 	CommitDelay time.Duration
 	// Verifier checks codes; default a new one.
 	Verifier *Verifier
+	// Metrics, when set, is told the path's timings.
+	Metrics Metrics
 }
 
 // Hub owns the live state. Every input is applied on the goroutine that brings it
@@ -203,6 +215,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		return fmt.Errorf("hub: journal sequences: %w", err)
 	}
 	h.w = newWriter(h.opt.Journal, h.opt.Reports, h.opt.Log, h.opt.StorageRetry)
+	h.w.metrics = h.opt.Metrics
 	h.w.gather = h.opt.CommitDelay
 	h.w.deliver = h.deliver
 	h.w.take = h.take
@@ -269,6 +282,7 @@ func (h *Hub) exec(next State, fx []Effect, zonesChanged bool) *item {
 		switch e := e.(type) {
 		case SetOutput:
 			h.opt.Outputs.Set(e.Kind, e.On, e.Pulse)
+			it.switched = true
 		case Record:
 			h.nextEvent++
 			e.Event.Seq = h.nextEvent
@@ -319,13 +333,18 @@ func (h *Hub) setLamps() {
 type request struct {
 	in    Input
 	reply chan error // answered after the commit; nil: nobody waits
+	at    time.Time  // when it came, with Metrics set
 }
 
 // post applies in now, or has the goroutine applying inputs now apply it next,
 // and queues its records; with reply set, the writer answers on it after the
 // commit.
 func (h *Hub) post(in Input, reply chan error) error {
-	return h.submit(request{in: in, reply: reply})
+	r := request{in: in, reply: reply}
+	if h.opt.Metrics != nil {
+		r.at = time.Now()
+	}
+	return h.submit(r)
 }
 
 func (h *Hub) submit(r request) error {
@@ -390,6 +409,9 @@ func (h *Hub) take() ([]*item, State, *Core) {
 // apply applies one request. h.mu is held.
 func (h *Hub) apply(r request) {
 	it := h.exec(h.core.ApplyInPlace(h.opt.Now(), h.st, r.in))
+	if it.switched && h.opt.Metrics != nil && !r.at.IsZero() {
+		h.opt.Metrics.Switched(time.Since(r.at))
+	}
 	if err := h.queue(it, r.reply); err != nil && r.reply != nil {
 		r.reply <- err
 	}

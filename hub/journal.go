@@ -50,8 +50,10 @@ type item struct {
 	events  []Event
 	reports []Report // Report.Event is the Seq of its event
 	changed bool     // the state differs from the item before
-	result  error
-	reply   chan error // nil: nobody waits
+	// switched: the input switched outputs (Metrics).
+	switched bool
+	result   error
+	reply    chan error // nil: nobody waits
 }
 
 // writer is the journal writer: one goroutine (run) that takes every item queued
@@ -72,6 +74,7 @@ type writer struct {
 	deliver func(items []*item, st State, c *Core, storageErr string)
 	// storage tells the hub that the journal started or stopped failing.
 	storage func(failing bool, detail string)
+	metrics Metrics // optional
 
 	mu      sync.Mutex
 	queue   []*item
@@ -263,7 +266,11 @@ func (w *writer) commit(items []*item, st State, core *Core) {
 			}
 		}
 		b.State = st
+		start := time.Now()
 		_, _, err = w.j.Commit(b)
+		if w.metrics != nil {
+			w.metrics.Committed(time.Since(start), len(b.Events), err)
+		}
 	}
 	if err != nil {
 		if !w.failing {

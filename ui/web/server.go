@@ -47,6 +47,9 @@ type Options struct {
 	Health func() (code int, body map[string]any)
 	// Devices lists the Zigbee devices (optional).
 	Devices func() any
+	// Metrics serves /metrics (optional): to a logged-in user who is not a
+	// guest, and over the local socket.
+	Metrics http.Handler
 	Log     *slog.Logger
 	Now     func() time.Time // default time.Now
 	// SessionIdle ends a session after this long without a request; default 12h.
@@ -98,6 +101,9 @@ func New(opt Options) *Server {
 	e.Use(securityHeaders)
 
 	e.GET("/healthz", s.health)
+	if opt.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(opt.Metrics), s.auth, s.notGuest)
+	}
 	api := e.Group("/api/v1")
 	api.GET("/session", s.getSession, s.auth)
 	api.POST("/session", s.login, jsonOnly)

@@ -54,7 +54,7 @@ func TestAnonymousGetsNothingButLoginAndHealth(t *testing.T) {
 	c := s.client(t)
 	for _, r := range []struct{ method, path string }{
 		{"GET", "/api/v1/session"}, {"GET", "/api/v1/status"}, {"GET", "/api/v1/events"}, {"GET", "/api/v1/events.csv"},
-		{"GET", "/api/v1/stream"}, {"GET", "/api/v1/devices"}, {"DELETE", "/api/v1/session"},
+		{"GET", "/api/v1/stream"}, {"GET", "/api/v1/devices"}, {"DELETE", "/api/v1/session"}, {"GET", "/metrics"},
 		{"POST", "/api/v1/arm"}, {"POST", "/api/v1/disarm"}, {"POST", "/api/v1/panic"}, {"POST", "/api/v1/bypass"},
 	} {
 		var e errBody
@@ -71,6 +71,9 @@ func TestAnonymousGetsNothingButLoginAndHealth(t *testing.T) {
 	a := s.login(t, "alice", "alice-pass")
 	a.do("GET", "/healthz", nil, &h)
 	same(t, "health with a session", h, map[string]any{"status": "ok", "state": "disarmed"})
+	if code, body := a.raw("GET", "/metrics", nil, "", ""); code != http.StatusOK || string(body) != "vakt_test 1\n" {
+		t.Fatalf("metrics with a session: %d %q", code, body)
+	}
 	same(t, "journal", s.journal(t), []string{"restart system hub resumed in state disarmed"})
 	// The app's page is served to anyone: it asks for a login itself.
 	code, page := c.raw("GET", "/", nil, "", "")
@@ -241,7 +244,7 @@ func TestNotReadyThenForced(t *testing.T) {
 func TestGuestSeesTheKeypadOnly(t *testing.T) {
 	s := startSystem(t, testConfig(t))
 	g := s.login(t, "gus", "gus-pass")
-	for _, p := range []string{"/api/v1/events", "/api/v1/events.csv", "/api/v1/devices"} {
+	for _, p := range []string{"/api/v1/events", "/api/v1/events.csv", "/api/v1/devices", "/metrics"} {
 		if code := g.do("GET", p, nil, nil); code != http.StatusForbidden {
 			t.Errorf("guest %s: %d", p, code)
 		}
