@@ -22,6 +22,11 @@ import (
 //go:embed assets
 var assets embed.FS
 
+// openAPI describes /api/v1; a test holds it to the routes.
+//
+//go:embed openapi.json
+var openAPI []byte
+
 // Hub is what the web app needs of the hub. Snapshot and Subscribe never block;
 // Do and Authenticate check a credential (argon2id, one at a time) and wait for
 // the commit of what they record; their errors are *hub.Error (see status).
@@ -105,6 +110,7 @@ func New(opt Options) *Server {
 		e.GET("/metrics", echo.WrapHandler(opt.Metrics), s.auth, s.notGuest)
 	}
 	api := e.Group("/api/v1")
+	api.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPI) })
 	api.GET("/session", s.getSession, s.auth)
 	api.POST("/session", s.login, jsonOnly)
 	api.DELETE("/session", s.logout, s.auth, s.csrf)
