@@ -23,7 +23,12 @@ import (
 // bootFile is the boot configuration. Flags override its fields.
 type bootFile struct {
 	Data     string   `yaml:"data"`      // data directory, default ./vakt-data
-	HTTP     string   `yaml:"http"`      // web listener, default :8080
+	HTTP     string   `yaml:"http"`      // web listener, default :8080; "off" for none
+	// HTTPS is the web listener with TLS, default :8443; "off" for none. Without
+	// HTTPSCert and HTTPSKey (PEM files) the hub makes its own certificate.
+	HTTPS     string `yaml:"https"`
+	HTTPSCert string `yaml:"https_cert"`
+	HTTPSKey  string `yaml:"https_key"`
 	Timezone string   `yaml:"timezone"`  // IANA name for guest schedules; default the system's
 	LogLevel string   `yaml:"log_level"` // debug, info, warn, error
 	MQTT     bootMQTT `yaml:"mqtt"`
@@ -71,7 +76,7 @@ type bootMQTTUser struct {
 
 // bootDefaults returns the configuration used with no file.
 func bootDefaults() bootFile {
-	return bootFile{Data: "./vakt-data", HTTP: ":8080", LogLevel: "info",
+	return bootFile{Data: "./vakt-data", HTTP: ":8080", HTTPS: ":8443", LogLevel: "info",
 		MQTT: bootMQTT{Listen: ":1883", BaseTopic: "vakt"}}
 }
 
@@ -126,6 +131,12 @@ func (f bootFile) Validate() error {
 	}
 	if (f.MQTT.TLSListen != "") != (f.MQTT.TLSCert != "" && f.MQTT.TLSKey != "") {
 		errs = append(errs, fmt.Errorf("mqtt: tls_listen needs tls_cert and tls_key, and they need tls_listen"))
+	}
+	if (f.HTTPSCert != "") != (f.HTTPSKey != "") {
+		errs = append(errs, fmt.Errorf("https_cert and https_key go together"))
+	}
+	if f.HTTP == "off" && f.HTTPS == "off" {
+		errs = append(errs, fmt.Errorf("http and https are both off: nobody could reach the hub"))
 	}
 	errs = append(errs, f.MQTT.validateBroker()...)
 	if len(f.Uplink.Paths) > 0 {

@@ -22,7 +22,7 @@ func TestDemoHintWorksWhenPasted(t *testing.T) {
 	out := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return stdout.Write(p) })
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, []string{"-demo", "-data", t.TempDir(), "-http", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"},
+		err := run(ctx, []string{"-demo", "-data", t.TempDir(), "-http", "127.0.0.1:0", "-https", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"},
 			strings.NewReader(""), out, pw)
 		pw.Close()
 		done <- err

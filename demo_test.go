@@ -40,7 +40,7 @@ func TestDemoLeavesNothingBehind(t *testing.T) {
 	var stdout, stderr syncBuffer
 	ready := make(chan map[string]string, 1)
 	done := make(chan error, 1)
-	opt, err := parseFlags([]string{"-demo", "-http", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"}, &stderr)
+	opt, err := parseFlags([]string{"-demo", "-http", "127.0.0.1:0", "-https", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"}, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ mqtt:
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd, _, mqttAddr := startHubChild(t, "-config", boot, "-data", filepath.Join(dir, "data"), "-http", "127.0.0.1:0", "-mqtt", "127.0.0.1:0")
+	cmd, _, mqttAddr := startHubChild(t, "-config", boot, "-data", filepath.Join(dir, "data"), "-http", "127.0.0.1:0", "-https", "127.0.0.1:0", "-mqtt", "127.0.0.1:0")
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()

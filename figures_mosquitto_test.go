@@ -32,7 +32,7 @@ func figurePathMosquitto(t *testing.T, n int, row func(...string)) {
 	if err := run(context.Background(), []string{"config", "import", "-data", data, domain}, nil, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	cmd, _, _ := startHubChild(t, "-config", boot, "-data", data, "-http", "127.0.0.1:0")
+	cmd, _, _ := startHubChild(t, "-config", boot, "-data", data, "-http", "127.0.0.1:0", "-https", "127.0.0.1:0")
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()

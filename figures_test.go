@@ -95,7 +95,7 @@ func figureHub(t *testing.T, uplinkAddr string) (*hubProc, string) {
 	}
 	// The hub runs in a process of its own, as it does in a cabinet: the clients
 	// that measure it do not share its Go scheduler.
-	cmd, _, mqttAddr := startHubChild(t, "-config", boot, "-data", data, "-http", "127.0.0.1:0", "-mqtt", "127.0.0.1:0")
+	cmd, _, mqttAddr := startHubChild(t, "-config", boot, "-data", data, "-http", "127.0.0.1:0", "-https", "127.0.0.1:0", "-mqtt", "127.0.0.1:0")
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
@@ -735,7 +735,7 @@ func figureCodes(t *testing.T, row func(...string)) {
 	if err := run(context.Background(), []string{"config", "import", "-data", data, domain}, nil, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	cmd, addr := startHubProcess(t, "-config", boot, "-data", data, "-http", "127.0.0.1:0", "-mqtt", "127.0.0.1:0")
+	cmd, addr := startHubProcess(t, "-config", boot, "-data", data, "-http", "127.0.0.1:0", "-https", "127.0.0.1:0", "-mqtt", "127.0.0.1:0")
 	rss := func() float64 {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
 		if err != nil {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -121,7 +122,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "boot configuration file (YAML)")
 	data := fs.String("data", "", "data directory (default ./vakt-data)")
-	httpAddr := fs.String("http", "", "web listener address (default :8080)")
+	httpAddr := fs.String("http", "", "web listener address (default :8080; off for none)")
+	httpsAddr := fs.String("https", "", "web listener address with TLS (default :8443; off for none)")
 	mqttAddr := fs.String("mqtt", "", "MQTT listener address (default :1883)")
 	demo := fs.Bool("demo", false, "simulate a few zones and a siren, to watch the system work without hardware (without -data, in a temporary directory removed at exit)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error")
@@ -139,7 +141,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return options{}, err
 		}
 	}
-	for _, o := range []struct{ dst, v *string }{{&boot.Data, data}, {&boot.HTTP, httpAddr}, {&boot.MQTT.Listen, mqttAddr}, {&boot.LogLevel, logLevel}} {
+	for _, o := range []struct{ dst, v *string }{{&boot.Data, data}, {&boot.HTTP, httpAddr}, {&boot.HTTPS, httpsAddr}, {&boot.MQTT.Listen, mqttAddr}, {&boot.LogLevel, logLevel}} {
 		if *o.v != "" {
 			*o.dst = *o.v
 		}
@@ -243,11 +245,30 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	}
 
 	// Listeners first: a port in use stops the start before anything runs.
-	httpLn, err := net.Listen("tcp", boot.HTTP)
-	if err != nil {
-		return fmt.Errorf("web listener %s: %w", boot.HTTP, err)
+	var httpLn, httpsLn net.Listener
+	if boot.HTTP != "off" {
+		if httpLn, err = net.Listen("tcp", boot.HTTP); err != nil {
+			return fmt.Errorf("web listener %s: %w", boot.HTTP, err)
+		}
+		defer httpLn.Close()
 	}
-	defer httpLn.Close()
+	var webTLS *tls.Config
+	if boot.HTTPS != "off" {
+		cert, fingerprint, made, err := webCert(boot)
+		if err != nil {
+			return err
+		}
+		if httpsLn, err = net.Listen("tcp", boot.HTTPS); err != nil {
+			return fmt.Errorf("web listener %s: %w", boot.HTTPS, err)
+		}
+		defer httpsLn.Close()
+		webTLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		if made {
+			log.Info("https: made a self-signed certificate for this hub; check that the browser shows this fingerprint", "sha256", fingerprint)
+		} else {
+			log.Info("https: certificate", "sha256", fingerprint)
+		}
+	}
 	// The command line reaches the running hub through a socket only the hub's
 	// own account may open.
 	sockLn, err := listenLocal(localSocket(boot.Data))
@@ -396,12 +417,29 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	}
 
 	webApp := web.New(web.Options{Hub: h, Events: store, Health: health(h, up, store, reports), Devices: zb.devices, Metrics: mets.Handler(), Log: log})
-	srv := webApp.HTTPServer()
-	go func() {
-		if err := srv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("web server stopped", "err", err)
+	servers := []*http.Server{}
+	for _, l := range []struct {
+		ln  net.Listener
+		tls *tls.Config
+	}{{httpLn, nil}, {httpsLn, webTLS}} {
+		if l.ln == nil {
+			continue
 		}
-	}()
+		srv := webApp.HTTPServer()
+		srv.TLSConfig = l.tls
+		servers = append(servers, srv)
+		go func() {
+			var err error
+			if l.tls != nil {
+				err = srv.ServeTLS(l.ln, "", "")
+			} else {
+				err = srv.Serve(l.ln)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("web server stopped", "err", err)
+			}
+		}()
+	}
 	local := webApp.HTTPServer()
 	local.Handler, local.ConnContext = webApp.LocalHandler(), web.LocalConnContext
 	if sockLn != nil {
@@ -411,10 +449,10 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 			}
 		}()
 	}
-	log.Info("vakt started", "version", versionString(), "data", boot.Data, "http", httpLn.Addr().String(),
-		"mqtt", mq.where(), "state", h.Snapshot().State.Name, "zones", len(cfg.Zones), "demo", opt.demo)
+	log.Info("vakt started", "version", versionString(), "data", boot.Data, "http", lnAddr(httpLn),
+		"mqtt", mq.where(), "https", lnAddr(httpsLn), "state", h.Snapshot().State.Name, "zones", len(cfg.Zones), "demo", opt.demo)
 	if opt.ready != nil {
-		opt.ready(map[string]string{"http": httpLn.Addr().String(), "mqtt": mq.where(), "data": boot.Data})
+		opt.ready(map[string]string{"http": lnAddr(httpLn), "https": lnAddr(httpsLn), "mqtt": mq.where(), "data": boot.Data})
 	}
 
 	select {
@@ -457,10 +495,19 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	webApp.Close()
 	webCtx, webDone := context.WithTimeout(deadline, time.Second)
 	defer webDone()
-	_ = srv.Shutdown(webCtx)
-	_ = local.Shutdown(webCtx)
+	for _, srv := range append(servers, local) {
+		_ = srv.Shutdown(webCtx)
+	}
 	log.Info("vakt stopped")
 	return nil
+}
+
+// lnAddr is a listener's address, "off" for none.
+func lnAddr(ln net.Listener) string {
+	if ln == nil {
+		return "off"
+	}
+	return ln.Addr().String()
 }
 
 func addrString(a net.Addr) string {

@@ -25,9 +25,10 @@ type hubProc struct {
 	mqtt   string
 	http   string
 	data   string // the data directory, where the local socket is
+	https  string
 }
 
-var startedRe = regexp.MustCompile(`msg="vakt started".* data=(\S+) http=(\S+) mqtt=(\S+)`)
+var startedRe = regexp.MustCompile(`msg="vakt started".* data=(\S+) http=(\S+) mqtt=(\S+) https=(\S+)`)
 
 // sockGet sends a GET for path to the hub running on the data directory, over
 // its local socket, as the command line does.
@@ -43,6 +44,12 @@ func sockGet(data, path string) (*http.Response, error) {
 // startHub runs the hub with args and waits for its "vakt started" log line.
 func startHub(t testing.TB, args ...string) *hubProc {
 	t.Helper()
+	return startHubLog(t, nil, args...)
+}
+
+// startHubLog is startHub that also copies the hub's log to w (nil: nowhere).
+func startHubLog(t testing.TB, w io.Writer, args ...string) *hubProc {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	p := &hubProc{cancel: cancel, done: make(chan error, 1)}
@@ -55,6 +62,9 @@ func startHub(t testing.TB, args ...string) *hubProc {
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
+			if w != nil {
+				_, _ = io.WriteString(w, sc.Text()+"\n")
+			}
 			if m := startedRe.FindStringSubmatch(sc.Text()); m != nil {
 				addrs <- m[1:]
 			}
@@ -65,7 +75,7 @@ func startHub(t testing.TB, args ...string) *hubProc {
 	}()
 	select {
 	case a := <-addrs:
-		p.data, p.http, p.mqtt = a[0], a[1], a[2]
+		p.data, p.http, p.mqtt, p.https = a[0], a[1], a[2], a[3]
 	case err := <-p.done:
 		t.Fatalf("hub did not start: %v", err)
 	case <-time.After(30 * time.Second):
@@ -218,7 +228,7 @@ func setupFiles(t testing.TB, dir, data, domainText string) (string, []string) {
 		strings.NewReader("135790\n"), io.Discard, io.Discard); err != nil {
 		t.Fatalf("user add: %v", err)
 	}
-	return dir, []string{"-config", boot, "-data", data, "-http", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"}
+	return dir, []string{"-config", boot, "-data", data, "-http", "127.0.0.1:0", "-https", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"}
 }
 
 // TestRunAlarmAndRestart drives the real binary's run twice on one data directory:
@@ -280,9 +290,9 @@ func TestRunStartErrors(t *testing.T) {
 	}{
 		{"unknown key in config", []string{"-config", bad}, "listn"},
 		{"missing config", []string{"-config", filepath.Join(dir, "nope.yaml")}, "nope.yaml"},
-		{"data dir is a file", []string{"-data", file, "-http", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"}, file},
-		{"web port in use", []string{"-data", filepath.Join(dir, "d1"), "-http", busy.Addr().String(), "-mqtt", "127.0.0.1:0"}, busy.Addr().String()},
-		{"mqtt port in use", []string{"-data", filepath.Join(dir, "d2"), "-http", "127.0.0.1:0", "-mqtt", busy.Addr().String()}, busy.Addr().String()},
+		{"data dir is a file", []string{"-data", file, "-http", "127.0.0.1:0", "-https", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"}, file},
+		{"web port in use", []string{"-data", filepath.Join(dir, "d1"), "-http", busy.Addr().String(), "-https", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"}, busy.Addr().String()},
+		{"mqtt port in use", []string{"-data", filepath.Join(dir, "d2"), "-http", "127.0.0.1:0", "-https", "127.0.0.1:0", "-mqtt", busy.Addr().String()}, busy.Addr().String()},
 		{"unknown subcommand", []string{"frobnicate"}, "frobnicate"},
 	}
 	for _, tc := range tests {

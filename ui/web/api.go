@@ -81,7 +81,7 @@ func (s *Server) login(c echo.Context) error {
 	}
 	token, ss := s.sessions.create(u.ID, s.opt.Now())
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: s.opt.TLS})
+		SameSite: http.SameSiteStrictMode, Secure: s.opt.TLS || c.Request().TLS != nil})
 	s.opt.Log.Info("web: logged in", "user", u.Name, "remote", remote(c))
 	return c.JSON(http.StatusOK, sessionView{User: viewUser(u), CSRF: ss.csrf})
 }
@@ -89,7 +89,7 @@ func (s *Server) login(c echo.Context) error {
 func (s *Server) logout(c echo.Context) error {
 	s.sessions.remove(c.Get(keyToken).(string))
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: s.opt.TLS})
+		SameSite: http.SameSiteStrictMode, Secure: s.opt.TLS || c.Request().TLS != nil})
 	return c.NoContent(http.StatusNoContent)
 }
 

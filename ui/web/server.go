@@ -62,7 +62,8 @@ type Options struct {
 	// MaxSessions bounds the sessions kept; default 64 (the least recently used
 	// goes first).
 	MaxSessions int
-	// TLS marks the session cookie Secure.
+	// TLS marks the session cookie Secure also on plain-HTTP requests (behind a
+	// proxy that ends TLS); a request over TLS always gets a Secure cookie.
 	TLS bool
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -428,6 +429,33 @@ func TestErrorStatus(t *testing.T) {
 		code, body := status(c.err)
 		if code != c.code || body.Error != c.kind {
 			t.Errorf("%v: %d %s, want %d %s", c.err, code, body.Error, c.code, c.kind)
+		}
+	}
+}
+
+// The session cookie is HttpOnly and SameSite=Strict, and Secure when the login
+// came over TLS.
+func TestSessionCookieAttributes(t *testing.T) {
+	s := startSystem(t, testConfig(t))
+	tlsSrv := httptest.NewTLSServer(s.web.Handler())
+	defer tlsSrv.Close()
+	for _, c := range []struct {
+		url    string
+		hc     *http.Client
+		secure bool
+	}{{s.srv.URL, s.srv.Client(), false}, {tlsSrv.URL, tlsSrv.Client(), true}} {
+		res, err := c.hc.Post(c.url+"/api/v1/session", "application/json", strings.NewReader(`{"user":"bob","password":"bob-pass"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		cks := res.Cookies()
+		if res.StatusCode != http.StatusOK || len(cks) != 1 {
+			t.Fatalf("%s: %d %v", c.url, res.StatusCode, cks)
+		}
+		ck := cks[0]
+		if ck.Name != sessionCookie || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode || ck.Secure != c.secure || ck.Path != "/" || len(ck.Value) != 43 {
+			t.Errorf("%s: cookie %+v", c.url, ck)
 		}
 	}
 }
