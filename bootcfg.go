@@ -22,16 +22,16 @@ import (
 
 // bootFile is the boot configuration. Flags override its fields.
 type bootFile struct {
-	Data     string   `yaml:"data"`      // data directory, default ./vakt-data
-	HTTP     string   `yaml:"http"`      // web listener, default :8080; "off" for none
+	Data string `yaml:"data"` // data directory, default ./vakt-data
+	HTTP string `yaml:"http"` // web listener, default :8080; "off" for none
 	// HTTPS is the web listener with TLS, default :8443; "off" for none. Without
 	// HTTPSCert and HTTPSKey (PEM files) the hub makes its own certificate.
-	HTTPS     string `yaml:"https"`
-	HTTPSCert string `yaml:"https_cert"`
-	HTTPSKey  string `yaml:"https_key"`
-	Timezone string   `yaml:"timezone"`  // IANA name for guest schedules; default the system's
-	LogLevel string   `yaml:"log_level"` // debug, info, warn, error
-	MQTT     bootMQTT `yaml:"mqtt"`
+	HTTPS     string   `yaml:"https"`
+	HTTPSCert string   `yaml:"https_cert"`
+	HTTPSKey  string   `yaml:"https_key"`
+	Timezone  string   `yaml:"timezone"`  // IANA name for guest schedules; default the system's
+	LogLevel  string   `yaml:"log_level"` // debug, info, warn, error
+	MQTT      bootMQTT `yaml:"mqtt"`
 	// Uplink is the monitoring centre's receivers; none means no uplink.
 	Uplink uplink.Config `yaml:"uplink"`
 }
