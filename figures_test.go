@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -480,6 +481,46 @@ func TestPathFigures(t *testing.T) {
 	if want(7) {
 		figurePathMosquitto(t, n, row)
 	}
+	if want(8) {
+		figureStreams(t, n, row)
+	}
+}
+
+// figureStreams: zone message → siren ON with and without 20 live event streams
+// (the web app's server-sent events, here over the local socket) reading every
+// update; the same hub, the two runs one after the other.
+func figureStreams(t *testing.T, n int, row func(...string)) {
+	p, _ := figureHub(t, "")
+	_, quiet := pathSamples(t, p, n)
+	var wg sync.WaitGroup
+	var bytes atomic.Int64
+	var resps []*http.Response
+	for range 20 {
+		resp, err := sockGet(p.data, "/api/v1/stream")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resps = append(resps, resp)
+		wg.Go(func() {
+			buf := make([]byte, 32<<10)
+			for {
+				k, err := resp.Body.Read(buf)
+				bytes.Add(int64(k))
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
+	_, streamed := pathSamples(t, p, n)
+	for _, r := range resps {
+		r.Body.Close()
+	}
+	wg.Wait()
+	row("zone message → siren ON with 20 live event streams", fmt.Sprintf("p50 %s, p99 %s, max %s, n %d; %d KB streamed", us(streamed.q(0.5)),
+		us(streamed.q(0.99)), us(streamed.q(1)), n, bytes.Load()>>10),
+		fmt.Sprintf("no streams: p50 %s, p99 %s", us(quiet.q(0.5)), us(quiet.q(0.99))),
+		fmt.Sprintf("p99 %.2f×", float64(streamed.q(0.99))/float64(quiet.q(0.99))))
 }
 
 func figurePath(t *testing.T, n int, row func(...string), underLoad bool) {

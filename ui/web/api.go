@@ -174,17 +174,25 @@ type statusView struct {
 	WalkTest      bool                      `json:"walk_test"`
 	Maintenance   bool                      `json:"maintenance"`
 	StorageError  string                    `json:"storage_error,omitempty"`
-	User          userView                  `json:"user"`
+	// User is the one asking; the event stream leaves it out.
+	User *userView `json:"user,omitempty"`
 }
 
 func (s *Server) statusView(u hub.User) statusView {
-	snap := s.opt.Hub.Snapshot()
+	v := s.snapshotView(s.opt.Hub.Snapshot())
+	uv := viewUser(u)
+	v.User = &uv
+	return v
+}
+
+// snapshotView is the status of a snapshot, for anyone.
+func (s *Server) snapshotView(snap *hub.Snapshot) statusView {
 	st := snap.State
 	v := statusView{State: st.Name, Mode: st.Mode, Now: s.opt.Now(), ExitDeadline: st.ExitDeadline,
 		EntryDeadline: st.EntryDeadline, EntryZone: st.EntryZone, AlarmZone: st.AlarmZone, AlarmStart: st.AlarmStart,
 		Sounding: append([]hub.OutputKind{}, st.Sounding...), ArmedBy: st.ArmedBy.UserName,
 		Ready: map[hub.Mode][]hub.Reason{}, Modes: hub.Modes, Zones: []zoneView{}, Faults: []faultView{},
-		WalkTest: st.WalkTest != nil, Maintenance: st.Maintenance != nil, StorageError: snap.StorageError, User: viewUser(u)}
+		WalkTest: st.WalkTest != nil, Maintenance: st.Maintenance != nil, StorageError: snap.StorageError}
 	for m, rs := range snap.Ready {
 		v.Ready[m] = append([]hub.Reason{}, rs...)
 	}

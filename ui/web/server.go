@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -73,6 +74,10 @@ type Server struct {
 	e        *echo.Echo
 	sessions *sessions
 	closing  chan struct{}
+
+	statusMu   sync.Mutex
+	statusOf   *hub.Snapshot // the snapshot statusJSON encodes
+	statusJSON []byte
 }
 
 // Request limits: a slow or huge request cannot hurt the hub.

@@ -14,6 +14,21 @@ import (
 	"vakt/storage"
 )
 
+// encodedStatus is the JSON of a snapshot's status, encoded once for every
+// stream (the updates of one commit reach all streams with the same snapshot).
+func (s *Server) encodedStatus(snap *hub.Snapshot) []byte {
+	s.statusMu.Lock()
+	defer s.statusMu.Unlock()
+	if s.statusOf != snap {
+		data, err := json.Marshal(s.snapshotView(snap))
+		if err != nil {
+			data = []byte("{}")
+		}
+		s.statusOf, s.statusJSON = snap, append(data, '\n')
+	}
+	return s.statusJSON
+}
+
 func jsonDecoder(r io.Reader) *json.Decoder {
 	d := json.NewDecoder(r)
 	d.DisallowUnknownFields()
@@ -58,6 +73,18 @@ func (s *Server) stream(c echo.Context) error {
 		if err := json.NewEncoder(&buf).Encode(v); err != nil {
 			return err
 		}
+		buf.WriteString("\n")
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return err
+		}
+		w.Flush()
+		return nil
+	}
+
+	sendRaw := func(kind string, data []byte) error {
+		buf.Reset()
+		buf.WriteString("event: " + kind + "\ndata: ")
+		buf.Write(data)
 		buf.WriteString("\n")
 		if _, err := w.Write(buf.Bytes()); err != nil {
 			return err
@@ -144,7 +171,7 @@ func (s *Server) stream(c echo.Context) error {
 				}
 				u = cur
 			}
-			if err := send("status", 0, s.statusView(u)); err != nil {
+			if err := sendRaw("status", s.encodedStatus(up.Snapshot)); err != nil {
 				return nil
 			}
 		}
