@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"reflect"
@@ -91,5 +92,50 @@ func TestCommitStoresConfig(t *testing.T) {
 	commit(t, fresh, hub.Batch{Events: []hub.Event{changed}, Config: &next})
 	if got, b, ok, err := fresh.LoadConfig(); err != nil || !ok || !reflect.DeepEqual(got, next) || b != nil {
 		t.Errorf("a new store: LoadConfig = %+v, %s, %v, %v", got, b, ok, err)
+	}
+}
+
+type nopOutputs struct{}
+
+func (nopOutputs) Set(hub.OutputKind, bool, bool) {}
+
+// A hub journalling to the store: a change made while it runs is on disk when
+// ChangeConfig returns, the configuration with its event, the bindings untouched.
+func TestHubChangeConfigStored(t *testing.T) {
+	s := openTest(t, "")
+	cfg := testConfig()
+	cfg.Users[0].Expires = time.Time{}
+	if err := s.SaveConfig(cfg, json.RawMessage(testBindings)); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, _, err := s.LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hub.New(hub.Options{Config: cfg, Journal: s, Outputs: nopOutputs{}, Location: time.UTC})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	anna := hub.Actor{UserID: "u1", UserName: "Anna", UserNum: 1, Via: hub.ViaWeb}
+	got, err := h.ChangeConfig(ctx, anna, func(c *hub.Config) error {
+		c.Settings.EntryDelay[hub.ModeHome] = hub.Duration(15 * time.Second)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, b, ok, err := s.LoadConfig()
+	if err != nil || !ok || !reflect.DeepEqual(stored, got) || string(b) != testBindings {
+		t.Errorf("LoadConfig = %+v, %s, %v, %v; want %+v", stored, b, ok, err, got)
+	}
+	evs, _, err := s.Events(EventQuery{Types: []hub.EventType{hub.EvConfigChanged}})
+	if err != nil || len(evs) != 1 || evs[0].Who != anna || evs[0].Detail != "entry delay home 30s → 15s" {
+		t.Errorf("config events %+v, %v", evs, err)
 	}
 }
