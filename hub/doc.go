@@ -63,7 +63,10 @@
 // which does not wait for the disk; interfaces call Do (which checks the credential
 // with argon2id on the caller's goroutine, one hash at a time, against the
 // wrong-code lockout of its source and of all sources) or Input, which answer after
-// the commit.
+// the commit. A change of the domain configuration while the hub runs (users,
+// settings; ChangeConfig) is such an input too: applied in turn, checked, put in
+// force by replacing the core, and recorded as a config_changed event that is
+// committed together with the new configuration.
 //
 // After each input the outputs are switched at once, before anything else. The
 // events and reports are numbered and queued for one journal writer goroutine, which

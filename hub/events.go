@@ -53,4 +53,5 @@ const (
 	EvManualTest          EventType = "manual_test"
 	EvPeriodicTest        EventType = "periodic_test"
 	EvFaultReported       EventType = "fault_reported" // a delayed fault report (mains) went out
+	EvConfigChanged       EventType = "config_changed" // the configuration was changed while running (Hub.ChangeConfig)
 )

@@ -85,6 +85,12 @@ type Options struct {
 	Verifier *Verifier
 	// Metrics, when set, is told the path's timings.
 	Metrics Metrics
+	// CheckConfig, when set, checks a configuration that ChangeConfig is about to
+	// put in force against what the hub does not know: the adapters' bindings,
+	// which name zones and outputs and must still fit the stored configuration at
+	// the next start. An error refuses the change. It runs with the actor's lock
+	// held, so it must be quick.
+	CheckConfig func(Config) error
 }
 
 // Hub owns the live state. Every input is applied on the goroutine that brings it
@@ -329,25 +335,26 @@ func (h *Hub) setLamps() {
 	h.lampsKnown, h.lampReady, h.lampFault = true, ready, fault
 }
 
-// request is an input waiting to be applied.
+// request is an input, or a configuration change, waiting to be applied.
 type request struct {
-	in    Input
-	reply chan error // answered after the commit; nil: nobody waits
-	at    time.Time  // when it came, with Metrics set
+	in     Input
+	change *configChange // instead of in: ChangeConfig
+	reply  chan error    // answered after the commit; nil: nobody waits
+	at     time.Time     // when it came, with Metrics set
 }
 
 // post applies in now, or has the goroutine applying inputs now apply it next,
 // and queues its records; with reply set, the writer answers on it after the
 // commit.
 func (h *Hub) post(in Input, reply chan error) error {
-	r := request{in: in, reply: reply}
+	return h.submit(request{in: in, reply: reply})
+}
+
+// submit hands r to the actor (post), stamped with when it came.
+func (h *Hub) submit(r request) error {
 	if h.opt.Metrics != nil {
 		r.at = time.Now()
 	}
-	return h.submit(r)
-}
-
-func (h *Hub) submit(r request) error {
 	h.inMu.Lock()
 	if h.closed {
 		h.inMu.Unlock()
@@ -408,7 +415,12 @@ func (h *Hub) take() ([]*item, State, *Core) {
 
 // apply applies one request. h.mu is held.
 func (h *Hub) apply(r request) {
-	it := h.exec(h.core.ApplyInPlace(h.opt.Now(), h.st, r.in))
+	var it *item
+	if r.change != nil {
+		it = h.applyChange(r.change)
+	} else {
+		it = h.exec(h.core.ApplyInPlace(h.opt.Now(), h.st, r.in))
+	}
 	if it.switched && h.opt.Metrics != nil && !r.at.IsZero() {
 		h.opt.Metrics.Switched(time.Since(r.at))
 	}
@@ -547,11 +559,18 @@ func (h *Hub) Post(ctx context.Context, in Input) error {
 // Input applies in like Post and waits until its records are committed (or held in
 // memory after a failed commit); it returns the command's result.
 func (h *Hub) Input(ctx context.Context, in Input) error {
+	return h.call(ctx, request{in: in})
+}
+
+// call submits r and waits until its records are committed (or held in memory
+// after a failed commit); it returns the result.
+func (h *Hub) call(ctx context.Context, r request) error {
 	if err := h.wait(ctx); err != nil {
 		return err
 	}
 	reply := make(chan error, 1)
-	if err := h.post(in, reply); err != nil {
+	r.reply = reply
+	if err := h.submit(r); err != nil {
 		return err
 	}
 	select {

@@ -17,6 +17,8 @@ type memJournal struct {
 	reports []Report
 	state   State
 	fail    error
+	commits int      // successful commits
+	configs []Config // the configuration of each successful commit that had one
 }
 
 func (j *memJournal) Commit(b Batch) ([]Event, []Report, error) {
@@ -31,7 +33,26 @@ func (j *memJournal) Commit(b Batch) ([]Event, []Report, error) {
 	j.events = append(j.events, b.Events...)
 	j.reports = append(j.reports, b.Reports...)
 	j.state = b.State
+	j.commits++
+	if b.Config != nil {
+		j.configs = append(j.configs, b.Config.Clone())
+	}
 	return b.Events, b.Reports, nil
+}
+
+// setFail makes every commit fail with err from now on; nil makes them succeed.
+func (j *memJournal) setFail(err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.fail = err
+}
+
+// stored returns copies of what was committed: the events, the number of commits
+// and the configurations committed.
+func (j *memJournal) stored() ([]Event, int, []Config) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.events), j.commits, slices.Clone(j.configs)
 }
 
 func (j *memJournal) Sequences() (uint64, uint64, error) {
@@ -108,7 +129,14 @@ func hubConfig(t *testing.T) Config {
 // start runs a hub in the synctest bubble; the returned stop cancels it and waits.
 func start(t *testing.T, cfg Config, st *State, j *memJournal, o *memOutputs) (*Hub, func()) {
 	t.Helper()
-	h := New(Options{Config: cfg, State: st, Journal: j, Outputs: o, Location: time.UTC})
+	return startWith(t, Options{Config: cfg, State: st, Journal: j, Outputs: o})
+}
+
+// startWith is start with more options; the location is UTC.
+func startWith(t *testing.T, opt Options) (*Hub, func()) {
+	t.Helper()
+	opt.Location = time.UTC
+	h := New(opt)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = h.Run(ctx); close(done) }()

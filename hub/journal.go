@@ -14,7 +14,8 @@ import (
 // Journal stores what the core decided. The hub's journal writer calls Commit from
 // its own goroutine, never on the alarm path, with the records of one or more
 // inputs grouped into one transaction: their events, the reports they queue for the
-// monitoring centre, and the latest state. Events and reports come with their
+// monitoring centre, the latest state, and the latest configuration when one of
+// them changed it (Batch.Config). Events and reports come with their
 // sequence numbers assigned (Seq; the hub numbers them in order, after
 // Sequences); Report.Event is the index in b.Events of the event the report
 // belongs to. An error means nothing of the batch was stored: the disk is full or
@@ -52,6 +53,7 @@ type item struct {
 	changed bool     // the state differs from the item before
 	// switched: the input switched outputs (Metrics).
 	switched bool
+	config   *Config // the configuration after a change (ChangeConfig); nil for none
 	result   error
 	reply    chan error // nil: nobody waits
 }
@@ -229,11 +231,12 @@ func (w *writer) run() {
 }
 
 // commit writes the backlog, items and st in one transaction and delivers items.
+// The backlog keeps its configuration changes: a retry stores the latest of them.
 func (w *writer) commit(items []*item, st State, core *Core) {
 	group := append(slices.Clone(w.backlog), items...)
 	dirty := len(w.backlog) > 0
 	for _, it := range items {
-		if len(it.events) > 0 || it.changed {
+		if len(it.events) > 0 || it.changed || it.config != nil {
 			dirty = true
 		}
 	}
@@ -263,6 +266,11 @@ func (w *writer) commit(items []*item, st State, core *Core) {
 				r.Event = uint64(i)
 				b.Reports = append(b.Reports, r)
 				written = append(written, r.Seq)
+			}
+		}
+		for _, it := range group {
+			if it.config != nil {
+				b.Config = it.config // the latest change wins
 			}
 		}
 		b.State = st

@@ -160,11 +160,16 @@ func (s State) Armed() bool {
 }
 
 // Batch is what the core asks the store to commit in one transaction: the events, the
-// reports queued for the monitoring centre, and the new state.
+// reports queued for the monitoring centre, the new state, and the new domain
+// configuration when it was changed (Hub.ChangeConfig).
 type Batch struct {
 	Events  []Event
 	Reports []Report // Report.Event is the index into Events of the event it reports
 	State   State
+	// Config is the configuration after the latest change in the batch, stored in
+	// place of the one stored before (the adapters' bindings stay as they are);
+	// nil when the batch changes none.
+	Config *Config
 }
 
 // equal reports whether s and o are the same state. It is the hub's cheap test for

@@ -43,7 +43,7 @@ func (s *Store) LoadConfig() (cfg hub.Config, bindings json.RawMessage, ok bool,
 // both were validated, when they are edited through the API or imported. An error
 // means nothing was changed.
 func (s *Store) SaveConfig(cfg hub.Config, bindings json.RawMessage) error {
-	v, err := json.Marshal(cfg)
+	v, err := encodeConfig(cfg)
 	if err != nil {
 		return fmt.Errorf("storage: save config: %w", err)
 	}
@@ -64,6 +64,16 @@ func (s *Store) SaveConfig(cfg hub.Config, bindings json.RawMessage) error {
 		return fmt.Errorf("storage: save config: %w", err)
 	}
 	return nil
+}
+
+// encodeConfig is the stored form of a domain configuration (config/config), as
+// SaveConfig and Commit write it and LoadConfig reads it.
+func encodeConfig(cfg hub.Config) ([]byte, error) {
+	v, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return v, nil
 }
 
 // LoadState returns the state stored by the latest successful Commit. It is called at

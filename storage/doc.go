@@ -27,12 +27,13 @@
 // # One transaction per input
 //
 // The hub turns each input into a hub.Batch: events, the reports they queue for the
-// monitoring centre, and the new state. Commit stores the whole batch in one
-// transaction: either the events, their reports and the state are all on disk, or none
-// of them is. When Commit returns nil, the data has been synced to the disk and
-// survives a power cut; the uplink then sends only what is committed, and deletes a
-// report (AckReport) only after the receiver acknowledged it. Outputs such as sirens
-// are switched before Commit, so they never wait for the disk.
+// monitoring centre, the new state and, after a configuration change made while the
+// hub runs, the new domain configuration. Commit stores the whole batch in one
+// transaction: either the events, their reports, the state and the configuration are
+// all on disk, or none of them is. When Commit returns nil, the data has been synced
+// to the disk and survives a power cut; the uplink then sends only what is committed,
+// and deletes a report (AckReport) only after the receiver acknowledged it. Outputs
+// such as sirens are switched before Commit, so they never wait for the disk.
 //
 // # Retention
 //

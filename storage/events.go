@@ -45,13 +45,15 @@ func appendTimeKey(b []byte, t time.Time) []byte {
 // Store is the hub's journal.
 var _ hub.Journal = (*Store)(nil)
 
-// Commit stores, in one transaction, the events and reports of one or more inputs and
-// the latest state. The hub's journal writer calls it from its own goroutine, never
-// on the alarm path. An event or report with Seq set keeps that number (the hub
-// numbers them); one with Seq 0 gets the next sequence number. Sequence numbers are
-// never reused, not even after the events are pruned. On input, Report.Event is the index into
-// b.Events of the event the report belongs to; on output it is that event's Seq. It
-// returns copies of the events and reports as stored; b is not modified.
+// Commit stores, in one transaction, the events and reports of one or more inputs,
+// the latest state and, when b.Config is set, the domain configuration (in place of
+// the stored one, as SaveConfig stores it; the bindings stay as they are). The
+// hub's journal writer calls it from its own goroutine, never on the alarm path. An
+// event or report with Seq set keeps that number (the hub numbers them); one with
+// Seq 0 gets the next sequence number. Sequence numbers are never reused, not even
+// after the events are pruned. On input, Report.Event is the index into b.Events of
+// the event the report belongs to; on output it is that event's Seq. It returns
+// copies of the events and reports as stored; b is not modified.
 //
 // An error means nothing of the batch was stored (the transaction rolled back): the
 // disk failed or is full, the store is closed, or a report refers to an event index
@@ -66,6 +68,12 @@ func (s *Store) Commit(b hub.Batch) ([]hub.Event, []hub.Report, error) {
 	state, err := json.Marshal(b.State)
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: commit: state: %w", err)
+	}
+	var config []byte
+	if b.Config != nil {
+		if config, err = encodeConfig(*b.Config); err != nil {
+			return nil, nil, fmt.Errorf("storage: commit: %w", err)
+		}
 	}
 	events := slices.Clone(b.Events)
 	reports := slices.Clone(b.Reports)
@@ -148,6 +156,11 @@ func (s *Store) Commit(b hub.Batch) ([]hub.Event, []hub.Report, error) {
 				return fmt.Errorf("report %d: %w", i, err)
 			}
 			if err := out.Put(seqKey(seq), v); err != nil {
+				return err
+			}
+		}
+		if config != nil {
+			if err := tx.Bucket(bucketConfig).Put(keyConfig, config); err != nil {
 				return err
 			}
 		}
