@@ -240,9 +240,6 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	if boot.MQTT.Broker == "" && len(boot.MQTT.Users) == 0 && !boot.MQTT.AllowAnonymous {
 		log.Warn("mqtt: no users configured, so no device can connect; add mqtt.users to a config file (-config)")
 	}
-	if len(cfg.Users) == 0 {
-		fmt.Fprintf(stdout, "No users yet. Create the first admin (with the hub stopped):\n  vakt user add -data %s -name YourName -role admin\n", boot.Data)
-	}
 
 	// Listeners first: a port in use stops the start before anything runs.
 	var httpLn, httpsLn net.Listener
@@ -291,7 +288,10 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	late := &lateInputs{}
 	reports := hub.NewReportQueue(store)
 	hopt := hub.Options{Config: cfg, Journal: store, Reports: reports, Log: log, Location: loc,
-		CommitDelay: 200 * time.Microsecond}
+		CommitDelay: 200 * time.Microsecond,
+		// A change made while the hub runs (the web app) must keep the bindings
+		// valid, or the next start would refuse the stored configuration.
+		CheckConfig: func(c hub.Config) error { return set.Validate(c) }}
 	var paths func() []uplink.PathStatus
 	if hasState {
 		hopt.State = &state
@@ -417,6 +417,10 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	}
 
 	webApp := web.New(web.Options{Hub: h, Events: store, Health: health(h, up, store, reports), Devices: zb.devices, Metrics: mets.Handler(), Log: log})
+	if code := webApp.SetupCode(); code != "" {
+		fmt.Fprintf(stdout, "No users yet. Open the web app (http://%s/) and create the first admin with the setup code\n  %s\nor, with the hub stopped: vakt user add -data %s -name YourName -password\n",
+			dialAddr(lnAddr(httpLn)), code, boot.Data)
+	}
 	servers := []*http.Server{}
 	for _, l := range []struct {
 		ln  net.Listener
@@ -500,6 +504,19 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	}
 	log.Info("vakt stopped")
 	return nil
+}
+
+// dialAddr turns a listen address into one to connect to: no host, or an
+// unspecified one, is this machine.
+func dialAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // lnAddr is a listener's address, "off" for none.

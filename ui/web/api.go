@@ -79,10 +79,15 @@ func (s *Server) login(c echo.Context) error {
 		}
 		return err
 	}
+	s.opt.Log.Info("web: logged in", "user", u.Name, "remote", remote(c))
+	return s.startSession(c, u)
+}
+
+// startSession makes a session for u and answers it, with its cookie.
+func (s *Server) startSession(c echo.Context, u hub.User) error {
 	token, ss := s.sessions.create(u.ID, s.opt.Now())
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: s.opt.TLS || c.Request().TLS != nil})
-	s.opt.Log.Info("web: logged in", "user", u.Name, "remote", remote(c))
 	return c.JSON(http.StatusOK, sessionView{User: viewUser(u), CSRF: ss.csrf})
 }
 

@@ -36,6 +36,9 @@ type Hub interface {
 	Subscribe(buf int) (<-chan hub.Update, func())
 	Do(ctx context.Context, r hub.Request) error
 	Authenticate(ctx context.Context, r hub.Request) (hub.User, error)
+	// ChangeConfig changes the domain configuration (users, settings) and
+	// records who did it; see hub.Hub.ChangeConfig.
+	ChangeConfig(ctx context.Context, who hub.Actor, change func(*hub.Config) error) (hub.Config, error)
 }
 
 // EventLog reads the journal's events, one page at a time (storage.Store).
@@ -74,6 +77,7 @@ type Server struct {
 	e        *echo.Echo
 	sessions *sessions
 	closing  chan struct{}
+	setup    onboarding
 
 	statusMu   sync.Mutex
 	statusOf   *hub.Snapshot // the snapshot statusJSON encodes
@@ -117,6 +121,8 @@ func New(opt Options) *Server {
 	}
 	api := e.Group("/api/v1")
 	api.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPI) })
+	api.GET("/onboarding", s.getOnboarding)
+	api.POST("/onboarding", s.onboard, jsonOnly)
 	api.GET("/session", s.getSession, s.auth)
 	api.POST("/session", s.login, jsonOnly)
 	api.DELETE("/session", s.logout, s.auth, s.csrf)
@@ -133,6 +139,12 @@ func New(opt Options) *Server {
 	} {
 		api.POST(path, s.command(kind), s.auth, s.csrf, jsonOnly)
 	}
+	api.GET("/users", s.listUsers, s.auth, s.adminOnly)
+	api.POST("/users", s.addUser, s.auth, s.csrf, s.adminOnly, jsonOnly)
+	api.PATCH("/users/:id", s.editUserReq, s.auth, s.csrf, s.notGuest, jsonOnly)
+	api.DELETE("/users/:id", s.removeUser, s.auth, s.csrf, s.adminOnly)
+	api.GET("/settings", s.getSettings, s.auth, s.notGuest)
+	api.PATCH("/settings", s.patchSettings, s.auth, s.csrf, s.adminOnly, jsonOnly)
 	api.Any("/*", func(echo.Context) error { return apiError(http.StatusNotFound, "not_found", "no such API resource") })
 
 	static, err := fs.Sub(assets, "assets")
@@ -142,7 +154,19 @@ func New(opt Options) *Server {
 	e.GET("/*", s.asset(static))
 	e.HEAD("/*", s.asset(static))
 	s.e = e
+	if s.onboardingNeeded() {
+		s.setup.code = setupCode()
+		opt.Log.Warn("web: no users yet: open the web app and create the first admin with this setup code", "code", s.setup.code)
+	}
 	return s
+}
+
+// SetupCode is the one-time code that creates the first admin; empty once there
+// are users (or after too many wrong tries).
+func (s *Server) SetupCode() string {
+	s.setup.mu.Lock()
+	defer s.setup.mu.Unlock()
+	return s.setup.code
 }
 
 // Handler returns the HTTP handler.

@@ -120,6 +120,22 @@ func (s *sessions) expire(now time.Time) {
 	}
 }
 
+// setupCode makes a one-time setup code: 12 characters people can read aloud,
+// 60 bits.
+func setupCode() string {
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789" // no I, O, 0, 1
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	out := make([]byte, 0, 14)
+	for i, c := range b {
+		if i > 0 && i%4 == 0 {
+			out = append(out, '-')
+		}
+		out = append(out, alphabet[int(c)%len(alphabet)])
+	}
+	return string(out)
+}
+
 func (ss session) csrfOK(token string) bool {
 	return token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(ss.csrf)) == 1
 }
