@@ -190,3 +190,44 @@ func TestBrowserKeypad(t *testing.T) {
 	run(t, ctx, "reload", chromedp.Reload(), waitText("#state", "Avlarmat"),
 		chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")), waitText("#login-submit", "Logga in"))
 }
+
+// The first start in a real browser: the setup code creates the admin, who adds
+// a user and changes a delay.
+func TestBrowserOnboardingUsersSettings(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Users = nil
+	s := startSystem(t, cfg)
+	ctx := browser(t)
+	run(t, ctx, "onboarding", chromedp.Navigate(s.srv.URL), chromedp.WaitVisible(chromedp.ID("onboarding-form")),
+		waitJS(`document.getElementById("view-login").hidden && document.getElementById("nav").hidden`))
+	shots(t, ctx, "onboarding")
+	run(t, ctx, "create the admin",
+		chromedp.SendKeys(chromedp.ID("ob-code"), s.web.SetupCode()),
+		chromedp.SendKeys(chromedp.ID("ob-name"), "Anna"),
+		chromedp.SendKeys(chromedp.ID("ob-password"), "anna-password"),
+		chromedp.SendKeys(chromedp.ID("ob-pin"), "246810"),
+		chromedp.Click(chromedp.ID("ob-submit")),
+		waitText("#state", "Disarmed"))
+	run(t, ctx, "users", chromedp.Click(chromedp.ID("nav-users")),
+		waitJS(`[...document.querySelectorAll("#users-body tr")].map(r => r.dataset.user).join() === "anna"`),
+		chromedp.SendKeys(chromedp.ID("u-name"), "Bertil"),
+		chromedp.SendKeys(chromedp.ID("u-pin"), "135791"),
+		chromedp.Click(chromedp.ID("u-add")),
+		waitJS(`[...document.querySelectorAll("#users-body tr")].map(r => r.dataset.user).join() === "anna,bertil"`))
+	shots(t, ctx, "users")
+	run(t, ctx, "settings page", chromedp.Click(chromedp.ID("nav-settings")), chromedp.WaitVisible(chromedp.ID("settings-form")))
+	run(t, ctx, "settings",
+		waitJS(`document.getElementById("s-exit-away").value === "30"`),
+		waitJS(`(document.getElementById("s-exit-away").value = "45") === "45"`),
+		chromedp.Click(chromedp.ID("s-save")), waitText("#message", "Saved"))
+	shots(t, ctx, "settings")
+	got := s.h.Snapshot().Config
+	if d := got.Settings.ExitDelay[hub.ModeAway].D(); d != 45*time.Second {
+		t.Fatalf("exit delay away %s", d)
+	}
+	var names []string
+	for _, u := range got.Users {
+		names = append(names, u.Name+" "+string(u.Role))
+	}
+	same(t, "users", names, []string{"Anna admin", "Bertil user"})
+}

@@ -26,6 +26,13 @@ const T = {
     e_bad_code: "Wrong code", e_locked: "Too many wrong codes: wait a minute", e_not_ready: "Not ready",
     e_unauthenticated: "Log in again", e_denied: "Not allowed", e_not_allowed: "Not possible now",
     e_csrf: "Reload the page", e_network: "The hub cannot be reached", enter_pin: "Enter your PIN first",
+    nav_users: "Users", nav_settings: "Settings", welcome: "Welcome to Vakt",
+    onboarding_intro: "Create the first administrator. The setup code is in the hub's log.", setup_code: "Setup code",
+    your_name: "Your name", pin: "PIN", create_admin: "Create administrator", users: "Users", name: "Name", role: "Role",
+    credentials: "Codes", add_user: "Add a user", role_user: "User", role_admin: "Admin", role_guest: "Guest", add: "Add",
+    settings: "Settings", exit_delay: "Exit delay (s)", entry_delay: "Entry delay (s)", siren_duration: "Siren duration (s)",
+    save: "Save", my_account: "My PIN and password", new_pin: "New PIN", new_password: "New password", remove: "Remove",
+    saved: "Saved", remove_q: "Remove {name}?", has_pin: "PIN", has_password: "password", has_duress: "duress PIN",
   },
   sv: {
     nav_home: "Hem", nav_events: "Händelser", logout: "Logga ut", language: "Språk",
@@ -50,6 +57,13 @@ const T = {
     e_bad_code: "Fel kod", e_locked: "För många fel koder: vänta en minut", e_not_ready: "Inte klart",
     e_unauthenticated: "Logga in igen", e_denied: "Inte tillåtet", e_not_allowed: "Går inte nu",
     e_csrf: "Ladda om sidan", e_network: "Centralen går inte att nå", enter_pin: "Slå din kod först",
+    nav_users: "Användare", nav_settings: "Inställningar", welcome: "Välkommen till Vakt",
+    onboarding_intro: "Skapa den första administratören. Installationskoden står i centralens logg.", setup_code: "Installationskod",
+    your_name: "Ditt namn", pin: "Kod", create_admin: "Skapa administratör", users: "Användare", name: "Namn", role: "Roll",
+    credentials: "Koder", add_user: "Lägg till användare", role_user: "Användare", role_admin: "Administratör", role_guest: "Gäst", add: "Lägg till",
+    settings: "Inställningar", exit_delay: "Utpassering (s)", entry_delay: "Inpassering (s)", siren_duration: "Sirenens längd (s)",
+    save: "Spara", my_account: "Min kod och mitt lösenord", new_pin: "Ny kod", new_password: "Nytt lösenord", remove: "Ta bort",
+    saved: "Sparat", remove_q: "Ta bort {name}?", has_pin: "kod", has_password: "lösenord", has_duress: "överfallskod",
   },
 };
 
@@ -122,8 +136,11 @@ function reasonText(r) {
 // --- views and routing ---
 
 function show(view) {
-  for (const v of ["login", "home", "events"]) $("view-" + v).hidden = v !== view;
-  $("nav").hidden = view === "login";
+  for (const v of ["onboarding", "login", "home", "events", "users", "settings"]) $("view-" + v).hidden = v !== view;
+  $("nav").hidden = view === "login" || view === "onboarding";
+  const admin = me && me.user.role === "admin";
+  $("nav-users").hidden = !admin;
+  $("nav-events").hidden = !me || me.user.role === "guest";
   $("nav-home").toggleAttribute("aria-current", view === "home");
   $("nav-events").toggleAttribute("aria-current", view === "events");
   if (view === "home") $("nav-home").setAttribute("aria-current", "page");
@@ -139,7 +156,13 @@ function showLogin() {
 
 function route() {
   if (!me) return showLogin();
-  if (location.hash === "#/events") {
+  if (location.hash === "#/users" && me.user.role === "admin") {
+    show("users");
+    loadUsers();
+  } else if (location.hash === "#/settings") {
+    show("settings");
+    loadSettings();
+  } else if (location.hash === "#/events") {
     if (me.user.role === "guest") { location.hash = "#/"; return; }
     show("events");
     loadEvents(true);
@@ -396,6 +419,92 @@ async function loadEvents(fresh) {
   }
 }
 
+// --- users and settings ---
+
+async function loadUsers() {
+  try {
+    const users = await api("GET", "/users");
+    const body = $("users-body");
+    body.replaceChildren();
+    for (const u of users) {
+      const tr = document.createElement("tr");
+      tr.dataset.user = u.id;
+      const codes = [u.has_pin && t("has_pin"), u.has_duress && t("has_duress"), u.has_password && t("has_password")].filter(Boolean).join(", ");
+      for (const c of [u.name, t("role_" + u.role), codes]) {
+        const td = document.createElement("td");
+        td.textContent = c;
+        tr.append(td);
+      }
+      const td = document.createElement("td");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = t("remove");
+      b.addEventListener("click", async () => {
+        if (!confirm(t("remove_q", { name: u.name }))) return;
+        try { await api("DELETE", "/users/" + encodeURIComponent(u.id)); say(t("saved")); loadUsers(); } catch (e) { say(errText(e), true); }
+      });
+      td.append(b);
+      tr.append(td);
+      body.append(tr);
+    }
+  } catch (e) {
+    say(errText(e), true);
+  }
+}
+
+const secs = (d) => Math.round(parseDuration(d));
+// parseDuration reads a Go duration ("1m30s", "45s", "0s") as seconds.
+function parseDuration(d) {
+  let total = 0;
+  for (const [, n, u] of String(d).matchAll(/([\d.]+)(h|ms|m|s)/g)) total += Number(n) * { h: 3600, m: 60, s: 1, ms: 0.001 }[u];
+  return total;
+}
+
+async function loadSettings() {
+  $("settings-form").hidden = me.user.role !== "admin";
+  if (me.user.role !== "admin") return;
+  try {
+    const s = await api("GET", "/settings");
+    const body = $("delays-body");
+    body.replaceChildren();
+    for (const m of ["away", "home", "night", "vacation"]) {
+      const tr = document.createElement("tr");
+      const th = document.createElement("th");
+      th.textContent = t("m_" + m);
+      tr.append(th);
+      for (const [kind, map] of [["exit", s.exit_delay], ["entry", s.entry_delay]]) {
+        const td = document.createElement("td");
+        const inp = document.createElement("input");
+        inp.type = "number";
+        inp.min = "0";
+        inp.id = "s-" + kind + "-" + m;
+        inp.setAttribute("aria-label", t(kind + "_delay") + " " + t("m_" + m));
+        inp.value = secs(map[m] || "0s");
+        td.append(inp);
+        tr.append(td);
+      }
+      body.append(tr);
+    }
+    $("s-siren").value = secs(s.siren_duration);
+  } catch (e) {
+    say(errText(e), true);
+  }
+}
+
+async function saveSettings() {
+  const exit = {}, entry = {};
+  for (const m of ["away", "home", "night", "vacation"]) {
+    exit[m] = $("s-exit-" + m).value + "s";
+    entry[m] = $("s-entry-" + m).value + "s";
+  }
+  try {
+    await api("PATCH", "/settings", { exit_delay: exit, entry_delay: entry, siren_duration: $("s-siren").value + "s" });
+    say(t("saved"));
+  } catch (e) {
+    say(errText(e), true);
+  }
+}
+
 // --- start ---
 
 async function start() {
@@ -405,6 +514,12 @@ async function start() {
     me = null;
   }
   applyLang();
+  if (!me) {
+    try {
+      const ob = await api("GET", "/onboarding");
+      if (ob.needed) { show("onboarding"); $("ob-code").focus(); return; }
+    } catch (e) { /* the login then */ }
+  }
   if (me) connect();
   route();
 }
@@ -426,6 +541,49 @@ document.addEventListener("DOMContentLoaded", () => {
       route();
     } catch (err) {
       $("login-error").textContent = errText(err);
+    }
+  });
+  $("onboarding-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    $("ob-error").textContent = "";
+    try {
+      me = await api("POST", "/onboarding", { code: $("ob-code").value, name: $("ob-name").value, password: $("ob-password").value, pin: $("ob-pin").value });
+      $("ob-password").value = "";
+      $("ob-pin").value = "";
+      location.hash = "#/";
+      connect();
+      route();
+    } catch (err) {
+      $("ob-error").textContent = errText(err);
+    }
+  });
+  $("user-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = { name: $("u-name").value, role: $("u-role").value };
+    if ($("u-pin").value) body.pin = $("u-pin").value;
+    if ($("u-password").value) body.password = $("u-password").value;
+    try {
+      await api("POST", "/users", body);
+      for (const id of ["u-name", "u-pin", "u-password"]) $(id).value = "";
+      say(t("saved"));
+      loadUsers();
+    } catch (err) {
+      say(errText(err), true);
+    }
+  });
+  $("settings-form").addEventListener("submit", (e) => { e.preventDefault(); saveSettings(); });
+  $("me-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = {};
+    if ($("me-pin").value) body.pin = $("me-pin").value;
+    if ($("me-password").value) body.password = $("me-password").value;
+    try {
+      await api("PATCH", "/users/" + encodeURIComponent(me.user.id), body);
+      $("me-pin").value = "";
+      $("me-password").value = "";
+      say(t("saved"));
+    } catch (err) {
+      say(errText(err), true);
     }
   });
   $("logout").addEventListener("click", async () => {
