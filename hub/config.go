@@ -35,6 +35,34 @@ type Config struct {
 	Zones    []Zone   `json:"zones" yaml:"zones"`
 	Users    []User   `json:"users" yaml:"users"`
 	Outputs  []Output `json:"outputs" yaml:"outputs"`
+	// Tokens are the API and device tokens (scripts, wall tablets).
+	Tokens []Token `json:"tokens,omitempty" yaml:"tokens,omitempty"`
+}
+
+// TokenScope says what a token may do.
+type TokenScope string
+
+// Token scopes.
+const (
+	// ScopeKeypad is a wall tablet's: the status, arming, disarming with a code and
+	// panic; it acts as the device named by the token.
+	ScopeKeypad TokenScope = "keypad"
+	// ScopeRead reads the status, the events, the devices and the metrics.
+	ScopeRead TokenScope = "read"
+	// ScopeControl acts as its user in every command, and reads; it changes no
+	// configuration.
+	ScopeControl TokenScope = "control"
+)
+
+// Token is an API or device token. Only the SHA-256 of its secret is kept (the
+// secret is 256 random bits, shown once when the token is made).
+type Token struct {
+	ID      string     `json:"id" yaml:"id"`
+	Name    string     `json:"name" yaml:"name"`
+	Scope   TokenScope `json:"scope" yaml:"scope"`
+	UserID  string     `json:"user_id,omitempty" yaml:"user_id,omitempty"` // control: the user it acts as
+	Hash    string     `json:"hash" yaml:"hash"`                           // hex SHA-256 of the secret
+	Created time.Time  `json:"created" yaml:"created"`
 }
 
 // Settings are the system-wide timings and limits.
@@ -391,6 +419,29 @@ func (c Config) Validate() error {
 		}
 		if o.Confirm < 0 || (o.Confirm != 0 && o.Confirm.D() < 100*time.Millisecond) {
 			bad("%s: confirm %s is below 100ms", where, o.Confirm.D())
+		}
+	}
+	tids := map[string]bool{}
+	for i, t := range c.Tokens {
+		where := fmt.Sprintf("tokens[%d] %q", i, t.ID)
+		if t.ID == "" || t.Name == "" || tids[t.ID] {
+			bad("%s: id and name are required, the id unique", where)
+		}
+		tids[t.ID] = true
+		switch t.Scope {
+		case ScopeKeypad, ScopeRead:
+			if t.UserID != "" {
+				bad("%s: a %s token acts as itself, not as a user", where, t.Scope)
+			}
+		case ScopeControl:
+			if !uids[t.UserID] {
+				bad("%s: a control token needs an existing user (user_id %q)", where, t.UserID)
+			}
+		default:
+			bad("%s: unknown scope %q (keypad, read, control)", where, t.Scope)
+		}
+		if len(t.Hash) != 64 || strings.Trim(t.Hash, "0123456789abcdef") != "" {
+			bad("%s: hash must be 64 lower-case hex digits (SHA-256)", where)
 		}
 	}
 	return errors.Join(errs...)

@@ -153,6 +153,7 @@ func (c Config) Clone() Config {
 		}
 	}
 	c.Outputs = slices.Clone(c.Outputs)
+	c.Tokens = slices.Clone(c.Tokens)
 	return c
 }
 
@@ -168,6 +169,7 @@ func DescribeConfigChange(before, after Config) []string {
 	out = append(out, diffList("zone", zoneFields, before.Zones, after.Zones, func(z Zone) string { return z.ID })...)
 	out = append(out, diffList("user", userFields, before.Users, after.Users, func(u User) string { return u.ID })...)
 	out = append(out, diffList("output", outputFields, before.Outputs, after.Outputs, func(o Output) string { return o.ID })...)
+	out = append(out, diffList("token", tokenFields, before.Tokens, after.Tokens, func(t Token) string { return t.ID })...)
 	return out
 }
 
@@ -289,6 +291,18 @@ var (
 		}},
 		{name: "refresh", value: func(o Output) string { return duration(o.Refresh, "default") }},
 		{name: "confirm", value: func(o Output) string { return duration(o.Confirm, "default") }},
+	}
+	tokenFields = []field[Token]{
+		{name: "name", value: func(t Token) string { return strconv.Quote(t.Name) }},
+		{name: "scope", value: func(t Token) string { return string(t.Scope) }},
+		{name: "user", value: func(t Token) string { return or(t.UserID, "none") }},
+		{name: "secret", value: func(t Token) string { return t.Hash }, secret: true},
+		{name: "created", value: func(t Token) string {
+			if t.Created.IsZero() {
+				return "never"
+			}
+			return t.Created.Format(time.RFC3339)
+		}},
 	}
 	settingFields = func() []field[Settings] {
 		var fs []field[Settings]

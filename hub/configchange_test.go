@@ -722,14 +722,22 @@ func TestDescribeConfigChangeSeesEveryField(t *testing.T) {
 	}
 	base := coreConfig()
 	base.Settings = base.Settings.WithDefaults()
-	for _, list := range []string{"Settings", "Zones", "Users", "Outputs"} {
+	base.Tokens = []Token{
+		{ID: "t1", Name: "Hall tablet", Scope: ScopeKeypad, Hash: strings.Repeat("1", 64)},
+		{ID: "t2", Name: "Script", Scope: ScopeControl, UserID: "alice", Hash: strings.Repeat("2", 64), Created: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	lists := []string{"Settings", "Zones", "Users", "Outputs", "Tokens"}
+	if n := reflect.TypeFor[Config]().NumField(); n != len(lists) {
+		t.Fatalf("Config has %d fields, the test walks %d", n, len(lists))
+	}
+	for _, list := range lists {
 		item := reflect.ValueOf(&base).Elem().FieldByName(list)
 		if item.Kind() == reflect.Slice {
 			item = item.Index(1)
 		}
 		for i := range item.NumField() {
 			name := list + "." + item.Type().Field(i).Name
-			if name == "Zones.ID" || name == "Users.ID" || name == "Outputs.ID" {
+			if name == "Zones.ID" || name == "Users.ID" || name == "Outputs.ID" || name == "Tokens.ID" {
 				continue // a new id is another item: added and removed
 			}
 			after := base.Clone()

@@ -163,6 +163,27 @@ func TestValidate(t *testing.T) {
 		{"zone with an unknown delay", func(c *Config) { c.Zones[0].Delay = "later" }, `unknown delay "later"`},
 		{"zone with delay instant", func(c *Config) { c.Zones[0].Delay = DelayInstant }, ""},
 
+		// Tokens.
+		{"keypad token", func(c *Config) {
+			c.Tokens = []Token{{ID: "t", Name: "Hall", Scope: ScopeKeypad, Hash: strings.Repeat("a", 64)}}
+		}, ""},
+		{"control token", func(c *Config) {
+			c.Tokens = []Token{{ID: "t", Name: "HA", Scope: ScopeControl, UserID: "alice", Hash: strings.Repeat("a", 64)}}
+		}, ""},
+		{"control token of nobody", func(c *Config) {
+			c.Tokens = []Token{{ID: "t", Name: "HA", Scope: ScopeControl, UserID: "zed", Hash: strings.Repeat("a", 64)}}
+		}, `tokens[0] "t": a control token needs an existing user (user_id "zed")`},
+		{"keypad token of a user", func(c *Config) {
+			c.Tokens = []Token{{ID: "t", Name: "Hall", Scope: ScopeKeypad, UserID: "alice", Hash: strings.Repeat("a", 64)}}
+		}, `tokens[0] "t": a keypad token acts as itself, not as a user`},
+		{"token of unknown scope", func(c *Config) {
+			c.Tokens = []Token{{ID: "t", Name: "X", Scope: "root", Hash: strings.Repeat("a", 64)}}
+		}, `unknown scope "root"`},
+		{"token without hash", func(c *Config) { c.Tokens = []Token{{ID: "t", Name: "X", Scope: ScopeRead, Hash: "secret"}} }, "hash must be 64 lower-case hex digits"},
+		{"token id twice", func(c *Config) {
+			c.Tokens = []Token{{ID: "t", Name: "X", Scope: ScopeRead, Hash: strings.Repeat("a", 64)}, {ID: "t", Name: "Y", Scope: ScopeRead, Hash: strings.Repeat("b", 64)}}
+		}, `tokens[1] "t": id and name are required, the id unique`},
+
 		// Users.
 		{"user without id", func(c *Config) { c.Users[0].ID = "" }, "users[0]: id and name are required"},
 		{"user without name", func(c *Config) { c.Users[0].Name = "" }, "users[0]: id and name are required"},

@@ -50,8 +50,10 @@ func (s *Server) getSession(c echo.Context) error {
 }
 
 type loginRequest struct {
-	User     string `json:"user"`
-	Password string `json:"password"`
+	User     string `json:"user,omitempty"`
+	Password string `json:"password,omitempty"`
+	// Token logs a device in (a wall tablet with a keypad token).
+	Token string `json:"token,omitempty"`
 }
 
 // login makes a session for a user's web password. The user is named by id or by
@@ -60,6 +62,16 @@ func (s *Server) login(c echo.Context) error {
 	var req loginRequest
 	if err := decode(c, &req); err != nil {
 		return err
+	}
+	if req.Token != "" {
+		t, ok := s.findToken(req.Token)
+		u, uok := s.tokenUser(t)
+		if !ok || !uok {
+			s.opt.Log.Warn("web: login with an unknown or revoked token", "remote", remote(c))
+			return apiError(http.StatusUnauthorized, "unauthenticated", "unknown or revoked token")
+		}
+		s.opt.Log.Info("web: device logged in", "token", t.Name, "remote", remote(c))
+		return s.startSession(c, u, t.ID)
 	}
 	if req.User == "" || req.Password == "" {
 		return apiError(http.StatusBadRequest, string(hub.ErrInvalid), "user and password are required")
@@ -80,12 +92,13 @@ func (s *Server) login(c echo.Context) error {
 		return err
 	}
 	s.opt.Log.Info("web: logged in", "user", u.Name, "remote", remote(c))
-	return s.startSession(c, u)
+	return s.startSession(c, u, "")
 }
 
-// startSession makes a session for u and answers it, with its cookie.
-func (s *Server) startSession(c echo.Context, u hub.User) error {
-	token, ss := s.sessions.create(u.ID, s.opt.Now())
+// startSession makes a session for u (acting as the token tokenID, if not empty)
+// and answers it, with its cookie.
+func (s *Server) startSession(c echo.Context, u hub.User, tokenID string) error {
+	token, ss := s.sessions.create(u.ID, tokenID, s.opt.Now())
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: s.opt.TLS || c.Request().TLS != nil})
 	return c.JSON(http.StatusOK, sessionView{User: viewUser(u), CSRF: ss.csrf})
@@ -128,6 +141,9 @@ func (s *Server) command(kind hub.CommandKind) echo.HandlerFunc {
 		}
 		if kind == hub.CmdArm && req.Mode == "" {
 			return apiError(http.StatusBadRequest, string(hub.ErrInvalid), "mode is required: one of away, home, night, vacation")
+		}
+		if sc, _ := c.Get(keyScope).(hub.TokenScope); sc == hub.ScopeKeypad && kind == hub.CmdDisarm && req.Code == "" {
+			return apiError(http.StatusForbidden, string(hub.ErrBadCode), "a wall tablet disarms with a code")
 		}
 		r := hub.Request{Kind: kind, Mode: req.Mode, Force: req.Force, Zone: req.Zone, Via: hub.ViaWeb, Device: remote(c)}
 		if req.Code != "" {

@@ -117,7 +117,7 @@ func New(opt Options) *Server {
 
 	e.GET("/healthz", s.health)
 	if opt.Metrics != nil {
-		e.GET("/metrics", echo.WrapHandler(opt.Metrics), s.auth, s.notGuest)
+		e.GET("/metrics", echo.WrapHandler(opt.Metrics), s.auth, s.notGuest, s.scopes(hub.ScopeRead, hub.ScopeControl))
 	}
 	api := e.Group("/api/v1")
 	api.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, openAPI) })
@@ -126,25 +126,34 @@ func New(opt Options) *Server {
 	api.GET("/session", s.getSession, s.auth)
 	api.POST("/session", s.login, jsonOnly)
 	api.DELETE("/session", s.logout, s.auth, s.csrf)
-	api.GET("/status", s.status, s.auth)
-	api.GET("/events", s.events, s.auth, s.notGuest)
-	api.GET("/events.csv", s.eventsCSV, s.auth, s.notGuest)
-	api.GET("/stream", s.stream, s.auth)
-	api.GET("/devices", s.devices, s.auth, s.notGuest)
+	all := s.scopes(hub.ScopeKeypad, hub.ScopeRead, hub.ScopeControl)
+	reading := s.scopes(hub.ScopeRead, hub.ScopeControl)
+	api.GET("/status", s.status, s.auth, all)
+	api.GET("/events", s.events, s.auth, s.notGuest, reading)
+	api.GET("/events.csv", s.eventsCSV, s.auth, s.notGuest, reading)
+	api.GET("/stream", s.stream, s.auth, all)
+	api.GET("/devices", s.devices, s.auth, s.notGuest, reading)
 	for path, kind := range map[string]hub.CommandKind{
 		"/arm": hub.CmdArm, "/disarm": hub.CmdDisarm, "/bypass": hub.CmdBypass, "/unbypass": hub.CmdUnbypass,
 		"/isolate": hub.CmdIsolate, "/unisolate": hub.CmdUnisolate, "/panic": hub.CmdPanic,
 		"/walk-test/start": hub.CmdWalkTestStart, "/walk-test/stop": hub.CmdWalkTestStop,
 		"/maintenance/start": hub.CmdMaintenanceStart, "/maintenance/stop": hub.CmdMaintenanceStop,
 	} {
-		api.POST(path, s.command(kind), s.auth, s.csrf, jsonOnly)
+		scope := s.scopes(hub.ScopeControl)
+		if kind == hub.CmdArm || kind == hub.CmdDisarm || kind == hub.CmdPanic {
+			scope = s.scopes(hub.ScopeKeypad, hub.ScopeControl)
+		}
+		api.POST(path, s.command(kind), s.auth, scope, s.csrf, jsonOnly)
 	}
-	api.GET("/users", s.listUsers, s.auth, s.adminOnly)
-	api.POST("/users", s.addUser, s.auth, s.csrf, s.adminOnly, jsonOnly)
-	api.PATCH("/users/:id", s.editUserReq, s.auth, s.csrf, s.notGuest, jsonOnly)
-	api.DELETE("/users/:id", s.removeUser, s.auth, s.csrf, s.adminOnly)
-	api.GET("/settings", s.getSettings, s.auth, s.notGuest)
-	api.PATCH("/settings", s.patchSettings, s.auth, s.csrf, s.adminOnly, jsonOnly)
+	api.GET("/tokens", s.listTokens, s.auth, s.userOnly, s.adminOnly)
+	api.POST("/tokens", s.addToken, s.auth, s.userOnly, s.csrf, s.adminOnly, jsonOnly)
+	api.DELETE("/tokens/:id", s.revokeToken, s.auth, s.userOnly, s.csrf, s.adminOnly)
+	api.GET("/users", s.listUsers, s.auth, s.userOnly, s.adminOnly)
+	api.POST("/users", s.addUser, s.auth, s.userOnly, s.csrf, s.adminOnly, jsonOnly)
+	api.PATCH("/users/:id", s.editUserReq, s.auth, s.userOnly, s.csrf, s.notGuest, jsonOnly)
+	api.DELETE("/users/:id", s.removeUser, s.auth, s.userOnly, s.csrf, s.adminOnly)
+	api.GET("/settings", s.getSettings, s.auth, s.notGuest, reading)
+	api.PATCH("/settings", s.patchSettings, s.auth, s.userOnly, s.csrf, s.adminOnly, jsonOnly)
 	api.Any("/*", func(echo.Context) error { return apiError(http.StatusNotFound, "not_found", "no such API resource") })
 
 	static, err := fs.Sub(assets, "assets")
@@ -227,15 +236,46 @@ const (
 	keySession = "session"
 	keyToken   = "token"
 	keyUser    = "user"
+	keyScope   = "scope"   // hub.TokenScope of a request made with a token
+	keyBearer  = "bearer"  // set on a request with a bearer token
+	keyRecheck = "recheck" // func() (hub.User, bool): who the request acts as now
 )
 
-// auth lets a request through only with a live session whose user still exists.
+// auth lets a request through only with a live session whose user (or token)
+// still exists, or with a bearer token: "Authorization: Bearer vakt_…".
 func (s *Server) auth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if u, ok := localUser(c.Request()); ok {
 			c.Set(keySession, session{userID: u.ID})
 			c.Set(keyToken, "")
 			c.Set(keyUser, u)
+			c.Set(keyRecheck, func() (hub.User, bool) { return u, true })
+			return next(c)
+		}
+		if h := c.Request().Header.Get(echo.HeaderAuthorization); h != "" {
+			raw, ok := strings.CutPrefix(h, "Bearer ")
+			if !ok {
+				return apiError(http.StatusUnauthorized, "unauthenticated", "the Authorization header takes a bearer token")
+			}
+			recheck := func() (hub.User, bool) {
+				t, ok := s.findToken(raw)
+				if !ok {
+					return hub.User{}, false
+				}
+				return s.tokenUser(t)
+			}
+			t, ok := s.findToken(raw)
+			u, uok := s.tokenUser(t)
+			if !ok || !uok {
+				s.opt.Log.Warn("web: unknown or revoked token", "remote", remote(c))
+				return apiError(http.StatusUnauthorized, "unauthenticated", "unknown or revoked token")
+			}
+			c.Set(keySession, session{userID: u.ID, tokenID: t.ID})
+			c.Set(keyToken, "")
+			c.Set(keyUser, u)
+			c.Set(keyScope, t.Scope)
+			c.Set(keyBearer, true)
+			c.Set(keyRecheck, recheck)
 			return next(c)
 		}
 		ck, err := c.Cookie(sessionCookie)
@@ -246,24 +286,42 @@ func (s *Server) auth(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok {
 			return apiError(http.StatusUnauthorized, "unauthenticated", "the session has ended: log in again")
 		}
-		u, ok := s.user(ss.userID)
+		recheck := func() (hub.User, bool) { return s.sessionUser(ss) }
+		u, ok := recheck()
 		if !ok {
 			s.sessions.remove(ck.Value)
-			return apiError(http.StatusUnauthorized, "unauthenticated", "the user no longer exists")
+			return apiError(http.StatusUnauthorized, "unauthenticated", "the user or token no longer exists")
+		}
+		if ss.tokenID != "" {
+			t, _ := s.tokenByID(ss.tokenID)
+			c.Set(keyScope, t.Scope)
 		}
 		c.Set(keySession, ss)
 		c.Set(keyToken, ck.Value)
 		c.Set(keyUser, u)
+		c.Set(keyRecheck, recheck)
 		return next(c)
 	}
+}
+
+// sessionUser is who a session acts as now: its user, or its token's.
+func (s *Server) sessionUser(ss session) (hub.User, bool) {
+	if ss.tokenID != "" {
+		t, ok := s.tokenByID(ss.tokenID)
+		if !ok {
+			return hub.User{}, false
+		}
+		return s.tokenUser(t)
+	}
+	return s.user(ss.userID)
 }
 
 // csrf requires the session's token in X-CSRF-Token on a request that changes
 // something.
 func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if _, ok := localUser(c.Request()); ok {
-			return next(c)
+		if _, ok := localUser(c.Request()); ok || c.Get(keyBearer) != nil {
+			return next(c) // no browser sends these by itself
 		}
 		ss := c.Get(keySession).(session)
 		if !ss.csrfOK(c.Request().Header.Get("X-CSRF-Token")) {

@@ -17,6 +17,7 @@ const sessionCookie = "vakt_session"
 // changed role applies at once.
 type session struct {
 	userID   string
+	tokenID  string // a session made with a token (a wall tablet) acts as it
 	csrf     string
 	created  time.Time
 	lastSeen time.Time
@@ -43,9 +44,9 @@ func randomToken() string {
 
 // create starts a session for the user and returns its token. When the table is
 // full, the session least recently used goes first.
-func (s *sessions) create(userID string, now time.Time) (token string, ss session) {
+func (s *sessions) create(userID, tokenID string, now time.Time) (token string, ss session) {
 	token = randomToken()
-	n := &session{userID: userID, csrf: randomToken(), created: now, lastSeen: now}
+	n := &session{userID: userID, tokenID: tokenID, csrf: randomToken(), created: now, lastSeen: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.expire(now)

@@ -126,7 +126,7 @@ func (s *Server) stream(c echo.Context) error {
 		case <-s.closing:
 			return nil
 		case <-tick.C:
-			if !local {
+			if !local && token != "" {
 				if !s.sessions.alive(token, s.opt.Now()) {
 					return nil
 				}
@@ -165,9 +165,9 @@ func (s *Server) stream(c echo.Context) error {
 				break
 			}
 			if !local {
-				cur, ok := s.user(u.ID)
+				cur, ok := c.Get(keyRecheck).(func() (hub.User, bool))()
 				if !ok {
-					return nil
+					return nil // the user or token is gone
 				}
 				u = cur
 			}

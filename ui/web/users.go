@@ -89,7 +89,7 @@ func (s *Server) onboard(c echo.Context) error {
 	s.setup.code = ""
 	s.setup.mu.Unlock()
 	s.opt.Log.Info("web: first admin created", "user", u.Name)
-	return s.startSession(c, u)
+	return s.startSession(c, u, "")
 }
 
 func ptr[T any](v T) *T { return &v }
