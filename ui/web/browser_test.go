@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -230,4 +231,33 @@ func TestBrowserOnboardingUsersSettings(t *testing.T) {
 		names = append(names, u.Name+" "+string(u.Role))
 	}
 	same(t, "users", names, []string{"Anna admin", "Bertil user"})
+}
+
+// A wall tablet: the keypad token's link opens the full-screen keypad, with no
+// way to the rest of the app; it beeps through the exit delay and disarms with a
+// PIN.
+func TestBrowserKiosk(t *testing.T) {
+	s := startSystem(t, testConfig(t))
+	a := s.login(t, "alice", "alice-pass")
+	var tk tokenInfo
+	if st := a.do("POST", "/api/v1/tokens", map[string]any{"name": "Hall tablet", "scope": "keypad"}, &tk); st != http.StatusCreated {
+		t.Fatalf("token: %d", st)
+	}
+	ctx := browser(t)
+	run(t, ctx, "open the tablet's link", chromedp.Navigate(s.srv.URL+"/#/kiosk?token="+tk.Token),
+		waitText("#state", "Disarmed"),
+		waitJS(`location.hash === "#/kiosk" && localStorage.getItem("vakt.kiosk") === `+quote(tk.Token)),
+		waitJS(`getComputedStyle(document.getElementById("nav")).display === "none" && getComputedStyle(document.getElementById("zones")).display === "none"`),
+		waitJS(`["on", "unavailable"].includes(document.body.dataset.wakeLock)`))
+	shots(t, ctx, "kiosk")
+	run(t, ctx, "no way out", waitJS(`(location.hash = "#/events", true)`), waitJS(`location.hash === "#/kiosk"`),
+		chromedp.WaitNotVisible(chromedp.ID("view-events")))
+	run(t, ctx, "arm away and beep", chromedp.Click(chromedp.CSS(`button[data-arm="away"]`)),
+		waitText("#countdown", "Exit delay: 30 s"), waitJS(`window.vaktBeeps >= 2`))
+	var digits []chromedp.Action[chromedp.Void]
+	for _, d := range "222222" {
+		digits = append(digits, chromedp.Click(chromedp.CSS(`button[data-digit="`+string(d)+`"]`)))
+	}
+	run(t, ctx, "disarm with Bob's PIN", append(digits, chromedp.Click(chromedp.ID("pin-ok")), waitText("#state", "Disarmed"))...)
+	same(t, "journal", s.journal(t)[2:], []string{"arming away Hall tablet web 127.0.0.1 30s", "disarmed Bob web 127.0.0.1"})
 }

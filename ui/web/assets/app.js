@@ -33,6 +33,9 @@ const T = {
     settings: "Settings", exit_delay: "Exit delay (s)", entry_delay: "Entry delay (s)", siren_duration: "Siren duration (s)",
     save: "Save", my_account: "My PIN and password", new_pin: "New PIN", new_password: "New password", remove: "Remove",
     saved: "Saved", remove_q: "Remove {name}?", has_pin: "PIN", has_password: "password", has_duress: "duress PIN",
+    tokens: "Wall tablets and API tokens", scope: "Kind", scope_keypad: "Wall tablet", scope_read: "Read only",
+    scope_control: "Control (as me)", token_once: "Copy it now: it is shown only once.", kiosk_link: "Open this link on the tablet",
+    revoke: "Revoke",
   },
   sv: {
     nav_home: "Hem", nav_events: "Händelser", logout: "Logga ut", language: "Språk",
@@ -64,6 +67,9 @@ const T = {
     settings: "Inställningar", exit_delay: "Utpassering (s)", entry_delay: "Inpassering (s)", siren_duration: "Sirenens längd (s)",
     save: "Spara", my_account: "Min kod och mitt lösenord", new_pin: "Ny kod", new_password: "Nytt lösenord", remove: "Ta bort",
     saved: "Sparat", remove_q: "Ta bort {name}?", has_pin: "kod", has_password: "lösenord", has_duress: "överfallskod",
+    tokens: "Väggplattor och API-nycklar", scope: "Sort", scope_keypad: "Väggplatta", scope_read: "Bara läsa",
+    scope_control: "Styra (som jag)", token_once: "Kopiera den nu: den visas bara en gång.", kiosk_link: "Öppna länken på plattan",
+    revoke: "Återkalla",
   },
 };
 
@@ -150,11 +156,19 @@ function show(view) {
 function showLogin() {
   me = null;
   if (stream) { stream.close(); stream = null; }
+  if (kiosk) { kioskLogin(); return; }
   show("login");
   $("login-user").focus();
 }
 
+let kiosk = false;
+
 function route() {
+  if (kiosk) {
+    if (location.hash !== "#/kiosk") history.replaceState(null, "", "#/kiosk");
+    show("home");
+    return;
+  }
   if (!me) return showLogin();
   if (location.hash === "#/users" && me.user.role === "admin") {
     show("users");
@@ -460,9 +474,41 @@ function parseDuration(d) {
   return total;
 }
 
+async function loadTokens() {
+  try {
+    const list = await api("GET", "/tokens");
+    const ul = $("tokens-list");
+    ul.replaceChildren();
+    for (const tk of list) {
+      const li = document.createElement("li");
+      li.dataset.token = tk.id;
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = tk.name;
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = t("scope_" + tk.scope);
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = t("revoke");
+      b.addEventListener("click", async () => {
+        if (!confirm(t("remove_q", { name: tk.name }))) return;
+        try { await api("DELETE", "/tokens/" + encodeURIComponent(tk.id)); loadTokens(); } catch (e) { say(errText(e), true); }
+      });
+      li.append(name, badge, b);
+      ul.append(li);
+    }
+  } catch (e) {
+    say(errText(e), true);
+  }
+}
+
 async function loadSettings() {
   $("settings-form").hidden = me.user.role !== "admin";
+  $("tokens-box").hidden = me.user.role !== "admin";
+  $("token-new").hidden = true;
   if (me.user.role !== "admin") return;
+  loadTokens();
   try {
     const s = await api("GET", "/settings");
     const body = $("delays-body");
@@ -505,9 +551,85 @@ async function saveSettings() {
   }
 }
 
+// --- the wall tablet (kiosk) ---
+
+// The tablet keeps its keypad token (it may only arm, disarm with a code and
+// raise panic) so that it logs in again by itself after the hub restarts.
+async function kioskLogin() {
+  const token = localStorage.getItem("vakt.kiosk");
+  if (!token) { $("offline").hidden = false; return; }
+  try {
+    me = await api("POST", "/session", { token });
+    $("offline").hidden = true;
+    connect();
+    route();
+  } catch (e) {
+    if (e.error === "unauthenticated") {
+      localStorage.removeItem("vakt.kiosk"); // revoked
+      say(t("e_unauthenticated"), true);
+      return;
+    }
+    $("offline").hidden = false;
+    setTimeout(kioskLogin, 3000);
+  }
+}
+
+let wakeLock = null;
+async function keepAwake() {
+  if (!kiosk || document.visibilityState !== "visible") return;
+  try {
+    wakeLock = await navigator.wakeLock.request("screen");
+    document.body.dataset.wakeLock = "on";
+  } catch (e) {
+    document.body.dataset.wakeLock = "unavailable";
+  }
+}
+
+// Beeps during the exit and entry delays: one a second, two in the last ten.
+let audio = null;
+window.vaktBeeps = 0;
+function beep() {
+  window.vaktBeeps++;
+  try {
+    audio = audio || new AudioContext();
+    const o = audio.createOscillator(), g = audio.createGain();
+    o.frequency.value = 2600;
+    g.gain.value = 0.2;
+    o.connect(g).connect(audio.destination);
+    o.start();
+    o.stop(audio.currentTime + 0.08);
+  } catch (e) { /* no audio here */ }
+}
+let lastBeep = 0;
+function kioskTick() {
+  if (!kiosk || !status || (status.state !== "arming" && status.state !== "pending")) return;
+  const deadline = new Date(status.state === "arming" ? status.exit_deadline : status.entry_deadline).getTime();
+  const left = deadline - (Date.now() + skew);
+  const every = left <= 10000 ? 500 : 1000;
+  if (left > 0 && Date.now() - lastBeep >= every) {
+    lastBeep = Date.now();
+    beep();
+  }
+}
+
+async function startKiosk() {
+  kiosk = true;
+  document.body.classList.add("kiosk");
+  const m = location.hash.match(/[?&]token=([^&]+)/);
+  if (m) localStorage.setItem("vakt.kiosk", decodeURIComponent(m[1]));
+  history.replaceState(null, "", "#/kiosk"); // the token leaves the address bar
+  applyLang();
+  keepAwake();
+  document.addEventListener("visibilitychange", keepAwake);
+  document.addEventListener("pointerdown", () => { if (audio) audio.resume(); }, { once: false });
+  setInterval(kioskTick, 100);
+  await kioskLogin();
+}
+
 // --- start ---
 
 async function start() {
+  if (location.hash.startsWith("#/kiosk")) return startKiosk();
   try {
     me = await api("GET", "/session");
   } catch (e) {
@@ -572,6 +694,24 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
   $("settings-form").addEventListener("submit", (e) => { e.preventDefault(); saveSettings(); });
+  $("token-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = { name: $("t-name").value, scope: $("t-scope").value };
+    if (body.scope === "control") body.user_id = me.user.id;
+    try {
+      const tk = await api("POST", "/tokens", body);
+      $("t-name").value = "";
+      $("token-value").textContent = tk.token;
+      const link = $("token-link");
+      link.hidden = tk.scope !== "keypad";
+      link.href = location.origin + "/#/kiosk?token=" + encodeURIComponent(tk.token);
+      link.textContent = t("kiosk_link");
+      $("token-new").hidden = false;
+      loadTokens();
+    } catch (err) {
+      say(errText(err), true);
+    }
+  });
   $("me-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = {};
@@ -598,7 +738,7 @@ document.addEventListener("DOMContentLoaded", () => {
   holdToPanic();
   $("events-filter").addEventListener("submit", (e) => { e.preventDefault(); loadEvents(true); });
   $("events-more").addEventListener("click", () => loadEvents(false));
-  window.addEventListener("hashchange", route);
+  window.addEventListener("hashchange", () => { if (!kiosk && location.hash.startsWith("#/kiosk")) { startKiosk(); return; } route(); });
   setInterval(tick, 250);
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
   start();
