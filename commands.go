@@ -25,8 +25,21 @@ import (
 )
 
 func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "add" {
-		return errors.New("usage: vakt user add -name NAME [-role admin|user|guest (default admin)] [-data DIR] [-password] (PIN read from standard input, hidden on a terminal)")
+	const usage = "usage: vakt user add -name NAME [-role admin|user|guest (default admin)] [-password] | list | passwd -id ID [-password] | remove -id ID  (each with [-data DIR]; PIN and password read from standard input, hidden on a terminal)"
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "add", "list", "passwd", "remove":
+	default:
+		return errors.New(usage)
+	}
+	// On the running hub first, over its local socket.
+	if ran, err := userHot(context.Background(), args[0], args[1:], stdin, stdout, stderr); ran {
+		return err
+	}
+	if args[0] != "add" {
+		return userOffline(args[0], args[1:], stdin, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("vakt user add", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -61,15 +74,6 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	} else {
 		fmt.Fprintf(stdout, "Role: %s (the default; -role user or -role guest to change)\n", *role)
 	}
-	in := newSecretReader(stdin)
-	fmt.Fprintf(stdout, "PIN (%d digits): ", cfg.Settings.PINLength)
-	pin, ok := in.read()
-	if !ok {
-		return errors.New("user add: no PIN on standard input")
-	}
-	if err := hub.CheckPIN(pin, cfg.Settings.PINLength); err != nil {
-		return fmt.Errorf("user add: %w", err)
-	}
 	u := hub.User{ID: *id, Name: *name, Role: hub.Role(*role), Number: 1}
 	for _, o := range cfg.Users {
 		if o.ID == u.ID {
@@ -77,11 +81,9 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 		u.Number = max(u.Number, o.Number+1)
 	}
-	if _, _, taken := hub.Identify(cfg.Users, hub.Credential{Code: pin}); taken {
-		return errors.New("user add: that PIN is taken; choose another")
-	}
-	if u.PINHash, err = hub.HashPIN(cfg.Users, pin, hub.DefaultHashParams); err != nil {
-		return err
+	in := newSecretReader(stdin)
+	if u.PINHash, err = readPIN(in, stdout, cfg.Users, cfg.Users, cfg.Settings.PINLength); err != nil {
+		return fmt.Errorf("user add: %w", err)
 	}
 	if *withPassword {
 		fmt.Fprint(stdout, "\nWeb password: ")
@@ -102,6 +104,23 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nadded %s %q (id %s, user number %d)\n", u.Role, u.Name, u.ID, u.Number)
 	return nil
+}
+
+// readPIN reads a new PIN from in and hashes it with the salt users share; others
+// are the users whose PINs it must not equal.
+func readPIN(in *secretReader, stdout io.Writer, users, others []hub.User, length int) (string, error) {
+	fmt.Fprintf(stdout, "PIN (%d digits): ", length)
+	pin, ok := in.read()
+	if !ok {
+		return "", errors.New("no PIN on standard input")
+	}
+	if err := hub.CheckPIN(pin, length); err != nil {
+		return "", err
+	}
+	if _, _, taken := hub.Identify(others, hub.Credential{Code: pin}); taken {
+		return "", errors.New("that PIN is taken; choose another")
+	}
+	return hub.HashPIN(users, pin, hub.DefaultHashParams)
 }
 
 // secretReader reads secrets, one a line: hidden as typed when standard input is a
@@ -139,6 +158,21 @@ func configCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	replace := fs.Bool("replace", false, "import: allow removing zones, users and outputs")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if args[0] == "export" {
+		// From the running hub first: a backup needs no downtime.
+		resp, err := localRequest(context.Background(), *data, "GET", "/api/v1/config", nil)
+		if err == nil {
+			defer resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return fmt.Errorf("config export: the hub answered %s", resp.Status)
+			}
+			_, err = io.Copy(stdout, resp.Body)
+			return err
+		}
+		if !errors.Is(err, errNotRunning) {
+			return fmt.Errorf("config export: %w", err)
+		}
 	}
 	store, err := openStore(*data)
 	if err != nil {

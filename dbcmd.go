@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,8 +34,8 @@ func snapshotHint(dir string) string {
 
 // dbCmd implements `vakt db check` and `vakt db restore`.
 func dbCmd(args []string, stdout, stderr io.Writer) error {
-	usage := errors.New("usage: vakt db check [-data DIR] | vakt db restore [-data DIR] FILE")
-	if len(args) == 0 || (args[0] != "check" && args[0] != "restore") {
+	usage := errors.New("usage: vakt db check [-data DIR] | vakt db backup [-data DIR] FILE | vakt db restore [-data DIR] FILE")
+	if len(args) == 0 || (args[0] != "check" && args[0] != "restore" && args[0] != "backup") {
 		return usage
 	}
 	fs := flag.NewFlagSet("vakt db "+args[0], flag.ContinueOnError)
@@ -44,6 +45,12 @@ func dbCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	path := dbPath(*data)
+	if args[0] == "backup" {
+		if fs.NArg() != 1 {
+			return usage
+		}
+		return dbBackup(context.Background(), *data, fs.Arg(0), stdout)
+	}
 	if args[0] == "check" {
 		if fs.NArg() != 0 {
 			return usage

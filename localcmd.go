@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,38 +52,76 @@ var errNotRunning = errors.New("the hub is not running")
 // localGet asks the hub running on dataDir for path (the web API's) and decodes
 // the JSON answer into v. It returns errNotRunning when no hub answers.
 func localGet(ctx context.Context, dataDir, path string, v any) error {
+	return localDo(ctx, dataDir, http.MethodGet, path, nil, v)
+}
+
+// localDo sends a request to the hub running on dataDir (body, when not nil, as
+// JSON) and decodes the JSON answer into v (nil: none expected). A refusal comes
+// back as an error with the hub's message. It returns errNotRunning when no hub
+// answers.
+func localDo(ctx context.Context, dataDir, method, path string, body, v any) error {
+	resp, err := localRequest(ctx, dataDir, method, path, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("%s: read: %w", path, err)
+	}
+	if resp.StatusCode >= 300 && path != "/healthz" {
+		var e struct{ Message string }
+		_ = json.Unmarshal(data, &e)
+		return fmt.Errorf("%s", or(e.Message, resp.Status))
+	}
+	if v == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// localRequest sends a request over the local socket; the caller closes the body.
+func localRequest(ctx context.Context, dataDir, method, path string, body any) (*http.Response, error) {
 	sock := localSocket(dataDir)
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+	hc := &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 30 * time.Second,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", sock)
 		}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://vakt"+path, nil)
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://vakt"+path, r)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
-			return errNotRunning
+			return nil, errNotRunning
 		}
-		return fmt.Errorf("%s: %w", sock, err)
+		return nil, fmt.Errorf("%s: %w", sock, err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("%s: read: %w", path, err)
+	return resp, nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
 	}
-	if resp.StatusCode != http.StatusOK && path != "/healthz" {
-		var e struct{ Message string }
-		_ = json.Unmarshal(body, &e)
-		return fmt.Errorf("%s: %s: %s", path, resp.Status, e.Message)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
+	return s
 }
 
 // dataFlag adds -data (default the boot configuration's data directory) and

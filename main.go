@@ -416,7 +416,9 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg, set, log) })
 	}
 
-	webApp := web.New(web.Options{Hub: h, Events: store, Health: health(h, up, store, reports), Devices: zb.devices, Metrics: mets.Handler(), Log: log})
+	webApp := web.New(web.Options{Hub: h, Events: store, Health: health(h, up, store, reports), Devices: zb.devices, Metrics: mets.Handler(), Log: log,
+		ExportConfig: func(w io.Writer) error { return writeDomain(w, h.Snapshot().Config, set) },
+		Backup:       store.Backup})
 	if code := webApp.SetupCode(); code != "" {
 		fmt.Fprintf(stdout, "No users yet. Open the web app (http://%s/) and create the first admin with the setup code\n  %s\nor, with the hub stopped: vakt user add -data %s -name YourName -password\n",
 			dialAddr(lnAddr(httpLn)), code, boot.Data)

@@ -9,10 +9,14 @@ import (
 // subcommands lists the commands of vakt, one line each, for -h and errors.
 var subcommands = [][2]string{
 	{"version", "print the version"},
-	{"user add -name NAME", "add a user offline (hub stopped); role admin by default; reads the PIN"},
-	{"config export", "write the domain configuration (zones, users, outputs, settings) as YAML"},
+	{"user add -name NAME", "add a user (role admin by default); reads the PIN"},
+	{"user list", "list the users"},
+	{"user passwd -id ID", "change a user's PIN (-password: the web password)"},
+	{"user remove -id ID", "remove a user"},
+	{"config export", "write the domain configuration (zones, users, outputs, settings, tokens) as YAML"},
 	{"config import FILE", "check and store a domain configuration (removals need -replace)"},
 	{"db check", "run a full consistency check of the database"},
+	{"db backup FILE", "write a checked copy of the database (the hub may run)"},
 	{"db restore FILE", "put a snapshot back in place of the database (hub stopped)"},
 	{"uplink test -config FILE", "send a test report to every monitoring centre path"},
 	{"receiver", "run a SIA DC-09 receiving centre that prints each event"},

@@ -95,6 +95,16 @@ func (s *Store) Snapshot(now time.Time, reason string) (string, error) {
 	return path, nil
 }
 
+// Backup writes a consistent copy of the whole database to w, while the hub runs
+// (a read transaction: commits go on meanwhile). The copy is a database file that
+// `vakt db restore` puts back.
+func (s *Store) Backup(w io.Writer) error {
+	if err := s.snapshotTo(w); err != nil {
+		return fmt.Errorf("storage: backup: %w", err)
+	}
+	return nil
+}
+
 func (s *Store) snapshotTo(w io.Writer) error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		_, err := tx.WriteTo(w)

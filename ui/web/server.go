@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -59,8 +60,14 @@ type Options struct {
 	// Metrics serves /metrics (optional): to a logged-in user who is not a
 	// guest, and over the local socket.
 	Metrics http.Handler
-	Log     *slog.Logger
-	Now     func() time.Time // default time.Now
+	// ExportConfig writes the domain configuration with its bindings as YAML
+	// (optional; GET /api/v1/config).
+	ExportConfig func(w io.Writer) error
+	// Backup writes a consistent copy of the database (optional; GET
+	// /api/v1/backup).
+	Backup func(w io.Writer) error
+	Log    *slog.Logger
+	Now    func() time.Time // default time.Now
 	// SessionIdle ends a session after this long without a request; default 12h.
 	SessionIdle time.Duration
 	// MaxSessions bounds the sessions kept; default 64 (the least recently used
@@ -145,6 +152,8 @@ func New(opt Options) *Server {
 		}
 		api.POST(path, s.command(kind), s.auth, scope, s.csrf, jsonOnly)
 	}
+	api.GET("/config", s.exportConfig, s.auth, s.userOnly, s.adminOnly)
+	api.GET("/backup", s.backup, s.auth, s.userOnly, s.adminOnly)
 	api.GET("/tokens", s.listTokens, s.auth, s.userOnly, s.adminOnly)
 	api.POST("/tokens", s.addToken, s.auth, s.userOnly, s.csrf, s.adminOnly, jsonOnly)
 	api.DELETE("/tokens/:id", s.revokeToken, s.auth, s.userOnly, s.csrf, s.adminOnly)

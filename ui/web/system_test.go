@@ -92,7 +92,9 @@ func startSystem(t *testing.T, cfg hub.Config) *system {
 		t.Fatal(err)
 	}
 	s.web = New(Options{Hub: s.h, Events: store, Now: s.now, SessionIdle: time.Hour,
-		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "vakt_test 1\n") }),
+		ExportConfig: func(w io.Writer) error { _, err := io.WriteString(w, "users: []\n"); return err },
+		Backup:       store.Backup,
+		Metrics:      http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "vakt_test 1\n") }),
 		Health: func() (int, map[string]any) {
 			return http.StatusOK, map[string]any{"status": "ok", "state": s.h.Snapshot().State.Name}
 		}})

@@ -354,3 +354,34 @@ func (s *Server) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// exportConfig answers the domain configuration as YAML: what `vakt config
+// export` writes, secrets only as hashes.
+func (s *Server) exportConfig(c echo.Context) error {
+	if s.opt.ExportConfig == nil {
+		return apiError(http.StatusNotFound, "not_found", "no configuration export here")
+	}
+	var b strings.Builder
+	if err := s.opt.ExportConfig(&b); err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, `attachment; filename="vakt-config.yaml"`)
+	return c.Blob(http.StatusOK, "application/yaml", []byte(b.String()))
+}
+
+// backup answers a consistent copy of the database, taken while the hub runs.
+func (s *Server) backup(c echo.Context) error {
+	if s.opt.Backup == nil {
+		return apiError(http.StatusNotFound, "not_found", "no backup here")
+	}
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "application/octet-stream")
+	w.Header().Set(echo.HeaderContentDisposition, `attachment; filename="vakt-backup-`+s.opt.Now().Format("20060102-150405")+`.db"`)
+	// A large database takes longer than the usual answer's time limit.
+	_ = http.NewResponseController(w.Writer).SetWriteDeadline(time.Now().Add(10 * time.Minute))
+	w.WriteHeader(http.StatusOK)
+	if err := s.opt.Backup(w); err != nil {
+		s.opt.Log.Error("web: backup", "err", err)
+	}
+	return nil
+}

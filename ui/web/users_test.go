@@ -2,10 +2,13 @@ package web
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"vakt/hub"
+	"vakt/storage"
 )
 
 // A hub without users offers only onboarding: the setup code from the log
@@ -139,4 +142,30 @@ func TestUsersAndSettings(t *testing.T) {
 		"config_changed Alice web 127.0.0.1 exit delay away 30s → 45s",
 		"config_changed Alice web 127.0.0.1 user carol removed (name \"Carol\")",
 	})
+}
+
+// An admin downloads the configuration and a backup that checks out; others may not.
+func TestConfigAndBackup(t *testing.T) {
+	s := startSystem(t, testConfig(t))
+	a := s.login(t, "alice", "alice-pass")
+	b := s.login(t, "bob", "bob-pass")
+	if code, body := a.raw("GET", "/api/v1/config", nil, "", ""); code != http.StatusOK || string(body) != "users: []\n" {
+		t.Fatalf("config: %d %q", code, body)
+	}
+	code, body := a.raw("GET", "/api/v1/backup", nil, "", "")
+	if code != http.StatusOK {
+		t.Fatalf("backup: %d", code)
+	}
+	file := filepath.Join(t.TempDir(), "backup.db")
+	if err := os.WriteFile(file, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := storage.Check(file, 0); err != nil {
+		t.Fatalf("the backup does not check out: %v", err)
+	}
+	for _, p := range []string{"/api/v1/config", "/api/v1/backup"} {
+		if code, _ := b.raw("GET", p, nil, "", ""); code != http.StatusForbidden {
+			t.Errorf("a user's %s: %d", p, code)
+		}
+	}
 }
