@@ -423,6 +423,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "No users yet. Open the web app (http://%s/) and create the first admin with the setup code\n  %s\nor, with the hub stopped: vakt user add -data %s -name YourName -password\n",
 			dialAddr(lnAddr(httpLn)), code, boot.Data)
 	}
+	goRun("web", webApp.Run)
 	servers := []*http.Server{}
 	for _, l := range []struct {
 		ln  net.Listener

@@ -132,6 +132,19 @@ func TestBrowserKeypad(t *testing.T) {
 		waitText("#ready-away", "Ready"))
 	shots(t, ctx, "home")
 
+	// A fault arrives live, in words, with since when and what to do.
+	siren := hub.FaultID{Kind: hub.FaultOutput, Subject: "siren"}
+	if err := s.h.Input(hubCtx, hub.Fault{ID: siren, Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "trouble", waitJS(`(() => { const li = document.querySelector('li[data-fault="output:siren"]');
+		return !!li && li.textContent === "Output failed: siren" + "since " + new Date("2026-11-30T20:00:00Z").toLocaleString("en-GB") +
+			"A siren or output does not answer. Check its power and connection."; })()`))
+	if err := s.h.Input(hubCtx, hub.Fault{ID: siren, Active: false}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "trouble gone", waitText("#faults", "No trouble"))
+
 	run(t, ctx, "arm away", chromedp.Click(chromedp.CSS(`button[data-arm="away"]`)),
 		waitText("#state", "Leave now"), waitText("#countdown", "Exit delay: 30 s"))
 	s.advance(12 * time.Second)
@@ -169,7 +182,7 @@ func TestBrowserKeypad(t *testing.T) {
 		want = append(want, string(e.Type))
 	}
 	same(t, "journal", want, []string{"disarmed", "alarm_cancel", "alarm_report_withheld", "alarm", "entry_delay", "zone_open",
-		"armed", "arming", "code_rejected", "restart"})
+		"armed", "arming", "fault_restore", "fault", "code_rejected", "restart"})
 	run(t, ctx, "the event log", chromedp.Click(chromedp.ID("nav-events")),
 		waitJS(fmt.Sprintf(`document.querySelectorAll("#events-body tr").length === %d`, len(want))))
 	same(t, "event log rows", eval[[]string](t, ctx, `[...document.querySelectorAll("#events-body tr")].map(r => r.dataset.type)`), want)

@@ -24,7 +24,8 @@
 // silent panic) are never shown here, nor in the event log pages: an intruder may
 // be holding the phone.
 //
-// Who stops what: Server starts no goroutine of its own; each stream's handler
+// Who stops what: Run (started by the owner) follows the zones' activity for the
+// trouble page until its context ends or Close is called; each stream's handler
 // ends when its client goes away, its session ends, the hub drops it as too slow,
 // or Close is called.
 package web

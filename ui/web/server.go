@@ -85,6 +85,7 @@ type Server struct {
 	sessions *sessions
 	closing  chan struct{}
 	setup    onboarding
+	activity activity
 
 	statusMu   sync.Mutex
 	statusOf   *hub.Snapshot // the snapshot statusJSON encodes
@@ -140,6 +141,7 @@ func New(opt Options) *Server {
 	api.GET("/events.csv", s.eventsCSV, s.auth, s.notGuest, reading)
 	api.GET("/stream", s.stream, s.auth, all)
 	api.GET("/devices", s.devices, s.auth, s.notGuest, reading)
+	api.GET("/trouble", s.trouble, s.auth, s.notGuest, reading)
 	for path, kind := range map[string]hub.CommandKind{
 		"/arm": hub.CmdArm, "/disarm": hub.CmdDisarm, "/bypass": hub.CmdBypass, "/unbypass": hub.CmdUnbypass,
 		"/isolate": hub.CmdIsolate, "/unisolate": hub.CmdUnisolate, "/panic": hub.CmdPanic,

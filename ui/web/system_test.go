@@ -98,6 +98,7 @@ func startSystem(t *testing.T, cfg hub.Config) *system {
 		Health: func() (int, map[string]any) {
 			return http.StatusOK, map[string]any{"status": "ok", "state": s.h.Snapshot().State.Name}
 		}})
+	wg.Go(func() { _ = s.web.Run(ctx) })
 	s.srv = httptest.NewServer(s.web.Handler())
 	t.Cleanup(func() {
 		s.web.Close()

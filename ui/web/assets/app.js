@@ -35,7 +35,19 @@ const T = {
     saved: "Saved", remove_q: "Remove {name}?", has_pin: "PIN", has_password: "password", has_duress: "duress PIN",
     tokens: "Wall tablets and API tokens", scope: "Kind", scope_keypad: "Wall tablet", scope_read: "Read only",
     scope_control: "Control (as me)", token_once: "Copy it now: it is shown only once.", kiosk_link: "Open this link on the tablet",
-    revoke: "Revoke",
+    revoke: "Revoke", since: "since {t}", silent: "No activity for 30 days", flapping: "Flapping: {n} openings in the last hour",
+    last_seen: "last activity {t}", never_seen: "never seen active",
+    do_uplink: "The monitoring centre cannot be reached on this path. Check the internet connection; the hub keeps trying and keeps the reports.",
+    do_uplink_clock: "The centre refuses the hub's clock or key. Check the time and the account's key.",
+    do_output: "A siren or output does not answer. Check its power and connection.",
+    do_storage: "The hub cannot write to its storage. Free space or replace the SD card; alarms still go out.",
+    do_broker: "The MQTT broker cannot be reached. Check that it runs.",
+    do_zigbee: "Zigbee2MQTT is offline. Check the Zigbee adapter and Zigbee2MQTT.",
+    do_mains: "Mains power is off: the hub runs on its battery.", do_battery: "The backup battery is low: replace it.",
+    do_gpio: "A wired input cannot be read. Check the wiring.", do_offline: "The detector is not heard. Check its battery and range.",
+    do_tamper: "A cover is open or a device was moved.", do_low_battery: "Replace the detector's battery.",
+    do_silent: "Is it dead, or blocked? Walk past it or test it.", do_flapping: "Check the magnet's gap or what the detector faces.",
+    f_uplink_clock: "Centre refuses the clock", f_offline: "Not heard", f_tamper: "Tamper", f_low_battery: "Low battery",
   },
   sv: {
     nav_home: "Hem", nav_events: "Händelser", logout: "Logga ut", language: "Språk",
@@ -69,7 +81,19 @@ const T = {
     saved: "Sparat", remove_q: "Ta bort {name}?", has_pin: "kod", has_password: "lösenord", has_duress: "överfallskod",
     tokens: "Väggplattor och API-nycklar", scope: "Sort", scope_keypad: "Väggplatta", scope_read: "Bara läsa",
     scope_control: "Styra (som jag)", token_once: "Kopiera den nu: den visas bara en gång.", kiosk_link: "Öppna länken på plattan",
-    revoke: "Återkalla",
+    revoke: "Återkalla", since: "sedan {t}", silent: "Ingen aktivitet på 30 dagar", flapping: "Fladdrar: {n} öppningar senaste timmen",
+    last_seen: "senast aktiv {t}", never_seen: "aldrig sedd aktiv",
+    do_uplink: "Larmcentralen nås inte den här vägen. Kontrollera internetanslutningen; centralen försöker igen och sparar larmen.",
+    do_uplink_clock: "Larmcentralen godtar inte klockan eller nyckeln. Kontrollera tiden och kontots nyckel.",
+    do_output: "En siren eller utgång svarar inte. Kontrollera ström och anslutning.",
+    do_storage: "Centralen kan inte skriva till lagringen. Frigör utrymme eller byt SD-kort; larmen går ändå fram.",
+    do_broker: "MQTT-brokern nås inte. Kontrollera att den är igång.",
+    do_zigbee: "Zigbee2MQTT är nere. Kontrollera Zigbee-adaptern och Zigbee2MQTT.",
+    do_mains: "Nätspänningen är borta: centralen går på batteri.", do_battery: "Reservbatteriet är svagt: byt det.",
+    do_gpio: "En trådad ingång går inte att läsa. Kontrollera kablaget.", do_offline: "Detektorn hörs inte. Kontrollera batteri och räckvidd.",
+    do_tamper: "Ett lock är öppet eller en enhet har flyttats.", do_low_battery: "Byt detektorns batteri.",
+    do_silent: "Är den trasig eller skymd? Gå förbi den eller testa den.", do_flapping: "Kontrollera magnetens avstånd eller vad detektorn är riktad mot.",
+    f_uplink_clock: "Centralen godtar inte klockan", f_offline: "Hörs inte", f_tamper: "Sabotage", f_low_battery: "Lågt batteri",
   },
 };
 
@@ -229,22 +253,8 @@ function renderStatus(s) {
   }
   $("disarm-box").hidden = s.state === "disarmed";
 
-  const faults = $("faults");
-  faults.replaceChildren();
-  if (!s.faults.length) {
-    const li = document.createElement("li");
-    li.textContent = t("no_faults");
-    faults.append(li);
-  }
-  for (const f of s.faults) {
-    const li = document.createElement("li");
-    li.dataset.fault = f.id;
-    const name = document.createElement("span");
-    name.className = "name";
-    name.textContent = (T.en["f_" + f.kind] ? t("f_" + f.kind) : f.kind) + (f.subject ? ": " + f.subject : "");
-    li.append(name);
-    faults.append(li);
-  }
+  if (!me || me.user.role === "guest" || kiosk) renderFaults(s.faults.map((f) => ({ ...f, subject: f.subject })), [], []);
+  else loadTrouble();
 
   const zones = $("zones");
   zones.replaceChildren();
@@ -276,6 +286,55 @@ function renderStatus(s) {
       li.append(b);
     }
     zones.append(li);
+  }
+}
+
+function when(t) { return new Date(t).toLocaleString(lang === "sv" ? "sv-SE" : "en-GB"); }
+
+// renderFaults shows the trouble list: each fault in words, since when and what
+// to do; then the silent detectors and the flapping zones.
+function renderFaults(faults, silent, flapping) {
+  const ul = $("faults");
+  ul.replaceChildren();
+  const item = (id, title, lines) => {
+    const li = document.createElement("li");
+    li.dataset.fault = id;
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = title;
+    li.append(name);
+    for (const l of lines.filter(Boolean)) {
+      const p = document.createElement("span");
+      p.className = "what";
+      p.textContent = l;
+      li.append(p);
+    }
+    ul.append(li);
+  };
+  for (const f of faults) {
+    const title = (T.en["f_" + f.kind] ? t("f_" + f.kind) : f.kind) + (f.zone ? ": " + (zoneNames[f.zone] || f.zone) : f.subject ? ": " + f.subject : "");
+    item(f.id, title, [f.since && t("since", { t: when(f.since) }), T.en["do_" + f.kind] && t("do_" + f.kind)]);
+  }
+  for (const z of silent) item("silent:" + z.zone, t("silent") + ": " + z.name, [z.last_activity ? t("last_seen", { t: when(z.last_activity) }) : t("never_seen"), t("do_silent")]);
+  for (const z of flapping) item("flapping:" + z.zone, t("flapping", { n: z.opens_last_hour }) + ": " + z.name, [t("do_flapping")]);
+  if (!ul.children.length) {
+    const li = document.createElement("li");
+    li.textContent = t("no_faults");
+    ul.append(li);
+  }
+}
+
+let troubleBusy = false;
+async function loadTrouble() {
+  if (troubleBusy) return;
+  troubleBusy = true;
+  try {
+    const tr = await api("GET", "/trouble");
+    renderFaults(tr.faults, tr.silent, tr.flapping);
+  } catch (e) {
+    /* the status's own list stays */
+  } finally {
+    troubleBusy = false;
   }
 }
 
