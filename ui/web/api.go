@@ -193,8 +193,13 @@ type statusView struct {
 	Zones         []zoneView                `json:"zones"`
 	Faults        []faultView               `json:"faults"`
 	WalkTest      bool                      `json:"walk_test"`
-	Maintenance   bool                      `json:"maintenance"`
-	StorageError  string                    `json:"storage_error,omitempty"`
+	// WalkTestSeen are the zones seen in the running walk test, in the
+	// configuration's order; WalkTestUntil is when it ends by itself.
+	WalkTestSeen     []string  `json:"walk_test_seen"`
+	WalkTestUntil    time.Time `json:"walk_test_until,omitzero"`
+	Maintenance      bool      `json:"maintenance"`
+	MaintenanceUntil time.Time `json:"maintenance_until,omitzero"`
+	StorageError     string    `json:"storage_error,omitempty"`
 	// User is the one asking; the event stream leaves it out.
 	User *userView `json:"user,omitempty"`
 }
@@ -212,10 +217,21 @@ func (s *Server) snapshotView(snap *hub.Snapshot) statusView {
 	v := statusView{State: st.Name, Mode: st.Mode, Now: s.opt.Now(), ExitDeadline: st.ExitDeadline,
 		EntryDeadline: st.EntryDeadline, EntryZone: st.EntryZone, AlarmZone: st.AlarmZone, AlarmStart: st.AlarmStart,
 		Sounding: append([]hub.OutputKind{}, st.Sounding...), ArmedBy: st.ArmedBy.UserName,
-		Ready: map[hub.Mode][]hub.Reason{}, Modes: hub.Modes, Zones: []zoneView{}, Faults: []faultView{},
+		Ready: map[hub.Mode][]hub.Reason{}, Modes: hub.Modes, Zones: []zoneView{}, Faults: []faultView{}, WalkTestSeen: []string{},
 		WalkTest: st.WalkTest != nil, Maintenance: st.Maintenance != nil, StorageError: snap.StorageError}
 	for m, rs := range snap.Ready {
 		v.Ready[m] = append([]hub.Reason{}, rs...)
+	}
+	if w := st.WalkTest; w != nil {
+		v.WalkTestUntil, v.WalkTestSeen = w.Until, []string{}
+		for _, z := range snap.Config.Zones {
+			if w.Seen[z.ID] {
+				v.WalkTestSeen = append(v.WalkTestSeen, z.ID)
+			}
+		}
+	}
+	if m := st.Maintenance; m != nil {
+		v.MaintenanceUntil = m.Until
 	}
 	for _, z := range snap.Config.Zones {
 		v.Zones = append(v.Zones, zoneView{ID: z.ID, Name: z.Name, Number: z.Number, Type: z.Type, ZoneState: st.Zones[z.ID]})

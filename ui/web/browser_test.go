@@ -274,3 +274,28 @@ func TestBrowserKiosk(t *testing.T) {
 	run(t, ctx, "disarm with Bob's PIN", append(digits, chromedp.Click(chromedp.ID("pin-ok")), waitText("#state", "Disarmed"))...)
 	same(t, "journal", s.journal(t)[2:], []string{"arming away Hall tablet web 127.0.0.1 30s", "disarmed Bob web 127.0.0.1"})
 }
+
+// A walk test from the app: started, each zone marked seen as it opens, ended,
+// with the report in the journal.
+func TestBrowserWalkTest(t *testing.T) {
+	s := startSystem(t, testConfig(t))
+	ctx := browser(t)
+	run(t, ctx, "log in", chromedp.Navigate(s.srv.URL), chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SendKeys(chromedp.ID("login-user"), "alice"), chromedp.SendKeys(chromedp.ID("login-password"), "alice-pass"),
+		chromedp.Click(chromedp.ID("login-submit")), waitText("#state", "Disarmed"))
+	run(t, ctx, "start", chromedp.Click(chromedp.ID("walk-start")),
+		waitJS(`document.getElementById("service-state").textContent.startsWith("Walk test: open every zone. Seen 0 of 3")`))
+	if err := s.h.Input(context.Background(), hub.Sensor{Zone: "door", Signal: hub.SigOpen}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "the door seen, live",
+		waitJS(`document.getElementById("service-state").textContent.startsWith("Walk test: open every zone. Seen 1 of 3")`),
+		waitJS(`[...document.querySelectorAll("#zones li")].map(li => li.dataset.zone + " " + [...li.querySelectorAll(".badge")].map(b => b.textContent).join(",")).join("; ") ===
+			"door open,seen; living closed,not yet; =cmd closed,not yet"`))
+	shots(t, ctx, "walk-test")
+	run(t, ctx, "end", chromedp.Click(chromedp.ID("walk-stop")), waitText("#message", "Walk test ended"),
+		waitText("#service-state", ""))
+	j := s.journal(t)
+	same(t, "journal", j[1:], []string{"walk_test_start Alice web 127.0.0.1", "zone_open door sensor door",
+		"walk_test_zone door sensor door", "walk_test_end Alice web 127.0.0.1 not seen: living, =cmd"})
+}

@@ -48,6 +48,10 @@ const T = {
     do_tamper: "A cover is open or a device was moved.", do_low_battery: "Replace the detector's battery.",
     do_silent: "Is it dead, or blocked? Walk past it or test it.", do_flapping: "Check the magnet's gap or what the detector faces.",
     f_uplink_clock: "Centre refuses the clock", f_offline: "Not heard", f_tamper: "Tamper", f_low_battery: "Low battery",
+    service: "Service", walk_start: "Start walk test", walk_stop: "End walk test", maint_start: "Start maintenance",
+    maint_stop: "End maintenance", walk_running: "Walk test: open every zone. Seen {n} of {m}, until {t}.",
+    maint_running: "Maintenance: tamper alarms are off until {t}.", z_seen: "seen", z_unseen: "not yet",
+    walk_done: "Walk test ended", maint_done: "Maintenance ended",
   },
   sv: {
     nav_home: "Hem", nav_events: "Händelser", logout: "Logga ut", language: "Språk",
@@ -94,6 +98,10 @@ const T = {
     do_tamper: "Ett lock är öppet eller en enhet har flyttats.", do_low_battery: "Byt detektorns batteri.",
     do_silent: "Är den trasig eller skymd? Gå förbi den eller testa den.", do_flapping: "Kontrollera magnetens avstånd eller vad detektorn är riktad mot.",
     f_uplink_clock: "Centralen godtar inte klockan", f_offline: "Hörs inte", f_tamper: "Sabotage", f_low_battery: "Lågt batteri",
+    service: "Service", walk_start: "Starta gångtest", walk_stop: "Avsluta gångtest", maint_start: "Starta underhåll",
+    maint_stop: "Avsluta underhåll", walk_running: "Gångtest: öppna varje zon. Sett {n} av {m}, till {t}.",
+    maint_running: "Underhåll: sabotagelarm är avstängda till {t}.", z_seen: "sedd", z_unseen: "inte än",
+    walk_done: "Gångtestet avslutat", maint_done: "Underhållet avslutat",
   },
 };
 
@@ -256,6 +264,17 @@ function renderStatus(s) {
   if (!me || me.user.role === "guest" || kiosk) renderFaults(s.faults.map((f) => ({ ...f, subject: f.subject })), [], []);
   else loadTrouble();
 
+  const service = me && me.user.role !== "guest" && !kiosk;
+  $("service-box").hidden = !service || s.state !== "disarmed";
+  $("walk-start").hidden = s.walk_test;
+  $("walk-stop").hidden = !s.walk_test;
+  $("maint-start").hidden = s.maintenance;
+  $("maint-stop").hidden = !s.maintenance;
+  const lines = [];
+  if (s.walk_test) lines.push(t("walk_running", { n: s.walk_test_seen.length, m: s.zones.length, t: when(s.walk_test_until) }));
+  if (s.maintenance) lines.push(t("maint_running", { t: when(s.maintenance_until) }));
+  $("service-state").textContent = lines.join(" ");
+
   const zones = $("zones");
   zones.replaceChildren();
   for (const z of s.zones) {
@@ -277,6 +296,7 @@ function renderStatus(s) {
     if (z.low_battery) badge("low_battery", "bad");
     if (z.bypassed) badge("bypassed");
     if (z.isolated) badge("isolated");
+    if (s.walk_test) badge(s.walk_test_seen.includes(z.id) ? "seen" : "unseen", s.walk_test_seen.includes(z.id) ? "ok" : "bad");
     if (s.state === "disarmed" && me && me.user.role !== "guest") {
       const b = document.createElement("button");
       b.type = "button";
@@ -794,6 +814,10 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   $("pin-clear").addEventListener("click", () => { pin = ""; renderPin(); });
   $("pin-ok").addEventListener("click", disarm);
+  $("walk-start").addEventListener("click", () => command("/walk-test/start", {}, ""));
+  $("walk-stop").addEventListener("click", () => command("/walk-test/stop", {}, t("walk_done")));
+  $("maint-start").addEventListener("click", () => command("/maintenance/start", {}, ""));
+  $("maint-stop").addEventListener("click", () => command("/maintenance/stop", {}, t("maint_done")));
   holdToPanic();
   $("events-filter").addEventListener("submit", (e) => { e.preventDefault(); loadEvents(true); });
   $("events-more").addEventListener("click", () => loadEvents(false));
