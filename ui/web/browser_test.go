@@ -186,6 +186,9 @@ func TestBrowserKeypad(t *testing.T) {
 	run(t, ctx, "the event log", chromedp.Click(chromedp.ID("nav-events")),
 		waitJS(fmt.Sprintf(`document.querySelectorAll("#events-body tr").length === %d`, len(want))))
 	same(t, "event log rows", eval[[]string](t, ctx, `[...document.querySelectorAll("#events-body tr")].map(r => r.dataset.type)`), want)
+	// The timeline: the door's opening, and the armed period from arming to disarm.
+	run(t, ctx, "the timeline", waitJS(`!!document.querySelector("#timeline canvas") && document.getElementById("timeline").dataset.armed === "1" &&
+		document.getElementById("timeline").dataset.zones === "door"`))
 	shots(t, ctx, "events")
 
 	run(t, ctx, "filter by type", chromedp.SendKeys(chromedp.ID("f-type"), "armed"), chromedp.Click(chromedp.ID("f-apply")),

@@ -142,6 +142,7 @@ func New(opt Options) *Server {
 	api.GET("/stream", s.stream, s.auth, all)
 	api.GET("/devices", s.devices, s.auth, s.notGuest, reading)
 	api.GET("/trouble", s.trouble, s.auth, s.notGuest, reading)
+	api.GET("/timeline", s.timeline, s.auth, s.notGuest, reading)
 	for path, kind := range map[string]hub.CommandKind{
 		"/arm": hub.CmdArm, "/disarm": hub.CmdDisarm, "/bypass": hub.CmdBypass, "/unbypass": hub.CmdUnbypass,
 		"/isolate": hub.CmdIsolate, "/unisolate": hub.CmdUnisolate, "/panic": hub.CmdPanic,

@@ -35,7 +35,7 @@ const T = {
     saved: "Saved", remove_q: "Remove {name}?", has_pin: "PIN", has_password: "password", has_duress: "duress PIN",
     tokens: "Wall tablets and API tokens", scope: "Kind", scope_keypad: "Wall tablet", scope_read: "Read only",
     scope_control: "Control (as me)", token_once: "Copy it now: it is shown only once.", kiosk_link: "Open this link on the tablet",
-    revoke: "Revoke", since: "since {t}", silent: "No activity for 30 days", flapping: "Flapping: {n} openings in the last hour",
+    revoke: "Revoke", since_t: "since {t}", silent: "No activity for 30 days", flapping: "Flapping: {n} openings in the last hour",
     last_seen: "last activity {t}", never_seen: "never seen active",
     do_uplink: "The monitoring centre cannot be reached on this path. Check the internet connection; the hub keeps trying and keeps the reports.",
     do_uplink_clock: "The centre refuses the hub's clock or key. Check the time and the account's key.",
@@ -52,6 +52,7 @@ const T = {
     maint_stop: "End maintenance", walk_running: "Walk test: open every zone. Seen {n} of {m}, until {t}.",
     maint_running: "Maintenance: tamper alarms are off until {t}.", z_seen: "seen", z_unseen: "not yet",
     walk_done: "Walk test ended", maint_done: "Maintenance ended",
+    activity: "Activity", last_24h: "24 hours", last_7d: "7 days", armed_legend: "armed", openings: "openings",
   },
   sv: {
     nav_home: "Hem", nav_events: "Händelser", logout: "Logga ut", language: "Språk",
@@ -85,7 +86,7 @@ const T = {
     saved: "Sparat", remove_q: "Ta bort {name}?", has_pin: "kod", has_password: "lösenord", has_duress: "överfallskod",
     tokens: "Väggplattor och API-nycklar", scope: "Sort", scope_keypad: "Väggplatta", scope_read: "Bara läsa",
     scope_control: "Styra (som jag)", token_once: "Kopiera den nu: den visas bara en gång.", kiosk_link: "Öppna länken på plattan",
-    revoke: "Återkalla", since: "sedan {t}", silent: "Ingen aktivitet på 30 dagar", flapping: "Fladdrar: {n} öppningar senaste timmen",
+    revoke: "Återkalla", since_t: "sedan {t}", silent: "Ingen aktivitet på 30 dagar", flapping: "Fladdrar: {n} öppningar senaste timmen",
     last_seen: "senast aktiv {t}", never_seen: "aldrig sedd aktiv",
     do_uplink: "Larmcentralen nås inte den här vägen. Kontrollera internetanslutningen; centralen försöker igen och sparar larmen.",
     do_uplink_clock: "Larmcentralen godtar inte klockan eller nyckeln. Kontrollera tiden och kontots nyckel.",
@@ -102,6 +103,7 @@ const T = {
     maint_stop: "Avsluta underhåll", walk_running: "Gångtest: öppna varje zon. Sett {n} av {m}, till {t}.",
     maint_running: "Underhåll: sabotagelarm är avstängda till {t}.", z_seen: "sedd", z_unseen: "inte än",
     walk_done: "Gångtestet avslutat", maint_done: "Underhållet avslutat",
+    activity: "Aktivitet", last_24h: "24 timmar", last_7d: "7 dagar", armed_legend: "larmat", openings: "öppningar",
   },
 };
 
@@ -212,6 +214,7 @@ function route() {
     if (me.user.role === "guest") { location.hash = "#/"; return; }
     show("events");
     loadEvents(true);
+    loadTimeline();
   } else {
     show("home");
   }
@@ -333,7 +336,7 @@ function renderFaults(faults, silent, flapping) {
   };
   for (const f of faults) {
     const title = (T.en["f_" + f.kind] ? t("f_" + f.kind) : f.kind) + (f.zone ? ": " + (zoneNames[f.zone] || f.zone) : f.subject ? ": " + f.subject : "");
-    item(f.id, title, [f.since && t("since", { t: when(f.since) }), T.en["do_" + f.kind] && t("do_" + f.kind)]);
+    item(f.id, title, [f.since && t("since_t", { t: when(f.since) }), T.en["do_" + f.kind] && t("do_" + f.kind)]);
   }
   for (const z of silent) item("silent:" + z.zone, t("silent") + ": " + z.name, [z.last_activity ? t("last_seen", { t: when(z.last_activity) }) : t("never_seen"), t("do_silent")]);
   for (const z of flapping) item("flapping:" + z.zone, t("flapping", { n: z.opens_last_hour }) + ": " + z.name, [t("do_flapping")]);
@@ -510,6 +513,54 @@ async function loadEvents(fresh) {
   } catch (e) {
     say(errText(e), true);
   }
+}
+
+// --- the activity timeline (uPlot) ---
+
+let chart = null;
+let tlRange = "24h";
+const palette = ["#b45309", "#047857", "#7c3aed", "#be185d", "#0369a1", "#4d7c0f"];
+
+async function loadTimeline() {
+  if (typeof uPlot === "undefined") return;
+  let tl;
+  try {
+    tl = await api("GET", "/timeline?range=" + tlRange);
+  } catch (e) {
+    return;
+  }
+  const from = new Date(tl.from).getTime() / 1000;
+  const n = tl.zones.length ? tl.zones[0].counts.length : 0;
+  const xs = Array.from({ length: n }, (_, i) => from + i * tl.bucket_seconds);
+  const zones = tl.zones.filter((z) => z.counts.some((c) => c > 0)).slice(0, palette.length);
+  const data = [xs, ...zones.map((z) => z.counts)];
+  const armed = tl.armed.map((p) => [new Date(p.from).getTime() / 1000, new Date(p.to).getTime() / 1000]);
+  const el = $("timeline");
+  const opts = {
+    width: Math.max(280, el.clientWidth || 600),
+    height: 220,
+    series: [{}, ...zones.map((z, i) => ({ label: z.name, stroke: palette[i], width: 2, paths: uPlot.paths.stepped({ align: 1 }) }))],
+    axes: [{}, { label: t("openings") }],
+    scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+    legend: { show: zones.length > 0 },
+    hooks: {
+      drawClear: [(u) => {
+        const c = u.ctx;
+        c.save();
+        c.fillStyle = "rgba(30, 58, 138, 0.18)";
+        for (const [a, b] of armed) {
+          const x0 = u.valToPos(Math.max(a, xs[0] || a), "x", true), x1 = u.valToPos(b, "x", true);
+          c.fillRect(x0, u.bbox.top, Math.max(1, x1 - x0), u.bbox.height);
+        }
+        c.restore();
+      }],
+    },
+  };
+  if (chart) chart.destroy();
+  el.replaceChildren();
+  chart = new uPlot(opts, data, el);
+  el.dataset.armed = String(armed.length);
+  el.dataset.zones = zones.map((z) => z.id).join(",");
 }
 
 // --- users and settings ---
@@ -821,6 +872,8 @@ document.addEventListener("DOMContentLoaded", () => {
   holdToPanic();
   $("events-filter").addEventListener("submit", (e) => { e.preventDefault(); loadEvents(true); });
   $("events-more").addEventListener("click", () => loadEvents(false));
+  $("tl-24h").addEventListener("click", () => { tlRange = "24h"; loadTimeline(); });
+  $("tl-7d").addEventListener("click", () => { tlRange = "7d"; loadTimeline(); });
   window.addEventListener("hashchange", () => { if (!kiosk && location.hash.startsWith("#/kiosk")) { startKiosk(); return; } route(); });
   setInterval(tick, 250);
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
