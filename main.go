@@ -416,7 +416,11 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg, set, log) })
 	}
 
-	webApp := web.New(web.Options{Hub: h, Events: store, Health: health(h, up, store, reports), Devices: zb.devices, Metrics: mets.Handler(), Log: log,
+	var uplinkStatus func() any
+	if up != nil {
+		uplinkStatus = func() any { return up.Status() }
+	}
+	webApp := web.New(web.Options{Uplink: uplinkStatus, Hub: h, Events: store, Health: health(h, up, store, reports), Devices: zb.devices, Metrics: mets.Handler(), Log: log,
 		ExportConfig: func(w io.Writer) error { return writeDomain(w, h.Snapshot().Config, set) },
 		Backup:       store.Backup})
 	if code := webApp.SetupCode(); code != "" {

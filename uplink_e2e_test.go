@@ -105,6 +105,13 @@ uplink:
 	if len(health.Uplink) != 1 || health.Uplink[0].State != "ok" || health.Uplink[0].LastAck.IsZero() {
 		t.Errorf("uplink status %+v", health.Uplink)
 	}
+
+	// A manual test report from the API (here over the local socket, as the
+	// console): the centre gets 601.
+	if err := localDo(context.Background(), p.data, "POST", "/api/v1/uplink/test", map[string]any{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitCID(t, rcv, "1601 01 000") // manual test, user 0: the console
 }
 
 func TestUplinkTestCommand(t *testing.T) {

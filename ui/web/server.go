@@ -37,6 +37,8 @@ type Hub interface {
 	Subscribe(buf int) (<-chan hub.Update, func())
 	Do(ctx context.Context, r hub.Request) error
 	Authenticate(ctx context.Context, r hub.Request) (hub.User, error)
+	// Input applies an input and waits for its commit (a manual test report).
+	Input(ctx context.Context, in hub.Input) error
 	// ChangeConfig changes the domain configuration (users, settings) and
 	// records who did it; see hub.Hub.ChangeConfig.
 	ChangeConfig(ctx context.Context, who hub.Actor, change func(*hub.Config) error) (hub.Config, error)
@@ -66,6 +68,9 @@ type Options struct {
 	// Backup writes a consistent copy of the database (optional; GET
 	// /api/v1/backup).
 	Backup func(w io.Writer) error
+	// Uplink gives the monitoring centre's paths and their state (optional: no
+	// centre configured).
+	Uplink func() any
 	Log    *slog.Logger
 	Now    func() time.Time // default time.Now
 	// SessionIdle ends a session after this long without a request; default 12h.
@@ -155,6 +160,8 @@ func New(opt Options) *Server {
 		}
 		api.POST(path, s.command(kind), s.auth, scope, s.csrf, jsonOnly)
 	}
+	api.GET("/uplink", s.uplinkStatus, s.auth, s.notGuest, reading)
+	api.POST("/uplink/test", s.uplinkTest, s.auth, s.userOnly, s.csrf, s.adminOnly, jsonOnly)
 	api.GET("/config", s.exportConfig, s.auth, s.userOnly, s.adminOnly)
 	api.GET("/backup", s.backup, s.auth, s.userOnly, s.adminOnly)
 	api.GET("/tokens", s.listTokens, s.auth, s.userOnly, s.adminOnly)

@@ -385,3 +385,32 @@ func (s *Server) backup(c echo.Context) error {
 	}
 	return nil
 }
+
+type uplinkView struct {
+	Configured bool `json:"configured"`
+	Paths      any  `json:"paths"`
+}
+
+// uplinkStatus answers the monitoring centre's paths: state, last ACK, queue.
+func (s *Server) uplinkStatus(c echo.Context) error {
+	if s.opt.Uplink == nil {
+		return c.JSON(http.StatusOK, uplinkView{Paths: []any{}})
+	}
+	return c.JSON(http.StatusOK, uplinkView{Configured: true, Paths: s.opt.Uplink()})
+}
+
+// uplinkTest sends a manual test report (Contact ID 601) to the centre, from
+// the logged-in user; the answer comes once it is queued.
+func (s *Server) uplinkTest(c echo.Context) error {
+	if s.opt.Uplink == nil {
+		return apiError(http.StatusConflict, string(hub.ErrNotAllowed), "no monitoring centre is configured")
+	}
+	var body struct{}
+	if err := decode(c, &body); err != nil {
+		return err
+	}
+	if err := s.opt.Hub.Input(c.Request().Context(), hub.TestReport{Manual: true, Who: actor(c)}); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]bool{"queued": true})
+}

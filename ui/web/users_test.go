@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -168,4 +169,34 @@ func TestConfigAndBackup(t *testing.T) {
 			t.Errorf("a user's %s: %d", p, code)
 		}
 	}
+}
+
+// The monitoring centre's paths and a manual test report from the app.
+func TestUplinkStatusAndTest(t *testing.T) {
+	s := startSystem(t, testConfig(t))
+	a := s.login(t, "alice", "alice-pass")
+	var v map[string]any
+	a.do("GET", "/api/v1/uplink", nil, &v)
+	same(t, "no centre", v, map[string]any{"configured": false, "paths": []any{}})
+	if st := a.do("POST", "/api/v1/uplink/test", map[string]any{}, nil); st != http.StatusConflict {
+		t.Fatalf("test without a centre: %d", st)
+	}
+	// The same hub behind a server that has a centre.
+	w := New(Options{Hub: s.h, Events: s.store, Now: s.now, Health: s.web.opt.Health,
+		Uplink: func() any { return []map[string]string{{"name": "primary", "state": "ok"}} }})
+	srv := httptest.NewServer(w.Handler())
+	defer srv.Close()
+	s2 := &system{h: s.h, store: s.store, web: w, srv: srv}
+	s2.clock.Store(s.clock.Load())
+	a2 := s2.login(t, "alice", "alice-pass")
+	a2.do("GET", "/api/v1/uplink", nil, &v)
+	same(t, "a centre", v, map[string]any{"configured": true, "paths": []any{map[string]any{"name": "primary", "state": "ok"}}})
+	if st := a2.do("POST", "/api/v1/uplink/test", map[string]any{}, nil); st != http.StatusAccepted {
+		t.Fatalf("test: %d", st)
+	}
+	b := s2.login(t, "bob", "bob-pass")
+	if st := b.do("POST", "/api/v1/uplink/test", map[string]any{}, nil); st != http.StatusForbidden {
+		t.Fatalf("a user's test: %d", st)
+	}
+	same(t, "journal", s.journal(t), []string{"restart system hub resumed in state disarmed", "manual_test Alice web 127.0.0.1"})
 }

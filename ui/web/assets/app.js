@@ -53,6 +53,10 @@ const T = {
     maint_running: "Maintenance: tamper alarms are off until {t}.", z_seen: "seen", z_unseen: "not yet",
     walk_done: "Walk test ended", maint_done: "Maintenance ended",
     activity: "Activity", last_24h: "24 hours", last_7d: "7 days", armed_legend: "armed", openings: "openings",
+    centre: "Monitoring centre", centre_test: "Send a test report", centre_none: "No monitoring centre is configured: alarms are local only.",
+    path_ok: "working", path_failing: "failing", path_lost: "lost", path_unknown: "not tried yet", last_ack: "last answer {t}",
+    queued: "{n} waiting", test_sent: "Test report queued", backup: "Backup",
+    backup_download: "Download a backup of the database", config_download: "Download the configuration (YAML)",
   },
   sv: {
     nav_home: "Hem", nav_events: "Händelser", logout: "Logga ut", language: "Språk",
@@ -104,6 +108,10 @@ const T = {
     maint_running: "Underhåll: sabotagelarm är avstängda till {t}.", z_seen: "sedd", z_unseen: "inte än",
     walk_done: "Gångtestet avslutat", maint_done: "Underhållet avslutat",
     activity: "Aktivitet", last_24h: "24 timmar", last_7d: "7 dagar", armed_legend: "larmat", openings: "öppningar",
+    centre: "Larmcentral", centre_test: "Skicka ett provlarm", centre_none: "Ingen larmcentral är inställd: larmen är bara lokala.",
+    path_ok: "fungerar", path_failing: "fel", path_lost: "förlorad", path_unknown: "inte provad än", last_ack: "senaste svar {t}",
+    queued: "{n} väntar", test_sent: "Provlarmet köat", backup: "Säkerhetskopia",
+    backup_download: "Ladda ner en säkerhetskopia av databasen", config_download: "Ladda ner konfigurationen (YAML)",
   },
 };
 
@@ -264,6 +272,7 @@ function renderStatus(s) {
   }
   $("disarm-box").hidden = s.state === "disarmed";
 
+  if (me && !$("view-settings").hidden && me.user.role !== "guest") loadUplink();
   if (!me || me.user.role === "guest" || kiosk) renderFaults(s.faults.map((f) => ({ ...f, subject: f.subject })), [], []);
   else loadTrouble();
 
@@ -633,9 +642,44 @@ async function loadTokens() {
   }
 }
 
+async function loadUplink() {
+  try {
+    const u = await api("GET", "/uplink");
+    const ul = $("paths-list");
+    ul.replaceChildren();
+    $("centre-test").hidden = !u.configured || me.user.role !== "admin";
+    if (!u.configured) {
+      const li = document.createElement("li");
+      li.textContent = t("centre_none");
+      ul.append(li);
+    }
+    for (const p of u.paths) {
+      const li = document.createElement("li");
+      li.dataset.path = p.name;
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = p.name + (p.addr ? " (" + p.addr + ")" : "");
+      const badge = document.createElement("span");
+      badge.className = "badge " + (p.state === "ok" ? "ok" : p.state === "unknown" ? "" : "bad");
+      badge.textContent = t("path_" + p.state);
+      li.append(name, badge);
+      const what = document.createElement("span");
+      what.className = "what";
+      what.textContent = [p.last_ack && t("last_ack", { t: when(p.last_ack) }), p.queue ? t("queued", { n: p.queue }) : "", p.last_error || ""].filter(Boolean).join(" · ");
+      li.append(what);
+      ul.append(li);
+    }
+  } catch (e) {
+    /* shown next time */
+  }
+}
+
 async function loadSettings() {
   $("settings-form").hidden = me.user.role !== "admin";
   $("tokens-box").hidden = me.user.role !== "admin";
+  $("backup-box").hidden = me.user.role !== "admin";
+  $("centre-box").hidden = me.user.role === "guest";
+  if (me.user.role !== "guest") loadUplink();
   $("token-new").hidden = true;
   if (me.user.role !== "admin") return;
   loadTokens();
@@ -824,6 +868,9 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
   $("settings-form").addEventListener("submit", (e) => { e.preventDefault(); saveSettings(); });
+  $("centre-test").addEventListener("click", async () => {
+    try { await api("POST", "/uplink/test", {}); say(t("test_sent")); setTimeout(loadUplink, 1000); } catch (e) { say(errText(e), true); }
+  });
   $("token-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = { name: $("t-name").value, scope: $("t-scope").value };
