@@ -416,9 +416,9 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg, set, log) })
 	}
 
-	var uplinkStatus func() any
+	var uplinkStatus func() []uplink.PathStatus
 	if up != nil {
-		uplinkStatus = func() any { return up.Status() }
+		uplinkStatus = up.Status
 	}
 	webApp := web.New(web.Options{Uplink: uplinkStatus, Hub: h, Events: store, Health: health(h, up, store, reports), Devices: zb.devices, Metrics: mets.Handler(), Log: log,
 		ExportConfig: func(w io.Writer) error { return writeDomain(w, h.Snapshot().Config, set) },

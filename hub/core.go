@@ -174,6 +174,15 @@ func (c *Core) run(s *step, in Input) {
 			who = system
 		}
 		s.record(Event{Type: typ, Class: ClassRoutine, Who: who}, Report{Code: code, Qualifier: QualNew, Zone: who.UserNum})
+	case SelfTestResult:
+		detail := "not passed"
+		if in.Passed {
+			detail = "passed"
+		}
+		if in.Detail != "" {
+			detail += ": " + in.Detail
+		}
+		s.record(Event{Type: EvSelfTest, Class: ClassArming, Who: in.Who, Detail: detail})
 	case Tick:
 		s.tick()
 	}

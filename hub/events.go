@@ -53,5 +53,6 @@ const (
 	EvManualTest          EventType = "manual_test"
 	EvPeriodicTest        EventType = "periodic_test"
 	EvFaultReported       EventType = "fault_reported" // a delayed fault report (mains) went out
+	EvSelfTest            EventType = "self_test"      // the result of a guided self-test
 	EvConfigChanged       EventType = "config_changed" // the configuration was changed while running (Hub.ChangeConfig)
 )

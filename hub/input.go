@@ -113,12 +113,22 @@ type TestReport struct {
 	Who    Actor
 }
 
-func (TestReport) input() {}
-func (Sensor) input()     {}
-func (Tick) input()       {}
-func (Command) input()    {}
-func (Refused) input()    {}
-func (Fault) input()      {}
+// SelfTestResult records the result of a guided self-test of the whole system
+// (the web app's wizard: arm, leave, open a door, siren, the centre's ACK,
+// disarm): an event, kept as long as arming events, and nothing else.
+type SelfTestResult struct {
+	Who    Actor
+	Passed bool
+	Detail string // the steps, done and not done
+}
+
+func (TestReport) input()     {}
+func (SelfTestResult) input() {}
+func (Sensor) input()         {}
+func (Tick) input()           {}
+func (Command) input()        {}
+func (Refused) input()        {}
+func (Fault) input()          {}
 
 // Effect is something the core asks the world to do.
 type Effect interface{ effect() }

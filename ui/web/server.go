@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"vakt/hub"
+	"vakt/hub/uplink"
 	"vakt/storage"
 )
 
@@ -70,7 +71,7 @@ type Options struct {
 	Backup func(w io.Writer) error
 	// Uplink gives the monitoring centre's paths and their state (optional: no
 	// centre configured).
-	Uplink func() any
+	Uplink func() []uplink.PathStatus
 	Log    *slog.Logger
 	Now    func() time.Time // default time.Now
 	// SessionIdle ends a session after this long without a request; default 12h.
@@ -162,6 +163,9 @@ func New(opt Options) *Server {
 	}
 	api.GET("/uplink", s.uplinkStatus, s.auth, s.notGuest, reading)
 	api.POST("/uplink/test", s.uplinkTest, s.auth, s.userOnly, s.csrf, s.adminOnly, jsonOnly)
+	api.POST("/self-test/start", s.selfTestStart, s.auth, s.userOnly, s.csrf, s.notGuest, jsonOnly)
+	api.GET("/self-test", s.selfTestGet, s.auth, s.userOnly, s.notGuest)
+	api.POST("/self-test/finish", s.selfTestFinish, s.auth, s.userOnly, s.csrf, s.notGuest, jsonOnly)
 	api.GET("/config", s.exportConfig, s.auth, s.userOnly, s.adminOnly)
 	api.GET("/backup", s.backup, s.auth, s.userOnly, s.adminOnly)
 	api.GET("/tokens", s.listTokens, s.auth, s.userOnly, s.adminOnly)

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"vakt/hub"
+	"vakt/hub/uplink"
 )
 
 // onboarding is the first start: no user exists, and the one-time setup code
@@ -387,14 +388,14 @@ func (s *Server) backup(c echo.Context) error {
 }
 
 type uplinkView struct {
-	Configured bool `json:"configured"`
-	Paths      any  `json:"paths"`
+	Configured bool                `json:"configured"`
+	Paths      []uplink.PathStatus `json:"paths"`
 }
 
 // uplinkStatus answers the monitoring centre's paths: state, last ACK, queue.
 func (s *Server) uplinkStatus(c echo.Context) error {
 	if s.opt.Uplink == nil {
-		return c.JSON(http.StatusOK, uplinkView{Paths: []any{}})
+		return c.JSON(http.StatusOK, uplinkView{Paths: []uplink.PathStatus{}})
 	}
 	return c.JSON(http.StatusOK, uplinkView{Configured: true, Paths: s.opt.Uplink()})
 }

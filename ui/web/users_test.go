@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"vakt/hub"
+	"vakt/hub/uplink"
 	"vakt/storage"
 )
 
@@ -183,14 +184,15 @@ func TestUplinkStatusAndTest(t *testing.T) {
 	}
 	// The same hub behind a server that has a centre.
 	w := New(Options{Hub: s.h, Events: s.store, Now: s.now, Health: s.web.opt.Health,
-		Uplink: func() any { return []map[string]string{{"name": "primary", "state": "ok"}} }})
+		Uplink: func() []uplink.PathStatus { return []uplink.PathStatus{{Name: "primary", State: uplink.StateOK}} }})
 	srv := httptest.NewServer(w.Handler())
 	defer srv.Close()
 	s2 := &system{h: s.h, store: s.store, web: w, srv: srv}
 	s2.clock.Store(s.clock.Load())
 	a2 := s2.login(t, "alice", "alice-pass")
 	a2.do("GET", "/api/v1/uplink", nil, &v)
-	same(t, "a centre", v, map[string]any{"configured": true, "paths": []any{map[string]any{"name": "primary", "state": "ok"}}})
+	same(t, "a centre", v, map[string]any{"configured": true, "paths": []any{map[string]any{"name": "primary", "addr": "", "state": "ok", "active": false,
+		"failures": float64(0), "queue": float64(0), "clock_offset_s": float64(0)}}})
 	if st := a2.do("POST", "/api/v1/uplink/test", map[string]any{}, nil); st != http.StatusAccepted {
 		t.Fatalf("test: %d", st)
 	}

@@ -57,6 +57,12 @@ const T = {
     path_ok: "working", path_failing: "failing", path_lost: "lost", path_unknown: "not tried yet", last_ack: "last answer {t}",
     queued: "{n} waiting", test_sent: "Test report queued", backup: "Backup",
     backup_download: "Download a backup of the database", config_download: "Download the configuration (YAML)",
+    nav_selftest: "Self-test", selftest: "Self-test", selftest_intro: "Test the whole system the way the monitoring company does. Each step is ticked as the hub sees it.",
+    st_told_box: "I have told the monitoring centre that this is a test", st_begin: "Begin", st_arm: "Arm away", st_finish: "Finish and save",
+    stp_told: "Tell the monitoring centre", stp_test_report: "Send a test report; the centre answers", stp_armed: "Arm away",
+    stp_left: "Leave within the exit delay", stp_entry: "Come back in through a door: the entry delay starts", stp_alarm: "Let the alarm go off",
+    stp_siren: "Let the siren sound for 30 seconds", stp_centre_ack: "The centre acknowledges the alarm", stp_disarmed: "Disarm",
+    stp_passed: "Passed: saved in the event log", stp_failed: "Not passed: saved in the event log",
   },
   sv: {
     nav_home: "Hem", nav_events: "Händelser", logout: "Logga ut", language: "Språk",
@@ -112,6 +118,12 @@ const T = {
     path_ok: "fungerar", path_failing: "fel", path_lost: "förlorad", path_unknown: "inte provad än", last_ack: "senaste svar {t}",
     queued: "{n} väntar", test_sent: "Provlarmet köat", backup: "Säkerhetskopia",
     backup_download: "Ladda ner en säkerhetskopia av databasen", config_download: "Ladda ner konfigurationen (YAML)",
+    nav_selftest: "Självtest", selftest: "Självtest", selftest_intro: "Prova hela systemet som larmbolaget gör. Varje steg bockas av när centralen ser det.",
+    st_told_box: "Jag har sagt till larmcentralen att det här är ett prov", st_begin: "Börja", st_arm: "Larma borta", st_finish: "Avsluta och spara",
+    stp_told: "Säg till larmcentralen", stp_test_report: "Skicka ett provlarm; centralen svarar", stp_armed: "Larma borta",
+    stp_left: "Gå ut inom utpasseringstiden", stp_entry: "Kom in genom en dörr: inpasseringen börjar", stp_alarm: "Låt larmet gå",
+    stp_siren: "Låt sirenen ljuda i 30 sekunder", stp_centre_ack: "Larmcentralen kvitterar larmet", stp_disarmed: "Larma av",
+    stp_passed: "Godkänt: sparat i händelseloggen", stp_failed: "Inte godkänt: sparat i händelseloggen",
   },
 };
 
@@ -184,11 +196,12 @@ function reasonText(r) {
 // --- views and routing ---
 
 function show(view) {
-  for (const v of ["onboarding", "login", "home", "events", "users", "settings"]) $("view-" + v).hidden = v !== view;
+  for (const v of ["onboarding", "login", "home", "events", "users", "settings", "selftest"]) $("view-" + v).hidden = v !== view;
   $("nav").hidden = view === "login" || view === "onboarding";
   const admin = me && me.user.role === "admin";
   $("nav-users").hidden = !admin;
   $("nav-events").hidden = !me || me.user.role === "guest";
+  $("nav-selftest").hidden = !me || me.user.role === "guest";
   $("nav-home").toggleAttribute("aria-current", view === "home");
   $("nav-events").toggleAttribute("aria-current", view === "events");
   if (view === "home") $("nav-home").setAttribute("aria-current", "page");
@@ -215,6 +228,9 @@ function route() {
   if (location.hash === "#/users" && me.user.role === "admin") {
     show("users");
     loadUsers();
+  } else if (location.hash === "#/self-test" && me.user.role !== "guest") {
+    show("selftest");
+    loadSelfTest();
   } else if (location.hash === "#/settings") {
     show("settings");
     loadSettings();
@@ -273,6 +289,7 @@ function renderStatus(s) {
   $("disarm-box").hidden = s.state === "disarmed";
 
   if (me && !$("view-settings").hidden && me.user.role !== "guest") loadUplink();
+  if (me && !$("view-selftest").hidden) loadSelfTest();
   if (!me || me.user.role === "guest" || kiosk) renderFaults(s.faults.map((f) => ({ ...f, subject: f.subject })), [], []);
   else loadTrouble();
 
@@ -572,6 +589,32 @@ async function loadTimeline() {
   el.dataset.zones = zones.map((z) => z.id).join(",");
 }
 
+// --- the guided self-test ---
+
+let stSince = Number(sessionStorage.getItem("vakt.selftest") || 0);
+
+function renderSelfTest(v) {
+  const ol = $("st-steps");
+  ol.replaceChildren();
+  for (const st of v.steps) {
+    const li = document.createElement("li");
+    li.dataset.step = st.id;
+    li.className = st.skipped ? "skipped" : st.done ? "done" : "";
+    li.textContent = (st.done ? "✓ " : "") + t("stp_" + st.id) + (st.at ? " (" + when(st.at) + ")" : "");
+    ol.append(li);
+  }
+}
+
+async function loadSelfTest() {
+  const running = stSince > 0;
+  for (const id of ["st-report", "st-arm", "st-finish"]) $(id).hidden = !running;
+  $("st-begin").hidden = running;
+  if (!running) { $("st-steps").replaceChildren(); return; }
+  try {
+    renderSelfTest(await api("GET", "/self-test?since=" + stSince + ($("st-told").checked ? "&told=true" : "")));
+  } catch (e) { say(errText(e), true); }
+}
+
 // --- users and settings ---
 
 async function loadUsers() {
@@ -868,6 +911,31 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
   $("settings-form").addEventListener("submit", (e) => { e.preventDefault(); saveSettings(); });
+  $("st-begin").addEventListener("click", async () => {
+    try {
+      const v = await api("POST", "/self-test/start", {});
+      stSince = v.since;
+      sessionStorage.setItem("vakt.selftest", String(stSince));
+      $("st-result").textContent = "";
+      loadSelfTest();
+    } catch (e) { say(errText(e), true); }
+  });
+  $("st-told").addEventListener("change", loadSelfTest);
+  $("st-report").addEventListener("click", async () => {
+    try { await api("POST", "/uplink/test", {}); say(t("test_sent")); } catch (e) { say(errText(e), true); }
+  });
+  $("st-arm").addEventListener("click", () => arm("away"));
+  $("st-finish").addEventListener("click", async () => {
+    try {
+      const v = await api("POST", "/self-test/finish", { since: stSince, told: $("st-told").checked });
+      renderSelfTest(v);
+      $("st-result").textContent = v.passed ? t("stp_passed") : t("stp_failed");
+      stSince = 0;
+      sessionStorage.removeItem("vakt.selftest");
+      for (const id of ["st-report", "st-arm", "st-finish"]) $(id).hidden = true;
+      $("st-begin").hidden = false;
+    } catch (e) { say(errText(e), true); }
+  });
   $("centre-test").addEventListener("click", async () => {
     try { await api("POST", "/uplink/test", {}); say(t("test_sent")); setTimeout(loadUplink, 1000); } catch (e) { say(errText(e), true); }
   });
