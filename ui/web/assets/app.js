@@ -63,6 +63,20 @@ const T = {
     stp_left: "Leave within the exit delay", stp_entry: "Come back in through a door: the entry delay starts", stp_alarm: "Let the alarm go off",
     stp_siren: "Let the siren sound for 30 seconds", stp_centre_ack: "The centre acknowledges the alarm", stp_disarmed: "Disarm",
     stp_passed: "Passed: saved in the event log", stp_failed: "Not passed: saved in the event log",
+    ev_restart: "restart", ev_armed: "armed", ev_arming: "arming", ev_disarmed: "disarmed", ev_alarm: "ALARM",
+    ev_alarm_cancel: "alarm cancelled", ev_entry_delay: "entry delay", ev_zone_open: "zone opened", ev_zone_closed: "zone closed",
+    ev_code_rejected: "wrong code", ev_lockout: "code entry locked", ev_fault: "fault", ev_fault_restore: "fault restored",
+    ev_tamper: "tamper", ev_tamper_restore: "tamper restored", ev_device_offline: "device lost", ev_device_online: "device back",
+    ev_low_battery: "low battery", ev_battery_ok: "battery OK", ev_bypass: "bypassed", ev_unbypass: "included again",
+    ev_isolate: "isolated", ev_unisolate: "un-isolated", ev_config_changed: "configuration changed", ev_panic: "PANIC",
+    ev_manual_test: "test report", ev_periodic_test: "periodic test report", ev_walk_test_start: "walk test started",
+    ev_walk_test_end: "walk test ended", ev_walk_test_zone: "walk test: zone seen", ev_self_test: "self-test",
+    ev_arm_refused: "arming refused", ev_arm_forced: "armed anyway", ev_siren_cutoff: "siren stopped",
+    ev_maintenance_start: "maintenance started", ev_maintenance_end: "maintenance ended",
+    ev_alarm_report_withheld: "alarm report withheld", ev_alarm_reported: "alarm reported",
+    nav_devices: "Devices", devices: "Devices", model: "Model", power: "Power", availability: "Availability",
+    last_seen_h: "Last seen", bound_to: "Bound to", no_devices: "No Zigbee devices known (is Zigbee2MQTT connected?)",
+    isolate: "Isolate", unisolate: "Un-isolate", discovered: "not bound",
   },
   sv: {
     nav_home: "Hem", nav_events: "Händelser", logout: "Logga ut", language: "Språk",
@@ -124,6 +138,20 @@ const T = {
     stp_left: "Gå ut inom utpasseringstiden", stp_entry: "Kom in genom en dörr: inpasseringen börjar", stp_alarm: "Låt larmet gå",
     stp_siren: "Låt sirenen ljuda i 30 sekunder", stp_centre_ack: "Larmcentralen kvitterar larmet", stp_disarmed: "Larma av",
     stp_passed: "Godkänt: sparat i händelseloggen", stp_failed: "Inte godkänt: sparat i händelseloggen",
+    ev_restart: "omstart", ev_armed: "larmat", ev_arming: "larmar", ev_disarmed: "avlarmat", ev_alarm: "LARM",
+    ev_alarm_cancel: "larm återkallat", ev_entry_delay: "inpassering", ev_zone_open: "zon öppnad", ev_zone_closed: "zon stängd",
+    ev_code_rejected: "fel kod", ev_lockout: "kodinmatning spärrad", ev_fault: "fel", ev_fault_restore: "fel åtgärdat",
+    ev_tamper: "sabotage", ev_tamper_restore: "sabotage återställt", ev_device_offline: "enhet förlorad", ev_device_online: "enhet tillbaka",
+    ev_low_battery: "lågt batteri", ev_battery_ok: "batteri OK", ev_bypass: "förbikopplad", ev_unbypass: "medtagen igen",
+    ev_isolate: "isolerad", ev_unisolate: "isolering hävd", ev_config_changed: "konfiguration ändrad", ev_panic: "ÖVERFALL",
+    ev_manual_test: "provlarm", ev_periodic_test: "periodiskt provlarm", ev_walk_test_start: "gångtest startat",
+    ev_walk_test_end: "gångtest avslutat", ev_walk_test_zone: "gångtest: zon sedd", ev_self_test: "självtest",
+    ev_arm_refused: "larmning nekad", ev_arm_forced: "larmat ändå", ev_siren_cutoff: "sirenen tystnade",
+    ev_maintenance_start: "underhåll startat", ev_maintenance_end: "underhåll avslutat",
+    ev_alarm_report_withheld: "larmrapport hållen", ev_alarm_reported: "larm rapporterat",
+    nav_devices: "Enheter", devices: "Enheter", model: "Modell", power: "Ström", availability: "Tillgänglighet",
+    last_seen_h: "Senast hörd", bound_to: "Kopplad till", no_devices: "Inga Zigbee-enheter kända (är Zigbee2MQTT anslutet?)",
+    isolate: "Isolera", unisolate: "Häv isolering", discovered: "inte kopplad",
   },
 };
 
@@ -196,12 +224,13 @@ function reasonText(r) {
 // --- views and routing ---
 
 function show(view) {
-  for (const v of ["onboarding", "login", "home", "events", "users", "settings", "selftest"]) $("view-" + v).hidden = v !== view;
+  for (const v of ["onboarding", "login", "home", "events", "users", "settings", "selftest", "devices"]) $("view-" + v).hidden = v !== view;
   $("nav").hidden = view === "login" || view === "onboarding";
   const admin = me && me.user.role === "admin";
   $("nav-users").hidden = !admin;
   $("nav-events").hidden = !me || me.user.role === "guest";
   $("nav-selftest").hidden = !me || me.user.role === "guest";
+  $("nav-devices").hidden = !me || me.user.role === "guest";
   $("nav-home").toggleAttribute("aria-current", view === "home");
   $("nav-events").toggleAttribute("aria-current", view === "events");
   if (view === "home") $("nav-home").setAttribute("aria-current", "page");
@@ -228,6 +257,9 @@ function route() {
   if (location.hash === "#/users" && me.user.role === "admin") {
     show("users");
     loadUsers();
+  } else if (location.hash === "#/devices" && me.user.role !== "guest") {
+    show("devices");
+    loadDevices();
   } else if (location.hash === "#/self-test" && me.user.role !== "guest") {
     show("selftest");
     loadSelfTest();
@@ -333,6 +365,14 @@ function renderStatus(s) {
       b.textContent = z.bypassed ? t("unbypass") : t("bypass");
       b.addEventListener("click", () => command(z.bypassed ? "/unbypass" : "/bypass", { zone: z.id }, t("done")));
       li.append(b);
+      if (me.user.role === "admin") {
+        const iso = document.createElement("button");
+        iso.type = "button";
+        iso.dataset.isolate = z.id;
+        iso.textContent = z.isolated ? t("unisolate") : t("isolate");
+        iso.addEventListener("click", () => command(z.isolated ? "/unisolate" : "/isolate", { zone: z.id }, t("done")));
+        li.append(iso);
+      }
     }
     zones.append(li);
   }
@@ -497,7 +537,7 @@ function eventRow(ev) {
   if (ev.class === "alarm") tr.className = "alarm";
   const who = ev.who || {};
   const cells = [new Date(ev.time).toLocaleString(lang === "sv" ? "sv-SE" : "en-GB"),
-    ev.type.replaceAll("_", " ") + (ev.detail ? " (" + ev.detail + ")" : ""),
+    (T.en["ev_" + ev.type] ? t("ev_" + ev.type) : ev.type.replaceAll("_", " ")) + (ev.detail ? " (" + ev.detail + ")" : ""),
     ev.zone ? (zoneNames[ev.zone] || ev.zone) : "", who.user_name || who.device || "", who.via || ""];
   for (const c of cells) {
     const td = document.createElement("td");
@@ -587,6 +627,31 @@ async function loadTimeline() {
   chart = new uPlot(opts, data, el);
   el.dataset.armed = String(armed.length);
   el.dataset.zones = zones.map((z) => z.id).join(",");
+}
+
+// --- devices ---
+
+async function loadDevices() {
+  try {
+    const doc = await api("GET", "/devices");
+    const list = (doc && doc.devices) || [];
+    $("devices-none").textContent = list.length ? "" : t("no_devices");
+    const body = $("devices-body");
+    body.replaceChildren();
+    for (const d of list) {
+      const tr = document.createElement("tr");
+      tr.dataset.ieee = d.ieee;
+      const bound = [...(d.zones || []).map((z) => zoneNames[z] || z), ...(d.outputs || []), d.keypad || ""].filter(Boolean).join(", ") || t("discovered");
+      for (const c of [d.friendly_name, [d.vendor, d.model].filter(Boolean).join(" "), d.power_source || "", d.lost ? t("z_offline") : d.availability || "",
+        d.last_seen ? when(d.last_seen) : "", bound]) {
+        const td = document.createElement("td");
+        td.textContent = c;
+        tr.append(td);
+      }
+      if (d.lost) tr.className = "alarm";
+      body.append(tr);
+    }
+  } catch (e) { say(errText(e), true); }
 }
 
 // --- the guided self-test ---
