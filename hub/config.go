@@ -218,6 +218,9 @@ type User struct {
 	Tags         []string  `json:"tags,omitempty" yaml:"tags,omitempty"` // keyfob or tag ids
 	Schedule     []Window  `json:"schedule,omitempty" yaml:"schedule,omitempty"`
 	Expires      time.Time `json:"expires,omitempty" yaml:"expires,omitempty"`
+	// OneTime: the user's PIN works for one command (the cleaner's code); the hub
+	// removes it once used.
+	OneTime bool `json:"one_time,omitempty" yaml:"one_time,omitempty"`
 }
 
 // Window is a weekly time window in local time, e.g. Monday 08:00–17:00.
@@ -366,6 +369,9 @@ func (c Config) Validate() error {
 	codes := map[string]string{} // PIN or duress hash → the user who has it
 	for i, u := range c.Users {
 		where := fmt.Sprintf("users[%d] %q", i, u.ID)
+		if u.OneTime && u.Role == RoleAdmin {
+			bad("%s: an admin's code cannot be one-time", where)
+		}
 		// A code names its user by itself; two users with one code (visible when
 		// their hashes share a salt, as HashPIN makes them) would be one user.
 		for _, h := range []string{u.PINHash, u.DuressHash} {

@@ -273,6 +273,7 @@ var (
 		{name: "password", value: func(u User) string { return u.PasswordHash }, secret: true},
 		{name: "tags", value: func(u User) string { return words(u.Tags, "", true) }, secret: true},
 		{name: "schedule", value: func(u User) string { return schedule(u.Schedule) }},
+		{name: "one-time code", value: func(u User) string { return onOff(u.OneTime) }},
 		{name: "expires", value: func(u User) string {
 			if u.Expires.IsZero() {
 				return "never"

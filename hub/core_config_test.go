@@ -192,6 +192,8 @@ func TestValidate(t *testing.T) {
 		{"user number 999", func(c *Config) { c.Users[0].Number = 999 }, ""},
 		{"user number 1000", func(c *Config) { c.Users[0].Number = 1000 }, "number 1000 is outside 1–999 or taken"},
 		{"user number twice", func(c *Config) { c.Users[1].Number = 1 }, `users[1] "bob": number 1 is outside 1–999 or taken`},
+		{"one-time admin", func(c *Config) { c.Users[0].OneTime = true }, `users[0] "alice": an admin's code cannot be one-time`},
+		{"one-time user", func(c *Config) { c.Users[1].OneTime = true }, ""},
 		{"user of unknown role", func(c *Config) { c.Users[0].Role = "owner" }, `unknown role "owner"`},
 		{"user with a bad schedule", func(c *Config) { c.Users[2].Schedule[0].To = "07:00" }, "schedule: window 08:00–07:00 ends before it starts"},
 		{"two users with one PIN", func(c *Config) { c.Users[1].PINHash, c.Users[0].PINHash = "$argon2id$x", "$argon2id$x" }, `users[1] "bob": has the same code as user "alice"`},

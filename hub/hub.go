@@ -629,8 +629,28 @@ func (h *Hub) Do(ctx context.Context, r Request) error {
 	}
 	who := Actor{UserID: u.ID, UserName: u.Name, UserNum: u.Number, Device: r.Device, Via: r.Via}
 	byCode := r.Trusted == nil && (r.Cred.Code != "" || r.Cred.Password != "")
-	return h.Input(ctx, Command{Kind: r.Kind, Mode: r.Mode, Force: r.Force, Zone: r.Zone,
+	err = h.Input(ctx, Command{Kind: r.Kind, Mode: r.Mode, Force: r.Force, Zone: r.Zone,
 		Who: who, Role: u.Role, Duress: duress, ByCode: byCode, Source: source})
+	if err == nil && u.OneTime && r.Cred.Code != "" {
+		h.spendOneTime(ctx, u.ID)
+	}
+	return err
+}
+
+// spendOneTime removes the PIN of a one-time user after it was used: the change is
+// the hub's own, recorded as every change is.
+func (h *Hub) spendOneTime(ctx context.Context, id string) {
+	_, err := h.ChangeConfig(ctx, Actor{Device: "hub", Via: ViaSystem}, func(c *Config) error {
+		for i := range c.Users {
+			if c.Users[i].ID == id && c.Users[i].OneTime {
+				c.Users[i].PINHash, c.Users[i].DuressHash = "", ""
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		h.opt.Log.Error("hub: one-time code used but not removed", "user", id, "err", err)
+	}
 }
 
 // Authenticate checks the request's credential the way Do does (the same lockout,

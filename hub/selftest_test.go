@@ -1,8 +1,10 @@
 package hub
 
 import (
+	"context"
 	"reflect"
 	"testing"
+	"testing/synctest"
 )
 
 // A self-test's result is one event, passed or not, with its steps, and nothing
@@ -28,4 +30,43 @@ func TestSelfTestResult(t *testing.T) {
 			t.Errorf("%+v changed the state", tc.in)
 		}
 	}
+}
+
+// A one-time code works once: the command goes through, then the hub removes the
+// PIN, recorded as its own change, and the code is wrong from then on.
+func TestOneTimeCode(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := hubConfig(t)
+		cfg.Users[1].OneTime = true // bob, PIN 222222
+		j, o := &memJournal{}, &memOutputs{}
+		h, stop := start(t, cfg, nil, j, o)
+		defer stop()
+		ctx := context.Background()
+		arm := Request{Kind: CmdArm, Mode: ModeNight, Cred: Credential{Code: "222222"}, Via: ViaKeypad, Device: "kp1"}
+		if err := h.Do(ctx, arm); err != nil {
+			t.Fatal(err)
+		}
+		arm.Kind = CmdDisarm
+		if err := h.Do(ctx, arm); KindOf(err) != ErrBadCode {
+			t.Fatalf("the code again: %v", err)
+		}
+		synctest.Wait()
+		var got []string
+		evs, _, _ := j.stored()
+		for _, e := range evs {
+			got = append(got, string(e.Type)+" "+e.Who.String()+" "+e.Detail)
+		}
+		want := []string{
+			"restart hub via system resumed in state disarmed",
+			"armed Bob at kp1 via keypad ",
+			"config_changed hub via system user bob: PIN removed; user bob: duress code removed",
+			"code_rejected kp1 via keypad wrong PIN",
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("events:\n got %q\nwant %q", got, want)
+		}
+		if u := h.Snapshot().Config.Users[1]; u.PINHash != "" || !u.OneTime {
+			t.Fatalf("bob after the use: %+v", u)
+		}
+	})
 }

@@ -231,6 +231,17 @@ func TestBrowserOnboardingUsersSettings(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("u-pin"), "135791"),
 		chromedp.Click(chromedp.ID("u-add")),
 		waitJS(`[...document.querySelectorAll("#users-body tr")].map(r => r.dataset.user).join() === "anna,bertil"`))
+	run(t, ctx, "a cleaner's one-time code, Mondays and Fridays 08–12",
+		waitJS(`(document.getElementById("u-role").value = "guest", document.getElementById("u-role").dispatchEvent(new Event("change")), true)`),
+		chromedp.WaitVisible(chromedp.ID("u-schedule")),
+		chromedp.SendKeys(chromedp.ID("u-name"), "Cleaner"),
+		chromedp.SendKeys(chromedp.ID("u-pin"), "975310"),
+		chromedp.Click(chromedp.ID("u-onetime")),
+		chromedp.Click(chromedp.CSS(`#u-days input[value="1"]`)),
+		chromedp.Click(chromedp.CSS(`#u-days input[value="5"]`)),
+		waitJS(`(document.getElementById("u-to").value = "12:00") === "12:00"`),
+		chromedp.Click(chromedp.ID("u-add")),
+		waitJS(`[...document.querySelectorAll("#users-body tr")].map(r => r.dataset.user).join() === "anna,bertil,cleaner"`))
 	shots(t, ctx, "users")
 	run(t, ctx, "settings page", chromedp.Click(chromedp.ID("nav-settings")), chromedp.WaitVisible(chromedp.ID("settings-form")))
 	run(t, ctx, "settings",
@@ -246,7 +257,10 @@ func TestBrowserOnboardingUsersSettings(t *testing.T) {
 	for _, u := range got.Users {
 		names = append(names, u.Name+" "+string(u.Role))
 	}
-	same(t, "users", names, []string{"Anna admin", "Bertil user"})
+	same(t, "users", names, []string{"Anna admin", "Bertil user", "Cleaner guest"})
+	c := got.Users[2]
+	same(t, "cleaner", []any{c.OneTime, c.Schedule, c.PINHash != ""}, []any{true,
+		[]hub.Window{{Days: []time.Weekday{time.Monday, time.Friday}, From: "08:00", To: "12:00"}}, true})
 }
 
 // A wall tablet: the keypad token's link opens the full-screen keypad, with no

@@ -107,6 +107,7 @@ type userRequest struct {
 	Tags      *[]string     `json:"tags,omitempty"`
 	Schedule  *[]hub.Window `json:"schedule,omitempty"`
 	Expires   *time.Time    `json:"expires,omitempty"`
+	OneTime   *bool         `json:"one_time,omitempty"`
 }
 
 // userInfo is a user as the API shows it: whether secrets are set, never them.
@@ -121,12 +122,13 @@ type userInfo struct {
 	Tags        []string     `json:"tags"`
 	Schedule    []hub.Window `json:"schedule"`
 	Expires     time.Time    `json:"expires,omitzero"`
+	OneTime     bool         `json:"one_time"`
 }
 
 func infoOf(u hub.User) userInfo {
 	return userInfo{ID: u.ID, Name: u.Name, Number: u.Number, Role: u.Role, HasPIN: u.PINHash != "",
 		HasDuress: u.DuressHash != "", HasPassword: u.PasswordHash != "", Tags: append([]string{}, u.Tags...),
-		Schedule: append([]hub.Window{}, u.Schedule...), Expires: u.Expires}
+		Schedule: append([]hub.Window{}, u.Schedule...), Expires: u.Expires, OneTime: u.OneTime}
 }
 
 var idUnsafe = regexp.MustCompile(`[^a-z0-9]+`)
@@ -228,6 +230,9 @@ func (s *Server) editUser(u hub.User, req userRequest, users []hub.User) (hub.Us
 	if req.Expires != nil {
 		u.Expires = *req.Expires
 	}
+	if req.OneTime != nil {
+		u.OneTime = *req.OneTime
+	}
 	return u, nil
 }
 
@@ -279,7 +284,7 @@ func (s *Server) editUserReq(c echo.Context) error {
 	me := userOf(c)
 	id := c.Param("id")
 	if me.Role != hub.RoleAdmin {
-		if id != me.ID || req.ID != nil || req.Name != nil || req.Role != nil || req.Tags != nil || req.Schedule != nil || req.Expires != nil {
+		if id != me.ID || req.ID != nil || req.Name != nil || req.Role != nil || req.Tags != nil || req.Schedule != nil || req.Expires != nil || req.OneTime != nil {
 			return apiError(http.StatusForbidden, string(hub.ErrDenied), "only an admin edits users; you may change your own PIN and password")
 		}
 	}

@@ -77,6 +77,9 @@ const T = {
     nav_devices: "Devices", devices: "Devices", model: "Model", power: "Power", availability: "Availability",
     last_seen_h: "Last seen", bound_to: "Bound to", no_devices: "No Zigbee devices known (is Zigbee2MQTT connected?)",
     isolate: "Isolate", unisolate: "Un-isolate", discovered: "not bound",
+    duress_pin: "Duress PIN", tags: "Fob or tag ids", expires: "Expires", one_time: "One-time code (works once)",
+    guest_schedule: "Guest: allowed", from_time: "from", to_time: "to", days: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"],
+    has_one_time: "one-time", until_d: "until {t}",
   },
   sv: {
     nav_home: "Hem", nav_events: "Händelser", logout: "Logga ut", language: "Språk",
@@ -152,6 +155,9 @@ const T = {
     nav_devices: "Enheter", devices: "Enheter", model: "Modell", power: "Ström", availability: "Tillgänglighet",
     last_seen_h: "Senast hörd", bound_to: "Kopplad till", no_devices: "Inga Zigbee-enheter kända (är Zigbee2MQTT anslutet?)",
     isolate: "Isolera", unisolate: "Häv isolering", discovered: "inte kopplad",
+    duress_pin: "Överfallskod", tags: "Bricka eller tagg", expires: "Upphör", one_time: "Engångskod (fungerar en gång)",
+    guest_schedule: "Gäst: tillåten", from_time: "från", to_time: "till", days: ["sön", "mån", "tis", "ons", "tor", "fre", "lör"],
+    has_one_time: "engångs", until_d: "till {t}",
   },
 };
 
@@ -682,7 +688,24 @@ async function loadSelfTest() {
 
 // --- users and settings ---
 
+function renderDays() {
+  const span = $("u-days");
+  if (span.children.length) { [...span.querySelectorAll("span")].forEach((el, i) => { el.textContent = t("days")[i]; }); return; }
+  t("days").forEach((name, i) => {
+    const l = document.createElement("label");
+    const c = document.createElement("input");
+    c.type = "checkbox";
+    c.value = String(i);
+    const sp = document.createElement("span");
+    sp.textContent = name;
+    l.append(c, sp);
+    span.append(l);
+  });
+}
+
 async function loadUsers() {
+  renderDays();
+  $("u-schedule").hidden = $("u-role").value !== "guest";
   try {
     const users = await api("GET", "/users");
     const body = $("users-body");
@@ -690,7 +713,8 @@ async function loadUsers() {
     for (const u of users) {
       const tr = document.createElement("tr");
       tr.dataset.user = u.id;
-      const codes = [u.has_pin && t("has_pin"), u.has_duress && t("has_duress"), u.has_password && t("has_password")].filter(Boolean).join(", ");
+      const codes = [u.has_pin && t("has_pin"), u.has_duress && t("has_duress"), u.has_password && t("has_password"),
+        u.one_time && t("has_one_time"), u.expires && t("until_d", { t: when(u.expires) })].filter(Boolean).join(", ");
       for (const c of [u.name, t("role_" + u.role), codes]) {
         const td = document.createElement("td");
         td.textContent = c;
@@ -966,9 +990,19 @@ document.addEventListener("DOMContentLoaded", () => {
     const body = { name: $("u-name").value, role: $("u-role").value };
     if ($("u-pin").value) body.pin = $("u-pin").value;
     if ($("u-password").value) body.password = $("u-password").value;
+    if ($("u-duress").value) body.duress_pin = $("u-duress").value;
+    const tags = $("u-tags").value.split(",").map((x) => x.trim()).filter(Boolean);
+    if (tags.length) body.tags = tags;
+    if ($("u-expires").value) body.expires = new Date($("u-expires").value + "T23:59:59").toISOString();
+    if ($("u-onetime").checked) body.one_time = true;
+    if (body.role === "guest") {
+      const days = [...document.querySelectorAll("#u-days input:checked")].map((c) => Number(c.value));
+      if (days.length) body.schedule = [{ days, from: $("u-from").value, to: $("u-to").value }];
+    }
     try {
       await api("POST", "/users", body);
-      for (const id of ["u-name", "u-pin", "u-password"]) $(id).value = "";
+      for (const id of ["u-name", "u-pin", "u-password", "u-duress", "u-tags", "u-expires"]) $(id).value = "";
+      $("u-onetime").checked = false;
       say(t("saved"));
       loadUsers();
     } catch (err) {
@@ -976,6 +1010,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
   $("settings-form").addEventListener("submit", (e) => { e.preventDefault(); saveSettings(); });
+  $("u-role").addEventListener("change", () => { $("u-schedule").hidden = $("u-role").value !== "guest"; });
   $("st-begin").addEventListener("click", async () => {
     try {
       const v = await api("POST", "/self-test/start", {});
