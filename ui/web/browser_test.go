@@ -247,11 +247,13 @@ func TestBrowserOnboardingUsersSettings(t *testing.T) {
 	run(t, ctx, "settings",
 		waitJS(`document.getElementById("s-exit-away").value === "30"`),
 		waitJS(`(document.getElementById("s-exit-away").value = "45") === "45"`),
+		waitJS(`document.getElementById("s-swinger").value === "3"`),
+		waitJS(`(document.getElementById("s-swinger").value = "2") === "2"`),
 		chromedp.Click(chromedp.ID("s-save")), waitText("#message", "Saved"))
 	shots(t, ctx, "settings")
 	got := s.h.Snapshot().Config
-	if d := got.Settings.ExitDelay[hub.ModeAway].D(); d != 45*time.Second {
-		t.Fatalf("exit delay away %s", d)
+	if d := got.Settings.ExitDelay[hub.ModeAway].D(); d != 45*time.Second || got.Settings.SwingerLimit != 2 {
+		t.Fatalf("exit delay away %s, swinger limit %d", d, got.Settings.SwingerLimit)
 	}
 	var names []string
 	for _, u := range got.Users {

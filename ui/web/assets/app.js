@@ -79,7 +79,7 @@ const T = {
     isolate: "Isolate", unisolate: "Un-isolate", discovered: "not bound",
     duress_pin: "Duress PIN", tags: "Fob or tag ids", expires: "Expires", one_time: "One-time code (works once)",
     guest_schedule: "Guest: allowed", from_time: "from", to_time: "to", days: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"],
-    has_one_time: "one-time", until_d: "until {t}",
+    has_one_time: "one-time", until_d: "until {t}", swinger_limit: "Alarms per zone and arming period (swinger limit)",
   },
   sv: {
     nav_home: "Hem", nav_events: "Händelser", logout: "Logga ut", language: "Språk",
@@ -157,7 +157,7 @@ const T = {
     isolate: "Isolera", unisolate: "Häv isolering", discovered: "inte kopplad",
     duress_pin: "Överfallskod", tags: "Bricka eller tagg", expires: "Upphör", one_time: "Engångskod (fungerar en gång)",
     guest_schedule: "Gäst: tillåten", from_time: "från", to_time: "till", days: ["sön", "mån", "tis", "ons", "tor", "fre", "lör"],
-    has_one_time: "engångs", until_d: "till {t}",
+    has_one_time: "engångs", until_d: "till {t}", swinger_limit: "Larm per zon och larmperiod (swingerspärr)",
   },
 };
 
@@ -838,6 +838,7 @@ async function loadSettings() {
       body.append(tr);
     }
     $("s-siren").value = secs(s.siren_duration);
+    $("s-swinger").value = s.swinger_limit;
   } catch (e) {
     say(errText(e), true);
   }
@@ -850,7 +851,8 @@ async function saveSettings() {
     entry[m] = $("s-entry-" + m).value + "s";
   }
   try {
-    await api("PATCH", "/settings", { exit_delay: exit, entry_delay: entry, siren_duration: $("s-siren").value + "s" });
+    await api("PATCH", "/settings", { exit_delay: exit, entry_delay: entry, siren_duration: $("s-siren").value + "s",
+      swinger_limit: Number($("s-swinger").value) });
     say(t("saved"));
   } catch (e) {
     say(errText(e), true);
