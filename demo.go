@@ -42,10 +42,17 @@ func demoConfig(cfg hub.Config, set binding.Set) (hub.Config, binding.Set, error
 		if err != nil {
 			return cfg, set, err
 		}
-		cfg.Users = []hub.User{{ID: "demo", Name: "Demo user", Number: 1, Role: hub.RoleAdmin, PINHash: hash}}
+		pw, err := hub.HashSecret(demoPassword, hub.DefaultHashParams)
+		if err != nil {
+			return cfg, set, err
+		}
+		cfg.Users = []hub.User{{ID: "demo", Name: "Demo user", Number: 1, Role: hub.RoleAdmin, PINHash: hash, PasswordHash: pw}}
 	}
 	return cfg, set, nil
 }
+
+// demoPassword is the demo user's web password.
+const demoPassword = "demo1234"
 
 // demoHint prints how to watch and drive the demo, with the MQTT listener's actual
 // address (nil: MQTT is off).
@@ -61,7 +68,7 @@ func demoHint(w io.Writer, mqtt net.Addr) {
 	}
 	conn := "-h " + host + " -p " + strconv.Itoa(a.Port)
 	fmt.Fprintf(w, `Demo: simulated zones open and close on vakt/demo/<zone>; the siren is vakt/demo/siren.
-  MQTT login demo/demo; the demo user's PIN is 123456. Try:
+  Web app: user demo, password demo1234. MQTT login demo/demo; the demo user's PIN is 123456. Try:
   mosquitto_sub %[1]s -u demo -P demo -t 'vakt/#' -v
   mosquitto_pub %[1]s -u demo -P demo -t vakt/command -m '{"command":"ARM_AWAY","code":"123456"}'
 `, conn)

@@ -69,7 +69,7 @@ func TestDemoLeavesNothingBehind(t *testing.T) {
 	host, port, _ := net.SplitHostPort(addrs["mqtt"])
 	conn := fmt.Sprintf("-h %s -p %s", host, port)
 	want := fmt.Sprintf(`Demo: simulated zones open and close on vakt/demo/<zone>; the siren is vakt/demo/siren.
-  MQTT login demo/demo; the demo user's PIN is 123456. Try:
+  Web app: user demo, password demo1234. MQTT login demo/demo; the demo user's PIN is 123456. Try:
   mosquitto_sub %[1]s -u demo -P demo -t 'vakt/#' -v
   mosquitto_pub %[1]s -u demo -P demo -t vakt/command -m '{"command":"ARM_AWAY","code":"123456"}'
 `, conn)

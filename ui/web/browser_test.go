@@ -245,9 +245,9 @@ func TestBrowserOnboardingUsersSettings(t *testing.T) {
 	shots(t, ctx, "users")
 	run(t, ctx, "settings page", chromedp.Click(chromedp.ID("nav-settings")), chromedp.WaitVisible(chromedp.ID("settings-form")))
 	run(t, ctx, "settings",
-		waitJS(`document.getElementById("s-exit-away").value === "30"`),
+		waitJS(`document.getElementById("s-exit-away")?.value === "30"`),
 		waitJS(`(document.getElementById("s-exit-away").value = "45") === "45"`),
-		waitJS(`document.getElementById("s-swinger").value === "3"`),
+		waitJS(`document.getElementById("s-swinger")?.value === "3"`),
 		waitJS(`(document.getElementById("s-swinger").value = "2") === "2"`),
 		chromedp.Click(chromedp.ID("s-save")), waitText("#message", "Saved"))
 	shots(t, ctx, "settings")
