@@ -174,6 +174,32 @@ func configCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return fmt.Errorf("config export: %w", err)
 		}
 	}
+	if args[0] == "import" && fs.NArg() == 1 {
+		// Into the running hub first: in force at once, unless the bindings change.
+		b, err := readImport(fs.Arg(0), stdin)
+		if err != nil {
+			return err
+		}
+		var res struct{ Message string }
+		path := "/api/v1/config"
+		if *replace {
+			path += "?replace=true"
+		}
+		err = localDo(context.Background(), *data, "POST", path, rawBody{"application/yaml", b}, &res)
+		if err == nil {
+			fmt.Fprintln(stdout, res.Message)
+			return nil
+		}
+		if !errors.Is(err, errNotRunning) {
+			return fmt.Errorf("config import %s: %w", fs.Arg(0), err)
+		}
+		store, err := openStore(*data)
+		if err != nil {
+			return fmt.Errorf("config import: %w (is the hub running? stop it first)", err)
+		}
+		defer store.Close()
+		return importData(store, fs.Arg(0), b, *replace, stdout)
+	}
 	store, err := openStore(*data)
 	if err != nil {
 		return fmt.Errorf("config %s: %w (is the hub running? stop it first)", args[0], err)
@@ -189,6 +215,49 @@ func configCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return configImport(store, fs.Args(), *replace, stdin, stdout)
 }
 
+// readImport reads the file to import (- for standard input).
+func readImport(name string, stdin io.Reader) ([]byte, error) {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("config import: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("config import %s: read: %w (nothing was changed)", name, err)
+	}
+	return b, nil
+}
+
+// checkImport checks an imported configuration against the stored one: a file
+// without users or tokens keeps the stored ones (kept says so), it must be valid,
+// it must leave an admin who can disarm where there is one, and removing zones,
+// users or outputs needs replace.
+func checkImport(old hub.Config, oldSet binding.Set, cfg hub.Config, set binding.Set, hasUsers, replace bool, now time.Time) (hub.Config, string, error) {
+	kept := ""
+	if cfg.Tokens == nil {
+		cfg.Tokens = old.Tokens
+	}
+	if !hasUsers {
+		cfg.Users = old.Users
+		kept = " (kept)"
+		if err := validateDomain(cfg, set); err != nil {
+			return cfg, "", fmt.Errorf("with the stored users: %w", err)
+		}
+	}
+	if hasDisarmingAdmin(old, now) && !hasDisarmingAdmin(cfg, now) {
+		return cfg, "", errors.New("it would leave no admin who can disarm (an admin with a PIN); nobody could disarm the system")
+	}
+	if removed := removals(old, cfg, oldSet, set); removed != "" && !replace {
+		return cfg, "", fmt.Errorf("it would remove %s; run it again with -replace to confirm", removed)
+	}
+	return cfg, kept, nil
+}
+
 // configImport stores a domain configuration read from a file. A file without a users
 // section keeps the stored users. It refuses (and changes nothing) when the file is
 // empty, when the result would leave no admin who can disarm while one exists now,
@@ -198,19 +267,16 @@ func configImport(store *storage.Store, args []string, replace bool, stdin io.Re
 		return errors.New("config import: name one file (- for standard input)")
 	}
 	name := args[0]
-	r := stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return fmt.Errorf("config import: %w", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	b, err := io.ReadAll(r)
+	b, err := readImport(name, stdin)
 	if err != nil {
-		return fmt.Errorf("config import %s: read: %w (nothing was changed)", name, err)
+		return err
 	}
+	return importData(store, name, b, replace, stdout)
+}
+
+// importData stores the configuration b read from the file name, with the hub
+// stopped.
+func importData(store *storage.Store, name string, b []byte, replace bool, stdout io.Writer) error {
 	cfg, set, hasUsers, err := parseDomain(b)
 	if err != nil {
 		return fmt.Errorf("config import %s: %w (nothing was changed)", name, err)
@@ -219,22 +285,10 @@ func configImport(store *storage.Store, args []string, replace bool, stdin io.Re
 	if err != nil {
 		return err
 	}
-	kept := ""
-	if !hasUsers {
-		cfg.Users = old.Users
-		kept = " (kept)"
-		if err := validateDomain(cfg, set); err != nil {
-			return fmt.Errorf("config import %s: with the stored users: %w (nothing was changed)", name, err)
-		}
-	}
 	now := time.Now()
-	if hasDisarmingAdmin(old, now) && !hasDisarmingAdmin(cfg, now) {
-		return fmt.Errorf("config import %s: it would leave no admin who can disarm (an admin with a PIN); "+
-			"nobody could disarm the system (nothing was changed)", name)
-	}
-	if removed := removals(old, cfg, oldSet, set); removed != "" && !replace {
-		return fmt.Errorf("config import %s: it would remove %s; run it again with -replace to confirm (nothing was changed)",
-			name, removed)
+	cfg, kept, err := checkImport(old, oldSet, cfg, set, hasUsers, replace, now)
+	if err != nil {
+		return fmt.Errorf("config import %s: %w (nothing was changed)", name, err)
 	}
 	if _, err := store.Snapshot(now, "import"); err != nil {
 		return fmt.Errorf("config import: %w (nothing was changed)", err)

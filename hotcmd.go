@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"vakt/hub"
+	"vakt/sensors/binding"
 	"vakt/storage"
 )
 
@@ -266,4 +269,33 @@ func join(lines []string) string {
 		out += "; " + l
 	}
 	return out
+}
+
+// importRunning imports a domain configuration into the running hub: checked as
+// an import with the hub stopped is, snapshotted first, then in force at once and
+// recorded as a change by who. The devices' bindings (topics, lines, Zigbee
+// devices) cannot change while the hub runs: the adapters bound them at start.
+func importRunning(ctx context.Context, h *hub.Hub, store *storage.Store, set binding.Set, body []byte, replace bool, who hub.Actor) (string, error) {
+	cfg, newSet, hasUsers, err := parseDomain(body)
+	if err != nil {
+		return "", &hub.Error{Kind: hub.ErrInvalid, Msg: err.Error() + " (nothing was changed)"}
+	}
+	a, _ := json.Marshal(set)
+	b, _ := json.Marshal(newSet)
+	if !bytes.Equal(a, b) {
+		return "", &hub.Error{Kind: hub.ErrNotAllowed, Msg: "the file changes how devices are bound (topics, lines, Zigbee devices): " +
+			"stop the hub and run vakt config import (nothing was changed)"}
+	}
+	now := time.Now()
+	cfg, kept, err := checkImport(h.Snapshot().Config, set, cfg, newSet, hasUsers, replace, now)
+	if err != nil {
+		return "", &hub.Error{Kind: hub.ErrNotAllowed, Msg: err.Error() + " (nothing was changed)"}
+	}
+	if _, err := store.Snapshot(now, "import"); err != nil {
+		return "", fmt.Errorf("config import: %w (nothing was changed)", err)
+	}
+	if _, err := h.ChangeConfig(ctx, who, func(c *hub.Config) error { *c = cfg; return nil }); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("imported %d zones, %d users%s, %d outputs into the running hub", len(cfg.Zones), len(cfg.Users), kept, len(cfg.Outputs)), nil
 }

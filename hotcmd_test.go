@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 	"os/user"
 	"path/filepath"
 	"regexp"
@@ -51,6 +52,34 @@ func TestCommandLineOnRunningHub(t *testing.T) {
 	if y := cli("", "config", "export"); !strings.Contains(y, "id: carol") || !strings.Contains(y, "pin_hash: $argon2id$") {
 		t.Fatalf("config export while running:\n%s", y)
 	}
+	// Import into the running hub: a setting changes at once; a new binding, or a
+	// removal without -replace, is refused with nothing changed.
+	y := cli("", "config", "export")
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		t.Helper()
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if !strings.Contains(y, "swinger_limit: 3") || !strings.Contains(y, "topic: test/window") {
+		t.Fatalf("export:\n%s", y)
+	}
+	if out := cli("", "config", "import", write("swinger.yaml", strings.Replace(y, "swinger_limit: 3", "swinger_limit: 2", 1))); !strings.Contains(out, "into the running hub") {
+		t.Fatalf("import: %s", out)
+	}
+	for _, bad := range []struct{ file, text, err string }{
+		{"topic.yaml", strings.Replace(y, "topic: test/window", "topic: test/other-window", 1), "changes how devices are bound"},
+		{"nocarol.yaml", strings.Replace(y, "id: carol", "id: carol2", 1), "it would remove user(s) carol; run it again with -replace"},
+	} {
+		var out strings.Builder
+		err := run(ctx, []string{"config", "import", "-data", p.data, write(bad.file, bad.text)}, nil, &out, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), bad.err) {
+			t.Errorf("import %s: %v", bad.file, err)
+		}
+	}
 	backup := filepath.Join(t.TempDir(), "backup.db")
 	if out := cli("", "db", "backup", backup); !strings.HasPrefix(out, "backed up the running hub to "+backup) {
 		t.Fatalf("db backup: %s", out)
@@ -63,7 +92,7 @@ func TestCommandLineOnRunningHub(t *testing.T) {
 	if u, err := user.Current(); err == nil {
 		me = "console (" + u.Username + ")"
 	}
-	ev := cli("", "events", "-n", "3", "-type", "config_changed")
+	ev := cli("", "events", "-n", "4", "-type", "config_changed")
 	lines := regexp.MustCompile(`(?m)^\d+\s+\S+ \S+\s+config_changed\s+(.*?)\s+web\s+(.*)$`).FindAllStringSubmatch(ev, -1)
 	var got []string
 	for _, l := range lines {
@@ -72,6 +101,7 @@ func TestCommandLineOnRunningHub(t *testing.T) {
 	same("events", strings.Join(got, "\n"), strings.Join([]string{
 		me + ` | user carol added: name "Carol", number 2, role user, PIN set, password set`,
 		me + " | user carol: PIN changed",
+		me + " | swinger limit 3 → 2",
 		me + ` | user carol removed (name "Carol")`,
 	}, "\n"))
 	p.stop(t)

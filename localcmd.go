@@ -92,19 +92,24 @@ func localRequest(ctx context.Context, dataDir, method, path string, body any) (
 			return d.DialContext(ctx, "unix", sock)
 		}}}
 	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
+	ctype := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case rawBody:
+		r, ctype = bytes.NewReader(b.data), b.contentType
+	default:
+		data, err := json.Marshal(b)
 		if err != nil {
 			return nil, err
 		}
-		r = bytes.NewReader(b)
+		r = bytes.NewReader(data)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, "http://vakt"+path, r)
 	if err != nil {
 		return nil, err
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", ctype)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -115,6 +120,12 @@ func localRequest(ctx context.Context, dataDir, method, path string, body any) (
 		return nil, fmt.Errorf("%s: %w", sock, err)
 	}
 	return resp, nil
+}
+
+// rawBody is a request body sent as it is (a YAML file), not as JSON.
+type rawBody struct {
+	contentType string
+	data        []byte
 }
 
 func or(s, def string) string {

@@ -422,7 +422,10 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	}
 	webApp := web.New(web.Options{Uplink: uplinkStatus, Hub: h, Events: store, Health: health(h, up, store, reports), Devices: zb.devices, Metrics: mets.Handler(), Log: log,
 		ExportConfig: func(w io.Writer) error { return writeDomain(w, h.Snapshot().Config, set) },
-		Backup:       store.Backup})
+		ImportConfig: func(ctx context.Context, y []byte, replace bool, who hub.Actor) (string, error) {
+			return importRunning(ctx, h, store, set, y, replace, who)
+		},
+		Backup: store.Backup})
 	if code := webApp.SetupCode(); code != "" {
 		fmt.Fprintf(stdout, "No users yet. Open the web app (http://%s/) and create the first admin with the setup code\n  %s\nor, with the hub stopped: vakt user add -data %s -name YourName -password\n",
 			dialAddr(lnAddr(httpLn)), code, boot.Data)

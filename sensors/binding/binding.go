@@ -49,6 +49,8 @@ type File struct {
 	Keypads []Keypad `json:"keypads,omitempty" yaml:"keypads,omitempty"`
 	// Power are the power supplies' trouble outputs wired to the hub.
 	Power []Power `json:"power,omitempty" yaml:"power,omitempty"`
+	// Tokens are the API and device tokens (hashes only).
+	Tokens []hub.Token `json:"tokens,omitempty" yaml:"tokens,omitempty"`
 }
 
 // Power is a power supply's trouble output (mains fail, low battery) on a GPIO
@@ -101,7 +103,7 @@ type Set struct {
 
 // Split returns the hub's configuration and the bindings of f.
 func (f File) Split() (hub.Config, Set) {
-	cfg := hub.Config{Settings: f.Settings, Users: f.Users}
+	cfg := hub.Config{Settings: f.Settings, Users: f.Users, Tokens: f.Tokens}
 	var s Set
 	for _, z := range f.Zones {
 		cfg.Zones = append(cfg.Zones, z.Zone)
@@ -150,7 +152,7 @@ func (f File) Split() (hub.Config, Set) {
 // Join returns the file of cfg with the bindings of s inline. Bindings of ids that
 // cfg does not have are left out (Validate reports them).
 func Join(cfg hub.Config, s Set) File {
-	f := File{Settings: cfg.Settings, Users: cfg.Users}
+	f := File{Settings: cfg.Settings, Users: cfg.Users, Tokens: cfg.Tokens}
 	zones := map[string]bool{}
 	for _, z := range cfg.Zones {
 		e := Zone{Zone: z}

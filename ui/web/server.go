@@ -66,6 +66,9 @@ type Options struct {
 	// ExportConfig writes the domain configuration with its bindings as YAML
 	// (optional; GET /api/v1/config).
 	ExportConfig func(w io.Writer) error
+	// ImportConfig puts a YAML domain configuration in force (optional; POST
+	// /api/v1/config): it answers a line for people, or an *hub.Error.
+	ImportConfig func(ctx context.Context, yaml []byte, replace bool, who hub.Actor) (string, error)
 	// Backup writes a consistent copy of the database (optional; GET
 	// /api/v1/backup).
 	Backup func(w io.Writer) error
@@ -126,7 +129,11 @@ func New(opt Options) *Server {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.Recover())
-	e.Use(middleware.BodyLimit(bodyLimit))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: bodyLimit,
+		// A configuration import is larger; its route has its own limit.
+		Skipper: func(c echo.Context) bool {
+			return c.Path() == "/api/v1/config" && c.Request().Method == http.MethodPost
+		}}))
 	e.Use(securityHeaders)
 
 	e.GET("/healthz", s.health)
@@ -167,6 +174,7 @@ func New(opt Options) *Server {
 	api.GET("/self-test", s.selfTestGet, s.auth, s.userOnly, s.notGuest)
 	api.POST("/self-test/finish", s.selfTestFinish, s.auth, s.userOnly, s.csrf, s.notGuest, jsonOnly)
 	api.GET("/config", s.exportConfig, s.auth, s.userOnly, s.adminOnly)
+	api.POST("/config", s.importConfig, middleware.BodyLimit("2M"), s.auth, s.userOnly, s.csrf, s.adminOnly)
 	api.GET("/backup", s.backup, s.auth, s.userOnly, s.adminOnly)
 	api.GET("/tokens", s.listTokens, s.auth, s.userOnly, s.adminOnly)
 	api.POST("/tokens", s.addToken, s.auth, s.userOnly, s.csrf, s.adminOnly, jsonOnly)

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"slices"
@@ -419,4 +420,24 @@ func (s *Server) uplinkTest(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusAccepted, map[string]bool{"queued": true})
+}
+
+// importConfig puts the YAML body in force: ?replace=true allows removals.
+func (s *Server) importConfig(c echo.Context) error {
+	if s.opt.ImportConfig == nil {
+		return apiError(http.StatusNotFound, "not_found", "no configuration import here")
+	}
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return apiError(http.StatusRequestEntityTooLarge, string(hub.ErrInvalid), "the file is too large")
+		}
+		return apiError(http.StatusBadRequest, string(hub.ErrInvalid), "the body could not be read")
+	}
+	msg, err := s.opt.ImportConfig(c.Request().Context(), body, c.QueryParam("replace") == "true", actor(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"message": msg})
 }
