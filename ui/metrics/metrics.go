@@ -38,6 +38,9 @@ type Metrics struct {
 	events   *prometheus.CounterVec
 	paths    func() []uplink.PathStatus
 	h        Hub
+	// The subscription SetHub made, for Run.
+	ch     <-chan hub.Update
+	cancel func()
 }
 
 // New returns the metrics; paths (optional) gives the uplink's path states at
@@ -75,18 +78,24 @@ func (m *Metrics) Committed(d time.Duration, n int, err error) {
 	}
 }
 
-// SetHub registers the collector of the hub's state, faults and paths. Call it
-// once, before Handler serves.
+// SetHub registers the collector of the hub's state, faults and paths, and
+// subscribes to its events. Call it once, before the hub runs (so the restart's
+// own events are counted) and before Handler serves.
 func (m *Metrics) SetHub(h Hub) {
 	m.reg.MustRegister(&stateCollector{h: h, paths: m.paths})
 	m.h = h
+	m.ch, m.cancel = h.Subscribe(1024)
 }
 
 // Run counts the hub's events until ctx ends. A subscription the hub drops as
 // too slow is made again (the events in between are not counted).
 func (m *Metrics) Run(ctx context.Context) error {
 	for {
-		ch, cancel := m.h.Subscribe(1024)
+		ch, cancel := m.ch, m.cancel
+		if ch == nil {
+			ch, cancel = m.h.Subscribe(1024)
+		}
+		m.ch = nil
 		for open := true; open; {
 			select {
 			case <-ctx.Done():
