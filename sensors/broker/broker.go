@@ -376,6 +376,7 @@ func (b *Broker) serve(ctx context.Context, gate chan struct{}) (*mqtt.Server, [
 		{&retainHook{store: b.store, p: persist, log: b.log, commands: b.commands, commandRule: b.cfg.CommandTopic,
 			maxTotal: b.maxRetained, maxTopic: b.maxRetainedMsg, srv: func() *mqtt.Server { return srv },
 			refused: newSummaries(b.now), sizes: map[string]int{}}, nil},
+		{&retainGuard{}, nil}, // last: see retainGuard
 	} {
 		if err := srv.AddHook(h.hook, h.conf); err != nil {
 			return fail(fmt.Errorf("broker: %w", err))
