@@ -263,27 +263,26 @@ func covers(f, sub string) bool {
 	if strings.HasPrefix(sub, "$") && (f == "#" || f == "+" || strings.HasPrefix(f, "+/")) {
 		return false
 	}
-	fl := strings.Split(f, "/")
-	sl := strings.Split(sub, "/")
-	for i, l := range fl {
-		if l == "#" {
+	// Level by level, without allocating: the ACL and the in-process subscriptions
+	// match every publish with it.
+	subDone := false // sub has no level left
+	for {
+		fl, fRest, fMore := strings.Cut(f, "/")
+		if fl == "#" {
 			return true
 		}
-		if i >= len(sl) {
+		if subDone {
 			return false
 		}
-		switch l {
-		case "+":
-			if sl[i] == "#" {
-				return false
-			}
-		default:
-			if sl[i] != l {
-				return false
-			}
+		sl, sRest, sMore := strings.Cut(sub, "/")
+		if fl == "+" && sl == "#" || fl != "+" && sl != fl {
+			return false
 		}
+		if !fMore {
+			return !sMore
+		}
+		f, sub, subDone = fRest, sRest, !sMore
 	}
-	return len(sl) == len(fl)
 }
 
 // sessionHook refuses the client id that mochi uses for the in-process client,
