@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -51,7 +50,11 @@ type authHook struct {
 func (h *authHook) ID() string { return "vakt-auth" }
 
 func (h *authHook) Provides(b byte) bool {
-	return bytes.IndexByte([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect}, b) >= 0
+	switch b { // mochi asks for every packet, every hook: a switch, not a search
+	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect:
+		return true
+	}
+	return false
 }
 
 // errThrottled stops a connection from an address that tried too many passwords.
@@ -305,7 +308,11 @@ type sessionHook struct {
 func (h *sessionHook) ID() string { return "vakt-session" }
 
 func (h *sessionHook) Provides(b byte) bool {
-	return bytes.IndexByte([]byte{mqtt.OnConnect, mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnSubscribed}, b) >= 0
+	switch b {
+	case mqtt.OnConnect, mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnSubscribed:
+		return true
+	}
+	return false
 }
 
 // OnSubscribed reports a network client's granted subscriptions to Config.OnSubscribe.
