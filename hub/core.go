@@ -140,10 +140,20 @@ func (s *step) setZone(id string, zs ZoneState) {
 // normalised by the caller, as the hub does when the configuration changes) and
 // the small parts that a step may change in place copied.
 func (c *Core) prepare(now time.Time, st State) *step {
+	s := new(step)
+	c.reset(s, now, st)
+	return s
+}
+
+// reset makes s the step of st at now, as prepare does, keeping the room of its
+// effects slice for the new effects.
+func (c *Core) reset(s *step, now time.Time, st State) {
 	if len(st.Zones) != len(c.zones) {
 		st = c.normalize(st)
 	}
-	return &step{c: c, now: now.UTC(), st: clone(st)}
+	fx := s.fx
+	clear(fx)
+	*s = step{c: c, now: now.UTC(), st: clone(st), fx: fx[:0]}
 }
 
 // Apply computes the state after input in at time now, and the effects to carry out in
@@ -193,7 +203,14 @@ func (c *Core) run(s *step, in Input) {
 // decision), and zonesChanged says whether a zone's state changed. Everything else
 // of st is left as Apply leaves it. The caller must not share st.Zones with anyone.
 func (c *Core) ApplyInPlace(now time.Time, st State, in Input) (next State, fx []Effect, zonesChanged bool) {
-	s := c.prepare(now, st)
+	return c.applyIn(new(step), now, st, in)
+}
+
+// applyIn is ApplyInPlace in s, a step its caller keeps for the next input: the
+// hub applies every input in the same one, so an input allocates no step and no
+// effects slice. The effects returned are s's and last until the next call.
+func (c *Core) applyIn(s *step, now time.Time, st State, in Input) (next State, fx []Effect, zonesChanged bool) {
+	c.reset(s, now, st)
 	s.zonesCopied = true // the caller's map, or a normalised copy: ours either way
 	c.run(s, in)
 	return s.st, s.effects(), s.zonesChanged

@@ -3,6 +3,7 @@ package hub
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -3431,4 +3432,24 @@ func TestApplyDoesNotAlias(t *testing.T) {
 	// A state whose maps are nil works as a fresh one.
 	st, _ := c.Apply(t0, State{}, open_("window"))
 	sameLines(t, "from a zero state", lines(`name=disarmed`, `zone window open`), renderState(cfg, st))
+}
+
+// The hub applies every input in one step it keeps (applyIn): a sequence applied
+// so gives the states and effects that a fresh step per input gives, and effects
+// left over from a longer input do not leak into the next.
+func TestApplyInKeptStepAsFresh(t *testing.T) {
+	c := NewCore(testConfig())
+	inputs := []Input{arm(ModeNight), open_("window"), disarm(alice, RoleAdmin), close_("window"),
+		arm(ModeAway), Tick{}, open_("door"), disarm(alice, RoleAdmin), close_("door")}
+	fresh, kept := c.InitialState(), c.InitialState()
+	var s step
+	for i, in := range inputs {
+		now := t0.Add(time.Duration(i) * time.Minute)
+		wantSt, wantFx, wantZ := c.ApplyInPlace(now, fresh, in)
+		gotSt, gotFx, gotZ := c.applyIn(&s, now, kept, in)
+		if !reflect.DeepEqual(gotSt, wantSt) || !reflect.DeepEqual(gotFx, wantFx) || gotZ != wantZ {
+			t.Fatalf("input %d %#v:\nkept step  %+v %+v %t\nfresh step %+v %+v %t", i, in, gotSt, gotFx, gotZ, wantSt, wantFx, wantZ)
+		}
+		fresh, kept = wantSt, gotSt
+	}
 }

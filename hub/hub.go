@@ -118,6 +118,7 @@ type Hub struct {
 	nextEvent  uint64
 	nextReport uint64
 	spare      []request
+	step       step // the step every input is applied in, with mu held (applyIn)
 	// The lamps' levels as last driven (setLamps).
 	lampsKnown, lampReady, lampFault bool
 
@@ -419,7 +420,7 @@ func (h *Hub) apply(r request) {
 	if r.change != nil {
 		it = h.applyChange(r.change)
 	} else {
-		it = h.exec(h.core.ApplyInPlace(h.opt.Now(), h.st, r.in))
+		it = h.exec(h.core.applyIn(&h.step, h.opt.Now(), h.st, r.in))
 	}
 	if it.switched && h.opt.Metrics != nil && !r.at.IsZero() {
 		h.opt.Metrics.Switched(time.Since(r.at))

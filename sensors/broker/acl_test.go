@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"strings"
 	"testing"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -36,9 +37,64 @@ func TestCovers(t *testing.T) {
 		{"vakt/command", "vakt/command/#", false},
 		{"a//b", "a//b", true},
 		{"a/+/b", "a//b", true},
+		{"a/+", "a/", true},
+		{"a/#", "a/", true},
+		{"a", "a/", false},
+		{"a/", "a", false},
+		{"+", "a", true},
+		{"+", "a/b", false},
+		{"+/+", "/", true},
+		{"#", "/", true},
 	} {
 		if got := covers(tc.filter, tc.sub); got != tc.want {
 			t.Errorf("covers(%q, %q) = %t, want %t", tc.filter, tc.sub, got, tc.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { covers("zigbee2mqtt/+/set", "zigbee2mqtt/hall/set") }); n != 0 {
+		t.Errorf("covers allocates %v times", n)
+	}
+}
+
+// covers agrees with matching on the split levels, on every pair of filters built
+// from a few levels.
+func TestCoversAgreesWithSplitLevels(t *testing.T) {
+	split := func(f, sub string) bool {
+		if strings.HasPrefix(sub, "$") && (f == "#" || f == "+" || strings.HasPrefix(f, "+/")) {
+			return false
+		}
+		fl, sl := strings.Split(f, "/"), strings.Split(sub, "/")
+		for i, l := range fl {
+			if l == "#" {
+				return true
+			}
+			if i >= len(sl) || l == "+" && sl[i] == "#" || l != "+" && sl[i] != l {
+				return false
+			}
+		}
+		return len(sl) == len(fl)
+	}
+	var all []string
+	var build func(prefix string, depth int)
+	build = func(prefix string, depth int) {
+		for _, l := range []string{"a", "b", "", "+", "#", "$s"} {
+			f := l
+			if depth > 0 {
+				f = prefix + "/" + l
+			}
+			if checkFilter(f) == nil {
+				all = append(all, f)
+			}
+			if depth < 2 && l != "#" {
+				build(f, depth+1)
+			}
+		}
+	}
+	build("", 0)
+	for _, f := range all {
+		for _, sub := range all {
+			if got, want := covers(f, sub), split(f, sub); got != want {
+				t.Errorf("covers(%q, %q) = %t, levels say %t", f, sub, got, want)
+			}
 		}
 	}
 }

@@ -74,6 +74,7 @@ type Broker struct {
 
 	subMu   sync.Mutex  // serialises Subscribe/Unsubscribe before Start with Start
 	pending []inlineSub // subscriptions made before Start
+	local   localSubs   // the in-process subscriptions mochi does not hold (see local)
 
 	mu      sync.Mutex
 	state   int
@@ -90,7 +91,7 @@ const (
 type inlineSub struct {
 	filter string
 	id     int
-	fn     mqtt.InlineSubFn
+	fn     handler
 }
 
 // New checks cfg and prepares a broker; it opens no socket. store persists
@@ -192,7 +193,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	// Clients wait in the listen backlog until the gate opens, so a subscription
 	// made before Start misses nothing.
 	for _, s := range b.pending {
-		if err := srv.Subscribe(s.filter, s.id, s.fn); err != nil {
+		if err := b.add(srv, s.filter, s.id, s.fn); err != nil {
 			b.log.Error("mqtt in-process subscription failed", "filter", s.filter, "error", err)
 		}
 	}
@@ -372,6 +373,9 @@ func (b *Broker) serve(ctx context.Context, gate chan struct{}) (*mqtt.Server, [
 		conf any
 	}{
 		{auth, nil},
+		// Before session: a delayed will's capture ends before OnClient hears of the
+		// client's return.
+		{&localHook{subs: &b.local, srv: func() *mqtt.Server { return srv }, pending: map[string]pendingWill{}}, nil},
 		{session, nil},
 		{&retainHook{store: b.store, p: persist, log: b.log, commands: b.commands, commandRule: b.cfg.CommandTopic,
 			maxTotal: b.maxRetained, maxTopic: b.maxRetainedMsg, srv: func() *mqtt.Server { return srv },
@@ -509,6 +513,9 @@ func (b *Broker) Subscribed(topic string) bool {
 	if err != nil {
 		return false
 	}
+	if b.local.matches(topic) {
+		return true
+	}
 	subs := srv.Topics.Subscribers(topic)
 	return len(subs.Subscriptions) > 0 || len(subs.Shared) > 0 || len(subs.InlineSubscriptions) > 0
 }
@@ -538,7 +545,7 @@ func (b *Broker) Subscribe(filter string, id int, fn func(topic string, payload 
 	if id < 0 {
 		return fmt.Errorf("broker: subscribe %q: id %d: ids below zero are Watch's", filter, id)
 	}
-	return b.subscribe(filter, id, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
+	return b.subscribe(filter, id, func(_ *mqtt.Client, pk packets.Packet) {
 		fn(pk.TopicName, pk.Payload, pk.FixedHeader.Retain)
 	})
 }
@@ -552,8 +559,8 @@ func (b *Broker) Watch(filter string, fn func(Message)) (cancel func(), err erro
 		return nil, errors.New("broker: subscribe: nil handler")
 	}
 	id := int(b.watchID.Add(-1))
-	err = b.subscribe(filter, id, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) {
-		fn(b.message(pk))
+	err = b.subscribe(filter, id, func(from *mqtt.Client, pk packets.Packet) {
+		fn(b.message(from, pk))
 	})
 	if err != nil {
 		return nil, err
@@ -562,12 +569,18 @@ func (b *Broker) Watch(filter string, fn func(Message)) (cancel func(), err erro
 	return func() { once.Do(func() { _ = b.Unsubscribe(filter, id) }) }, nil
 }
 
-func (b *Broker) message(pk packets.Packet) Message {
+// message is pk as Watch hands it over. from is the connection that published
+// it, or nil: then the client is looked up by pk's origin.
+func (b *Broker) message(from *mqtt.Client, pk packets.Packet) Message {
 	m := Message{Topic: pk.TopicName, Payload: pk.Payload, Retained: pk.FixedHeader.Retain}
 	if pk.Origin == "" || pk.Origin == mqtt.InlineClientId {
 		return m
 	}
 	m.ClientID = pk.Origin
+	if from != nil && from.ID == pk.Origin && !from.Closed() {
+		m.Username = string(from.Properties.Username)
+		return m
+	}
 	if srv := b.srv.Load(); srv != nil {
 		if cl, ok := srv.Clients.Get(pk.Origin); ok && !cl.Closed() {
 			m.Username = string(cl.Properties.Username)
@@ -576,7 +589,7 @@ func (b *Broker) message(pk packets.Packet) Message {
 	return m
 }
 
-func (b *Broker) subscribe(filter string, id int, fn mqtt.InlineSubFn) error {
+func (b *Broker) subscribe(filter string, id int, fn handler) error {
 	if err := checkFilter(filter); err != nil {
 		return fmt.Errorf("broker: subscribe %q: %w", filter, err)
 	}
@@ -597,8 +610,21 @@ func (b *Broker) subscribe(filter string, id int, fn mqtt.InlineSubFn) error {
 		}
 		b.subMu.Unlock()
 	}
-	if err := srv.Subscribe(filter, id, fn); err != nil {
+	if err := b.add(srv, filter, id, fn); err != nil {
 		return fmt.Errorf("broker: subscribe %q: %w", filter, err)
+	}
+	return nil
+}
+
+// add makes an in-process subscription on the running server and replays the
+// retained messages matching filter to it.
+func (b *Broker) add(srv *mqtt.Server, filter string, id int, fn handler) error {
+	if !local(filter) {
+		return srv.Subscribe(filter, id, func(_ *mqtt.Client, _ packets.Subscription, pk packets.Packet) { fn(nil, pk) })
+	}
+	b.local.set(filter, id, fn)
+	for _, pk := range srv.Topics.Messages(filter) { // [MQTT-3.8.4-4]
+		fn(nil, pk)
 	}
 	return nil
 }
@@ -621,6 +647,10 @@ func (b *Broker) Unsubscribe(filter string, id int) error {
 			return nil
 		}
 		b.subMu.Unlock()
+	}
+	if local(filter) {
+		b.local.remove(filter, id)
+		return nil
 	}
 	if err := srv.Unsubscribe(filter, id); err != nil {
 		return fmt.Errorf("broker: unsubscribe %q: %w", filter, err)

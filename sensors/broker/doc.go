@@ -41,6 +41,15 @@
 // Subscriptions made before Start are applied by Start before any client can
 // connect, with the retained messages restored from the store.
 //
+// A subscription whose filter starts with a plain level (the zones' topics,
+// "zigbee2mqtt/#") is kept in the broker's own index (localSubs) and served from
+// a hook once mochi has delivered the message to the network clients: mochi's own
+// index copies each matching in-process subscription into new maps on every
+// publish. Filters starting with a wildcard or '$' stay in mochi's index, as they
+// may match the $SYS topics, which mochi publishes without hooks. Both deliver
+// the same messages, wills included; the broker's index also follows MQTT in
+// matching "a/#" to "a", which mochi's does not for in-process subscriptions.
+//
 // # Retained messages
 //
 // Retained messages are kept in memory by mochi and persisted through a

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -51,7 +50,11 @@ type authHook struct {
 func (h *authHook) ID() string { return "vakt-auth" }
 
 func (h *authHook) Provides(b byte) bool {
-	return bytes.IndexByte([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect}, b) >= 0
+	switch b { // mochi asks for every packet, every hook: a switch, not a search
+	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect:
+		return true
+	}
+	return false
 }
 
 // errThrottled stops a connection from an address that tried too many passwords.
@@ -263,27 +266,26 @@ func covers(f, sub string) bool {
 	if strings.HasPrefix(sub, "$") && (f == "#" || f == "+" || strings.HasPrefix(f, "+/")) {
 		return false
 	}
-	fl := strings.Split(f, "/")
-	sl := strings.Split(sub, "/")
-	for i, l := range fl {
-		if l == "#" {
+	// Level by level, without allocating: the ACL and the in-process subscriptions
+	// match every publish with it.
+	subDone := false // sub has no level left
+	for {
+		fl, fRest, fMore := strings.Cut(f, "/")
+		if fl == "#" {
 			return true
 		}
-		if i >= len(sl) {
+		if subDone {
 			return false
 		}
-		switch l {
-		case "+":
-			if sl[i] == "#" {
-				return false
-			}
-		default:
-			if sl[i] != l {
-				return false
-			}
+		sl, sRest, sMore := strings.Cut(sub, "/")
+		if fl == "+" && sl == "#" || fl != "+" && sl != fl {
+			return false
 		}
+		if !fMore {
+			return !sMore
+		}
+		f, sub, subDone = fRest, sRest, !sMore
 	}
-	return len(sl) == len(fl)
 }
 
 // sessionHook refuses the client id that mochi uses for the in-process client,
@@ -306,7 +308,11 @@ type sessionHook struct {
 func (h *sessionHook) ID() string { return "vakt-session" }
 
 func (h *sessionHook) Provides(b byte) bool {
-	return bytes.IndexByte([]byte{mqtt.OnConnect, mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnSubscribed}, b) >= 0
+	switch b {
+	case mqtt.OnConnect, mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnSubscribed:
+		return true
+	}
+	return false
 }
 
 // OnSubscribed reports a network client's granted subscriptions to Config.OnSubscribe.
