@@ -29,26 +29,7 @@ func TestDemoInBrowser(t *testing.T) {
 		t.Skip("no Chromium on this machine (scripts/deps installs it)")
 	}
 	t.Chdir(t.TempDir())
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	ready := make(chan map[string]string, 1)
-	done := make(chan error, 1)
-	opt, err := parseFlags([]string{"-demo", "-http", "127.0.0.1:0", "-https", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"}, &stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt.ready = func(a map[string]string) { ready <- a }
-	go func() { done <- serve(ctx, opt, &stdout, &stderr) }()
-	var addrs map[string]string
-	select {
-	case addrs = <-ready:
-	case err := <-done:
-		t.Fatalf("demo stopped: %v\n%s", err, stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("demo did not start")
-	}
-	defer func() { cancel(); <-done }()
+	addrs := startDemo(t).addrs
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("lang", "en-GB"), chromedp.WindowSize(1280, 900))

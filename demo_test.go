@@ -31,29 +31,53 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// demoRun is the demo running in serve, on loopback ports.
+type demoRun struct {
+	addrs          map[string]string // "http", "https", "mqtt", "data"
+	stdout, stderr *syncBuffer
+	stop           func() error // stops it and returns serve's error; once
+}
+
+// startDemo runs `vakt -demo` in process and waits until it serves; the test's
+// cleanup stops it if the test did not.
+func startDemo(t *testing.T) *demoRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &demoRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	ready := make(chan map[string]string, 1)
+	done := make(chan error, 1)
+	opt, err := parseFlags([]string{"-demo", "-http", "127.0.0.1:0", "-https", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"}, d.stderr)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	opt.ready = func(a map[string]string) { ready <- a }
+	go func() { done <- serve(ctx, opt, d.stdout, d.stderr) }()
+	var once sync.Once
+	var stopErr error
+	d.stop = func() error {
+		once.Do(func() { cancel(); stopErr = <-done })
+		return stopErr
+	}
+	t.Cleanup(func() { _ = d.stop() })
+	select {
+	case d.addrs = <-ready:
+	case err := <-done:
+		done <- err // for stop, in the cleanup
+		t.Fatalf("demo stopped: %v\n%s", err, d.stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not start")
+	}
+	return d
+}
+
 // TestDemoLeavesNothingBehind runs the demo without -data: it runs in a temporary
 // directory that is gone after the stop, nothing is written to ./vakt-data, and its
 // hint names the MQTT listener's actual host and port.
 func TestDemoLeavesNothingBehind(t *testing.T) {
 	t.Chdir(t.TempDir())
-	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
-	ready := make(chan map[string]string, 1)
-	done := make(chan error, 1)
-	opt, err := parseFlags([]string{"-demo", "-http", "127.0.0.1:0", "-https", "127.0.0.1:0", "-mqtt", "127.0.0.1:0"}, &stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt.ready = func(a map[string]string) { ready <- a }
-	go func() { done <- serve(ctx, opt, &stdout, &stderr) }()
-	var addrs map[string]string
-	select {
-	case addrs = <-ready:
-	case err := <-done:
-		t.Fatalf("demo stopped: %v\n%s", err, stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("demo did not start")
-	}
+	d := startDemo(t)
+	addrs, stdout, stderr := d.addrs, d.stdout, d.stderr
 	m := regexp.MustCompile(`msg="vakt started" version=\S+ data=(\S+)`).FindStringSubmatch(stderr.String())
 	if m == nil {
 		t.Fatalf("no start line:\n%s", stderr.String())
@@ -62,8 +86,7 @@ func TestDemoLeavesNothingBehind(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "vakt.db")); err != nil {
 		t.Fatalf("the demo's database: %v", err)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := d.stop(); err != nil {
 		t.Fatal(err)
 	}
 	host, port, _ := net.SplitHostPort(addrs["mqtt"])

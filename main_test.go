@@ -33,13 +33,7 @@ var startedRe = regexp.MustCompile(`msg="vakt started".* data=(\S+) http=(\S+) m
 // sockGet sends a GET for path to the hub running on the data directory, over
 // its local socket, as the command line does.
 func sockGet(data, path string) (*http.Response, error) {
-	// No time limit on the body: the event stream goes on.
-	hc := &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 10 * time.Second,
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", localSocket(data))
-		}}}
-	return hc.Get("http://vakt" + path)
+	return localRequest(context.Background(), data, http.MethodGet, path, nil)
 }
 
 // startHub runs the hub with args and waits for its "vakt started" log line.

@@ -67,7 +67,7 @@ func (s *Server) login(c echo.Context) error {
 		t, ok := s.findToken(req.Token)
 		u, uok := s.tokenUser(t)
 		if !ok || !uok {
-			s.opt.Log.Warn("web: login with an unknown or revoked token", "remote", remote(c))
+			s.opt.Log.Debug("web: login with an unknown or revoked token", "remote", remote(c))
 			return apiError(http.StatusUnauthorized, "unauthenticated", "unknown or revoked token")
 		}
 		s.opt.Log.Info("web: device logged in", "token", t.Name, "remote", remote(c))

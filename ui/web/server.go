@@ -298,7 +298,8 @@ func (s *Server) auth(next echo.HandlerFunc) echo.HandlerFunc {
 			t, ok := s.findToken(raw)
 			u, uok := s.tokenUser(t)
 			if !ok || !uok {
-				s.opt.Log.Warn("web: unknown or revoked token", "remote", remote(c))
+				// Debug only: a request is cheap to repeat, a log line is not.
+				s.opt.Log.Debug("web: unknown or revoked token", "remote", remote(c))
 				return apiError(http.StatusUnauthorized, "unauthenticated", "unknown or revoked token")
 			}
 			c.Set(keySession, session{userID: u.ID, tokenID: t.ID})

@@ -38,16 +38,19 @@ type activity struct {
 	learned bool
 }
 
+// open records an opening of zone at at. Only the newest flapOpens openings are
+// kept: enough to tell a flapping zone, bounded however fast a device floods.
 func (a *activity) open(zone string, at time.Time) {
 	if at.After(a.last[zone]) {
 		a.last[zone] = at
 	}
 	r := append(a.recent[zone], at)
-	cut := 0
+	cut := max(0, len(r)-flapOpens)
 	for cut < len(r) && r[cut].Before(at.Add(-flapWindow)) {
 		cut++
 	}
-	a.recent[zone] = r[cut:]
+	n := copy(r, r[cut:])
+	a.recent[zone] = r[:n]
 }
 
 // Run learns the zones' activity from the journal (the newest activityScan
@@ -130,7 +133,8 @@ type troubleView struct {
 	Faults []troubleFault `json:"faults"`
 	// Silent are detectors with no activity for 30 days.
 	Silent []troubleZone `json:"silent"`
-	// Flapping are zones that opened 20 times or more in the last hour.
+	// Flapping are zones that opened 20 times or more in the last hour (Opens
+	// counts up to 20).
 	Flapping []troubleZone `json:"flapping"`
 	// Known is how far back activity is known: the oldest event read (the
 	// journal's first, or the oldest of the newest 200,000).

@@ -75,3 +75,21 @@ func TestTrouble(t *testing.T) {
 		t.Fatalf("a guest's trouble page: %d", st)
 	}
 }
+
+// A device that floods openings costs the tracker a bounded list: the newest
+// flapOpens, those within the last hour.
+func TestActivityBounded(t *testing.T) {
+	a := &activity{last: map[string]time.Time{}, recent: map[string][]time.Time{}}
+	for i := range 100_000 {
+		a.open("pir", t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	r := a.recent["pir"]
+	if len(r) != flapOpens || !r[0].Equal(t0.Add(99_980*time.Millisecond)) || !a.last["pir"].Equal(t0.Add(99_999*time.Millisecond)) {
+		t.Fatalf("kept %d, first %s, last %s", len(r), r[0], a.last["pir"])
+	}
+	// An opening an hour later leaves only itself.
+	a.open("pir", t0.Add(2*time.Hour))
+	if r := a.recent["pir"]; len(r) != 1 || !r[0].Equal(t0.Add(2*time.Hour)) {
+		t.Fatalf("after an hour: %v", r)
+	}
+}

@@ -35,7 +35,7 @@ const T = {
     saved: "Saved", remove_q: "Remove {name}?", has_pin: "PIN", has_password: "password", has_duress: "duress PIN",
     tokens: "Wall tablets and API tokens", scope: "Kind", scope_keypad: "Wall tablet", scope_read: "Read only",
     scope_control: "Control (as me)", token_once: "Copy it now: it is shown only once.", kiosk_link: "Open this link on the tablet",
-    revoke: "Revoke", since_t: "since {t}", silent: "No activity for 30 days", flapping: "Flapping: {n} openings in the last hour",
+    revoke: "Revoke", since_t: "since {t}", silent: "No activity for 30 days", flapping: "Flapping: {n} or more openings in the last hour",
     last_seen: "last activity {t}", never_seen: "never seen active",
     do_uplink: "The monitoring centre cannot be reached on this path. Check the internet connection; the hub keeps trying and keeps the reports.",
     do_uplink_clock: "The centre refuses the hub's clock or key. Check the time and the account's key.",
@@ -113,7 +113,7 @@ const T = {
     saved: "Sparat", remove_q: "Ta bort {name}?", has_pin: "kod", has_password: "lösenord", has_duress: "överfallskod",
     tokens: "Väggplattor och API-nycklar", scope: "Sort", scope_keypad: "Väggplatta", scope_read: "Bara läsa",
     scope_control: "Styra (som jag)", token_once: "Kopiera den nu: den visas bara en gång.", kiosk_link: "Öppna länken på plattan",
-    revoke: "Återkalla", since_t: "sedan {t}", silent: "Ingen aktivitet på 30 dagar", flapping: "Fladdrar: {n} öppningar senaste timmen",
+    revoke: "Återkalla", since_t: "sedan {t}", silent: "Ingen aktivitet på 30 dagar", flapping: "Fladdrar: {n} eller fler öppningar senaste timmen",
     last_seen: "senast aktiv {t}", never_seen: "aldrig sedd aktiv",
     do_uplink: "Larmcentralen nås inte den här vägen. Kontrollera internetanslutningen; centralen försöker igen och sparar larmen.",
     do_uplink_clock: "Larmcentralen godtar inte klockan eller nyckeln. Kontrollera tiden och kontots nyckel.",
@@ -419,19 +419,33 @@ function renderFaults(faults, silent, flapping) {
   }
 }
 
-let troubleBusy = false;
-async function loadTrouble() {
-  if (troubleBusy) return;
-  troubleBusy = true;
+// fresh wraps a loader so that at most one runs at a time, and a call that comes
+// while one runs makes it run once more after: the page never stays behind the
+// status that asked for it, and answers never land out of order.
+function fresh(load) {
+  let busy = false, again = false;
+  return async function () {
+    if (busy) { again = true; return; }
+    busy = true;
+    try {
+      do {
+        again = false;
+        await load();
+      } while (again);
+    } finally {
+      busy = false;
+    }
+  };
+}
+
+const loadTrouble = fresh(async () => {
   try {
     const tr = await api("GET", "/trouble");
     renderFaults(tr.faults, tr.silent, tr.flapping);
   } catch (e) {
     /* the status's own list stays */
-  } finally {
-    troubleBusy = false;
   }
-}
+});
 
 // tick shows the exit or entry countdown with the hub's clock.
 function tick() {
@@ -676,7 +690,7 @@ function renderSelfTest(v) {
   }
 }
 
-async function loadSelfTest() {
+const loadSelfTest = fresh(async () => {
   const running = stSince > 0;
   for (const id of ["st-report", "st-arm", "st-finish"]) $(id).hidden = !running;
   $("st-begin").hidden = running;
@@ -684,7 +698,7 @@ async function loadSelfTest() {
   try {
     renderSelfTest(await api("GET", "/self-test?since=" + stSince + ($("st-told").checked ? "&told=true" : "")));
   } catch (e) { say(errText(e), true); }
-}
+});
 
 // --- users and settings ---
 
@@ -774,7 +788,7 @@ async function loadTokens() {
   }
 }
 
-async function loadUplink() {
+const loadUplink = fresh(async () => {
   try {
     const u = await api("GET", "/uplink");
     const ul = $("paths-list");
@@ -804,7 +818,7 @@ async function loadUplink() {
   } catch (e) {
     /* shown next time */
   }
-}
+});
 
 async function loadSettings() {
   $("settings-form").hidden = me.user.role !== "admin";
