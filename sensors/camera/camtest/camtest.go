@@ -1,0 +1,265 @@
+// Package camtest is a fake IP camera for tests: a real RTSP server (gortsplib)
+// on loopback that publishes a small H.264 stream made by ffmpeg
+// (scripts/make-test-video) in real time, looped, with its SPS and PPS only in
+// the SDP as many cameras do. Tests can pause it (connected, no frames), drop its
+// clients, and require credentials.
+package camtest
+
+import (
+	_ "embed"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v4"
+	"github.com/bluenviron/gortsplib/v4/pkg/base"
+	"github.com/bluenviron/gortsplib/v4/pkg/description"
+	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
+	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+)
+
+//go:embed testdata/stream.h264
+var streamH264 []byte
+
+// Stream is the test stream: its access units (without SPS and PPS), SPS and PPS.
+type Stream struct {
+	AUs      [][][]byte
+	SPS, PPS []byte
+}
+
+// LoadStream splits the checked-in Annex-B file into access units at its
+// access unit delimiters.
+func LoadStream() (Stream, error) {
+	var nalus h264.AnnexB
+	if err := nalus.Unmarshal(streamH264); err != nil {
+		return Stream{}, fmt.Errorf("camtest: stream: %w", err)
+	}
+	var st Stream
+	var cur [][]byte
+	for _, n := range nalus {
+		switch h264.NALUType(n[0] & 0x1f) {
+		case h264.NALUTypeAccessUnitDelimiter:
+			if len(cur) > 0 {
+				st.AUs = append(st.AUs, cur)
+			}
+			cur = [][]byte{n}
+		case h264.NALUTypeSPS:
+			st.SPS = n
+		case h264.NALUTypePPS:
+			st.PPS = n
+		default:
+			cur = append(cur, n)
+		}
+	}
+	if len(cur) > 0 {
+		st.AUs = append(st.AUs, cur)
+	}
+	if st.SPS == nil || st.PPS == nil || len(st.AUs) == 0 {
+		return Stream{}, fmt.Errorf("camtest: stream has no SPS, PPS or pictures")
+	}
+	return st, nil
+}
+
+// Options configure a fake camera.
+type Options struct {
+	// User and Pass, when set, are required (RTSP digest/basic auth).
+	User, Pass string
+	// FPS is the publishing rate (default 10, the file's own rate).
+	FPS int
+}
+
+// Camera is a running fake camera.
+type Camera struct {
+	// URL is the stream's RTSP URL, credentials included.
+	URL    string
+	Stream Stream
+
+	t      testing.TB
+	opts   Options
+	server *gortsplib.Server
+	stream *gortsplib.ServerStream
+	media  *description.Media
+
+	mu        sync.Mutex
+	paused    bool
+	published int
+	sessions  map[*gortsplib.ServerSession]struct{}
+	setups    int
+
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Start starts a fake camera; it stops when the test ends.
+func Start(t testing.TB, opts Options) *Camera {
+	t.Helper()
+	if opts.FPS <= 0 {
+		opts.FPS = 10
+	}
+	st, err := LoadStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Camera{t: t, opts: opts, Stream: st, sessions: map[*gortsplib.ServerSession]struct{}{}, done: make(chan struct{})}
+	var ln net.Listener
+	c.server = &gortsplib.Server{
+		Handler:     c,
+		RTSPAddress: "127.0.0.1:0",
+		Listen: func(network, address string) (net.Listener, error) {
+			l, err := net.Listen(network, address)
+			ln = l
+			return l, err
+		},
+	}
+	if err := c.server.Start(); err != nil {
+		t.Fatalf("camtest: start rtsp server: %v", err)
+	}
+	c.media = &description.Media{
+		Type: description.MediaTypeVideo,
+		Formats: []format.Format{&format.H264{
+			PayloadTyp:        96,
+			PacketizationMode: 1,
+			SPS:               st.SPS,
+			PPS:               st.PPS,
+		}},
+	}
+	c.stream = &gortsplib.ServerStream{Server: c.server, Desc: &description.Session{Medias: []*description.Media{c.media}}}
+	if err := c.stream.Initialize(); err != nil {
+		t.Fatalf("camtest: stream: %v", err)
+	}
+	creds := ""
+	if opts.User != "" {
+		creds = opts.User + ":" + opts.Pass + "@"
+	}
+	c.URL = fmt.Sprintf("rtsp://%s%s/stream", creds, ln.Addr())
+	c.wg.Go(c.publish)
+	t.Cleanup(c.Close)
+	return c
+}
+
+// Close stops the camera.
+func (c *Camera) Close() {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	close(c.done)
+	c.wg.Wait()
+	c.stream.Close()
+	c.server.Close()
+}
+
+// Pause stops publishing frames; connections stay open.
+func (c *Camera) Pause() { c.mu.Lock(); c.paused = true; c.mu.Unlock() }
+
+// Resume publishes again.
+func (c *Camera) Resume() { c.mu.Lock(); c.paused = false; c.mu.Unlock() }
+
+// Published counts the frames written to the stream.
+func (c *Camera) Published() int { c.mu.Lock(); defer c.mu.Unlock(); return c.published }
+
+// Setups counts the sessions that set the stream up (one per client connection).
+func (c *Camera) Setups() int { c.mu.Lock(); defer c.mu.Unlock(); return c.setups }
+
+// DropClients closes every client session, as a camera rebooting would.
+func (c *Camera) DropClients() {
+	c.mu.Lock()
+	ss := make([]*gortsplib.ServerSession, 0, len(c.sessions))
+	for s := range c.sessions {
+		ss = append(ss, s)
+	}
+	c.mu.Unlock()
+	for _, s := range ss {
+		s.Close()
+	}
+}
+
+func (c *Camera) publish() {
+	enc := &rtph264.Encoder{PayloadType: 96, PacketizationMode: 1}
+	if err := enc.Init(); err != nil {
+		c.t.Errorf("camtest: encoder: %v", err)
+		return
+	}
+	interval := time.Second / time.Duration(c.opts.FPS)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	var n int
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-tick.C:
+		}
+		c.mu.Lock()
+		paused := c.paused
+		c.mu.Unlock()
+		au := c.Stream.AUs[n%len(c.Stream.AUs)]
+		ts := uint32(int64(n) * 90000 / int64(c.opts.FPS))
+		n++
+		if paused {
+			continue
+		}
+		pkts, err := enc.Encode(au)
+		if err != nil {
+			c.t.Errorf("camtest: encode: %v", err)
+			return
+		}
+		for _, p := range pkts {
+			p.Timestamp = ts
+			if err := c.stream.WritePacketRTPWithNTP(c.media, p, time.Now()); err != nil {
+				c.t.Errorf("camtest: write: %v", err)
+				return
+			}
+		}
+		c.mu.Lock()
+		c.published++
+		c.mu.Unlock()
+	}
+}
+
+func (c *Camera) authorized(conn *gortsplib.ServerConn, req *base.Request) bool {
+	return c.opts.User == "" || conn.VerifyCredentials(req, c.opts.User, c.opts.Pass)
+}
+
+// OnSessionOpen implements gortsplib.ServerHandlerOnSessionOpen.
+func (c *Camera) OnSessionOpen(ctx *gortsplib.ServerHandlerOnSessionOpenCtx) {
+	c.mu.Lock()
+	c.sessions[ctx.Session] = struct{}{}
+	c.mu.Unlock()
+}
+
+// OnSessionClose implements gortsplib.ServerHandlerOnSessionClose.
+func (c *Camera) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) {
+	c.mu.Lock()
+	delete(c.sessions, ctx.Session)
+	c.mu.Unlock()
+}
+
+// OnDescribe implements gortsplib.ServerHandlerOnDescribe.
+func (c *Camera) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	if !c.authorized(ctx.Conn, ctx.Request) {
+		return &base.Response{StatusCode: base.StatusUnauthorized}, nil, liberrors.ErrServerAuth{}
+	}
+	return &base.Response{StatusCode: base.StatusOK}, c.stream, nil
+}
+
+// OnSetup implements gortsplib.ServerHandlerOnSetup.
+func (c *Camera) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	if !c.authorized(ctx.Conn, ctx.Request) {
+		return &base.Response{StatusCode: base.StatusUnauthorized}, nil, liberrors.ErrServerAuth{}
+	}
+	c.mu.Lock()
+	c.setups++
+	c.mu.Unlock()
+	return &base.Response{StatusCode: base.StatusOK}, c.stream, nil
+}
+
+// OnPlay implements gortsplib.ServerHandlerOnPlay.
+func (c *Camera) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+	return &base.Response{StatusCode: base.StatusOK}, nil
+}
