@@ -1,0 +1,659 @@
+// Package webrtc serves cameras' live video to browsers and WHEP players over
+// WebRTC (pion/webrtc), without transcoding.
+//
+// A Server is an http.Handler with one WHEP endpoint per camera (RFC 9725 style):
+//
+//	POST   {base}/{camera}/whep         SDP offer in, 201 + SDP answer, Location, ETag
+//	PATCH  {base}/{camera}/whep/{id}    trickled ICE candidates (application/trickle-ice-sdpfrag)
+//	DELETE {base}/{camera}/whep/{id}    ends the session
+//	OPTIONS on both                     CORS preflight
+//
+// All media goes through one UDP port (ICE UDP mux), optionally announced with
+// public addresses (NAT 1:1) and STUN/TURN servers. The camera's RTP packets are
+// forwarded as they come; a new viewer starts at the newest keyframe of the
+// camera's ring buffer, so the first picture shows at once. Who may watch is up
+// to Config.Authorize; every view is reported to Config.OnView when it ends.
+package webrtc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"vakt/sensors/camera"
+
+	"github.com/pion/interceptor"
+	pion "github.com/pion/webrtc/v4"
+)
+
+// Defaults for Config.
+const (
+	DefaultUDPAddr     = "0.0.0.0:8189"
+	DefaultMaxSessions = 16
+	DefaultQueue       = 128
+	maxOfferBytes      = 64 << 10
+)
+
+// Camera is what the server needs of a camera.
+type Camera interface {
+	Subscribe(replay camera.Replay, queue int) *camera.Subscription
+}
+
+// ICEServer is a STUN or TURN server handed to the WebRTC stack and announced to
+// WHEP clients (Link headers).
+type ICEServer struct {
+	URLs       []string // stun:host:port, turn:host:port?transport=udp, turns:...
+	Username   string
+	Credential string
+}
+
+// View is one finished live view.
+type View struct {
+	Who      string
+	Camera   string
+	Start    time.Time
+	Duration time.Duration
+	// Frames counts the frames sent to the viewer.
+	Frames uint64
+	// Ended says why the view ended: "viewer left" (DELETE), "connection
+	// failed", "connection closed", "camera stopped", "closed by the hub", or the
+	// reason given to CloseSessions.
+	Ended string
+}
+
+// Config configures a Server.
+type Config struct {
+	// BasePath is where the camera endpoints live, e.g. "/api/v1/cameras": the
+	// WHEP endpoint of camera "porch" is then /api/v1/cameras/porch/whep.
+	BasePath string
+	// Cameras finds a camera by name.
+	Cameras func(name string) (Camera, bool)
+	// Authorize decides whether the request may watch camera and names the
+	// viewer (a user, or a token's holder) for the view event. Nil refuses
+	// every request: the server never fails open.
+	Authorize func(r *http.Request, camera string) (who string, ok bool)
+	// OnView is called once per view when it ends.
+	OnView func(View)
+	// UDPAddr is the one UDP address all media uses (default 0.0.0.0:8189);
+	// forward this port for viewers outside the LAN.
+	UDPAddr string
+	// PublicIPs are addresses (NAT 1:1) announced in addition to the local ones,
+	// for a hub whose UDP port is forwarded from a router.
+	PublicIPs []string
+	// ICEServers are optional STUN/TURN servers.
+	ICEServers []ICEServer
+	// AllowOrigins lists the web origins other than the hub's own that may call
+	// the endpoints from a browser ("*" for any).
+	AllowOrigins []string
+	// IncludeLoopback also offers 127.0.0.1 candidates (for a viewer on the hub
+	// itself, and tests).
+	IncludeLoopback bool
+	// MaxSessions bounds concurrent views (default 16); more get 503.
+	MaxSessions int
+	// Queue is how many frames may wait for a slow viewer before it loses some
+	// and resumes at the next keyframe (default 128).
+	Queue  int
+	Logger *slog.Logger
+	// Now is the clock of view times (default time.Now).
+	Now func() time.Time
+}
+
+// Server is the WHEP endpoint set.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	api  *pion.API
+	udp  net.PacketConn
+	mux  *http.ServeMux
+	link []string // Link header values for the ICE servers
+
+	mu       sync.Mutex
+	sessions map[string]*session
+	closed   bool
+}
+
+// New opens the UDP port and returns the server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Cameras == nil {
+		return nil, errors.New("webrtc: Config.Cameras is required")
+	}
+	if cfg.UDPAddr == "" {
+		cfg.UDPAddr = DefaultUDPAddr
+	}
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = DefaultMaxSessions
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = DefaultQueue
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.BasePath = strings.TrimSuffix(cfg.BasePath, "/")
+	s := &Server{cfg: cfg, log: cfg.Logger, sessions: map[string]*session{}}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	for _, ip := range cfg.PublicIPs {
+		if net.ParseIP(ip) == nil {
+			return nil, fmt.Errorf("webrtc: public address %q is not an IP address", ip)
+		}
+	}
+	for _, is := range cfg.ICEServers {
+		for _, u := range is.URLs {
+			if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+				return nil, fmt.Errorf("webrtc: ICE server %q: must start with stun:, turn: or turns:", u)
+			}
+			link := fmt.Sprintf("<%s>; rel=\"ice-server\"", u)
+			if is.Username != "" {
+				link += fmt.Sprintf("; username=%q; credential=%q; credential-type=\"password\"", is.Username, is.Credential)
+			}
+			s.link = append(s.link, link)
+		}
+	}
+
+	udp, err := net.ListenPacket("udp4", cfg.UDPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("webrtc: listen udp %s: %w", cfg.UDPAddr, err)
+	}
+	s.udp = udp
+	se := pion.SettingEngine{LoggerFactory: pionLogs{s.log}}
+	se.SetICEUDPMux(pion.NewICEUDPMux(pionLogs{s.log}.NewLogger("udpmux"), udp))
+	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4})
+	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	if len(cfg.PublicIPs) > 0 {
+		err := se.SetICEAddressRewriteRules(pion.ICEAddressRewriteRule{
+			External:        cfg.PublicIPs,
+			AsCandidateType: pion.ICECandidateTypeHost,
+			Mode:            pion.ICEAddressRewriteAppend,
+		})
+		if err != nil {
+			udp.Close()
+			return nil, fmt.Errorf("webrtc: public addresses: %w", err)
+		}
+	}
+	me := &pion.MediaEngine{}
+	for i, profile := range []string{"42e01f", "42001f", "4d001f", "640032"} {
+		err := me.RegisterCodec(pion.RTPCodecParameters{
+			RTPCodecCapability: pion.RTPCodecCapability{
+				MimeType:     pion.MimeTypeH264,
+				ClockRate:    90000,
+				SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profile,
+				RTCPFeedback: []pion.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "goog-remb"}},
+			},
+			PayloadType: pion.PayloadType(102 + 2*i),
+		}, pion.RTPCodecTypeVideo)
+		if err != nil {
+			udp.Close()
+			return nil, fmt.Errorf("webrtc: register H.264: %w", err)
+		}
+	}
+	ir := &interceptor.Registry{}
+	if err := pion.RegisterDefaultInterceptors(me, ir); err != nil {
+		udp.Close()
+		return nil, fmt.Errorf("webrtc: interceptors: %w", err)
+	}
+	s.api = pion.NewAPI(pion.WithSettingEngine(se), pion.WithMediaEngine(me), pion.WithInterceptorRegistry(ir))
+
+	s.mux = http.NewServeMux()
+	b := cfg.BasePath
+	s.mux.HandleFunc("POST "+b+"/{camera}/whep", s.post)
+	s.mux.HandleFunc("OPTIONS "+b+"/{camera}/whep", s.options)
+	s.mux.HandleFunc("PATCH "+b+"/{camera}/whep/{id}", s.patch)
+	s.mux.HandleFunc("DELETE "+b+"/{camera}/whep/{id}", s.delete)
+	s.mux.HandleFunc("OPTIONS "+b+"/{camera}/whep/{id}", s.options)
+	return s, nil
+}
+
+// UDPAddr is the address of the media port.
+func (s *Server) UDPAddr() net.Addr { return s.udp.LocalAddr() }
+
+// ServeHTTP serves the WHEP endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.cors(w, r)
+	s.mux.ServeHTTP(w, r)
+}
+
+// Close ends every session and closes the UDP port.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	all := make([]*session, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		all = append(all, ss)
+	}
+	s.mu.Unlock()
+	for _, ss := range all {
+		ss.end("closed by the hub")
+	}
+	if err := s.udp.Close(); err != nil {
+		return fmt.Errorf("webrtc: close udp: %w", err)
+	}
+	return nil
+}
+
+// Session describes a live view in progress.
+type Session struct {
+	ID, Who, Camera string
+	Start           time.Time
+}
+
+// Sessions lists the views in progress, oldest first.
+func (s *Server) Sessions() []Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Session, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		out = append(out, Session{ID: ss.id, Who: ss.who, Camera: ss.camera, Start: ss.start})
+	}
+	slices.SortFunc(out, func(a, b Session) int { return a.Start.Compare(b.Start) })
+	return out
+}
+
+// CloseSessions ends the views match selects (say, an operator's when their
+// window ends) with reason as View.Ended, and returns how many it ended.
+func (s *Server) CloseSessions(match func(who, camera string) bool, reason string) int {
+	s.mu.Lock()
+	var sel []*session
+	for _, ss := range s.sessions {
+		if match(ss.who, ss.camera) {
+			sel = append(sel, ss)
+		}
+	}
+	s.mu.Unlock()
+	for _, ss := range sel {
+		ss.end(reason)
+	}
+	return len(sel)
+}
+
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" || !(slices.Contains(s.cfg.AllowOrigins, origin) || slices.Contains(s.cfg.AllowOrigins, "*")) {
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Add("Vary", "Origin")
+	h.Set("Access-Control-Expose-Headers", "Location, ETag, Link, Accept-Patch")
+}
+
+func (s *Server) options(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	if r.PathValue("id") == "" {
+		h.Set("Allow", "OPTIONS, POST")
+		h.Set("Accept-Post", "application/sdp")
+	} else {
+		h.Set("Allow", "OPTIONS, PATCH, DELETE")
+		h.Set("Accept-Patch", "application/trickle-ice-sdpfrag")
+	}
+	if h.Get("Access-Control-Allow-Origin") != "" {
+		h.Set("Access-Control-Allow-Methods", h.Get("Allow"))
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match")
+		h.Set("Access-Control-Max-Age", "600")
+	}
+	for _, l := range s.link {
+		h.Add("Link", l)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// fail answers with a plain-text error and logs it.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	s.log.Warn("webrtc: request refused", "method", r.Method, "path", r.URL.Path, "status", code, "err", msg)
+	http.Error(w, msg, code)
+}
+
+func (s *Server) post(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("camera")
+	if s.cfg.Authorize == nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vakt"`)
+		s.fail(w, r, http.StatusUnauthorized, "webrtc: live view needs a login or a token")
+		return
+	}
+	who, ok := s.cfg.Authorize(r, name)
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vakt"`)
+		s.fail(w, r, http.StatusUnauthorized, "webrtc: not allowed to watch camera "+name)
+		return
+	}
+	cam, ok := s.cfg.Cameras(name)
+	if !ok {
+		s.fail(w, r, http.StatusNotFound, "webrtc: no camera "+name)
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/sdp") {
+		s.fail(w, r, http.StatusUnsupportedMediaType, fmt.Sprintf("webrtc: content type %q, want application/sdp", ct))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOfferBytes))
+	if err != nil {
+		s.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("webrtc: offer: %v", err))
+		return
+	}
+	s.mu.Lock()
+	full := len(s.sessions) >= s.cfg.MaxSessions
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		s.fail(w, r, http.StatusServiceUnavailable, "webrtc: shutting down")
+		return
+	}
+	if full {
+		w.Header().Set("Retry-After", "10")
+		s.fail(w, r, http.StatusServiceUnavailable, fmt.Sprintf("webrtc: %d live views already; close one first", s.cfg.MaxSessions))
+		return
+	}
+	ss, answer, code, err := s.open(r.Context(), name, who, cam, string(body))
+	if err != nil {
+		s.fail(w, r, code, err.Error())
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/sdp")
+	h.Set("Location", s.cfg.BasePath+"/"+name+"/whep/"+ss.id)
+	h.Set("ETag", ss.etag)
+	h.Set("Accept-Patch", "application/trickle-ice-sdpfrag")
+	for _, l := range s.link {
+		h.Add("Link", l)
+	}
+	w.WriteHeader(http.StatusCreated)
+	if _, err := io.WriteString(w, answer); err != nil {
+		s.log.Debug("webrtc: write answer", "err", err)
+	}
+	s.log.Info("webrtc: live view started", "camera", name, "who", who, "session", ss.id)
+}
+
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request) *session {
+	s.mu.Lock()
+	ss := s.sessions[r.PathValue("id")]
+	s.mu.Unlock()
+	if ss == nil || ss.camera != r.PathValue("camera") {
+		s.fail(w, r, http.StatusNotFound, "webrtc: no such session")
+		return nil
+	}
+	return ss
+}
+
+func (s *Server) delete(w http.ResponseWriter, r *http.Request) {
+	ss := s.lookup(w, r)
+	if ss == nil {
+		return
+	}
+	ss.end("viewer left")
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) patch(w http.ResponseWriter, r *http.Request) {
+	ss := s.lookup(w, r)
+	if ss == nil {
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/trickle-ice-sdpfrag") {
+		s.fail(w, r, http.StatusUnsupportedMediaType, fmt.Sprintf("webrtc: content type %q, want application/trickle-ice-sdpfrag", ct))
+		return
+	}
+	if m := r.Header.Get("If-Match"); m != "" && m != "*" && m != ss.etag {
+		s.fail(w, r, http.StatusPreconditionFailed, "webrtc: ETag does not match the session")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOfferBytes))
+	if err != nil {
+		s.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("webrtc: fragment: %v", err))
+		return
+	}
+	frag, err := parseFragment(string(body))
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	if frag.ufrag != "" && frag.ufrag != ss.remoteUfrag {
+		s.fail(w, r, http.StatusNotImplemented, "webrtc: ICE restart is not supported; start a new session")
+		return
+	}
+	for _, c := range frag.candidates {
+		mid := c.mid
+		if err := ss.pc.AddICECandidate(pion.ICECandidateInit{Candidate: c.line, SDPMid: &mid}); err != nil {
+			s.fail(w, r, http.StatusBadRequest, fmt.Sprintf("webrtc: candidate %q: %v", c.line, err))
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type fragCandidate struct{ mid, line string }
+
+type fragment struct {
+	ufrag      string
+	candidates []fragCandidate
+}
+
+// parseFragment reads a trickle-ice-sdpfrag body (RFC 8840).
+func parseFragment(body string) (fragment, error) {
+	var f fragment
+	mid := ""
+	for raw := range strings.SplitSeq(body, "\n") {
+		line := strings.TrimRight(raw, "\r")
+		switch {
+		case line == "":
+		case strings.HasPrefix(line, "a=ice-ufrag:"):
+			f.ufrag = strings.TrimPrefix(line, "a=ice-ufrag:")
+		case strings.HasPrefix(line, "a=mid:"):
+			mid = strings.TrimPrefix(line, "a=mid:")
+		case strings.HasPrefix(line, "a=candidate:"):
+			f.candidates = append(f.candidates, fragCandidate{mid: mid, line: strings.TrimPrefix(line, "a=")})
+		case strings.HasPrefix(line, "a="), strings.HasPrefix(line, "m="):
+			// ice-pwd, ice-options, end-of-candidates, group: nothing to do.
+		default:
+			return fragment{}, fmt.Errorf("webrtc: fragment line %q is not an SDP attribute", line)
+		}
+	}
+	return f, nil
+}
+
+func randomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}
+
+// gatherTimeout bounds the wait for local candidates before answering.
+const gatherTimeout = 5 * time.Second
+
+// open creates the peer connection and answers the offer. On error it returns
+// the HTTP status to answer with.
+func (s *Server) open(ctx context.Context, name, who string, cam Camera, offer string) (*session, string, int, error) {
+	iceServers := make([]pion.ICEServer, 0, len(s.cfg.ICEServers))
+	for _, is := range s.cfg.ICEServers {
+		iceServers = append(iceServers, pion.ICEServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential})
+	}
+	pc, err := s.api.NewPeerConnection(pion.Configuration{ICEServers: iceServers})
+	if err != nil {
+		return nil, "", http.StatusInternalServerError, fmt.Errorf("webrtc: peer connection: %w", err)
+	}
+	ss := &session{
+		s: s, id: randomID(16), etag: `"` + randomID(8) + `"`, camera: name, who: who, cam: cam, pc: pc,
+		start: s.cfg.Now(), bound: make(chan struct{}), connected: make(chan struct{}), done: make(chan struct{}),
+	}
+	fail := func(code int, err error) (*session, string, int, error) {
+		if cerr := pc.Close(); cerr != nil {
+			s.log.Debug("webrtc: close", "err", cerr)
+		}
+		return nil, "", code, err
+	}
+	inner, err := pion.NewTrackLocalStaticRTP(pion.RTPCodecCapability{MimeType: pion.MimeTypeH264, ClockRate: 90000}, "video", "vakt-"+name)
+	if err != nil {
+		return fail(http.StatusInternalServerError, fmt.Errorf("webrtc: track: %w", err))
+	}
+	ss.track = &boundTrack{TrackLocalStaticRTP: inner, bound: ss.bound}
+	sender, err := pc.AddTrack(ss.track)
+	if err != nil {
+		return fail(http.StatusInternalServerError, fmt.Errorf("webrtc: add track: %w", err))
+	}
+	if err := pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeOffer, SDP: offer}); err != nil {
+		return fail(http.StatusBadRequest, fmt.Errorf("webrtc: offer: %w", err))
+	}
+	answer, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return fail(http.StatusBadRequest, fmt.Errorf("webrtc: answer: %w", err))
+	}
+	gathered := pion.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(answer); err != nil {
+		return fail(http.StatusInternalServerError, fmt.Errorf("webrtc: local description: %w", err))
+	}
+	if len(sender.GetParameters().Codecs) == 0 {
+		return fail(http.StatusNotAcceptable, errors.New("webrtc: the offer has no H.264 video to receive"))
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return fail(http.StatusServiceUnavailable, fmt.Errorf("webrtc: gathering candidates: %w", ctx.Err()))
+	case <-time.After(gatherTimeout):
+		return fail(http.StatusServiceUnavailable, errors.New("webrtc: gathering candidates took too long"))
+	}
+	if rd := pc.RemoteDescription(); rd != nil && rd.SDP != "" {
+		ss.remoteUfrag = sdpAttr(rd.SDP, "ice-ufrag")
+	}
+
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return fail(http.StatusServiceUnavailable, errors.New("webrtc: shutting down"))
+	}
+	s.sessions[ss.id] = ss
+	s.mu.Unlock()
+
+	pc.OnConnectionStateChange(func(st pion.PeerConnectionState) {
+		switch st {
+		case pion.PeerConnectionStateConnected:
+			ss.connOnce.Do(func() { close(ss.connected) })
+		case pion.PeerConnectionStateFailed:
+			go ss.end("connection failed")
+		case pion.PeerConnectionStateClosed:
+			go ss.end("connection closed")
+		}
+	})
+	go ss.readRTCP(sender)
+	go ss.forward()
+	return ss, pc.LocalDescription().SDP, 0, nil
+}
+
+// sdpAttr is the first a=name: value in sdp.
+func sdpAttr(sdp, name string) string {
+	for line := range strings.SplitSeq(sdp, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimRight(line, "\r"), "a="+name+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// boundTrack signals when the track is bound to a connection (DTLS done):
+// packets written before are lost, so forwarding waits for it.
+type boundTrack struct {
+	*pion.TrackLocalStaticRTP
+	bound chan struct{}
+	once  sync.Once
+}
+
+func (t *boundTrack) Bind(ctx pion.TrackLocalContext) (pion.RTPCodecParameters, error) {
+	p, err := t.TrackLocalStaticRTP.Bind(ctx)
+	if err == nil {
+		t.once.Do(func() { close(t.bound) })
+	}
+	return p, err
+}
+
+type session struct {
+	s           *Server
+	id, etag    string
+	camera, who string
+	remoteUfrag string
+	cam         Camera
+	pc          *pion.PeerConnection
+	track       *boundTrack
+	start       time.Time
+	bound, done chan struct{}
+	connected   chan struct{}
+	connOnce    sync.Once
+	endOnce     sync.Once
+	mu          sync.Mutex
+	frames      uint64
+}
+
+// readRTCP drains the sender's RTCP (the interceptors act on it).
+func (ss *session) readRTCP(sender *pion.RTPSender) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := sender.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// forward sends the camera's frames, from the newest keyframe on, once the
+// connection is up.
+func (ss *session) forward() {
+	for _, ch := range []chan struct{}{ss.bound, ss.connected} {
+		select {
+		case <-ch:
+		case <-ss.done:
+			return
+		}
+	}
+	sub := ss.cam.Subscribe(camera.ReplayGOP, ss.s.cfg.Queue)
+	defer sub.Close()
+	for {
+		select {
+		case <-ss.done:
+			return
+		case f, ok := <-sub.C():
+			if !ok {
+				go ss.end("camera stopped")
+				return
+			}
+			for _, p := range f.RTP {
+				if err := ss.track.WriteRTP(p); err != nil {
+					if errors.Is(err, io.ErrClosedPipe) {
+						return
+					}
+					ss.s.log.Debug("webrtc: write rtp", "session", ss.id, "err", err)
+				}
+			}
+			ss.mu.Lock()
+			ss.frames++
+			ss.mu.Unlock()
+		}
+	}
+}
+
+// end closes the session once and reports the view.
+func (ss *session) end(reason string) {
+	ss.endOnce.Do(func() {
+		close(ss.done)
+		s := ss.s
+		s.mu.Lock()
+		delete(s.sessions, ss.id)
+		s.mu.Unlock()
+		if err := ss.pc.Close(); err != nil {
+			s.log.Debug("webrtc: close peer connection", "session", ss.id, "err", err)
+		}
+		ss.mu.Lock()
+		v := View{Who: ss.who, Camera: ss.camera, Start: ss.start, Duration: s.cfg.Now().Sub(ss.start), Frames: ss.frames, Ended: reason}
+		ss.mu.Unlock()
+		s.log.Info("webrtc: live view ended", "camera", v.Camera, "who", v.Who, "duration", v.Duration, "frames", v.Frames, "ended", reason)
+		if s.cfg.OnView != nil {
+			s.cfg.OnView(v)
+		}
+	})
+}
