@@ -467,8 +467,8 @@ func randomID(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// gatherTimeout bounds the wait for local candidates before answering.
-const gatherTimeout = 5 * time.Second
+// gatherTimeout bounds the wait for candidates before answering.
+const gatherTimeout = 2 * time.Second
 
 // open creates the peer connection and answers the offer. On error it returns
 // the HTTP status to answer with.
@@ -519,7 +519,9 @@ func (s *Server) open(ctx context.Context, name, who string, cam Camera, offer s
 	case <-ctx.Done():
 		return fail(http.StatusServiceUnavailable, fmt.Errorf("webrtc: gathering candidates: %w", ctx.Err()))
 	case <-time.After(gatherTimeout):
-		return fail(http.StatusServiceUnavailable, errors.New("webrtc: gathering candidates took too long"))
+		// A STUN or TURN server that does not answer: go on with the
+		// candidates found so far (the local ones come at once).
+		s.log.Warn("webrtc: gathering candidates took too long; answering with those found", "after", gatherTimeout)
 	}
 	if rd := pc.RemoteDescription(); rd != nil && rd.SDP != "" {
 		ss.remoteUfrag = sdpAttr(rd.SDP, "ice-ufrag")

@@ -76,7 +76,12 @@ func stepClock(base time.Time) func() time.Time {
 
 var t0 = time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC)
 
-func newServer(t testing.TB, cams map[string]Camera, v *views) (*Server, *httptest.Server) {
+// stunLink is the Link header of the STUN server the tests that check headers
+// configure; it is never contacted in time (answers go out after gatherTimeout
+// with the local candidates).
+const stunLink = `<stun:127.0.0.1:9>; rel="ice-server"`
+
+func newServer(t testing.TB, cams map[string]Camera, v *views, ice ...ICEServer) (*Server, *httptest.Server) {
 	t.Helper()
 	cfg := Config{
 		BasePath: "/api/v1/cameras",
@@ -96,7 +101,7 @@ func newServer(t testing.TB, cams map[string]Camera, v *views) (*Server, *httpte
 		UDPAddr:         "127.0.0.1:0",
 		IncludeLoopback: true,
 		AllowOrigins:    []string{"https://player.example"},
-		ICEServers:      []ICEServer{{URLs: []string{"stun:stun.example:3478"}}},
+		ICEServers:      ice,
 		Logger:          quietLogger(),
 		Now:             stepClock(t0),
 	}
@@ -232,7 +237,7 @@ func do(t *testing.T, method, url string, hdr map[string]string, body string) *h
 func TestWHEPLiveViewStartsAtKeyframeAndEndsOnDelete(t *testing.T) {
 	cam := liveCamera(t, "porch")
 	v := &views{ch: make(chan View, 4)}
-	s, hs := newServer(t, map[string]Camera{"porch": cam}, v)
+	s, hs := newServer(t, map[string]Camera{"porch": cam}, v, ICEServer{URLs: []string{"stun:127.0.0.1:9"}})
 
 	w := newViewer(t, hs.URL+"/api/v1/cameras/porch/whep", "alice-token")
 	if w.resp.StatusCode != http.StatusCreated {
@@ -252,7 +257,7 @@ func TestWHEPLiveViewStartsAtKeyframeAndEndsOnDelete(t *testing.T) {
 	}
 	want := map[string]string{
 		"Content-Type": "application/sdp",
-		"Link":         `<stun:stun.example:3478>; rel="ice-server"`,
+		"Link":         stunLink,
 		"Accept-Patch": "application/trickle-ice-sdpfrag",
 	}
 	if !mapsEqual(hdr, want) {
@@ -378,7 +383,7 @@ func TestWHEPRefusals(t *testing.T) {
 func TestWHEPOptionsPatchAndCloseSessions(t *testing.T) {
 	cam := liveCamera(t, "porch")
 	v := &views{ch: make(chan View, 4)}
-	s, hs := newServer(t, map[string]Camera{"porch": cam}, v)
+	s, hs := newServer(t, map[string]Camera{"porch": cam}, v, ICEServer{URLs: []string{"stun:127.0.0.1:9"}})
 	endpoint := hs.URL + "/api/v1/cameras/porch/whep"
 
 	resp := do(t, http.MethodOptions, endpoint, map[string]string{"Origin": "https://player.example", "Access-Control-Request-Method": "POST"}, "")
@@ -393,7 +398,7 @@ func TestWHEPOptionsPatchAndCloseSessions(t *testing.T) {
 		"Access-Control-Allow-Headers":  "Authorization, Content-Type, If-Match",
 		"Access-Control-Expose-Headers": "Location, ETag, Link, Accept-Patch",
 		"Accept-Post":                   "application/sdp",
-		"Link":                          `<stun:stun.example:3478>; rel="ice-server"`,
+		"Link":                          stunLink,
 	}
 	if !mapsEqual(got, want) {
 		t.Errorf("OPTIONS:\n%v\nwant\n%v", got, want)
