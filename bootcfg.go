@@ -34,6 +34,8 @@ type bootFile struct {
 	MQTT      bootMQTT `yaml:"mqtt"`
 	// Uplink is the monitoring centre's receivers; none means no uplink.
 	Uplink uplink.Config `yaml:"uplink"`
+	// Video is the cameras and alarm clips.
+	Video bootVideo `yaml:"video"`
 }
 
 // bootMQTT configures the embedded broker, or the external one used instead, and
@@ -139,6 +141,7 @@ func (f bootFile) Validate() error {
 		errs = append(errs, fmt.Errorf("http and https are both off: nobody could reach the hub"))
 	}
 	errs = append(errs, f.MQTT.validateBroker()...)
+	errs = append(errs, f.Video.validate()...)
 	if len(f.Uplink.Paths) > 0 {
 		if err := f.Uplink.Validate(); err != nil {
 			errs = append(errs, err)

@@ -122,3 +122,33 @@ func TestBootExternalBroker(t *testing.T) {
 		}
 	}
 }
+
+func TestBootVideo(t *testing.T) {
+	f, err := parseBoot([]byte("video:\n  clip_seconds: 30\n  clip_quota_mb: 512\n  cameras:\n" +
+		"    - {name: porch, url: \"rtsp://viewer:pw@192.168.1.20:554/stream1\", always_on: true, buffer_seconds: 15, zones: [front_door, hall]}\n" +
+		"    - {name: garage-2, url: \"rtsps://cam.lan/live\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bootVideo{ClipSeconds: 30, ClipQuotaMB: 512, Cameras: []bootCamera{
+		{Name: "porch", URL: "rtsp://viewer:pw@192.168.1.20:554/stream1", AlwaysOn: true, BufferSeconds: 15, Zones: []string{"front_door", "hall"}},
+		{Name: "garage-2", URL: "rtsps://cam.lan/live"},
+	}}
+	if !reflect.DeepEqual(f.Video, want) {
+		t.Fatalf("got %+v\nwant %+v", f.Video, want)
+	}
+	for _, tc := range []struct{ body, err string }{
+		{"video:\n  cameras:\n    - {name: \"front door\", url: \"rtsp://h/x\"}\n", `video.cameras[0]: name "front door": use 1 to 64 letters, digits, - and _`},
+		{"video:\n  cameras:\n    - {name: a, url: \"rtsp://h/x\"}\n    - {name: a, url: \"rtsp://h/y\"}\n", `video.cameras[1]: duplicate camera "a"`},
+		{"video:\n  cameras:\n    - {name: a, url: \"http://viewer:pw@h/x\"}\n", `video.cameras[0]: camera a: url "http://viewer:xxxxx@h/x": scheme must be rtsp or rtsps`},
+		{"video:\n  cameras:\n    - {name: a, url: \"rtsp://h/x\", buffer_seconds: 600}\n", "video.cameras[0]: buffer_seconds 600 is not between 0 and 120"},
+		{"video:\n  clip_seconds: -1\n", "video.clip_seconds -1 is not between 0 and 600"},
+		{"video:\n  clip_quota_mb: -5\n", "video.clip_quota_mb -5 is negative"},
+		{"video:\n  cameras:\n    - {name: a, url: \"rtsp://h/x\", fps: 5}\n", "yaml: unmarshal errors:\n  line 3: field fps not found in type main.bootCamera"},
+	} {
+		_, err := parseBoot([]byte(tc.body))
+		if err == nil || err.Error() != tc.err {
+			t.Errorf("%q:\n got %v\nwant %s", tc.body, err, tc.err)
+		}
+	}
+}

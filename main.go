@@ -318,6 +318,14 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		return err
 	}
 	zb.drivers(set.Zigbee, drivers)
+	zoneIDs := map[string]bool{}
+	for _, z := range cfg.Zones {
+		zoneIDs[z.ID] = true
+	}
+	video, err := newVideoSide(boot.Video, boot.Data, zoneIDs, log)
+	if err != nil {
+		return err
+	}
 	gp, err := newGPIOSide(set.GPIO, opt.gpio, log)
 	if err != nil {
 		return err
@@ -408,6 +416,9 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	goRun("mqtt api", api.Run)
 	if up != nil {
 		goRun("uplink", up.Run)
+	}
+	if video != nil {
+		video.start(h, goRun)
 	}
 	goRun("metrics", mets.Run)
 	goRun("retention", func(ctx context.Context) error { return prune(ctx, store, h, log) })

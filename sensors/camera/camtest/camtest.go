@@ -90,6 +90,8 @@ type Camera struct {
 	sessions  map[*gortsplib.ServerSession]struct{}
 	setups    int
 
+	pubSignal chan struct{} // a frame was published
+
 	done chan struct{}
 	wg   sync.WaitGroup
 }
@@ -104,7 +106,7 @@ func Start(t testing.TB, opts Options) *Camera {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Camera{t: t, opts: opts, Stream: st, sessions: map[*gortsplib.ServerSession]struct{}{}, done: make(chan struct{})}
+	c := &Camera{t: t, opts: opts, Stream: st, sessions: map[*gortsplib.ServerSession]struct{}{}, pubSignal: make(chan struct{}, 1), done: make(chan struct{})}
 	var ln net.Listener
 	c.server = &gortsplib.Server{
 		Handler:     c,
@@ -219,6 +221,24 @@ func (c *Camera) publish() {
 		c.mu.Lock()
 		c.published++
 		c.mu.Unlock()
+		select {
+		case c.pubSignal <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// AwaitPublished waits until the camera has published n frames in all, or
+// fails the test after 20 s.
+func (c *Camera) AwaitPublished(t testing.TB, n int) {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for c.Published() < n {
+		select {
+		case <-c.pubSignal:
+		case <-timeout:
+			t.Fatalf("camtest: %d frames published, want %d", c.Published(), n)
+		}
 	}
 }
 
