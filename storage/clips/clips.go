@@ -23,6 +23,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4"
 )
 
 // Defaults for Config.
@@ -314,7 +315,7 @@ func (e *encoder) add(f *camera.Frame) error {
 				pps = n
 			}
 		}
-		init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: 1, TimeScale: timeScale, Codec: &fmp4.CodecH264{SPS: sps, PPS: pps}}}}
+		init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: 1, TimeScale: timeScale, Codec: &mp4.CodecH264{SPS: sps, PPS: pps}}}}
 		if err := e.write(init.Marshal); err != nil {
 			return fmt.Errorf("init segment: %w", err)
 		}

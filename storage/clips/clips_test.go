@@ -17,6 +17,7 @@ import (
 	"vakt/sensors/camera/camtest"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mp4"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -120,7 +121,7 @@ func TestClipHoldsPreAndPostAlarmVideo(t *testing.T) {
 	if err := init.Unmarshal(bytes.NewReader(data)); err != nil {
 		t.Fatal(err)
 	}
-	h, ok := init.Tracks[0].Codec.(*fmp4.CodecH264)
+	h, ok := init.Tracks[0].Codec.(*mp4.CodecH264)
 	if len(init.Tracks) != 1 || !ok || init.Tracks[0].TimeScale != 90000 {
 		t.Fatalf("init %+v", init.Tracks[0])
 	}

@@ -152,7 +152,7 @@ func New(cfg Config) (*Server, error) {
 	for _, is := range cfg.ICEServers {
 		for _, u := range is.URLs {
 			if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
-				return nil, fmt.Errorf("webrtc: ICE server %q: must start with stun:, turn: or turns:", u)
+				return nil, fmt.Errorf("webrtc: ICE server %q: scheme must be stun, turn or turns", u)
 			}
 			link := fmt.Sprintf("<%s>; rel=\"ice-server\"", u)
 			if is.Username != "" {
@@ -505,13 +505,17 @@ func (s *Server) open(ctx context.Context, name, who string, cam Camera, offer s
 	}
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
+		if strings.Contains(err.Error(), "no codecs") {
+			// The offer's video has no H.264 (pion has no error value for it).
+			return fail(http.StatusNotAcceptable, fmt.Errorf("webrtc: the offer has no H.264 video to receive: %w", err))
+		}
 		return fail(http.StatusBadRequest, fmt.Errorf("webrtc: answer: %w", err))
 	}
 	gathered := pion.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(answer); err != nil {
 		return fail(http.StatusInternalServerError, fmt.Errorf("webrtc: local description: %w", err))
 	}
-	if len(sender.GetParameters().Codecs) == 0 {
+	if !negotiated(pc, sender) {
 		return fail(http.StatusNotAcceptable, errors.New("webrtc: the offer has no H.264 video to receive"))
 	}
 	select {
@@ -548,6 +552,18 @@ func (s *Server) open(ctx context.Context, name, who string, cam Camera, offer s
 	go ss.readRTCP(sender)
 	go ss.forward()
 	return ss, pc.LocalDescription().SDP, 0, nil
+}
+
+// negotiated reports whether sender's track got an m-line of the offer with a
+// codec both sides have.
+func negotiated(pc *pion.PeerConnection, sender *pion.RTPSender) bool {
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Sender() == sender {
+			return tr.Mid() != "" && len(tr.Sender().GetParameters().Codecs) > 0 &&
+				(tr.Direction() == pion.RTPTransceiverDirectionSendonly || tr.Direction() == pion.RTPTransceiverDirectionSendrecv)
+		}
+	}
+	return false
 }
 
 // sdpAttr is the first a=name: value in sdp.

@@ -356,6 +356,35 @@ func TestWHEPRefusals(t *testing.T) {
 			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
+	// Valid offers with nothing to send them: audio only, video without H.264.
+	vp8 := &pion.MediaEngine{}
+	if err := vp8.RegisterCodec(pion.RTPCodecParameters{RTPCodecCapability: pion.RTPCodecCapability{MimeType: pion.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96}, pion.RTPCodecTypeVideo); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		api  *pion.API
+		kind pion.RTPCodecType
+	}{
+		{"audio only", pion.NewAPI(), pion.RTPCodecTypeAudio},
+		{"VP8 only", pion.NewAPI(pion.WithMediaEngine(vp8)), pion.RTPCodecTypeVideo},
+	} {
+		pc, err := tc.api.NewPeerConnection(pion.Configuration{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		if _, err := pc.AddTransceiverFromKind(tc.kind, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+		offer, err := pc.CreateOffer(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp := do(t, http.MethodPost, base+"porch/whep", map[string]string{"Content-Type": "application/sdp", "Authorization": "Bearer alice-token"}, offer.SDP); resp.StatusCode != http.StatusNotAcceptable {
+			t.Errorf("%s offer: %d, want 406", tc.name, resp.StatusCode)
+		}
+	}
 	if got := s.Sessions(); len(got) != 0 {
 		t.Errorf("sessions: %+v", got)
 	}
