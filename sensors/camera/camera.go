@@ -304,7 +304,8 @@ func (c *Camera) Run(ctx context.Context) error {
 		}
 		c.mu.Lock()
 		wanted := c.wanted(c.clock.Now())
-		if err != nil && !errors.Is(err, errIdle) {
+		// A canceled stream (ctx is live) was ended for want of viewers.
+		if err != nil && !errors.Is(err, context.Canceled) {
 			c.state.LastError = err.Error()
 		}
 		c.mu.Unlock()
@@ -336,8 +337,6 @@ func (c *Camera) Run(ctx context.Context) error {
 	c.deliver()
 	return ctx.Err()
 }
-
-var errIdle = errors.New("camera: no one watching")
 
 // waitWanted blocks until the camera should connect; false when ctx ended.
 func (c *Camera) waitWanted(ctx context.Context) bool {

@@ -353,6 +353,7 @@ func TestStallIsAFaultUntilFramesFlowAgain(t *testing.T) {
 	for n := 0; n < fake.Published(); n++ {
 		next(t, sub)
 	}
+	<-clk.afters // the stall check waits on the clock
 	clk.Advance(6 * time.Second)
 	if st := ch.next(t); st != (State{Camera: "drive", Status: StatusStreaming, Fault: "no video for 6s"}) {
 		t.Errorf("after 6s without frames: %+v", st)
@@ -408,5 +409,42 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("New(%+v) = %v, want %q", tc.cfg, err, tc.want)
 		}
+	}
+}
+
+func TestOnDemandConnectsWhileWatched(t *testing.T) {
+	fake := camtest.Start(t, camtest.Options{FPS: 25})
+	clk := newFakeClock()
+	ch := make(states, 16)
+	cam, err := New(Config{Name: "garage", URL: fake.URL}, Options{Logger: quietLogger(), Clock: clk, OnState: func(s State) { ch <- s }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCamera(t, cam)
+	// Not watched: idle, and the stall check raises nothing.
+	clk.Advance(time.Minute)
+	if s := cam.State(); s != (State{Camera: "garage", Status: StatusIdle}) || fake.Setups() != 0 {
+		t.Fatalf("unwatched: state %+v, %d setups", s, fake.Setups())
+	}
+	sub := cam.Subscribe(ReplayGOP, 100)
+	if f := next(t, sub); !f.Key {
+		t.Errorf("first frame of an on-demand camera is not a keyframe: %v", describeFrame(f))
+	}
+	for st := ch.next(t); st.Status != StatusStreaming; st = ch.next(t) {
+		if st != (State{Camera: "garage", Status: StatusConnecting}) {
+			t.Fatalf("state %+v before streaming", st)
+		}
+	}
+	sub.Close()
+	// Still connected when the last viewer leaves; idle after the linger time.
+	if s := cam.State(); s.Status != StatusStreaming {
+		t.Errorf("right after the last viewer left: %+v", s)
+	}
+	clk.Advance(11 * time.Second)
+	if st := ch.next(t); st != (State{Camera: "garage", Status: StatusIdle}) {
+		t.Errorf("after the last viewer left and 11s: %+v", st)
+	}
+	if cam.Stats().Connects != 1 {
+		t.Errorf("connects %d, want 1", cam.Stats().Connects)
 	}
 }
