@@ -1,6 +1,7 @@
 package webrtc
 
 import (
+	"runtime"
 	"testing"
 	"time"
 
@@ -65,4 +66,46 @@ func BenchmarkTimeToFirstFrame(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkViewerMemory reports the memory (heap and goroutine stacks) ten
+// connected viewers of one always-on camera take, per viewer, measured after a
+// collection. Both ends of
+// each connection live in the test process, so the figure is an upper bound:
+// the hub's side is about half of it.
+func BenchmarkViewerMemory(b *testing.B) {
+	cam := liveCamera(b, "porch")
+	_, hs := newServer(b, map[string]Camera{"porch": cam}, nil)
+	const n = 10
+	var perViewer float64
+	for b.Loop() {
+		before := inUse()
+		var ws []*viewer
+		for range n {
+			w := newViewer(b, hs.URL+"/api/v1/cameras/porch/whep", "alice-token")
+			if w.resp.StatusCode != 201 {
+				b.Fatalf("POST: %d %s", w.resp.StatusCode, w.answer)
+			}
+			ws = append(ws, w)
+		}
+		for _, w := range ws {
+			for range 25 { // a second of video each
+				w.next(b)
+			}
+		}
+		perViewer = float64(inUse()-before) / n
+		for _, w := range ws {
+			if err := w.pc.Close(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(perViewer, "B/viewer")
+}
+
+func inUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse + m.StackInuse)
 }
