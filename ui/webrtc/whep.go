@@ -32,6 +32,7 @@ import (
 
 	"vakt/sensors/camera"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	pion "github.com/pion/webrtc/v4"
 )
@@ -110,12 +111,14 @@ type Config struct {
 
 // Server is the WHEP endpoint set.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	api  *pion.API
-	udp  net.PacketConn
-	mux  *http.ServeMux
-	link []string // Link header values for the ICE servers
+	cfg Config
+	log *slog.Logger
+	api *pion.API
+	udp net.PacketConn
+	// udpMux serves every session's ICE and media on udp.
+	udpMux ice.UDPMux
+	mux    *http.ServeMux
+	link   []string // Link header values for the ICE servers
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -168,7 +171,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.udp = udp
 	se := pion.SettingEngine{LoggerFactory: pionLogs{s.log}}
-	se.SetICEUDPMux(pion.NewICEUDPMux(pionLogs{s.log}.NewLogger("udpmux"), udp))
+	s.udpMux = pion.NewICEUDPMux(pionLogs{s.log}.NewLogger("udpmux"), udp)
+	se.SetICEUDPMux(s.udpMux)
 	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4})
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	if len(cfg.PublicIPs) > 0 {
@@ -227,6 +231,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Close ends every session and closes the UDP port.
 func (s *Server) Close() error {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
 	s.closed = true
 	all := make([]*session, 0, len(s.sessions))
 	for _, ss := range s.sessions {
@@ -236,8 +244,8 @@ func (s *Server) Close() error {
 	for _, ss := range all {
 		ss.end("closed by the hub")
 	}
-	if err := s.udp.Close(); err != nil {
-		return fmt.Errorf("webrtc: close udp: %w", err)
+	if err := s.udpMux.Close(); err != nil {
+		return fmt.Errorf("webrtc: close udp %s: %w", s.udp.LocalAddr(), err)
 	}
 	return nil
 }

@@ -26,6 +26,12 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // liveCamera runs an always-on camera on a fake RTSP camera and returns it once
 // its ring buffer holds a keyframe and some frames after it.
 func liveCamera(t testing.TB, name string) *camera.Camera {
+	cam, _ := stoppableCamera(t, name)
+	return cam
+}
+
+// stoppableCamera is liveCamera with a function that stops the camera.
+func stoppableCamera(t testing.TB, name string) (*camera.Camera, func()) {
 	t.Helper()
 	fake := camtest.Start(t, camtest.Options{FPS: 25})
 	cam, err := camera.New(camera.Config{Name: name, URL: fake.URL, AlwaysOn: true}, camera.Options{Logger: quietLogger()})
@@ -36,7 +42,9 @@ func liveCamera(t testing.TB, name string) *camera.Camera {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- cam.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
 	for range 13 {
 		select {
 		case <-sub.C():
@@ -45,7 +53,7 @@ func liveCamera(t testing.TB, name string) *camera.Camera {
 		}
 	}
 	sub.Close()
-	return cam
+	return cam, stop
 }
 
 // views collects OnView calls.
@@ -491,5 +499,42 @@ func TestParseFragment(t *testing.T) {
 	}
 	if _, err := parseFragment("a=mid:0\r\nrubbish\r\n"); err == nil || err.Error() != `webrtc: fragment line "rubbish" is not an SDP attribute` {
 		t.Errorf("rubbish: %v", err)
+	}
+}
+
+func TestWHEPViewsEndWithTheCameraOrTheServer(t *testing.T) {
+	porch, stopPorch := stoppableCamera(t, "porch")
+	yard := liveCamera(t, "yard")
+	v := &views{ch: make(chan View, 4)}
+	s, hs := newServer(t, map[string]Camera{"porch": porch, "yard": yard}, v)
+	w1 := newViewer(t, hs.URL+"/api/v1/cameras/porch/whep", "alice-token")
+	w2 := newViewer(t, hs.URL+"/api/v1/cameras/yard/whep", "alice-token")
+	if w1.resp.StatusCode != http.StatusCreated || w2.resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST: %d, %d", w1.resp.StatusCode, w2.resp.StatusCode)
+	}
+	w1.next(t)
+	w2.next(t)
+
+	stopPorch()
+	view := <-v.ch
+	view.Frames = 0
+	if want := (View{Who: "alice", Camera: "porch", Start: t0, Duration: 2 * time.Second, Ended: "camera stopped"}); view != want {
+		t.Errorf("view %+v, want %+v", view, want)
+	}
+	for range w1.aus {
+	}
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	view = <-v.ch
+	view.Frames = 0
+	if want := (View{Who: "alice", Camera: "yard", Start: t0.Add(time.Second), Duration: 2 * time.Second, Ended: "closed by the hub"}); view != want {
+		t.Errorf("view %+v, want %+v", view, want)
+	}
+	for range w2.aus {
+	}
+	if resp := do(t, http.MethodPost, hs.URL+"/api/v1/cameras/yard/whep", map[string]string{"Content-Type": "application/sdp", "Authorization": "Bearer alice-token"}, "v=0"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("POST after Close: %d, want 503", resp.StatusCode)
 	}
 }
