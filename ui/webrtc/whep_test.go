@@ -2,6 +2,7 @@ package webrtc
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -507,10 +508,15 @@ func TestWHEPViewsEndWithTheCameraOrTheServer(t *testing.T) {
 	yard := liveCamera(t, "yard")
 	v := &views{ch: make(chan View, 4)}
 	s, hs := newServer(t, map[string]Camera{"porch": porch, "yard": yard}, v)
+	s.cfg.MaxSessions = 2
 	w1 := newViewer(t, hs.URL+"/api/v1/cameras/porch/whep", "alice-token")
 	w2 := newViewer(t, hs.URL+"/api/v1/cameras/yard/whep", "alice-token")
 	if w1.resp.StatusCode != http.StatusCreated || w2.resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST: %d, %d", w1.resp.StatusCode, w2.resp.StatusCode)
+	}
+	w3 := newViewer(t, hs.URL+"/api/v1/cameras/yard/whep", "alice-token")
+	if got := fmt.Sprintf("%d %s %q", w3.resp.StatusCode, w3.resp.Header.Get("Retry-After"), w3.answer); got != `503 10 "webrtc: 2 live views already; close one first\n"` {
+		t.Errorf("third view: %s", got)
 	}
 	w1.next(t)
 	w2.next(t)
