@@ -1126,6 +1126,7 @@ Object.assign(T.en, {
   outputs: "Outputs", out_on: "on", out_off: "off", out_not_bound: "not bound: it can never sound",
   out_agrees: "device agrees", out_disagrees: "device disagrees", out_unknown: "no report from the device yet",
   out_failed: "failed since {t}", out_want: "wanted {level}", ev_restored: "restored from a backup",
+  actions: "Actions", mode_h: "Mode",
 });
 Object.assign(T.sv, {
   restore_file: "Återställ från en säkerhetskopia", restore: "Återställ…", restore_ok: "Återställ och starta om",
@@ -1139,6 +1140,7 @@ Object.assign(T.sv, {
   outputs: "Utgångar", out_on: "på", out_off: "av", out_not_bound: "inte kopplad: kan aldrig ljuda",
   out_agrees: "enheten stämmer", out_disagrees: "enheten stämmer inte", out_unknown: "inget besked från enheten ännu",
   out_failed: "fel sedan {t}", out_want: "önskad {level}", ev_restored: "återställd från säkerhetskopia",
+  actions: "Åtgärder", mode_h: "Läge",
 });
 
 // errDetail is an error's kind in words and the hub's own message.
