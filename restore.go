@@ -56,11 +56,10 @@ func restoreNotePath(data string) string { return filepath.Join(data, "restore.j
 
 // restorer stages backups for the running hub; one at a time.
 type restorer struct {
-	data    string
-	h       *hub.Hub
-	restart func()
-	mu      sync.Mutex
-	staged  bool
+	data   string
+	h      *hub.Hub
+	mu     sync.Mutex
+	staged bool
 }
 
 // stage checks the backup read from r and stages it, with the note for the next
