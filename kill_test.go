@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -48,6 +50,9 @@ func TestMain(m *testing.M) {
 		err := run(ctx, strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr)
 		stop()
 		stopProfile()
+		if errors.Is(err, errRestart) {
+			err = reexec() // as main does: the same arguments and environment
+		}
 		if err != nil {
 			os.Stderr.WriteString("vakt: " + err.Error() + "\n")
 			os.Exit(2)
@@ -64,11 +69,11 @@ func startHubProcess(t *testing.T, args ...string) (cmd *exec.Cmd, mqttAddr stri
 	return cmd, mqttAddr
 }
 
-// startHubChild runs the hub in a child process and returns its data directory
-// (where its local socket is) and MQTT address once it serves.
-func startHubChild(t *testing.T, args ...string) (cmd *exec.Cmd, data, mqttAddr string) {
+// spawnHub runs the hub with args in a child process (this test binary) and
+// returns its log; the test's cleanup kills it if the test did not stop it.
+func spawnHub(t *testing.T, args ...string) (*exec.Cmd, io.Reader) {
 	t.Helper()
-	cmd = exec.Command(os.Args[0], "-test.run=^$")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), hubArgsEnv+"="+strings.Join(args, "\x1f"))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -78,6 +83,14 @@ func startHubChild(t *testing.T, args ...string) (cmd *exec.Cmd, data, mqttAddr 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, stderr
+}
+
+// startHubChild runs the hub in a child process and returns its data directory
+// (where its local socket is) and MQTT address once it serves.
+func startHubChild(t *testing.T, args ...string) (cmd *exec.Cmd, data, mqttAddr string) {
+	t.Helper()
+	cmd, stderr := spawnHub(t, args...)
 	addrs := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)

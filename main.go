@@ -39,6 +39,9 @@ func main() {
 	ignoreHangup(os.Stderr)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
+	if errors.Is(err, errRestart) {
+		err = reexec() // a restore from the web app: the next start puts it in place
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0) // -h: the usage was printed
 	}
@@ -186,6 +189,9 @@ func (l *lateInputs) Input(ctx context.Context, in hub.Input) error { return l.h
 const shutdownTimeout = 5 * time.Second
 
 func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
+	// restart stops the hub as SIGTERM does, and serve then returns errRestart.
+	ctx, restart := context.WithCancelCause(ctx)
+	defer restart(nil)
 	boot := opt.boot
 	log := newLogger(stderr, boot.LogLevel)
 	loc := time.Local
@@ -206,6 +212,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		defer os.RemoveAll(dir)
 		boot.Data = dir
 	}
+	applyRestore(boot.Data, log)
 	store, err := openStore(boot.Data)
 	if err != nil {
 		return err
@@ -427,11 +434,17 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		goRun("demo", func(ctx context.Context) error { return simulate(ctx, bus, cfg, set, log) })
 	}
 
+	recordRestore(runCtx, boot.Data, h, log)
 	var uplinkStatus func() []uplink.PathStatus
 	if up != nil {
 		uplinkStatus = up.Status
 	}
-	webApp := web.New(web.Options{Uplink: uplinkStatus, Hub: h, Events: store, Health: health(h, up, store, reports), Devices: zb.devices, Metrics: mets.Handler(), Log: log,
+	var restore func(r io.Reader, name string, who hub.Actor) (string, error)
+	if !opt.demo || opt.dataSet { // a demo in a temporary directory keeps nothing
+		restore = (&restorer{data: boot.Data, h: h}).stage
+	}
+	webApp := web.New(web.Options{Restore: restore, Restart: func() { restart(errRestart) }, Outputs: outputStates(keeper, set),
+		Uplink: uplinkStatus, Hub: h, Events: store, Health: health(h, up, store, reports), Devices: zb.devices, Metrics: mets.Handler(), Log: log,
 		ExportConfig: func(w io.Writer) error { return writeDomain(w, h.Snapshot().Config, set) },
 		ImportConfig: func(ctx context.Context, y []byte, replace bool, who hub.Actor) (string, error) {
 			return importRunning(ctx, h, store, set, y, replace, who)
@@ -524,6 +537,10 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		_ = srv.Shutdown(webCtx)
 	}
 	log.Info("vakt stopped")
+	if errors.Is(context.Cause(ctx), errRestart) {
+		log.Info("vakt restarting")
+		return errRestart
+	}
 	return nil
 }
 

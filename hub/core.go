@@ -193,6 +193,8 @@ func (c *Core) run(s *step, in Input) {
 			detail += ": " + in.Detail
 		}
 		s.record(Event{Type: EvSelfTest, Class: ClassArming, Who: in.Who, Detail: detail})
+	case Restored:
+		s.record(Event{Type: EvRestored, Class: ClassArming, Who: in.Who, Detail: in.Detail})
 	case Tick:
 		s.tick()
 	}

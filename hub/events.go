@@ -55,4 +55,5 @@ const (
 	EvFaultReported       EventType = "fault_reported" // a delayed fault report (mains) went out
 	EvSelfTest            EventType = "self_test"      // the result of a guided self-test
 	EvConfigChanged       EventType = "config_changed" // the configuration was changed while running (Hub.ChangeConfig)
+	EvRestored            EventType = "restored"       // the database was put back from a backup (the web app's restore)
 )

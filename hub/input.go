@@ -122,6 +122,16 @@ type SelfTestResult struct {
 	Detail string // the steps, done and not done
 }
 
+// Restored records that the database was put back from a backup, after the
+// restart that put it in place: who asked for it, from which backup, and where the
+// database it replaced was kept. An event, kept as long as arming events, and
+// nothing else.
+type Restored struct {
+	Who    Actor
+	Detail string
+}
+
+func (Restored) input()       {}
 func (TestReport) input()     {}
 func (SelfTestResult) input() {}
 func (Sensor) input()         {}

@@ -32,6 +32,21 @@ func TestSelfTestResult(t *testing.T) {
 	}
 }
 
+// A restore is one event naming who and from what, and nothing else.
+func TestRestoredIsOneEvent(t *testing.T) {
+	c := NewCore(coreConfig())
+	st := c.InitialState()
+	who := Actor{UserID: "alice", UserName: "Alice", UserNum: 1, Via: ViaWeb, Device: "10.0.0.5"}
+	next, fx := c.Apply(t0, st, Restored{Who: who, Detail: "from b.db"})
+	want := []Effect{Record{Event: Event{Time: t0, Type: EvRestored, Class: ClassArming, State: Disarmed, Who: who, Detail: "from b.db"}}}
+	if !reflect.DeepEqual(fx, want) {
+		t.Errorf("got %+v\nwant %+v", fx, want)
+	}
+	if !reflect.DeepEqual(next, st) {
+		t.Error("a restore's event changed the state")
+	}
+}
+
 // A one-time code works once: the command goes through, then the hub removes the
 // PIN, recorded as its own change, and the code is wrong from then on.
 func TestOneTimeCode(t *testing.T) {

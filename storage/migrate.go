@@ -21,7 +21,25 @@ func migrate(tx *bolt.Tx, from int) error {
 			return fmt.Errorf("schema 1 to 2: %w", err)
 		}
 	}
+	if from < 3 {
+		if err := indexTypes(tx); err != nil {
+			return fmt.Errorf("schema 2 to 3: %w", err)
+		}
+	}
 	return tx.Bucket(bucketMeta).Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
+}
+
+// indexTypes is schema 2 to 3: every stored event gets its entry in the index by
+// type. A record that does not decode gets none (queries leave it out anyway).
+func indexTypes(tx *bolt.Tx) error {
+	byType := tx.Bucket(bucketByType)
+	return tx.Bucket(bucketEvents).ForEach(func(k, v []byte) error {
+		typ, ok := storedType(v)
+		if len(k) != 8 || !ok {
+			return nil
+		}
+		return byType.Put(append(typePrefix(nil, typ), k...), nil)
+	})
 }
 
 // moveBindingsOut is schema 1 to 2: the "mqtt" block of each zone and output

@@ -130,7 +130,7 @@ func TestMigrateBindingsOutOfConfig(t *testing.T) {
 		t.Errorf("snapshot\n got %q\nwant %q", got, want)
 	}
 	got := rawValues(t, path, keys...)
-	if want := []string{"2", got[1], `{"name":"armed_away","mode":"away"}`, `{"seq":1,"type":"armed","class":"arming"}`}; !reflect.DeepEqual(got, want) || strings.Contains(got[1], "mqtt") {
+	if want := []string{"3", got[1], `{"name":"armed_away","mode":"away"}`, `{"seq":1,"type":"armed","class":"arming"}`}; !reflect.DeepEqual(got, want) || strings.Contains(got[1], "mqtt") {
 		t.Errorf("after the migration\n got %q\nwant %q, the config without mqtt", got, want)
 	}
 	// Once only.
@@ -167,7 +167,7 @@ func TestMigrateOddConfigs(t *testing.T) {
 				t.Errorf("LoadConfig: bindings %s, ok %v, err %v", b, ok, err)
 			}
 			_ = s.Close()
-			if got := rawValues(t, path, [2][]byte{bucketConfig, keyConfig}, [2][]byte{bucketMeta, keySchema}); !reflect.DeepEqual(got, []string{tc.wantConfig, "2"}) {
+			if got := rawValues(t, path, [2][]byte{bucketConfig, keyConfig}, [2][]byte{bucketMeta, keySchema}); !reflect.DeepEqual(got, []string{tc.wantConfig, "3"}) {
 				t.Errorf("stored %q", got)
 			}
 		})

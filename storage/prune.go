@@ -168,9 +168,17 @@ func removeEvents(tx *bolt.Tx, victims []victim) error {
 	evb := tx.Bucket(bucketEvents)
 	byClass := tx.Bucket(bucketByClass)
 	byTime := tx.Bucket(bucketByTime)
+	byType := tx.Bucket(bucketByType)
 	meta := tx.Bucket(bucketMeta)
 	var routine, mandatory uint64
+	var key []byte
 	for _, v := range victims {
+		if typ, ok := storedType(evb.Get(v.seq)); ok {
+			key = append(typePrefix(key[:0], typ), v.seq...)
+			if err := byType.Delete(key); err != nil {
+				return err
+			}
+		}
 		if err := evb.Delete(v.seq); err != nil {
 			return err
 		}

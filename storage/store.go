@@ -18,8 +18,8 @@ import (
 
 // SchemaVersion is the layout version this package writes into the meta bucket.
 // Version 2 keeps the adapters' bindings of zones and outputs next to the
-// configuration instead of inside it.
-const SchemaVersion = 2
+// configuration instead of inside it; version 3 adds the index of events by type.
+const SchemaVersion = 3
 
 // Bucket names.
 var (
@@ -32,10 +32,11 @@ var (
 	// Indexes of the event log, maintained in the same transaction as the log.
 	bucketByClass = []byte("events_by_class") // flag(1) + seq(8) -> timeKey(12)
 	bucketByTime  = []byte("events_by_time")  // timeKey(12) + seq(8) -> flag(1)
+	bucketByType  = []byte("events_by_type")  // typePrefix(type) + seq(8) -> nothing
 )
 
 var allBuckets = [][]byte{bucketConfig, bucketState, bucketEvents, bucketOutbox,
-	bucketRetained, bucketMeta, bucketByClass, bucketByTime}
+	bucketRetained, bucketMeta, bucketByClass, bucketByTime, bucketByType}
 
 // Keys of single values.
 var (

@@ -246,6 +246,34 @@ func (k *Keeper) Want(id string) (on, ok bool) {
 	return false, false
 }
 
+// Status is what the keeper knows of one output now.
+type Status struct {
+	ID string
+	// On is the level the hub wants.
+	On bool
+	// Feedback: the device reports its level; Known: it has since the start,
+	// and Reported is what it said last.
+	Feedback, Known, Reported bool
+	// Failed: the keeper has raised the output's fault, for Detail.
+	Failed bool
+	Detail string
+}
+
+// Outputs returns the status of every output, in the configuration's order.
+func (k *Keeper) Outputs() []Status {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make([]Status, 0, len(k.outs))
+	for _, o := range k.outs {
+		st := Status{ID: o.cfg.ID, On: o.want, Feedback: o.feedback, Known: o.known, Reported: o.reported, Failed: o.failed}
+		if o.failed {
+			st.Detail = o.failDetail
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
 // drive sends o's level and starts waiting for its confirmation. k.mu is held.
 func (k *Keeper) drive(o *out, now time.Time) {
 	l := Off

@@ -311,3 +311,26 @@ func TestKeeperFaultsFromBeforeARestart(t *testing.T) {
 		expect(t, "at start", f.take(), "output:outdoor=false")
 	})
 }
+
+// Outputs tells, per output, the wanted level, what the device last reported and
+// the fault the keeper raised.
+func TestKeeperOutputsStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, d, f, stop := run(t, "outdoor")
+		defer stop()
+		d.set(func() { d.absent["chime"] = true })
+		k.Set(hub.OutputSiren, true, false)
+		k.Feedback("outdoor", false)
+		time.Sleep(BootGrace + hub.DefaultOutputConfirm)
+		synctest.Wait()
+		f.take()
+		want := []Status{
+			{ID: "outdoor", On: true, Feedback: true, Known: true, Reported: false, Failed: true, Detail: "the device does not confirm the level on"},
+			{ID: "indoor"},
+			{ID: "chime", Failed: true, Detail: "no device listens to its commands"},
+		}
+		if got := k.Outputs(); !slices.Equal(got, want) {
+			t.Fatalf("got %+v\nwant %+v", got, want)
+		}
+	})
+}

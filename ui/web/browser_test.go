@@ -339,3 +339,127 @@ func TestBrowserSelfTest(t *testing.T) {
 	j := s.journal(t)
 	same(t, "result", j[len(j)-1], "self_test Bob web 127.0.0.1 not passed: done: told, armed; missing: left, entry, alarm, siren, disarmed")
 }
+
+// --- the automated accessibility check ---
+
+// axeScript is axe-core, the accessibility checker, as scripts/deps installs it
+// for the tests (never part of the product). Without it the test is skipped,
+// except under CI=true, where it must run.
+func axeScript(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+	path := filepath.Join(dir, ".cache", "axe", "node_modules", "axe-core", "axe.min.js")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("axe-core is not installed (%v): scripts/deps installs it", err)
+		}
+		t.Skipf("axe-core is not installed (%v): run scripts/deps to check accessibility", err)
+	}
+	return string(b)
+}
+
+// axeFinding is one serious or critical violation on one page.
+type axeFinding struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// axeCheck runs axe-core on the page as it is, at a phone's 360 px, and returns
+// its serious and critical violations, one line each, named by page.
+func axeCheck(t *testing.T, ctx context.Context, script, page string) []string {
+	t.Helper()
+	run(t, ctx, "viewport 360", chromedp.EmulateViewport(360, 800))
+	defer run(t, ctx, "viewport", chromedp.EmulateViewport(1280, 900))
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if loaded, _ := chromedp.Run(tctx, chromedp.Evaluate[bool](`typeof window.axe === "object"`)); !loaded {
+		run(t, tctx, "inject axe-core", chromedp.Evaluate[chromedp.Void](script))
+	}
+	found, err := chromedp.Run(tctx, chromedp.Evaluate[[]axeFinding](`(async () => {
+		const r = await axe.run(document, { resultTypes: ["violations"] });
+		return r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+			.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(" ")) }));
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("axe on %s: %v", page, err)
+	}
+	var out []string
+	for _, f := range found {
+		out = append(out, fmt.Sprintf("%s: %s %s (%s): %s", page, f.Impact, f.ID, f.Help, strings.Join(f.Nodes, ", ")))
+	}
+	return out
+}
+
+// Every page at 360 px passes axe-core with no serious or critical violation:
+// onboarding, login, home (with trouble, and during a walk test: the service
+// box), events, settings, users and the wall tablet.
+func TestBrowserAccessibility(t *testing.T) {
+	script := axeScript(t)
+	ctx := browser(t)
+	var found []string
+	check := func(page string) { found = append(found, axeCheck(t, ctx, script, page)...) }
+
+	cfg := testConfig(t)
+	cfg.Users = nil
+	fresh := startSystem(t, cfg)
+	run(t, ctx, "onboarding", chromedp.Navigate(fresh.srv.URL), chromedp.WaitVisible(chromedp.ID("onboarding-form")))
+	check("onboarding")
+
+	// Outputs, so that Settings lists them: one that agrees, one wanted on.
+	cfg = testConfig(t)
+	cfg.Outputs = []hub.Output{{ID: "siren", Name: "Outdoor siren", Kind: hub.OutputSiren}, {ID: "chime", Name: "Chime", Kind: hub.OutputChime}}
+	s := startSystem(t, cfg, func(_ *hub.Options, w *Options) {
+		if w != nil {
+			w.Outputs = func() []OutputState {
+				return []OutputState{{ID: "siren", Bound: "mqtt test/siren", Feedback: true, Known: true}, {ID: "chime", On: true}}
+			}
+		}
+	})
+	hubCtx := context.Background()
+	run(t, ctx, "login", chromedp.Navigate(s.srv.URL), chromedp.WaitVisible(chromedp.ID("login-form")))
+	check("login")
+	if err := s.h.Input(hubCtx, hub.Sensor{Zone: "living", Signal: hub.SigLowBattery}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "log in", chromedp.SendKeys(chromedp.ID("login-user"), "alice"), chromedp.SendKeys(chromedp.ID("login-password"), "alice-pass"),
+		chromedp.Click(chromedp.ID("login-submit")), waitJS(`document.getElementById("state").dataset.state === "disarmed"`), waitJS(`document.querySelectorAll("#faults li").length > 0`))
+	check("home and trouble")
+	run(t, ctx, "walk test", chromedp.Click(chromedp.ID("walk-start")), waitJS(`document.getElementById("service-state").textContent.startsWith("Walk test")`))
+	check("service (walk test)")
+	run(t, ctx, "end the walk test", chromedp.Click(chromedp.ID("walk-stop")), waitText("#service-state", ""))
+	run(t, ctx, "events", chromedp.Click(chromedp.ID("nav-events")), waitJS(`document.querySelectorAll("#events-body tr").length > 0`))
+	check("events")
+	run(t, ctx, "settings", chromedp.Click(chromedp.ID("nav-settings")), waitJS(`document.getElementById("s-exit-away")?.value === "30"`),
+		waitJS(`document.querySelectorAll("#outputs-list li").length === 2`))
+	check("settings")
+	run(t, ctx, "users", chromedp.Click(chromedp.ID("nav-users")), waitJS(`document.querySelectorAll("#users-body tr").length === 3`))
+	check("users")
+
+	a := s.login(t, "alice", "alice-pass")
+	var tk tokenInfo
+	if st := a.do("POST", "/api/v1/tokens", map[string]any{"name": "Hall tablet", "scope": "keypad"}, &tk); st != http.StatusCreated {
+		t.Fatalf("token: %d", st)
+	}
+	run(t, ctx, "kiosk", chromedp.Navigate(s.srv.URL+"/#/kiosk?token="+tk.Token), waitText("#state", "Disarmed"),
+		waitJS(`location.hash === "#/kiosk"`))
+	check("kiosk")
+	if len(found) > 0 {
+		t.Fatalf("accessibility violations (serious or critical):\n%s", strings.Join(found, "\n"))
+	}
+}

@@ -72,6 +72,16 @@ type Options struct {
 	// Backup writes a consistent copy of the database (optional; GET
 	// /api/v1/backup).
 	Backup func(w io.Writer) error
+	// Restore checks a backup (read from r, named name) and stages it to be put
+	// in place at the next start (optional; POST /api/v1/backup/restore). It
+	// answers a line for people, or an *hub.Error (ErrInvalid: not a usable
+	// backup; ErrNotAllowed: armed, or a restore under way). Restart is called
+	// once the answer is sent: the hub stops in order and starts again.
+	Restore func(r io.Reader, name string, who hub.Actor) (string, error)
+	Restart func()
+	// Outputs tells what drives each output and what the output keeper knows
+	// of it now (optional; GET /api/v1/outputs).
+	Outputs func() []OutputState
 	// Uplink gives the monitoring centre's paths and their state (optional: no
 	// centre configured).
 	Uplink func() []uplink.PathStatus
@@ -130,9 +140,10 @@ func New(opt Options) *Server {
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: bodyLimit,
-		// A configuration import is larger; its route has its own limit.
+		// A configuration import and a backup to restore are larger; their
+		// routes have their own limits.
 		Skipper: func(c echo.Context) bool {
-			return c.Path() == "/api/v1/config" && c.Request().Method == http.MethodPost
+			return (c.Path() == "/api/v1/config" || c.Path() == "/api/v1/backup/restore") && c.Request().Method == http.MethodPost
 		}}))
 	e.Use(securityHeaders)
 
@@ -156,6 +167,7 @@ func New(opt Options) *Server {
 	api.GET("/devices", s.devices, s.auth, s.notGuest, reading)
 	api.GET("/trouble", s.trouble, s.auth, s.notGuest, reading)
 	api.GET("/timeline", s.timeline, s.auth, s.notGuest, reading)
+	api.GET("/outputs", s.outputs, s.auth, s.notGuest, reading)
 	for path, kind := range map[string]hub.CommandKind{
 		"/arm": hub.CmdArm, "/disarm": hub.CmdDisarm, "/bypass": hub.CmdBypass, "/unbypass": hub.CmdUnbypass,
 		"/isolate": hub.CmdIsolate, "/unisolate": hub.CmdUnisolate, "/panic": hub.CmdPanic,
@@ -176,6 +188,7 @@ func New(opt Options) *Server {
 	api.GET("/config", s.exportConfig, s.auth, s.userOnly, s.adminOnly)
 	api.POST("/config", s.importConfig, middleware.BodyLimit("2M"), s.auth, s.userOnly, s.csrf, s.adminOnly)
 	api.GET("/backup", s.backup, s.auth, s.userOnly, s.adminOnly)
+	api.POST("/backup/restore", s.restore, s.auth, s.userOnly, s.csrf, s.adminOnly)
 	api.GET("/tokens", s.listTokens, s.auth, s.userOnly, s.adminOnly)
 	api.POST("/tokens", s.addToken, s.auth, s.userOnly, s.csrf, s.adminOnly, jsonOnly)
 	api.DELETE("/tokens/:id", s.revokeToken, s.auth, s.userOnly, s.csrf, s.adminOnly)

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -36,6 +38,8 @@ type system struct {
 	store *storage.Store
 	web   *Server
 	srv   *httptest.Server
+	// restarts counts the restarts asked for by a restore.
+	restarts atomic.Int32
 }
 
 func (s *system) now() time.Time { return time.Unix(0, s.clock.Load()).UTC() }
@@ -75,7 +79,9 @@ func testConfig(t *testing.T) hub.Config {
 	}
 }
 
-func startSystem(t *testing.T, cfg hub.Config) *system {
+// startSystem starts the system; with adjust, the test changes the hub's and the
+// server's options before they are made.
+func startSystem(t *testing.T, cfg hub.Config, adjust ...func(*hub.Options, *Options)) *system {
 	t.Helper()
 	store, err := storage.Open(filepath.Join(t.TempDir(), "vakt.db"), storage.Options{NoSync: true})
 	if err != nil {
@@ -84,20 +90,44 @@ func startSystem(t *testing.T, cfg hub.Config) *system {
 	t.Cleanup(func() { store.Close() })
 	s := &system{store: store}
 	s.clock.Store(t0.UnixNano())
-	s.h = hub.New(hub.Options{Config: cfg, Journal: store, Outputs: nopOutputs{}, Now: s.now, Location: time.UTC})
+	hopt := hub.Options{Config: cfg, Journal: store, Outputs: nopOutputs{}, Now: s.now, Location: time.UTC}
+	for _, f := range adjust {
+		f(&hopt, nil)
+	}
+	s.h = hub.New(hopt)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = s.h.Run(ctx) })
 	if err := s.h.Input(ctx, hub.Tick{}); err != nil {
 		t.Fatal(err)
 	}
-	s.web = New(Options{Hub: s.h, Events: store, Now: s.now, SessionIdle: time.Hour,
+	wopt := Options{Hub: s.h, Events: store, Now: s.now, SessionIdle: time.Hour,
 		ExportConfig: func(w io.Writer) error { _, err := io.WriteString(w, "users: []\n"); return err },
 		Backup:       store.Backup,
-		Metrics:      http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "vakt_test 1\n") }),
+		Restore: func(r io.Reader, name string, _ hub.Actor) (string, error) {
+			st, err := storage.StageRestore(store.Path(), r, func(b *storage.Store) error {
+				if _, _, ok, err := b.LoadConfig(); err != nil || !ok {
+					return fmt.Errorf("it holds no configuration (%v)", err)
+				}
+				return nil
+			})
+			if errors.Is(err, storage.ErrNotBackup) {
+				return "", &hub.Error{Kind: hub.ErrInvalid, Msg: name + ": " + err.Error()}
+			}
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("%s staged (%d bytes)", name, st.Size), nil
+		},
+		Restart: func() { s.restarts.Add(1) },
+		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "vakt_test 1\n") }),
 		Health: func() (int, map[string]any) {
 			return http.StatusOK, map[string]any{"status": "ok", "state": s.h.Snapshot().State.Name}
-		}})
+		}}
+	for _, f := range adjust {
+		f(nil, &wopt)
+	}
+	s.web = New(wopt)
 	wg.Go(func() { _ = s.web.Run(ctx) })
 	s.srv = httptest.NewServer(s.web.Handler())
 	t.Cleanup(func() {

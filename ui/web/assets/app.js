@@ -326,7 +326,7 @@ function renderStatus(s) {
   }
   $("disarm-box").hidden = s.state === "disarmed";
 
-  if (me && !$("view-settings").hidden && me.user.role !== "guest") loadUplink();
+  if (me && !$("view-settings").hidden && me.user.role !== "guest") { loadUplink(); loadOutputs(); }
   if (me && !$("view-selftest").hidden) loadSelfTest();
   if (!me || me.user.role === "guest" || kiosk) renderFaults(s.faults.map((f) => ({ ...f, subject: f.subject })), [], []);
   else loadTrouble();
@@ -825,7 +825,8 @@ async function loadSettings() {
   $("tokens-box").hidden = me.user.role !== "admin";
   $("backup-box").hidden = me.user.role !== "admin";
   $("centre-box").hidden = me.user.role === "guest";
-  if (me.user.role !== "guest") loadUplink();
+  $("outputs-box").hidden = me.user.role === "guest";
+  if (me.user.role !== "guest") { loadUplink(); loadOutputs(); }
   $("token-new").hidden = true;
   if (me.user.role !== "admin") return;
   loadTokens();
@@ -1109,4 +1110,157 @@ document.addEventListener("DOMContentLoaded", () => {
   setInterval(tick, 250);
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
   start();
+});
+
+// --- settings: backup restore, configuration import and the outputs ---
+
+Object.assign(T.en, {
+  restore_file: "Restore from a backup file", restore: "Restore…", restore_ok: "Restore and restart",
+  restore_hint: "The hub checks the file, keeps the current database in its snapshots and restarts to put the backup in place. Only while disarmed.",
+  restore_q: "Restore the database from {file}? Everything since that backup is replaced (the current database is kept in the snapshots), and the hub restarts.",
+  restore_checking: "Sending and checking the backup…", restarting: "The hub is restarting with the backup…",
+  restored_login: "The hub restarted with the backup: log in again.",
+  import_title: "Import a configuration", import_file: "Configuration file (YAML)", import: "Import",
+  import_replace: "Replace: also remove the zones, users and outputs the file leaves out",
+  import_need_replace: "To remove them, tick Replace and import again.",
+  outputs: "Outputs", out_on: "on", out_off: "off", out_not_bound: "not bound: it can never sound",
+  out_agrees: "device agrees", out_disagrees: "device disagrees", out_unknown: "no report from the device yet",
+  out_failed: "failed since {t}", out_want: "wanted {level}", ev_restored: "restored from a backup",
+  actions: "Actions", mode_h: "Mode",
+});
+Object.assign(T.sv, {
+  restore_file: "Återställ från en säkerhetskopia", restore: "Återställ…", restore_ok: "Återställ och starta om",
+  restore_hint: "Centralen kontrollerar filen, sparar den nuvarande databasen bland ögonblicksbilderna och startar om med säkerhetskopian. Bara när larmet är frånkopplat.",
+  restore_q: "Återställa databasen från {file}? Allt sedan den säkerhetskopian ersätts (den nuvarande databasen sparas bland ögonblicksbilderna), och centralen startar om.",
+  restore_checking: "Skickar och kontrollerar säkerhetskopian…", restarting: "Centralen startar om med säkerhetskopian…",
+  restored_login: "Centralen har startat om med säkerhetskopian: logga in igen.",
+  import_title: "Importera en konfiguration", import_file: "Konfigurationsfil (YAML)", import: "Importera",
+  import_replace: "Ersätt: ta också bort de zoner, användare och utgångar som filen utelämnar",
+  import_need_replace: "Kryssa i Ersätt och importera igen för att ta bort dem.",
+  outputs: "Utgångar", out_on: "på", out_off: "av", out_not_bound: "inte kopplad: kan aldrig ljuda",
+  out_agrees: "enheten stämmer", out_disagrees: "enheten stämmer inte", out_unknown: "inget besked från enheten ännu",
+  out_failed: "fel sedan {t}", out_want: "önskad {level}", ev_restored: "återställd från säkerhetskopia",
+  actions: "Åtgärder", mode_h: "Läge",
+});
+
+// errDetail is an error's kind in words and the hub's own message.
+function errDetail(e) {
+  if (!e || !e.message) return errText(e);
+  return (T.en["e_" + e.error] ? t("e_" + e.error) + ": " : "") + e.message;
+}
+
+function restoreBackup() {
+  const f = $("restore-file").files[0];
+  if (!f) return;
+  const d = $("restore-dialog");
+  $("restore-text").textContent = t("restore_q", { file: f.name });
+  d.returnValue = "";
+  d.onclose = async () => {
+    if (d.returnValue !== "ok") return;
+    say(t("restore_checking"));
+    let res;
+    try {
+      res = await fetch("/api/v1/backup/restore?name=" + encodeURIComponent(f.name), { method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/octet-stream", "X-CSRF-Token": me.csrf }, body: f });
+    } catch (e) {
+      say(t("e_network"), true);
+      return;
+    }
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) { say(errDetail(data), true); return; }
+    $("restore-file").value = "";
+    say(t("restarting"));
+    waitForRestart();
+  };
+  d.showModal();
+}
+
+// waitForRestart waits for the hub to come back: the old one answers until it
+// stops, the new one knows no session. Then the login.
+async function waitForRestart() {
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    try {
+      const r = await fetch("/api/v1/session", { credentials: "same-origin", cache: "no-store" });
+      if (r.status === 401) break;
+    } catch (e) { /* down meanwhile */ }
+  }
+  showLogin();
+  say(t("restored_login"));
+}
+
+async function importConfig() {
+  const f = $("import-file").files[0];
+  const out = $("import-result");
+  if (!f) return;
+  const replace = $("import-replace").checked;
+  out.className = "";
+  out.textContent = "";
+  let res;
+  try {
+    res = await fetch("/api/v1/config" + (replace ? "?replace=true" : ""), { method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/yaml", "X-CSRF-Token": me.csrf }, body: await f.text() });
+  } catch (e) {
+    out.className = "error";
+    out.textContent = t("e_network");
+    return;
+  }
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    out.className = "error";
+    out.textContent = errDetail(data) + (!replace && /would remove/.test(data.message || "") ? " " + t("import_need_replace") : "");
+    return;
+  }
+  out.textContent = data.message;
+  $("import-file").value = "";
+  $("import-replace").checked = false;
+  loadSettings();
+}
+
+// One fetch at a time, and one more after the newest status that came meanwhile.
+let outputsBusy = false, outputsAgain = false;
+async function loadOutputs() {
+  if (!me || me.user.role === "guest") return;
+  if (outputsBusy) { outputsAgain = true; return; }
+  outputsBusy = true;
+  outputsAgain = false;
+  try {
+    const list = await api("GET", "/outputs");
+    const ul = $("outputs-list");
+    ul.replaceChildren();
+    $("outputs-box").hidden = list.length === 0;
+    for (const o of list) {
+      const li = document.createElement("li");
+      li.dataset.output = o.id;
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = (o.name || o.id) + " (" + o.kind + ")";
+      const want = document.createElement("span");
+      want.className = "badge" + (o.want === "on" ? " on" : "");
+      want.textContent = t("out_want", { level: t("out_" + o.want) });
+      li.append(name, want);
+      if (o.failed) {
+        const bad = document.createElement("span");
+        bad.className = "badge bad";
+        bad.textContent = t("out_failed", { t: o.since ? when(o.since) : "?" });
+        li.append(bad);
+      }
+      const what = document.createElement("span");
+      what.className = "what";
+      what.textContent = [o.bound || t("out_not_bound"), o.device !== "no_feedback" ? t("out_" + o.device) : "", o.failed ? o.detail : ""]
+        .filter(Boolean).join(" · ");
+      li.append(what);
+      ul.append(li);
+    }
+  } catch (e) {
+    /* shown next time */
+  } finally {
+    outputsBusy = false;
+    if (outputsAgain) loadOutputs();
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("restore-form").addEventListener("submit", (e) => { e.preventDefault(); restoreBackup(); });
+  $("import-form").addEventListener("submit", (e) => { e.preventDefault(); importConfig(); });
 });
