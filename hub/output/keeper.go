@@ -308,6 +308,37 @@ func (k *Keeper) Resend(match func(hub.Output) bool) {
 	k.poke()
 }
 
+// SetDriver makes drv the driver of output id, with feedback telling whether
+// its device reports its level: a device adopted or released while the hub runs.
+// The device that drove it until now is told off (it is no longer the output's),
+// and the new one is driven at once to the output's level. A nil drv leaves the
+// output with no driver: it can never sound, and is failed as at start. An
+// output the keeper does not have is ignored (false).
+func (k *Keeper) SetDriver(id string, drv Driver, feedback bool) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, o := range k.outs {
+		if o.cfg.ID != id {
+			continue
+		}
+		now := k.now()
+		if o.drv != nil && !k.stopped {
+			if err := o.drv.Drive(o.cfg, Off); err != nil {
+				k.log.Warn("output: the device it leaves was not told off", "output", id, "err", err)
+			}
+		}
+		o.drv, o.feedback = drv, feedback
+		o.known, o.confirmBy, o.unreachableSince, o.driveErr, o.sent = false, time.Time{}, time.Time{}, "", time.Time{}
+		if drv != nil && !k.stopped {
+			k.drive(o, now)
+		}
+		k.publishStatus()
+		k.poke()
+		return true
+	}
+	return false
+}
+
 // Feedback records the level output id's device reports. A level that disagrees
 // with the wanted one is commanded again (at most once a second); one that agrees
 // ends the wait for confirmation and restores a failed output.

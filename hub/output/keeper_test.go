@@ -311,3 +311,35 @@ func TestKeeperFaultsFromBeforeARestart(t *testing.T) {
 		expect(t, "at start", f.take(), "output:outdoor=false")
 	})
 }
+
+// A device adopted while the hub runs takes over its output: the old device is
+// told off, the new one driven at once; released, the output has no driver and
+// fails as one no adapter binds; adopted again, it is restored.
+func TestKeeperSetDriver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, d, f, stop := run(t)
+		defer stop()
+		d.take()
+		other := &devices{absent: map[string]bool{}}
+		k.Set(hub.OutputSiren, true, false)
+		expect(t, "siren on", d.take(), "outdoor on")
+		if !k.SetDriver("outdoor", other, false) {
+			t.Fatal("SetDriver: the keeper has no outdoor")
+		}
+		expect(t, "the old device", d.take(), "outdoor off")
+		expect(t, "the new device", other.take(), "outdoor on")
+		k.SetDriver("outdoor", nil, false)
+		expect(t, "released", other.take(), "outdoor off")
+		synctest.Wait()
+		expect(t, "no driver: failed", f.take(), "output:outdoor=true")
+		k.Set(hub.OutputSiren, false, false)
+		k.SetDriver("outdoor", d, false)
+		expect(t, "adopted again", d.take(), "outdoor off")
+		synctest.Wait()
+		expect(t, "restored", f.take(), "output:outdoor=false")
+		if k.SetDriver("nowhere", d, false) {
+			t.Error("SetDriver of an output the keeper does not have")
+		}
+		expect(t, "nothing driven for it", d.take())
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"vakt/hub"
@@ -84,16 +85,20 @@ type Adapter struct {
 	now    func() time.Time
 	after  func(time.Duration) <-chan time.Time
 	panel  Panel
+	// outs are the outputs bound to sirens, by output id: replaced whole by
+	// Rebind, read without a.mu (Drive runs on the keeper's alarm path).
+	outs   atomic.Pointer[map[string]OutputBinding]
+	rebind chan rebindReq
 
 	mu       sync.Mutex
 	ctx      context.Context
 	zones    map[string][]*zone // by ieee
-	outs     map[string]OutputBinding
-	keypads  map[string]string // ieee -> keypad id
-	devs     map[string]*dev   // by ieee
-	names    map[string]string // friendly name -> ieee
-	bridge   tri               // bridge/state: active online
-	fault    tri               // FaultBridge as last posted: active raised
+	keypads  map[string]string  // ieee -> keypad id
+	devs     map[string]*dev    // by ieee
+	names    map[string]string  // friendly name -> ieee
+	listed   bool               // bridge/devices came at least once
+	bridge   tri                // bridge/state: active online
+	fault    tri                // FaultBridge as last posted: active raised
 	keeper   Keeper
 	warned   map[string]bool // unknown topics logged once
 	queue    []hub.Input
@@ -127,39 +132,25 @@ func New(bus Bus, h Inputs, zones map[string]ZoneBinding, outputs map[string]Out
 	}
 	a := &Adapter{bus: bus, hub: h, base: opt.Base, lowBat: opt.BatteryLow, log: opt.Log, now: opt.Now,
 		after: opt.After, panel: opt.Panel, ctx: context.Background(),
-		zones: map[string][]*zone{}, outs: map[string]OutputBinding{}, keypads: map[string]string{},
+		zones: map[string][]*zone{}, keypads: map[string]string{}, rebind: make(chan rebindReq),
 		devs: map[string]*dev{}, names: map[string]string{}, warned: map[string]bool{}}
+	c, err := checkBindings(Bindings{Zones: zones, Outputs: outputs, Keypads: opt.Keypads})
+	if err != nil {
+		return nil, err
+	}
+	if len(c.keypads) > 0 && opt.Panel == nil {
+		return nil, fmt.Errorf("zigbee: keypads need the hub's panel")
+	}
 	start := a.now()
-	for _, id := range slices.Sorted(maps.Keys(zones)) {
-		b, err := zones[id].check()
-		if err != nil {
-			return nil, fmt.Errorf("zigbee: zone %s: %w", id, err)
-		}
+	for _, id := range slices.Sorted(maps.Keys(c.zones)) {
+		b := c.zones[id]
 		a.zones[b.IEEE] = append(a.zones[b.IEEE], &zone{id: id, b: b})
 		a.device(b.IEEE).seen = start
 	}
-	for id, b := range outputs {
-		b, err := b.check()
-		if err != nil {
-			return nil, fmt.Errorf("zigbee: output %s: %w", id, err)
-		}
-		a.outs[id] = b
-	}
-	for _, id := range slices.Sorted(maps.Keys(opt.Keypads)) {
-		ieee, err := normIEEE(opt.Keypads[id].IEEE)
-		if err != nil {
-			return nil, fmt.Errorf("zigbee: keypad %s: %w", id, err)
-		}
-		if other, dup := a.keypads[ieee]; dup {
-			return nil, fmt.Errorf("zigbee: keypad %s: %s is keypad %s already", id, ieee, other)
-		}
-		a.keypads[ieee] = id
-	}
-	if len(a.keypads) > 0 {
-		if opt.Panel == nil {
-			return nil, fmt.Errorf("zigbee: keypads need the hub's panel")
-		}
-		a.kp = newKeypads()
+	a.outs.Store(&c.outs)
+	a.keypads = c.keypads
+	if opt.Panel != nil {
+		a.kp = newKeypads() // also for keypads adopted later (Rebind)
 	}
 	return a, nil
 }
@@ -345,7 +336,7 @@ func (a *Adapter) setBridge(online bool) {
 	if online && was != active {
 		// Zigbee2MQTT (re)started: it keeps neither siren commands nor keypad
 		// panel states; tell them again.
-		if len(a.outs) > 0 {
+		if len(a.outputs()) > 0 {
 			a.resend = append(a.resend, a.ours)
 		}
 		a.kpResendAll()
@@ -392,6 +383,12 @@ func (a *Adapter) setDevices(list []Device) {
 		}
 	}
 	a.kpResendNew()
+	if !a.listed {
+		// The first list since start: the sirens could not be commanded before
+		// (Drive), now they can.
+		a.listed = true
+		a.resend = append(a.resend, a.ours)
+	}
 }
 
 // deviceMsg handles a device topic. a.mu is held.
@@ -419,7 +416,7 @@ func (a *Adapter) deviceMsg(rest string, m Message) {
 		r.avail = triOf(online)
 		a.evaluate(ieee)
 		if online && a.sirenOf(ieee) {
-			a.resend = append(a.resend, func(o hub.Output) bool { b, ok := a.outs[o.ID]; return ok && b.IEEE == ieee })
+			a.resend = append(a.resend, func(o hub.Output) bool { b, ok := a.outputs()[o.ID]; return ok && b.IEEE == ieee })
 		}
 	}
 	// set, get, action and endpoint topics are commands or duplicates: not ours.
@@ -638,6 +635,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 		case <-a.after(wait):
 		case r := <-kpq:
 			a.kpDo(ctx, r)
+		case r := <-a.rebind:
+			a.apply(r.c)
+			close(r.done)
 		case u, ok := <-updates:
 			if !ok {
 				updates, unsub = a.panel.Subscribe(64)

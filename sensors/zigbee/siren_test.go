@@ -76,9 +76,16 @@ func TestSirenBindingOptions(t *testing.T) {
 	}
 }
 
-// A siren not (yet) in bridge/devices cannot be driven, and is unreachable.
+// A siren not in bridge/devices cannot be driven, and is unreachable. Before the
+// first bridge/devices (just started) it is only unreachable: its level is sent
+// when the list comes.
 func TestSirenUnknown(t *testing.T) {
 	r := newRig(t, nil, fixtureOutputs(), nil)
+	if err := r.a.Drive(hub.Output{ID: "hall_siren"}, output.On); err != nil {
+		t.Errorf("Drive before bridge/devices: %v", err)
+	}
+	expect(t, "sent before bridge/devices", r.bus.take(), nil)
+	r.bus.send("zigbee2mqtt/bridge/devices", `[]`)
 	err := r.a.Drive(hub.Output{ID: "hall_siren"}, output.On)
 	if !errors.Is(err, ErrUnknownSiren) || err.Error() != "zigbee: output hall_siren (0x0015bc001b02c3d4): the siren is not in Zigbee2MQTT's bridge/devices" {
 		t.Errorf("Drive: %v", err)
@@ -152,6 +159,7 @@ func TestSirenFeedbackAndResend(t *testing.T) {
 	r.bus.send("zigbee2mqtt/bridge/state", `{"state":"online"}`)
 	r.bus.send("zigbee2mqtt/hall_siren/availability", `{"state":"online"}`)
 	expect(t, "keeper", k.take(), []string{
+		"resend [hall_siren garage_siren neo_siren]", // the first bridge/devices
 		"resend [hall_siren garage_siren neo_siren]",
 		"feedback neo_siren true",
 		"feedback neo_siren false",

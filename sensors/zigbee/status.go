@@ -23,6 +23,11 @@ type DeviceStatus struct {
 	Availability string `json:"availability,omitempty"`
 	// Lost: silent longer than its zones' check-in interval.
 	Lost bool `json:"lost,omitempty"`
+	// Adoptable says what the device can be adopted as: "zone", "output",
+	// "keypad"; ZoneProperties are the properties that can open a zone (the
+	// first is the default).
+	Adoptable      []string `json:"adoptable,omitempty"`
+	ZoneProperties []string `json:"zone_properties,omitempty"`
 }
 
 // Status lists every device in bridge/devices, by friendly name.
@@ -34,12 +39,17 @@ func (a *Adapter) Status() []DeviceStatus {
 		if r.info == nil {
 			continue
 		}
-		s := DeviceStatus{Device: *r.info, Keypad: a.keypads[ieee], Lost: r.lost}
+		s := DeviceStatus{Device: *r.info, Keypad: a.keypads[ieee], Lost: r.lost, ZoneProperties: r.info.ZoneProperties()}
+		for _, kind := range []string{"zone", "output", "keypad"} {
+			if r.info.CheckAdopt(kind, "") == nil {
+				s.Adoptable = append(s.Adoptable, kind)
+			}
+		}
 		for _, z := range a.zones[ieee] {
 			s.Zones = append(s.Zones, z.id)
 		}
-		for _, id := range slices.Sorted(maps.Keys(a.outs)) {
-			if a.outs[id].IEEE == ieee {
+		for _, id := range slices.Sorted(maps.Keys(a.outputs())) {
+			if a.outputs()[id].IEEE == ieee {
 				s.Outputs = append(s.Outputs, id)
 			}
 		}

@@ -75,7 +75,7 @@ func testConfig(t *testing.T) hub.Config {
 	}
 }
 
-func startSystem(t *testing.T, cfg hub.Config) *system {
+func startSystem(t *testing.T, cfg hub.Config, with ...func(*Options)) *system {
 	t.Helper()
 	store, err := storage.Open(filepath.Join(t.TempDir(), "vakt.db"), storage.Options{NoSync: true})
 	if err != nil {
@@ -91,13 +91,17 @@ func startSystem(t *testing.T, cfg hub.Config) *system {
 	if err := s.h.Input(ctx, hub.Tick{}); err != nil {
 		t.Fatal(err)
 	}
-	s.web = New(Options{Hub: s.h, Events: store, Now: s.now, SessionIdle: time.Hour,
+	opt := Options{Hub: s.h, Events: store, Now: s.now, SessionIdle: time.Hour,
 		ExportConfig: func(w io.Writer) error { _, err := io.WriteString(w, "users: []\n"); return err },
 		Backup:       store.Backup,
 		Metrics:      http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "vakt_test 1\n") }),
 		Health: func() (int, map[string]any) {
 			return http.StatusOK, map[string]any{"status": "ok", "state": s.h.Snapshot().State.Name}
-		}})
+		}}
+	for _, w := range with {
+		w(&opt)
+	}
+	s.web = New(opt)
 	wg.Go(func() { _ = s.web.Run(ctx) })
 	s.srv = httptest.NewServer(s.web.Handler())
 	t.Cleanup(func() {

@@ -656,6 +656,8 @@ async function loadDevices() {
     const doc = await api("GET", "/devices");
     const list = (doc && doc.devices) || [];
     $("devices-none").textContent = list.length ? "" : t("no_devices");
+    // The zones a device can be adopted into (the status may not be here yet).
+    const zones = me && me.user.role === "admin" ? (status || await api("GET", "/status")).zones : [];
     const body = $("devices-body");
     body.replaceChildren();
     for (const d of list) {
@@ -670,8 +672,98 @@ async function loadDevices() {
       }
       if (d.lost) tr.className = "alarm";
       body.append(tr);
+      if (me && me.user.role === "admin") body.append(adoptRow(d, doc, zones));
     }
   } catch (e) { say(errText(e), true); }
+}
+
+// --- adopting devices (admins) ---
+
+Object.assign(T.en, {
+  adopt: "Adopt", adopt_as: "As", release: "Release", property: "Property", default_prop: "default ({p})",
+  as_zone: "zone", as_output: "output", as_keypad: "keypad", keypad_id: "Keypad id", release_q: "Release {name} from {what}?",
+});
+Object.assign(T.sv, {
+  adopt: "Koppla", adopt_as: "Som", release: "Koppla loss", property: "Egenskap", default_prop: "standard ({p})",
+  as_zone: "zon", as_output: "utgång", as_keypad: "knappsats", keypad_id: "Knappsatsens id", release_q: "Koppla loss {name} från {what}?",
+});
+
+// adoptRow is the row under a device: a form that adopts a discovered device
+// as a zone, an output or a keypad, or a button that releases a bound one.
+function adoptRow(d, doc, zones) {
+  const tr = document.createElement("tr");
+  tr.className = "adopt";
+  tr.dataset.adopt = d.ieee;
+  const td = document.createElement("td");
+  td.colSpan = 6;
+  tr.append(td);
+  const bound = [...(d.zones || []).map((z) => t("as_zone") + " " + (zoneNames[z] || z)),
+    ...(d.outputs || []).map((o) => t("as_output") + " " + o), ...(d.keypad ? [t("as_keypad") + " " + d.keypad] : [])];
+  if (bound.length) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "release";
+    b.textContent = t("release");
+    b.onclick = async () => {
+      if (!confirm(t("release_q", { name: d.friendly_name, what: bound.join(", ") }))) return;
+      try {
+        say((await api("DELETE", "/devices/" + encodeURIComponent(d.ieee) + "/binding")).message);
+        loadDevices();
+      } catch (e) { say((e && e.message) || errText(e), true); }
+    };
+    td.append(b);
+    return tr;
+  }
+  const kinds = d.adoptable || [];
+  if (!kinds.length) return tr;
+  const form = document.createElement("form");
+  form.className = "adopt-form";
+  const field = (label, input) => {
+    const l = document.createElement("label");
+    l.append(label + " ", input);
+    form.append(l);
+    return input;
+  };
+  const select = (options) => {
+    const sel = document.createElement("select");
+    for (const [value, text] of options) sel.append(new Option(text, value));
+    return sel;
+  };
+  const kind = field(t("adopt_as"), select(kinds.map((k) => [k, t("as_" + k)])));
+  kind.name = "kind";
+  const zone = field(t("zone"), select(zones.map((z) => [z.id, z.name || z.id])));
+  zone.name = "zone";
+  const props = d.zone_properties || [];
+  const prop = field(t("property"), select([["", t("default_prop", { p: props[0] || "" })], ...props.map((p) => [p, p])]));
+  prop.name = "property";
+  const out = field(t("as_output"), select(((doc && doc.outputs) || []).map((o) => [o, o])));
+  out.name = "output";
+  const kp = field(t("keypad_id"), document.createElement("input"));
+  kp.name = "keypad";
+  kp.value = d.friendly_name.replace(/[^A-Za-z0-9_]+/g, "_").toLowerCase();
+  const go = document.createElement("button");
+  go.type = "submit";
+  go.className = "primary";
+  go.textContent = t("adopt");
+  form.append(go);
+  const shown = () => {
+    zone.parentElement.hidden = prop.parentElement.hidden = kind.value !== "zone";
+    out.parentElement.hidden = kind.value !== "output";
+    kp.parentElement.hidden = kind.value !== "keypad";
+  };
+  kind.onchange = shown;
+  shown();
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    const body = kind.value === "zone" ? { zone: zone.value, ...(prop.value ? { property: prop.value } : {}) }
+      : kind.value === "output" ? { output: out.value } : { keypad: kp.value };
+    try {
+      say((await api("POST", "/devices/" + encodeURIComponent(d.ieee) + "/adopt", body)).message);
+      loadDevices();
+    } catch (e) { say((e && e.message) || errText(e), true); }
+  };
+  td.append(form);
+  return tr;
 }
 
 // --- the guided self-test ---
