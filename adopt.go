@@ -255,3 +255,25 @@ func putBinding[B any](m map[string]B, id string, b B) map[string]B {
 }
 
 func hasKey[B any](m map[string]B, id string) bool { _, ok := m[id]; return ok }
+
+// zoneBindings gives each bound zone's binding, and for a Zigbee zone what the
+// adapter knows of its device (GET /api/v1/zones).
+func (z *zigbeeSide) zoneBindings(lb *liveBindings) map[string]web.ZoneBinding {
+	s := lb.get()
+	out := map[string]web.ZoneBinding{}
+	for id, b := range s.MQTT.Zones {
+		out[id] = web.ZoneBinding{Adapter: "mqtt", Binding: b}
+	}
+	for id, b := range s.GPIO.Zones {
+		out[id] = web.ZoneBinding{Adapter: "gpio", Binding: b}
+	}
+	devs := z.a.ZoneDevices()
+	for id, b := range s.Zigbee.Zones {
+		zb := web.ZoneBinding{Adapter: "zigbee", Binding: b}
+		if d, ok := devs[id]; ok {
+			zb.Device = d
+		}
+		out[id] = zb
+	}
+	return out
+}

@@ -233,6 +233,19 @@ func TestAdoptWhileRunning(t *testing.T) {
 	pollJSON(t, data, "/api/v1/status", func(s zoneDoc) bool { return s.open("door") })
 	got, _ = waitEvents(t, data, seq, 3)
 	expectEvents(t, "after the restart", got, "restart   resumed in state disarmed", "zone_closed door", "zone_open door")
+	// The zones resource: each zone's state, binding and device.
+	var zoneList []map[string]any
+	getJSON(t, data, "/api/v1/zones", &zoneList)
+	if dev, ok := zoneList[0]["binding"].(map[string]any)["device"].(map[string]any); ok && dev["last_seen"] != nil {
+		dev["last_seen"] = "(set)"
+	}
+	zj, _ := json.Marshal(zoneList)
+	if want := `[{"binding":{"adapter":"zigbee","binding":{"checkin":"2h0m0s","ieee":"0x00158d0001a2b3c4","property":"contact"},` +
+		`"device":{"battery":100,"battery_low":false,"ieee":"0x00158d0001a2b3c4","last_seen":"(set)","link_quality":87,"name":"front_door"}},` +
+		`"id":"door","name":"Door","number":1,"open":true,"type":"entry_exit"},` +
+		`{"binding":{"adapter":"mqtt","binding":{"topic":"test/hall"}},"id":"hall","name":"Hall","number":2,"type":"follower"}]`; string(zj) != want {
+		t.Errorf("zones:\n%s\nwant:\n%s", zj, want)
+	}
 	out.Reset()
 	if err := run(ctx, []string{"config", "export", "-data", data}, nil, &out, io.Discard); err != nil {
 		t.Fatal(err)

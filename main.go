@@ -427,6 +427,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 			return importRunning(ctx, h, store, live, zb, y, replace, who)
 		},
 		Zigbee: zigbeeDevices{zb, h, live},
+		Zones:  func() map[string]web.ZoneBinding { return zb.zoneBindings(live) },
 		Backup: store.Backup})
 	if code := webApp.SetupCode(); code != "" {
 		fmt.Fprintf(stdout, "No users yet. Open the web app (http://%s/) and create the first admin with the setup code\n  %s\nor, with the hub stopped: vakt user add -data %s -name YourName -password\n",

@@ -66,6 +66,7 @@ type dev struct {
 	left  bool    // left the network or vanished from bridge/devices
 	bin   map[string]bool
 	batt  *float64
+	lqi   *int
 	seen  time.Time
 	lost  bool
 	heard bool // a state message came since start
@@ -447,6 +448,9 @@ func (a *Adapter) stateMsg(ieee string, r *dev, m Message) {
 	maps.Copy(r.bin, s.Binary)
 	if s.Battery != nil {
 		r.batt = s.Battery
+	}
+	if s.LinkQuality != nil {
+		r.lqi = s.LinkQuality
 	}
 	a.evaluate(ieee)
 	if s.Action != "" {

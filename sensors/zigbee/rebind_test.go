@@ -2,7 +2,9 @@ package zigbee
 
 import (
 	"context"
+	"reflect"
 	"testing"
+	"time"
 )
 
 // Bindings change while the adapter runs: a newly bound zone takes its device's
@@ -89,4 +91,33 @@ func TestRebindSameDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, "the property named", r.hub.take(), nil)
+}
+
+// What the adapter knows of each zone's device: battery, low battery as judged
+// with the threshold, last seen and link quality from the last state message.
+func TestZoneDevices(t *testing.T) {
+	r := started(t)
+	r.bus.send("zigbee2mqtt/front_door", `{"battery":97,"contact":true,"linkquality":87,"voltage":3025}`)
+	at := r.clock.Now()
+	r.clock.Add(time.Minute)
+	r.bus.send("zigbee2mqtt/kitchen_smoke", `{"smoke":false,"battery_low":true,"linkquality":"strong"}`)
+	got := r.a.ZoneDevices()
+	bat, lqi := 97.0, 87
+	want := map[string]ZoneDevice{
+		"front_door":   {IEEE: ieeeFrontDoor, Name: "front_door", Battery: &bat, LastSeen: at, LinkQuality: &lqi},
+		"kitchen_fire": {IEEE: ieeeKitchenSmk, Name: "kitchen_smoke", BatteryLow: true, LastSeen: at.Add(time.Minute)},
+	}
+	for id, d := range got {
+		if _, ok := want[id]; !ok && (d.LastSeen != time.Time{} || d.Battery != nil || d.BatteryLow) {
+			t.Errorf("zone %s: %+v, want nothing heard", id, d)
+		}
+	}
+	for id, w := range want {
+		if !reflect.DeepEqual(got[id], w) {
+			t.Errorf("zone %s:\n got %+v\nwant %+v", id, got[id], w)
+		}
+	}
+	if len(got) != len(fixtureZones()) {
+		t.Errorf("%d zones, want %d", len(got), len(fixtureZones()))
+	}
 }

@@ -109,6 +109,10 @@ func TestBrowserAdopt(t *testing.T) {
 	s := startSystem(t, testConfig(t), func(o *Options) {
 		o.Zigbee = devs
 		o.Devices = func() any { devs.mu.Lock(); defer devs.mu.Unlock(); return doc() }
+		o.Zones = func() map[string]ZoneBinding {
+			return map[string]ZoneBinding{"door": {Adapter: "zigbee", Binding: map[string]string{"ieee": "0x00158d0001a2b3c4"},
+				Device: map[string]any{"battery": 97, "battery_low": false, "last_seen": "2026-03-01T12:00:00Z", "link_quality": 87}}}
+		}
 	})
 	ctx := browser(t)
 	run(t, ctx, "log in", chromedp.Navigate(s.srv.URL+"/#/devices"), chromedp.WaitVisible(chromedp.ID("login-form")),
@@ -127,4 +131,9 @@ func TestBrowserAdopt(t *testing.T) {
 		waitJS(`[...document.querySelectorAll("#devices-body tr[data-ieee] td")].map(td => td.textContent).join("|") === "front_door|Aqara MCCGQ11LM|Battery|||Front door"`),
 		chromedp.WaitVisible(`tr[data-adopt] button.release`))
 	same(t, "calls", devs.take(), []string{"adopt 0x00158d0001a2b3c4 {Zone:door Property:contact CheckIn:0 Output: Mode: Keypad:} by Alice"})
+	// The zones on Home show the device's battery, last message and link.
+	run(t, ctx, "home", chromedp.Navigate(s.srv.URL+"/#/"),
+		waitJS(`(() => { const e = document.querySelector("#zones li[data-zone=door] .device-info");
+			return !!e && e.textContent === "battery 97 % · seen " + new Date("2026-03-01T12:00:00Z").toLocaleString("en-GB") + " · link 87"; })()`))
+	same(t, "zones without a Zigbee device", eval[int](t, ctx, `document.querySelectorAll("#zones .device-info").length`), 1)
 }

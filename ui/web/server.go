@@ -62,6 +62,9 @@ type Options struct {
 	Devices func() any
 	// Zigbee adopts and releases Zigbee devices while the hub runs (optional).
 	Zigbee Devices
+	// Zones gives each bound zone's binding and device, by zone id (optional;
+	// GET /api/v1/zones).
+	Zones func() map[string]ZoneBinding
 	// Metrics serves /metrics (optional): to a logged-in user who is not a
 	// guest, and over the local socket.
 	Metrics http.Handler
@@ -158,6 +161,7 @@ func New(opt Options) *Server {
 	api.GET("/devices", s.devices, s.auth, s.notGuest, reading)
 	api.POST("/devices/:ieee/adopt", s.adopt, s.auth, s.userOnly, s.csrf, s.adminOnly, jsonOnly)
 	api.DELETE("/devices/:ieee/binding", s.release, s.auth, s.userOnly, s.csrf, s.adminOnly)
+	api.GET("/zones", s.zones, s.auth, s.notGuest, reading)
 	api.GET("/trouble", s.trouble, s.auth, s.notGuest, reading)
 	api.GET("/timeline", s.timeline, s.auth, s.notGuest, reading)
 	for path, kind := range map[string]hub.CommandKind{

@@ -364,6 +364,7 @@ function renderStatus(s) {
     if (z.bypassed) badge("bypassed");
     if (z.isolated) badge("isolated");
     if (s.walk_test) badge(s.walk_test_seen.includes(z.id) ? "seen" : "unseen", s.walk_test_seen.includes(z.id) ? "ok" : "bad");
+    zoneDeviceInfo(li, z.id);
     if (s.state === "disarmed" && me && me.user.role !== "guest") {
       const b = document.createElement("button");
       b.type = "button";
@@ -385,6 +386,41 @@ function renderStatus(s) {
 }
 
 function when(t) { return new Date(t).toLocaleString(lang === "sv" ? "sv-SE" : "en-GB"); }
+
+// --- zones' devices: battery and last seen (GET /zones) ---
+
+Object.assign(T.en, { battery_pct: "battery {n} %", seen_at: "seen {t}", link_q: "link {n}" });
+Object.assign(T.sv, { battery_pct: "batteri {n} %", seen_at: "hörd {t}", link_q: "länk {n}" });
+
+let zoneInfo = {};  // zone id -> its binding's device, from GET /zones
+let zoneInfoAt = 0; // when it was fetched, ms
+
+const loadZoneInfo = fresh(async () => {
+  zoneInfoAt = Date.now();
+  try {
+    const list = await api("GET", "/zones");
+    zoneInfo = {};
+    for (const z of list) if (z.binding && z.binding.device) zoneInfo[z.id] = z.binding.device;
+    if (status) renderStatus(status);
+  } catch (e) { /* shown again at the next fetch */ }
+});
+
+// zoneDeviceInfo adds a zone's battery and last message to its line, and fetches
+// them again when they are older than 30 s.
+function zoneDeviceInfo(li, id) {
+  if (me && me.user.role !== "guest" && !kiosk && Date.now() - zoneInfoAt > 30000) loadZoneInfo();
+  const d = zoneInfo[id];
+  if (!d) return;
+  const parts = [];
+  if (d.battery !== undefined) parts.push(t("battery_pct", { n: Math.round(d.battery) }));
+  if (d.last_seen) parts.push(t("seen_at", { t: when(d.last_seen) }));
+  if (d.link_quality !== undefined) parts.push(t("link_q", { n: d.link_quality }));
+  if (!parts.length) return;
+  const span = document.createElement("span");
+  span.className = "device-info" + (d.battery_low ? " bad" : "");
+  span.textContent = parts.join(" · ");
+  li.append(span);
+}
 
 // renderFaults shows the trouble list: each fault in words, since when and what
 // to do; then the silent detectors and the flapping zones.
