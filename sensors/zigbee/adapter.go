@@ -57,6 +57,10 @@ type zone struct {
 	// posted levels: open, tamper, low battery, offline.
 	open, tamper, low, offline tri
 	testLogged                 bool
+	// A life-safety detector: when its alarm became active (the zone open), and
+	// whether it is stuck active (FaultStuck raised).
+	activeSince time.Time
+	stuck       bool
 }
 
 // dev is what the adapter knows of one device.
@@ -91,15 +95,19 @@ type Adapter struct {
 	outs   atomic.Pointer[map[string]OutputBinding]
 	rebind chan rebindReq
 
-	mu       sync.Mutex
-	ctx      context.Context
-	zones    map[string][]*zone // by ieee
-	keypads  map[string]string  // ieee -> keypad id
-	devs     map[string]*dev    // by ieee
-	names    map[string]string  // friendly name -> ieee
-	listed   bool               // bridge/devices came at least once
-	bridge   tri                // bridge/state: active online
-	fault    tri                // FaultBridge as last posted: active raised
+	mu      sync.Mutex
+	ctx     context.Context
+	zones   map[string][]*zone // by ieee
+	keypads map[string]string  // ieee -> keypad id
+	devs    map[string]*dev    // by ieee
+	names   map[string]string  // friendly name -> ieee
+	listed  bool               // bridge/devices came at least once
+	// alarm: the hub's alarm sounds; quiet: since when it does not (Run
+	// watches the hub's state).
+	alarm    bool
+	quiet    time.Time
+	bridge   tri // bridge/state: active online
+	fault    tri // FaultBridge as last posted: active raised
 	keeper   Keeper
 	warned   map[string]bool // unknown topics logged once
 	queue    []hub.Input
@@ -143,6 +151,7 @@ func New(bus Bus, h Inputs, zones map[string]ZoneBinding, outputs map[string]Out
 		return nil, fmt.Errorf("zigbee: keypads need the hub's panel")
 	}
 	start := a.now()
+	a.quiet = start
 	for _, id := range slices.Sorted(maps.Keys(c.zones)) {
 		b := c.zones[id]
 		a.zones[b.IEEE] = append(a.zones[b.IEEE], &zone{id: id, b: b})
@@ -541,6 +550,7 @@ func (a *Adapter) evaluate(ieee string) {
 				if open != z.open {
 					z.open = open
 					a.post(sensor(z.id, open == active, hub.SigOpen, hub.SigClose))
+					a.lifeSafety(z, p)
 				}
 			}
 		}
@@ -582,7 +592,7 @@ func checkIn(z *zone, r *dev) time.Duration {
 func (a *Adapter) Check() time.Time {
 	a.mu.Lock()
 	now := a.now()
-	var next time.Time
+	next := a.checkStuck(now)
 	for _, ieee := range slices.Sorted(maps.Keys(a.zones)) {
 		r := a.devs[ieee]
 		if r.lost {
@@ -620,6 +630,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 		defer func() { unsub() }()
 		a.mu.Lock()
 		a.kpState(a.panel.Snapshot().State)
+		a.watch(a.panel.Snapshot().State)
 		a.mu.Unlock()
 		a.flush()
 	}
@@ -649,6 +660,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 			}
 			a.mu.Lock()
 			a.kpState(u.Snapshot.State)
+			a.watch(u.Snapshot.State)
 			a.mu.Unlock()
 			a.flush()
 		}

@@ -144,6 +144,7 @@ func (a *Adapter) apply(c checked) {
 // device. a.mu is held.
 func (a *Adapter) release(z *zone) {
 	a.log.Info("zigbee: zone released from its device", "zone", z.id, "ieee", z.b.IEEE)
+	a.unstick(z, "the zone is no longer bound to the detector")
 	for _, l := range []struct {
 		v       tri
 		restore hub.Signal

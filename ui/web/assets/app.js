@@ -387,6 +387,17 @@ function renderStatus(s) {
 
 function when(t) { return new Date(t).toLocaleString(lang === "sv" ? "sv-SE" : "en-GB"); }
 
+// --- a life-safety detector stuck active (fault "stuck") ---
+
+Object.assign(T.en, {
+  f_stuck: "Detector stuck active", r_detector_stuck: "detector stuck active",
+  do_stuck: "The detector keeps reporting its alarm: it cannot report a new fire or leak until it clears. Air it out or dry it, check it, and test it; replace it if it stays stuck. Isolate its zone to arm meanwhile.",
+});
+Object.assign(T.sv, {
+  f_stuck: "Detektor fastnat i larm", r_detector_stuck: "detektor fastnat i larm",
+  do_stuck: "Detektorn fortsätter att rapportera larm: den kan inte larma om en ny brand eller läcka förrän den återställts. Vädra eller torka, kontrollera och testa den; byt den om den inte släpper. Förbikoppla zonen för att larma under tiden.",
+});
+
 // --- zones' devices: battery and last seen (GET /zones) ---
 
 Object.assign(T.en, { battery_pct: "battery {n} %", seen_at: "seen {t}", link_q: "link {n}" });
