@@ -343,3 +343,31 @@ func TestKeeperSetDriver(t *testing.T) {
 		expect(t, "nothing driven for it", d.take())
 	})
 }
+
+// A device that refuses a command (its bridge says it could not be delivered)
+// fails its output at once and is commanded again; the output is restored once
+// a command goes a Confirm time without another refusal.
+func TestKeeperRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, d, f, stop := run(t)
+		defer stop()
+		d.take()
+		k.Set(hub.OutputSiren, true, false)
+		expect(t, "siren on", d.take(), "outdoor on")
+		k.Refused("outdoor", "Publish 'set' 'warning' to 'hall_siren' failed: timeout")
+		expect(t, "sent again", d.take(), "outdoor on")
+		synctest.Wait()
+		expect(t, "failed at once", f.take(), "output:outdoor=true")
+		time.Sleep(hub.DefaultOutputConfirm / 2)
+		k.Refused("outdoor", "Publish 'set' 'warning' to 'hall_siren' failed: timeout")
+		expect(t, "sent again", d.take(), "outdoor on")
+		time.Sleep(hub.DefaultOutputConfirm - time.Second)
+		synctest.Wait()
+		expect(t, "refused again: still failed", f.take())
+		time.Sleep(time.Second)
+		synctest.Wait()
+		expect(t, "no refusal for Confirm: restored", f.take(), "output:outdoor=false")
+		k.Refused("nowhere", "x")
+		expect(t, "an output the keeper does not have", d.take())
+	})
+}

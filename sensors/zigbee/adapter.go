@@ -113,6 +113,7 @@ type Adapter struct {
 	queue    []hub.Input
 	resend   []func(hub.Output) bool // outputs to drive again
 	feedback []fb                    // siren levels for the keeper
+	refusals []refusal               // siren commands refused, for the keeper
 	pubs     []pub                   // keypad panel states to publish
 	kp       *keypads
 	cancel   func()
@@ -233,12 +234,17 @@ func (a *Adapter) flush() {
 		}
 		for {
 			a.mu.Lock()
-			q, rs, fbs, k, ps := a.queue, a.resend, a.feedback, a.keeper, a.pubs
-			a.queue, a.resend, a.feedback, a.pubs = nil, nil, nil, nil
+			q, rs, fbs, k, ps, refs := a.queue, a.resend, a.feedback, a.keeper, a.pubs, a.refusals
+			a.queue, a.resend, a.feedback, a.pubs, a.refusals = nil, nil, nil, nil, nil
 			ctx := a.ctx
 			a.mu.Unlock()
-			if len(q) == 0 && len(rs) == 0 && len(fbs) == 0 && len(ps) == 0 {
+			if len(q) == 0 && len(rs) == 0 && len(fbs) == 0 && len(ps) == 0 && len(refs) == 0 {
 				break
+			}
+			for _, r := range refs {
+				if k != nil {
+					k.Refused(r.id, r.detail)
+				}
 			}
 			for _, p := range ps {
 				a.publish(p.topic, p.payload)
@@ -261,7 +267,7 @@ func (a *Adapter) flush() {
 		}
 		a.postMu.Unlock()
 		a.mu.Lock()
-		more := len(a.queue) > 0 || len(a.resend) > 0 || len(a.feedback) > 0 || len(a.pubs) > 0
+		more := len(a.queue) > 0 || len(a.resend) > 0 || len(a.feedback) > 0 || len(a.pubs) > 0 || len(a.refusals) > 0
 		a.mu.Unlock()
 		if !more {
 			return

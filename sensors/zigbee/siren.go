@@ -17,6 +17,8 @@ import (
 type Keeper interface {
 	Feedback(id string, on bool)
 	Resend(match func(hub.Output) bool)
+	// Refused: Zigbee2MQTT could not deliver a command to the output's siren.
+	Refused(id, detail string)
 }
 
 var _ output.Driver = (*Adapter)(nil)
@@ -194,6 +196,9 @@ func (a *Adapter) sirenFeedback(ieee string, r *dev, s StateMsg) {
 	}
 }
 
+// refusal is a siren command Zigbee2MQTT could not deliver, for the keeper.
+type refusal struct{ id, detail string }
+
 type fb struct {
 	id string
 	on bool
@@ -217,7 +222,7 @@ func (a *Adapter) bridgeLogging(payload []byte) {
 	if !ok {
 		return
 	}
-	name, _, ok := strings.Cut(rest, "' failed")
+	name, why, ok := strings.Cut(rest, "' failed")
 	if !ok {
 		return
 	}
@@ -226,6 +231,7 @@ func (a *Adapter) bridgeLogging(payload []byte) {
 		if b.IEEE == ieee && ieee != "" {
 			a.log.Error("zigbee: siren command failed in Zigbee2MQTT", "output", id, "device", name, "key", key,
 				"message", clip(l.Message))
+			a.refusals = append(a.refusals, refusal{id, "Zigbee2MQTT could not deliver " + key + clip(why)})
 		}
 	}
 	if kp := a.keypads[ieee]; kp != "" && ieee != "" {

@@ -120,6 +120,12 @@ func (k *keeperLog) Feedback(id string, on bool) {
 	k.mu.Unlock()
 }
 
+func (k *keeperLog) Refused(id, detail string) {
+	k.mu.Lock()
+	k.log = append(k.log, "refused "+id+" "+detail)
+	k.mu.Unlock()
+}
+
 func (k *keeperLog) Resend(match func(hub.Output) bool) {
 	var ids []string
 	for _, o := range append(sirenOutputs(), hub.Output{ID: "gpio_bell"}) {
@@ -195,13 +201,18 @@ func TestSubscribedResends(t *testing.T) {
 	}
 }
 
-// A failed /set shows only on bridge/logging: it is logged as an error.
+// A failed /set shows only on bridge/logging: it is logged as an error and the
+// keeper hears of it (the output fails until a command goes through); an info
+// line or junk is nothing.
 func TestSirenFailureLogged(t *testing.T) {
 	r := started(t)
+	k := &keeperLog{}
+	r.a.Bind(k)
 	r.bus.send("zigbee2mqtt/bridge/logging", loadFixtures(t)["logging_set_failed"].Payload)
 	r.bus.send("zigbee2mqtt/bridge/logging", `{"level":"info","message":"Publish 'set' 'warning' to 'hall_siren' failed: x"}`)
 	r.bus.send("zigbee2mqtt/bridge/logging", `not json`)
 	expect(t, "inputs", r.hub.take(), nil)
+	expect(t, "keeper", k.take(), []string{"refused hall_siren Zigbee2MQTT could not deliver warning: 'Error: ZCL command 0x0015bc001b02c3d4…"})
 	logs := r.logs.take()
 	if len(logs) != 1 || !strings.HasPrefix(logs[0], "ERROR zigbee: siren command failed in Zigbee2MQTT output=hall_siren device=hall_siren key=warning message=") {
 		t.Errorf("logs %q", logs)
