@@ -119,6 +119,9 @@ func DescribeChange(before, after Bindings) []string {
 		if b.CheckIn > 0 {
 			s += " checkin " + b.CheckIn.D().String()
 		}
+		if b.StuckAfter > 0 {
+			s += " stuck_after " + b.StuckAfter.D().String()
+		}
 		return s
 	})
 	lines = describeEach(lines, "output", before.Outputs, after.Outputs, func(b OutputBinding) string {

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"vakt/hub"
 )
 
 // Bindings change while the adapter runs: a newly bound zone takes its device's
@@ -120,4 +122,18 @@ func TestZoneDevices(t *testing.T) {
 	if len(got) != len(fixtureZones()) {
 		t.Errorf("%d zones, want %d", len(got), len(fixtureZones()))
 	}
+}
+
+// A change of bindings in words, one line per zone, output and keypad changed.
+func TestDescribeChange(t *testing.T) {
+	before := Bindings{Zones: map[string]ZoneBinding{"door": {IEEE: ieeeFrontDoor}, "smoke": {IEEE: ieeeKitchenSmk}},
+		Keypads: map[string]KeypadBinding{"hall": {IEEE: ieeeKeypad}}}
+	after := Bindings{Zones: map[string]ZoneBinding{"door": {IEEE: ieeeFrontDoor},
+		"smoke": {IEEE: ieeeKitchenSmk, Property: "smoke", StuckAfter: hub.Duration(15 * time.Minute)}},
+		Outputs: map[string]OutputBinding{"siren": {IEEE: ieeeHallSiren, Mode: "fire"}}}
+	expect(t, "lines", DescribeChange(before, after), []string{
+		"zone smoke: zigbee 0x000d6f0011cccc03 → 0x000d6f0011cccc03 smoke stuck_after 15m0s",
+		"output siren: zigbee none → 0x0015bc001b02c3d4 fire",
+		"keypad hall: zigbee 0x0015bc002f00a1b2 → none",
+	})
 }
