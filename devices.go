@@ -7,20 +7,24 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"vakt/hub"
 	"vakt/sensors/zigbee"
-	"vakt/storage"
+	"vakt/ui/web"
 )
 
 // devicesCmd implements `vakt devices` (the Zigbee devices the running hub
 // knows) and `vakt devices adopt` (bind one, hub stopped).
 func devicesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "adopt" {
-		return adoptCmd(args[1:], stdout, stderr)
+		return adoptCmd(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "release" {
+		return releaseCmd(ctx, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("vakt devices", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -117,17 +121,12 @@ func orDiscovered(s string) string {
 	return s
 }
 
-// adoptCmd binds a Zigbee device to a zone, an output or as a keypad in the
-// stored configuration. It needs the hub stopped, like `vakt user add`.
-func adoptCmd(args []string, stdout, stderr io.Writer) error {
+// adoptCmd binds a Zigbee device to a zone, an output or as a keypad: in the
+// running hub (over its local socket, in force at once), or in the stored
+// configuration when the hub is stopped.
+func adoptCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const usage = "usage: vakt devices adopt IEEE (-zone ID [-property P] [-checkin DURATION] | -output ID [-mode M] | -keypad ID) [-data DIR]"
-	var ieee string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		ieee, args = args[0], args[1:]
-	}
-	fs := flag.NewFlagSet("vakt devices adopt", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	data := fs.String("data", "./vakt-data", "data directory")
+	ieee, args, fs, data := deviceFlags("adopt", args, stderr)
 	zone := fs.String("zone", "", "bind the device to this zone")
 	out := fs.String("output", "", "bind the siren to this output")
 	keypad := fs.String("keypad", "", "bind the keypad or remote under this keypad id")
@@ -151,11 +150,18 @@ func adoptCmd(args []string, stdout, stderr io.Writer) error {
 	if ieee == "" || n != 1 {
 		return errors.New(usage)
 	}
+	req := web.AdoptRequest{Zone: *zone, Property: *property, CheckIn: hub.Duration(*checkin), Output: *out, Mode: *mode, Keypad: *keypad}
+	var answer struct{ Message string }
+	err := localDo(ctx, *data, "POST", "/api/v1/devices/"+url.PathEscape(strings.ToLower(ieee))+"/adopt", req, &answer)
+	if err == nil {
+		fmt.Fprintf(stdout, "%s, in force in the running hub\n", answer.Message)
+		return nil
+	}
+	if !errors.Is(err, errNotRunning) {
+		return fmt.Errorf("devices adopt: %w", err)
+	}
 	store, err := openStore(*data)
 	if err != nil {
-		if errors.Is(err, storage.ErrLocked) {
-			return fmt.Errorf("devices adopt: the hub is running; stop it first (%w)", err)
-		}
 		return fmt.Errorf("devices adopt: %w", err)
 	}
 	defer store.Close()
@@ -197,6 +203,40 @@ func adoptCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "adopted %s as %s\n", strings.ToLower(ieee), what)
+	return nil
+}
+
+// deviceFlags takes the IEEE address before the flags, if it is there, and makes
+// the flag set of vakt devices cmd with its -data.
+func deviceFlags(cmd string, args []string, stderr io.Writer) (ieee string, rest []string, fs *flag.FlagSet, data *string) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		ieee, args = args[0], args[1:]
+	}
+	fs = flag.NewFlagSet("vakt devices "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return ieee, args, fs, fs.String("data", "./vakt-data", "data directory")
+}
+
+// releaseCmd unbinds a Zigbee device from every zone, output and keypad it is
+// bound to, in the running hub.
+func releaseCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const usage = "usage: vakt devices release IEEE [-data DIR]"
+	ieee, args, fs, data := deviceFlags("release", args, stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if ieee == "" || fs.NArg() > 0 {
+		return errors.New(usage)
+	}
+	var answer struct{ Message string }
+	err := localDo(ctx, *data, "DELETE", "/api/v1/devices/"+url.PathEscape(strings.ToLower(ieee))+"/binding", nil, &answer)
+	if errors.Is(err, errNotRunning) {
+		return fmt.Errorf("devices release: no hub answers on %s (with the hub stopped, drop the binding from the configuration and vakt config import -replace it)", localSocket(*data))
+	}
+	if err != nil {
+		return fmt.Errorf("devices release: %w", err)
+	}
+	fmt.Fprintln(stdout, answer.Message)
 	return nil
 }
 

@@ -273,17 +273,20 @@ func join(lines []string) string {
 
 // importRunning imports a domain configuration into the running hub: checked as
 // an import with the hub stopped is, snapshotted first, then in force at once and
-// recorded as a change by who. The devices' bindings (topics, lines, Zigbee
-// devices) cannot change while the hub runs: the adapters bound them at start.
-func importRunning(ctx context.Context, h *hub.Hub, store *storage.Store, set binding.Set, body []byte, replace bool, who hub.Actor) (string, error) {
+// recorded as a change by who. Zigbee devices may be adopted and released by it
+// (the adapter takes its new bindings at once); the other devices' bindings
+// (MQTT topics, GPIO lines) cannot change while the hub runs: the adapters bound
+// them at start.
+func importRunning(ctx context.Context, h *hub.Hub, store *storage.Store, lb *liveBindings, zb *zigbeeSide, body []byte, replace bool, who hub.Actor) (string, error) {
 	cfg, newSet, hasUsers, err := parseDomain(body)
 	if err != nil {
 		return "", &hub.Error{Kind: hub.ErrInvalid, Msg: err.Error() + " (nothing was changed)"}
 	}
-	a, _ := json.Marshal(set)
-	b, _ := json.Marshal(newSet)
+	set := lb.get()
+	a, _ := json.Marshal(binding.Set{MQTT: set.MQTT, GPIO: set.GPIO})
+	b, _ := json.Marshal(binding.Set{MQTT: newSet.MQTT, GPIO: newSet.GPIO})
 	if !bytes.Equal(a, b) {
-		return "", &hub.Error{Kind: hub.ErrNotAllowed, Msg: "the file changes how devices are bound (topics, lines, Zigbee devices): " +
+		return "", &hub.Error{Kind: hub.ErrNotAllowed, Msg: "the file changes how MQTT or GPIO devices are bound (topics, lines): " +
 			"stop the hub and run vakt config import (nothing was changed)"}
 	}
 	now := time.Now()
@@ -294,7 +297,17 @@ func importRunning(ctx context.Context, h *hub.Hub, store *storage.Store, set bi
 	if _, err := store.Snapshot(now, "import"); err != nil {
 		return "", fmt.Errorf("config import: %w (nothing was changed)", err)
 	}
-	if _, err := h.ChangeConfig(ctx, who, func(c *hub.Config) error { *c = cfg; return nil }); err != nil {
+	change := func(c *hub.Config) error { *c = cfg; return nil }
+	a, _ = json.Marshal(set.Zigbee)
+	b, _ = json.Marshal(newSet.Zigbee)
+	if bytes.Equal(a, b) {
+		if _, err := h.ChangeConfig(ctx, who, change); err != nil {
+			return "", err
+		}
+	} else if _, _, err := zb.changeZigbee(ctx, h, lb, who, change, func(s *binding.Set) error {
+		s.Zigbee = newSet.Zigbee
+		return nil
+	}); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("imported %d zones, %d users%s, %d outputs into the running hub", len(cfg.Zones), len(cfg.Users), kept, len(cfg.Outputs)), nil

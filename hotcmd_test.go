@@ -71,7 +71,7 @@ func TestCommandLineOnRunningHub(t *testing.T) {
 		t.Fatalf("import: %s", out)
 	}
 	for _, bad := range []struct{ file, text, err string }{
-		{"topic.yaml", strings.Replace(y, "topic: test/window", "topic: test/other-window", 1), "changes how devices are bound"},
+		{"topic.yaml", strings.Replace(y, "topic: test/window", "topic: test/other-window", 1), "changes how MQTT or GPIO devices are bound"},
 		{"nocarol.yaml", strings.Replace(y, "id: carol", "id: carol2", 1), "it would remove user(s) carol; run it again with -replace"},
 	} {
 		var out strings.Builder

@@ -294,11 +294,12 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	bus := mq.dev
 	late := &lateInputs{}
 	reports := hub.NewReportQueue(store)
+	live := newLiveBindings(set)
 	hopt := hub.Options{Config: cfg, Journal: store, Reports: reports, Log: log, Location: loc,
 		CommitDelay: 200 * time.Microsecond,
 		// A change made while the hub runs (the web app) must keep the bindings
 		// valid, or the next start would refuse the stored configuration.
-		CheckConfig: func(c hub.Config) error { return set.Validate(c) }}
+		CheckConfig: func(c hub.Config) error { return live.get().Validate(c) }}
 	var paths func() []uplink.PathStatus
 	if hasState {
 		hopt.State = &state
@@ -443,12 +444,14 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	if !opt.demo || opt.dataSet { // a demo in a temporary directory keeps nothing
 		restore = (&restorer{data: boot.Data, h: h}).stage
 	}
-	webApp := web.New(web.Options{Restore: restore, Restart: func() { restart(errRestart) }, Outputs: outputStates(keeper, set),
+	webApp := web.New(web.Options{Restore: restore, Restart: func() { restart(errRestart) }, Outputs: outputStates(keeper, live.get),
 		Uplink: uplinkStatus, Hub: h, Events: store, Health: health(h, up, store, reports), Devices: zb.devices, Metrics: mets.Handler(), Log: log,
-		ExportConfig: func(w io.Writer) error { return writeDomain(w, h.Snapshot().Config, set) },
+		ExportConfig: func(w io.Writer) error { return writeDomain(w, h.Snapshot().Config, live.get()) },
 		ImportConfig: func(ctx context.Context, y []byte, replace bool, who hub.Actor) (string, error) {
-			return importRunning(ctx, h, store, set, y, replace, who)
+			return importRunning(ctx, h, store, live, zb, y, replace, who)
 		},
+		Zigbee: zigbeeDevices{zb, h, live},
+		Zones:  func() map[string]web.ZoneBinding { return zb.zoneBindings(live) },
 		Backup: store.Backup})
 	if code := webApp.SetupCode(); code != "" {
 		fmt.Fprintf(stdout, "No users yet. Open the web app (http://%s/) and create the first admin with the setup code\n  %s\nor, with the hub stopped: vakt user add -data %s -name YourName -password\n",

@@ -8,11 +8,11 @@ import (
 
 // outputStates tells the web app what drives each output and what the keeper
 // knows of it now.
-func outputStates(k *output.Keeper, set binding.Set) func() []web.OutputState {
+func outputStates(k *output.Keeper, bindings func() binding.Set) func() []web.OutputState {
 	return func() []web.OutputState {
 		var out []web.OutputState
 		for _, st := range k.Outputs() {
-			out = append(out, web.OutputState{ID: st.ID, Bound: boundTo(set, st.ID), On: st.On,
+			out = append(out, web.OutputState{ID: st.ID, Bound: boundTo(bindings(), st.ID), On: st.On,
 				Feedback: st.Feedback, Known: st.Known, Reported: st.Reported, Detail: st.Detail})
 		}
 		return out

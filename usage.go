@@ -23,7 +23,8 @@ var subcommands = [][2]string{
 	{"status", "the state, faults, readiness and zones (running hub, or the stored state)"},
 	{"events -n N", "the newest events (-type, -zone, -user filters)"},
 	{"devices", "list the Zigbee devices the running hub knows (-data DIR)"},
-	{"devices adopt IEEE", "bind a Zigbee device: -zone ID, -output ID or -keypad ID (hub stopped)"},
+	{"devices adopt IEEE", "bind a Zigbee device: -zone ID, -output ID or -keypad ID (the hub may run)"},
+	{"devices release IEEE", "unbind a Zigbee device from everything (running hub)"},
 }
 
 // printUsage writes the usage of vakt: the hub's flags and the subcommands.

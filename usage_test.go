@@ -36,7 +36,8 @@ Commands:
   status                     the state, faults, readiness and zones (running hub, or the stored state)
   events -n N                the newest events (-type, -zone, -user filters)
   devices                    list the Zigbee devices the running hub knows (-data DIR)
-  devices adopt IEEE         bind a Zigbee device: -zone ID, -output ID or -keypad ID (hub stopped)
+  devices adopt IEEE         bind a Zigbee device: -zone ID, -output ID or -keypad ID (the hub may run)
+  devices release IEEE       unbind a Zigbee device from everything (running hub)
 `
 	if !ok || head != want {
 		t.Errorf("usage:\n%s\nwant:\n%s", out.String(), want)

@@ -46,9 +46,10 @@ func zigbeeBase(m bootMQTT) string {
 // with nothing bound, so that `vakt devices` lists what Zigbee2MQTT knows before
 // anything is adopted.
 type zigbeeSide struct {
-	a    *zigbee.Adapter
-	base string
-	late *lateHub
+	a      *zigbee.Adapter
+	base   string
+	late   *lateHub
+	keeper *output.Keeper // drives the sirens adopted while the hub runs
 }
 
 // newZigbeeSide builds the adapter for the bindings bs on bus. The hub comes
@@ -59,10 +60,8 @@ func newZigbeeSide(m bootMQTT, bs zigbee.Bindings, bus mqttdev.Bus, log *slog.Lo
 		return nil, fmt.Errorf("mqtt.zigbee_base_topic %q: a topic without wildcards is needed", m.ZigbeeBaseTopic)
 	}
 	late := &lateHub{}
-	opt := zigbee.Options{Base: base, Keypads: bs.Keypads, Log: log}
-	if len(bs.Keypads) > 0 {
-		opt.Panel = late
-	}
+	// The panel also for no keypads: one may be adopted while the hub runs.
+	opt := zigbee.Options{Base: base, Keypads: bs.Keypads, Log: log, Panel: late}
 	a, err := zigbee.New(zigbeeBus{bus}, late, bs.Zones, bs.Outputs, opt)
 	if err != nil {
 		return nil, err
@@ -108,6 +107,7 @@ func (z *zigbeeSide) hook(ev *mqttEvents) {
 // supervision and the keypads with run.
 func (z *zigbeeSide) start(ctx context.Context, h *hub.Hub, k *output.Keeper, run func(string, func(context.Context) error)) error {
 	z.late.set(h)
+	z.keeper = k
 	z.a.Bind(k)
 	if err := z.a.Start(ctx); err != nil {
 		return err
@@ -126,7 +126,14 @@ func (z *zigbeeSide) devices() any {
 	if list == nil {
 		list = []zigbee.DeviceStatus{}
 	}
-	return map[string]any{"base_topic": z.base, "devices": list}
+	// The outputs a siren can be adopted as.
+	outputs := []string{}
+	if h := z.late.get(); h != nil {
+		for _, o := range h.Snapshot().Config.Outputs {
+			outputs = append(outputs, o.ID)
+		}
+	}
+	return map[string]any{"base_topic": z.base, "devices": list, "outputs": outputs}
 }
 
 // lateHub is the hub for an adapter built before it.

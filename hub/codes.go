@@ -26,6 +26,8 @@ const (
 	CodeBellTrouble   Code = 321 // bell (siren) trouble
 	CodeCommTrouble   Code = 350 // communication trouble: the external MQTT broker is unreachable
 	CodeCommFailure   Code = 354 // failure to communicate with the centre
+	CodeFireTrouble   Code = 373 // fire loop trouble: a smoke detector stuck active
+	CodeSensorTrouble Code = 380 // sensor trouble: a life-safety detector stuck active
 	CodeSupervision   Code = 381 // loss of supervision: a device is offline
 	CodeSensorTamper  Code = 383 // sensor tamper
 	CodeLowBattery    Code = 384 // low battery in a wireless device

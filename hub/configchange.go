@@ -2,6 +2,8 @@ package hub
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -27,7 +29,8 @@ import (
 //
 // The core takes a changed zone or output at once (a removed zone is gone from the
 // state and from the ready reasons), but the adapters keep the devices they bound
-// at start: a new zone's or output's device is heard or driven after a restart.
+// (ChangeConfigAndBindings changes those, for the adapters that take new
+// bindings while they run).
 //
 // A change with no difference records nothing and returns the configuration as it
 // is. The caller decides who may change what; the hub refuses, with nothing
@@ -43,10 +46,43 @@ import (
 // It returns ErrStopped when the hub is stopped, and ctx's error when ctx ends
 // first (the change may still be applied then).
 func (h *Hub) ChangeConfig(ctx context.Context, who Actor, change func(*Config) error) (Config, error) {
-	if who == (Actor{}) || change == nil {
+	return h.changeConfig(ctx, &configChange{who: who, change: change})
+}
+
+// BindingsChange is what ChangeConfigAndBindings's bind function answers: the
+// lines that say what changed in the bindings (before → after, no secret) and
+// their new stored form (JSON, opaque to the hub).
+type BindingsChange struct {
+	Lines  []string
+	Stored json.RawMessage
+}
+
+// ChangeConfigAndBindings is ChangeConfig for a change of the adapters' bindings
+// (a device adopted into a zone while the hub runs), with or without a change of
+// the configuration (change may be nil). bind is called by the actor, in turn with
+// every other input and change, with the configuration as it will be: it checks
+// the new bindings against it (in place of Options.CheckConfig, which knows the
+// bindings in force) and answers what changed. Its error refuses the whole
+// change, as an *Error of kind ErrInvalid when it is not one already; nothing is
+// recorded. No lines and no configuration change: nothing is recorded either.
+// Otherwise the new bindings are stored with the configuration and the
+// config_changed event in one commit, so a restart finds both or neither. bind
+// runs with the actor's lock held: it must be quick and must not call the hub.
+func (h *Hub) ChangeConfigAndBindings(ctx context.Context, who Actor, change func(*Config) error,
+	bind func(Config) (BindingsChange, error)) (Config, error) {
+	if change == nil {
+		change = func(*Config) error { return nil }
+	}
+	if bind == nil {
+		return Config{}, fmt.Errorf("hub: change bindings: %w", errorf(ErrInvalid, "a change of bindings needs its check"))
+	}
+	return h.changeConfig(ctx, &configChange{who: who, change: change, bind: bind})
+}
+
+func (h *Hub) changeConfig(ctx context.Context, c *configChange) (Config, error) {
+	if c.who == (Actor{}) || c.change == nil {
 		return Config{}, fmt.Errorf("hub: change config: %w", errorf(ErrInvalid, "a change needs who makes it and what it is"))
 	}
-	c := &configChange{who: who, change: change}
 	if err := h.call(ctx, request{change: c}); err != nil {
 		return Config{}, err
 	}
@@ -57,6 +93,9 @@ func (h *Hub) ChangeConfig(ctx context.Context, who Actor, change func(*Config) 
 type configChange struct {
 	who    Actor
 	change func(*Config) error
+	// bind, for ChangeConfigAndBindings, checks the bindings against the new
+	// configuration and says what changed in them.
+	bind func(Config) (BindingsChange, error)
 	// after is the configuration in force once the change was applied (or found
 	// to change nothing); the actor sets it before the reply.
 	after Config
@@ -66,11 +105,22 @@ type configChange struct {
 func (h *Hub) applyChange(c *configChange) *item {
 	now := h.opt.Now()
 	before := h.core.Config()
-	after, err := checkChange(before, h.st, now, c.change, h.opt.CheckConfig)
+	check := h.opt.CheckConfig
+	if c.bind != nil {
+		check = nil // bind checks the new bindings instead
+	}
+	after, err := checkChange(before, h.st, now, c.change, check)
 	if err != nil {
 		return &item{result: fmt.Errorf("hub: change config: %w", err)}
 	}
 	lines := DescribeConfigChange(before, after)
+	var bound BindingsChange
+	if c.bind != nil {
+		if bound, err = callBind(c.bind, after.Clone()); err != nil {
+			return &item{result: fmt.Errorf("hub: change bindings: %w", err)}
+		}
+		lines = append(lines, bound.Lines...)
+	}
 	if len(lines) == 0 {
 		c.after = before.Clone()
 		return &item{}
@@ -85,8 +135,27 @@ func (h *Hub) applyChange(c *configChange) *item {
 	it := h.exec(next, []Effect{Record{Event: ev}}, false)
 	cfg := h.core.Config()
 	it.config = &cfg
+	if len(bound.Lines) > 0 {
+		it.bindings = bound.Stored
+	}
 	c.after = cfg.Clone()
 	return it
+}
+
+// callBind calls bind, turning a panic into an error and any error into an
+// *Error (ErrInvalid unless it is one).
+func callBind(bind func(Config) (BindingsChange, error), cfg Config) (b BindingsChange, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errorf(ErrInvalid, "the change of bindings panicked: %v", p)
+		}
+	}()
+	b, err = bind(cfg)
+	var he *Error
+	if err != nil && !errors.As(err, &he) {
+		err = errorf(ErrInvalid, "%s", err.Error())
+	}
+	return b, err
 }
 
 // checkChange applies change to a copy of before and checks the result against

@@ -841,6 +841,9 @@ func (c *Core) Ready(st State, m Mode) []Reason {
 		return strings.Compare(a.String(), b.String())
 	})
 	for _, f := range faults {
+		if f.Kind == FaultStuck && st.Zones[f.Subject].Isolated {
+			continue // isolated until it is repaired
+		}
 		if st.Faults[f] {
 			rs = append(rs, Reason{Reason: f.reason(), Fault: f.String()})
 		}
@@ -1194,6 +1197,13 @@ func (s *step) fault(f Fault) {
 		reports = append(reports, Report{Code: CodeLowSysBattery, Qualifier: q})
 	case FaultPowerInput:
 		reports = append(reports, Report{Code: CodePeripheral, Qualifier: q})
+	case FaultStuck:
+		code := CodeSensorTrouble
+		z, _ := s.c.Zone(f.ID.Subject)
+		if z.Type == ZoneFire {
+			code = CodeFireTrouble
+		}
+		reports = append(reports, Report{Code: code, Qualifier: q, Zone: z.Number})
 	}
 	detail := f.ID.String()
 	if f.Detail != "" {

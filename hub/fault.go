@@ -46,6 +46,13 @@ const (
 	// input is a peripheral of the hub itself, not a zone (381) nor an expansion
 	// module (333).
 	FaultPowerInput FaultKind = "gpio"
+	// FaultStuck: a life-safety detector (smoke, gas, carbon monoxide, water)
+	// still reports its alarm long after the alarm was silenced (Subject: the
+	// zone's id): stuck active, it cannot report a new fire until it clears.
+	// Contact ID 373, fire loop trouble, for a fire zone, 380, sensor trouble,
+	// for the others, with the zone's number. Isolating the zone takes it out of
+	// the ready reasons.
+	FaultStuck FaultKind = "stuck"
 )
 
 // FaultID names one fault: its kind and what it is about.
@@ -107,6 +114,8 @@ func (f FaultID) reason() string {
 		return "battery_low"
 	case FaultPowerInput:
 		return "power_input_failed"
+	case FaultStuck:
+		return "detector_stuck"
 	}
 	return string(f.Kind) + "_fault"
 }

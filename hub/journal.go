@@ -3,6 +3,7 @@ package hub
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -54,6 +55,9 @@ type item struct {
 	// switched: the input switched outputs (Metrics).
 	switched bool
 	config   *Config // the configuration after a change (ChangeConfig); nil for none
+	// bindings are the adapters' bindings after a change
+	// (ChangeConfigAndBindings), opaque here; nil for none.
+	bindings json.RawMessage
 	result   error
 	reply    chan error // nil: nobody waits
 }
@@ -236,7 +240,7 @@ func (w *writer) commit(items []*item, st State, core *Core) {
 	group := append(slices.Clone(w.backlog), items...)
 	dirty := len(w.backlog) > 0
 	for _, it := range items {
-		if len(it.events) > 0 || it.changed || it.config != nil {
+		if len(it.events) > 0 || it.changed || it.config != nil || it.bindings != nil {
 			dirty = true
 		}
 	}
@@ -271,6 +275,9 @@ func (w *writer) commit(items []*item, st State, core *Core) {
 		for _, it := range group {
 			if it.config != nil {
 				b.Config = it.config // the latest change wins
+			}
+			if it.bindings != nil {
+				b.Bindings = it.bindings
 			}
 		}
 		b.State = st

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"encoding/json"
 	"maps"
 	"reflect"
 	"slices"
@@ -170,6 +171,10 @@ type Batch struct {
 	// place of the one stored before (the adapters' bindings stay as they are);
 	// nil when the batch changes none.
 	Config *Config
+	// Bindings are the adapters' bindings after the latest change of them in the
+	// batch (JSON, opaque to the hub), stored in place of the stored ones in the
+	// same transaction; nil when the batch changes none.
+	Bindings json.RawMessage
 }
 
 // equal reports whether s and o are the same state. It is the hub's cheap test for

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -95,14 +96,10 @@ func TestCommitStoresConfig(t *testing.T) {
 	}
 }
 
-type nopOutputs struct{}
-
-func (nopOutputs) Set(hub.OutputKind, bool, bool) {}
-
-// A hub journalling to the store: a change made while it runs is on disk when
-// ChangeConfig returns, the configuration with its event, the bindings untouched.
-func TestHubChangeConfigStored(t *testing.T) {
-	s := openTest(t, "")
+// storedHub runs a hub journalling to s, which gets the test configuration and
+// bindings first; stop stops the hub.
+func storedHub(t *testing.T, s *Store) (*hub.Hub, hub.Config, context.Context, func()) {
+	t.Helper()
 	cfg := testConfig()
 	cfg.Users[0].Expires = time.Time{}
 	if err := s.SaveConfig(cfg, json.RawMessage(testBindings)); err != nil {
@@ -116,12 +113,24 @@ func TestHubChangeConfigStored(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.Run(ctx) }()
-	defer func() {
+	return h, cfg, ctx, func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
-	}()
+	}
+}
+
+type nopOutputs struct{}
+
+func (nopOutputs) Set(hub.OutputKind, bool, bool) {}
+
+// A hub journalling to the store: a change made while it runs is on disk when
+// ChangeConfig returns, the configuration with its event, the bindings untouched.
+func TestHubChangeConfigStored(t *testing.T) {
+	s := openTest(t, "")
+	h, _, ctx, stop := storedHub(t, s)
+	defer stop()
 	anna := hub.Actor{UserID: "u1", UserName: "Anna", UserNum: 1, Via: hub.ViaWeb}
 	got, err := h.ChangeConfig(ctx, anna, func(c *hub.Config) error {
 		c.Settings.EntryDelay[hub.ModeHome] = hub.Duration(15 * time.Second)
@@ -136,6 +145,52 @@ func TestHubChangeConfigStored(t *testing.T) {
 	}
 	evs, _, err := s.Events(EventQuery{Types: []hub.EventType{hub.EvConfigChanged}})
 	if err != nil || len(evs) != 1 || evs[0].Who != anna || evs[0].Detail != "entry delay home 30s → 15s" {
+		t.Errorf("config events %+v, %v", evs, err)
+	}
+}
+
+// A change of bindings (a device adopted while the hub runs) is stored with its
+// event in one commit; a refused one stores nothing and records nothing, and one
+// that changes nothing records nothing.
+func TestHubChangeBindingsStored(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vakt.db")
+	s := openTest(t, path)
+	h, cfg, ctx, stop := storedHub(t, s)
+	anna := hub.Actor{UserID: "u1", UserName: "Anna", UserNum: 1, Via: hub.ViaWeb}
+	const adopted = `{"zigbee":{"zones":{"front":{"ieee":"0x00158d0001a2b3c4"}}}}`
+	var seen []hub.Config
+	bind := func(lines []string, stored string, err error) func(hub.Config) (hub.BindingsChange, error) {
+		return func(c hub.Config) (hub.BindingsChange, error) {
+			seen = append(seen, c)
+			return hub.BindingsChange{Lines: lines, Stored: json.RawMessage(stored)}, err
+		}
+	}
+	_, err := h.ChangeConfigAndBindings(ctx, anna, nil, bind(nil, "", errors.New("zone front is bound already")))
+	var he *hub.Error
+	if !errors.As(err, &he) || he.Kind != hub.ErrInvalid || err.Error() != "hub: change bindings: zone front is bound already" {
+		t.Errorf("a refused change: %v", err)
+	}
+	if _, err := h.ChangeConfigAndBindings(ctx, anna, nil, bind(nil, adopted, nil)); err != nil {
+		t.Errorf("a change of nothing: %v", err)
+	}
+	line := "zone front: zigbee none → 0x00158d0001a2b3c4"
+	if _, err := h.ChangeConfigAndBindings(ctx, anna, nil, bind([]string{line}, adopted, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 3 || !reflect.DeepEqual(seen[2], h.Snapshot().Config) {
+		t.Errorf("bind saw %+v", seen)
+	}
+	stop()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, path)
+	stored, b, ok, err := s.LoadConfig()
+	if err != nil || !ok || !reflect.DeepEqual(stored, cfg) || string(b) != adopted {
+		t.Errorf("LoadConfig = %+v, %s, %v, %v; want the configuration as it was with the new bindings", stored, b, ok, err)
+	}
+	evs, _, err := s.Events(EventQuery{Types: []hub.EventType{hub.EvConfigChanged}})
+	if err != nil || len(evs) != 1 || evs[0].Who != anna || evs[0].Detail != line {
 		t.Errorf("config events %+v, %v", evs, err)
 	}
 }

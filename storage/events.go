@@ -47,7 +47,8 @@ var _ hub.Journal = (*Store)(nil)
 
 // Commit stores, in one transaction, the events and reports of one or more inputs,
 // the latest state and, when b.Config is set, the domain configuration (in place of
-// the stored one, as SaveConfig stores it; the bindings stay as they are). The
+// the stored one, as SaveConfig stores it), and when b.Bindings is set the
+// adapters' bindings (otherwise they stay as they are). The
 // hub's journal writer calls it from its own goroutine, never on the alarm path. An
 // event or report with Seq set keeps that number (the hub numbers them); one with
 // Seq 0 gets the next sequence number. Sequence numbers are never reused, not even
@@ -68,6 +69,9 @@ func (s *Store) Commit(b hub.Batch) ([]hub.Event, []hub.Report, error) {
 	state, err := json.Marshal(b.State)
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: commit: state: %w", err)
+	}
+	if b.Bindings != nil && !json.Valid(b.Bindings) {
+		return nil, nil, fmt.Errorf("storage: commit: the bindings are not JSON")
 	}
 	var config []byte
 	if b.Config != nil {
@@ -167,6 +171,11 @@ func (s *Store) Commit(b hub.Batch) ([]hub.Event, []hub.Report, error) {
 		}
 		if config != nil {
 			if err := tx.Bucket(bucketConfig).Put(keyConfig, config); err != nil {
+				return err
+			}
+		}
+		if b.Bindings != nil {
+			if err := tx.Bucket(bucketConfig).Put(keyBindings, b.Bindings); err != nil {
 				return err
 			}
 		}

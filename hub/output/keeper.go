@@ -102,8 +102,12 @@ type out struct {
 	// unreachableSince is when Reachable first said no (zero: reachable).
 	unreachableSince time.Time
 	driveErr         string
-	failed           bool
-	failDetail       string
+	// refused is what the device's side said when it refused a command (a
+	// Zigbee2MQTT error naming the siren), at refusedAt; "" for none.
+	refused    string
+	refusedAt  time.Time
+	failed     bool
+	failDetail string
 }
 
 // Keeper keeps outputs at their levels. It implements hub.Outputs. Make it with
@@ -336,6 +340,59 @@ func (k *Keeper) Resend(match func(hub.Output) bool) {
 	k.poke()
 }
 
+// Refused records that output id's device (or the bridge in front of it)
+// refused or could not deliver a command: detail says why. The level is sent
+// again (at most once a second), and the output is failed until a command is
+// sent and its Confirm time passes with no new refusal.
+func (k *Keeper) Refused(id, detail string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.now()
+	for _, o := range k.outs {
+		if o.cfg.ID != id || o.drv == nil {
+			continue
+		}
+		o.refused, o.refusedAt = detail, now
+		if !k.stopped && now.Sub(o.corrected) >= correctEvery {
+			o.corrected = now
+			k.drive(o, now)
+		}
+		k.poke()
+	}
+	k.publishStatus()
+}
+
+// SetDriver makes drv the driver of output id, with feedback telling whether
+// its device reports its level: a device adopted or released while the hub runs.
+// The device that drove it until now is told off (it is no longer the output's),
+// and the new one is driven at once to the output's level. A nil drv leaves the
+// output with no driver: it can never sound, and is failed as at start. An
+// output the keeper does not have is ignored (false).
+func (k *Keeper) SetDriver(id string, drv Driver, feedback bool) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, o := range k.outs {
+		if o.cfg.ID != id {
+			continue
+		}
+		now := k.now()
+		if o.drv != nil && !k.stopped {
+			if err := o.drv.Drive(o.cfg, Off); err != nil {
+				k.log.Warn("output: the device it leaves was not told off", "output", id, "err", err)
+			}
+		}
+		o.drv, o.feedback = drv, feedback
+		o.known, o.confirmBy, o.unreachableSince, o.driveErr, o.sent = false, time.Time{}, time.Time{}, "", time.Time{}
+		if drv != nil && !k.stopped {
+			k.drive(o, now)
+		}
+		k.publishStatus()
+		k.poke()
+		return true
+	}
+	return false
+}
+
 // Feedback records the level output id's device reports. A level that disagrees
 // with the wanted one is commanded again (at most once a second); one that agrees
 // ends the wait for confirmation and restores a failed output.
@@ -477,9 +534,20 @@ func (k *Keeper) check() (time.Time, []hub.Fault) {
 			o.unreachableSince = now
 		}
 		detail := ""
+		if o.refused != "" && !o.sent.Before(o.refusedAt) {
+			// Agreement: a command sent after the refusal, and its Confirm
+			// time passed without another.
+			if ok := o.sent.Add(o.cfg.Confirm.D()); now.Before(ok) {
+				soon(ok)
+			} else {
+				o.refused = ""
+			}
+		}
 		switch {
 		case o.driveErr != "":
 			detail = "cannot be driven: " + o.driveErr
+		case o.refused != "":
+			detail = "refused: " + o.refused
 		case !o.unreachableSince.IsZero():
 			grace := max(o.cfg.Confirm.D(), k.started.Add(BootGrace).Sub(o.unreachableSince))
 			if due := o.unreachableSince.Add(grace); now.Before(due) {

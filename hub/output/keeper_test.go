@@ -334,3 +334,63 @@ func TestKeeperOutputsStatus(t *testing.T) {
 		}
 	})
 }
+
+// A device adopted while the hub runs takes over its output: the old device is
+// told off, the new one driven at once; released, the output has no driver and
+// fails as one no adapter binds; adopted again, it is restored.
+func TestKeeperSetDriver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, d, f, stop := run(t)
+		defer stop()
+		d.take()
+		other := &devices{absent: map[string]bool{}}
+		k.Set(hub.OutputSiren, true, false)
+		expect(t, "siren on", d.take(), "outdoor on")
+		if !k.SetDriver("outdoor", other, false) {
+			t.Fatal("SetDriver: the keeper has no outdoor")
+		}
+		expect(t, "the old device", d.take(), "outdoor off")
+		expect(t, "the new device", other.take(), "outdoor on")
+		k.SetDriver("outdoor", nil, false)
+		expect(t, "released", other.take(), "outdoor off")
+		synctest.Wait()
+		expect(t, "no driver: failed", f.take(), "output:outdoor=true")
+		k.Set(hub.OutputSiren, false, false)
+		k.SetDriver("outdoor", d, false)
+		expect(t, "adopted again", d.take(), "outdoor off")
+		synctest.Wait()
+		expect(t, "restored", f.take(), "output:outdoor=false")
+		if k.SetDriver("nowhere", d, false) {
+			t.Error("SetDriver of an output the keeper does not have")
+		}
+		expect(t, "nothing driven for it", d.take())
+	})
+}
+
+// A device that refuses a command (its bridge says it could not be delivered)
+// fails its output at once and is commanded again; the output is restored once
+// a command goes a Confirm time without another refusal.
+func TestKeeperRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		k, d, f, stop := run(t)
+		defer stop()
+		d.take()
+		k.Set(hub.OutputSiren, true, false)
+		expect(t, "siren on", d.take(), "outdoor on")
+		k.Refused("outdoor", "Publish 'set' 'warning' to 'hall_siren' failed: timeout")
+		expect(t, "sent again", d.take(), "outdoor on")
+		synctest.Wait()
+		expect(t, "failed at once", f.take(), "output:outdoor=true")
+		time.Sleep(hub.DefaultOutputConfirm / 2)
+		k.Refused("outdoor", "Publish 'set' 'warning' to 'hall_siren' failed: timeout")
+		expect(t, "sent again", d.take(), "outdoor on")
+		time.Sleep(hub.DefaultOutputConfirm - time.Second)
+		synctest.Wait()
+		expect(t, "refused again: still failed", f.take())
+		time.Sleep(time.Second)
+		synctest.Wait()
+		expect(t, "no refusal for Confirm: restored", f.take(), "output:outdoor=false")
+		k.Refused("nowhere", "x")
+		expect(t, "an output the keeper does not have", d.take())
+	})
+}

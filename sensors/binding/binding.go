@@ -344,6 +344,17 @@ func Unmarshal(b json.RawMessage) (Set, error) {
 	return s, nil
 }
 
+// Clone returns a deep copy of s.
+func (s Set) Clone() (Set, error) {
+	b, err := s.Marshal()
+	if err != nil {
+		return Set{}, err
+	}
+	c, err := Unmarshal(b)
+	c.dupPower = slices.Clone(s.dupPower)
+	return c, err
+}
+
 // ZoneBound reports whether any adapter binds zone id.
 func (s Set) ZoneBound(id string) bool { return len(s.zoneAdapters(id)) > 0 }
 

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"vakt/hub"
@@ -56,6 +57,10 @@ type zone struct {
 	// posted levels: open, tamper, low battery, offline.
 	open, tamper, low, offline tri
 	testLogged                 bool
+	// A life-safety detector: when its alarm became active (the zone open), and
+	// whether it is stuck active (FaultStuck raised).
+	activeSince time.Time
+	stuck       bool
 }
 
 // dev is what the adapter knows of one device.
@@ -65,6 +70,7 @@ type dev struct {
 	left  bool    // left the network or vanished from bridge/devices
 	bin   map[string]bool
 	batt  *float64
+	lqi   *int
 	seen  time.Time
 	lost  bool
 	heard bool // a state message came since start
@@ -84,21 +90,30 @@ type Adapter struct {
 	now    func() time.Time
 	after  func(time.Duration) <-chan time.Time
 	panel  Panel
+	// outs are the outputs bound to sirens, by output id: replaced whole by
+	// Rebind, read without a.mu (Drive runs on the keeper's alarm path).
+	outs   atomic.Pointer[map[string]OutputBinding]
+	rebind chan rebindReq
 
-	mu       sync.Mutex
-	ctx      context.Context
-	zones    map[string][]*zone // by ieee
-	outs     map[string]OutputBinding
-	keypads  map[string]string // ieee -> keypad id
-	devs     map[string]*dev   // by ieee
-	names    map[string]string // friendly name -> ieee
-	bridge   tri               // bridge/state: active online
-	fault    tri               // FaultBridge as last posted: active raised
+	mu      sync.Mutex
+	ctx     context.Context
+	zones   map[string][]*zone // by ieee
+	keypads map[string]string  // ieee -> keypad id
+	devs    map[string]*dev    // by ieee
+	names   map[string]string  // friendly name -> ieee
+	listed  bool               // bridge/devices came at least once
+	// alarm: the hub's alarm sounds; quiet: since when it does not (Run
+	// watches the hub's state).
+	alarm    bool
+	quiet    time.Time
+	bridge   tri // bridge/state: active online
+	fault    tri // FaultBridge as last posted: active raised
 	keeper   Keeper
 	warned   map[string]bool // unknown topics logged once
 	queue    []hub.Input
 	resend   []func(hub.Output) bool // outputs to drive again
 	feedback []fb                    // siren levels for the keeper
+	refusals []refusal               // siren commands refused, for the keeper
 	pubs     []pub                   // keypad panel states to publish
 	kp       *keypads
 	cancel   func()
@@ -127,39 +142,26 @@ func New(bus Bus, h Inputs, zones map[string]ZoneBinding, outputs map[string]Out
 	}
 	a := &Adapter{bus: bus, hub: h, base: opt.Base, lowBat: opt.BatteryLow, log: opt.Log, now: opt.Now,
 		after: opt.After, panel: opt.Panel, ctx: context.Background(),
-		zones: map[string][]*zone{}, outs: map[string]OutputBinding{}, keypads: map[string]string{},
+		zones: map[string][]*zone{}, keypads: map[string]string{}, rebind: make(chan rebindReq),
 		devs: map[string]*dev{}, names: map[string]string{}, warned: map[string]bool{}}
+	c, err := checkBindings(Bindings{Zones: zones, Outputs: outputs, Keypads: opt.Keypads})
+	if err != nil {
+		return nil, err
+	}
+	if len(c.keypads) > 0 && opt.Panel == nil {
+		return nil, fmt.Errorf("zigbee: keypads need the hub's panel")
+	}
 	start := a.now()
-	for _, id := range slices.Sorted(maps.Keys(zones)) {
-		b, err := zones[id].check()
-		if err != nil {
-			return nil, fmt.Errorf("zigbee: zone %s: %w", id, err)
-		}
+	a.quiet = start
+	for _, id := range slices.Sorted(maps.Keys(c.zones)) {
+		b := c.zones[id]
 		a.zones[b.IEEE] = append(a.zones[b.IEEE], &zone{id: id, b: b})
 		a.device(b.IEEE).seen = start
 	}
-	for id, b := range outputs {
-		b, err := b.check()
-		if err != nil {
-			return nil, fmt.Errorf("zigbee: output %s: %w", id, err)
-		}
-		a.outs[id] = b
-	}
-	for _, id := range slices.Sorted(maps.Keys(opt.Keypads)) {
-		ieee, err := normIEEE(opt.Keypads[id].IEEE)
-		if err != nil {
-			return nil, fmt.Errorf("zigbee: keypad %s: %w", id, err)
-		}
-		if other, dup := a.keypads[ieee]; dup {
-			return nil, fmt.Errorf("zigbee: keypad %s: %s is keypad %s already", id, ieee, other)
-		}
-		a.keypads[ieee] = id
-	}
-	if len(a.keypads) > 0 {
-		if opt.Panel == nil {
-			return nil, fmt.Errorf("zigbee: keypads need the hub's panel")
-		}
-		a.kp = newKeypads()
+	a.outs.Store(&c.outs)
+	a.keypads = c.keypads
+	if opt.Panel != nil {
+		a.kp = newKeypads() // also for keypads adopted later (Rebind)
 	}
 	return a, nil
 }
@@ -232,12 +234,17 @@ func (a *Adapter) flush() {
 		}
 		for {
 			a.mu.Lock()
-			q, rs, fbs, k, ps := a.queue, a.resend, a.feedback, a.keeper, a.pubs
-			a.queue, a.resend, a.feedback, a.pubs = nil, nil, nil, nil
+			q, rs, fbs, k, ps, refs := a.queue, a.resend, a.feedback, a.keeper, a.pubs, a.refusals
+			a.queue, a.resend, a.feedback, a.pubs, a.refusals = nil, nil, nil, nil, nil
 			ctx := a.ctx
 			a.mu.Unlock()
-			if len(q) == 0 && len(rs) == 0 && len(fbs) == 0 && len(ps) == 0 {
+			if len(q) == 0 && len(rs) == 0 && len(fbs) == 0 && len(ps) == 0 && len(refs) == 0 {
 				break
+			}
+			for _, r := range refs {
+				if k != nil {
+					k.Refused(r.id, r.detail)
+				}
 			}
 			for _, p := range ps {
 				a.publish(p.topic, p.payload)
@@ -260,7 +267,7 @@ func (a *Adapter) flush() {
 		}
 		a.postMu.Unlock()
 		a.mu.Lock()
-		more := len(a.queue) > 0 || len(a.resend) > 0 || len(a.feedback) > 0 || len(a.pubs) > 0
+		more := len(a.queue) > 0 || len(a.resend) > 0 || len(a.feedback) > 0 || len(a.pubs) > 0 || len(a.refusals) > 0
 		a.mu.Unlock()
 		if !more {
 			return
@@ -345,7 +352,7 @@ func (a *Adapter) setBridge(online bool) {
 	if online && was != active {
 		// Zigbee2MQTT (re)started: it keeps neither siren commands nor keypad
 		// panel states; tell them again.
-		if len(a.outs) > 0 {
+		if len(a.outputs()) > 0 {
 			a.resend = append(a.resend, a.ours)
 		}
 		a.kpResendAll()
@@ -392,6 +399,12 @@ func (a *Adapter) setDevices(list []Device) {
 		}
 	}
 	a.kpResendNew()
+	if !a.listed {
+		// The first list since start: the sirens could not be commanded before
+		// (Drive), now they can.
+		a.listed = true
+		a.resend = append(a.resend, a.ours)
+	}
 }
 
 // deviceMsg handles a device topic. a.mu is held.
@@ -419,7 +432,7 @@ func (a *Adapter) deviceMsg(rest string, m Message) {
 		r.avail = triOf(online)
 		a.evaluate(ieee)
 		if online && a.sirenOf(ieee) {
-			a.resend = append(a.resend, func(o hub.Output) bool { b, ok := a.outs[o.ID]; return ok && b.IEEE == ieee })
+			a.resend = append(a.resend, func(o hub.Output) bool { b, ok := a.outputs()[o.ID]; return ok && b.IEEE == ieee })
 		}
 	}
 	// set, get, action and endpoint topics are commands or duplicates: not ours.
@@ -450,6 +463,9 @@ func (a *Adapter) stateMsg(ieee string, r *dev, m Message) {
 	maps.Copy(r.bin, s.Binary)
 	if s.Battery != nil {
 		r.batt = s.Battery
+	}
+	if s.LinkQuality != nil {
+		r.lqi = s.LinkQuality
 	}
 	a.evaluate(ieee)
 	if s.Action != "" {
@@ -540,6 +556,7 @@ func (a *Adapter) evaluate(ieee string) {
 				if open != z.open {
 					z.open = open
 					a.post(sensor(z.id, open == active, hub.SigOpen, hub.SigClose))
+					a.lifeSafety(z, p)
 				}
 			}
 		}
@@ -581,7 +598,7 @@ func checkIn(z *zone, r *dev) time.Duration {
 func (a *Adapter) Check() time.Time {
 	a.mu.Lock()
 	now := a.now()
-	var next time.Time
+	next := a.checkStuck(now)
 	for _, ieee := range slices.Sorted(maps.Keys(a.zones)) {
 		r := a.devs[ieee]
 		if r.lost {
@@ -619,6 +636,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 		defer func() { unsub() }()
 		a.mu.Lock()
 		a.kpState(a.panel.Snapshot().State)
+		a.watch(a.panel.Snapshot().State)
 		a.mu.Unlock()
 		a.flush()
 	}
@@ -638,6 +656,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 		case <-a.after(wait):
 		case r := <-kpq:
 			a.kpDo(ctx, r)
+		case r := <-a.rebind:
+			a.apply(r.c)
+			close(r.done)
 		case u, ok := <-updates:
 			if !ok {
 				updates, unsub = a.panel.Subscribe(64)
@@ -645,6 +666,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 			}
 			a.mu.Lock()
 			a.kpState(u.Snapshot.State)
+			a.watch(u.Snapshot.State)
 			a.mu.Unlock()
 			a.flush()
 		}

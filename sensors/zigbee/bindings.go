@@ -3,6 +3,7 @@ package zigbee
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -59,4 +60,104 @@ func CommandTopic(base, topic string) bool {
 		return true
 	}
 	return strings.HasSuffix(rest, "/set") || strings.Contains(rest, "/set/")
+}
+
+// ZoneProperties are the properties of d that can open a zone, in the order a
+// default is picked (the first is the default).
+func (d Device) ZoneProperties() []string {
+	var out []string
+	for _, p := range zoneProps {
+		if p == "action" {
+			if len(d.Actions) > 0 && !d.Keypad() {
+				out = append(out, p)
+			}
+			continue
+		}
+		if _, ok := d.prop(p); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// CheckAdopt checks that device d can be what a binding makes it: a zone's
+// property is one d exposes (or, without one, d has some), an output's device is
+// a siren, a keypad's device is a keypad or remote. kind is "zone", "output" or
+// "keypad".
+func (d Device) CheckAdopt(kind, property string) error {
+	name := fmt.Sprintf("%s (%s)", d.FriendlyName, d.IEEE)
+	switch kind {
+	case "zone":
+		props := d.ZoneProperties()
+		if len(props) == 0 {
+			return fmt.Errorf("%s exposes nothing that can open a zone", name)
+		}
+		if property != "" && !slices.Contains(props, property) {
+			return fmt.Errorf("%s does not expose %q: it has %s", name, property, strings.Join(props, ", "))
+		}
+	case "output":
+		if d.Siren == "" {
+			return fmt.Errorf("%s is not a siren Vakt can drive: it has no warning or alarm to set", name)
+		}
+	case "keypad":
+		if !d.Keypad() {
+			return fmt.Errorf("%s is not a keypad or remote: it sends no arm or disarm action", name)
+		}
+	}
+	return nil
+}
+
+// DescribeChange says what changed from before to after, one line per zone,
+// output and keypad, as "zone door: zigbee none → 0x00158d0001a2b3c4 contact".
+func DescribeChange(before, after Bindings) []string {
+	var lines []string
+	lines = describeEach(lines, "zone", before.Zones, after.Zones, func(b ZoneBinding) string {
+		s := strings.ToLower(b.IEEE)
+		if b.Property != "" {
+			s += " " + b.Property
+		}
+		if b.CheckIn > 0 {
+			s += " checkin " + b.CheckIn.D().String()
+		}
+		if b.StuckAfter > 0 {
+			s += " stuck_after " + b.StuckAfter.D().String()
+		}
+		return s
+	})
+	lines = describeEach(lines, "output", before.Outputs, after.Outputs, func(b OutputBinding) string {
+		s := strings.ToLower(b.IEEE)
+		if b.Mode != "" {
+			s += " " + b.Mode
+		}
+		return s
+	})
+	return describeEach(lines, "keypad", before.Keypads, after.Keypads, func(b KeypadBinding) string {
+		return strings.ToLower(b.IEEE)
+	})
+}
+
+func describeEach[B any](lines []string, kind string, before, after map[string]B, say func(B) string) []string {
+	ids := slices.Sorted(maps.Keys(before))
+	for id := range after {
+		if _, ok := before[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		b, had := before[id]
+		a, has := after[id]
+		if had && has && reflect.DeepEqual(b, a) { // Strobe is a pointer
+			continue
+		}
+		from, to := "none", "none"
+		if had {
+			from = say(b)
+		}
+		if has {
+			to = say(a)
+		}
+		lines = append(lines, fmt.Sprintf("%s %s: zigbee %s → %s", kind, id, from, to))
+	}
+	return lines
 }

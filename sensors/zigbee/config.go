@@ -24,6 +24,11 @@ type ZoneBinding struct {
 	// (device lost). Zero: DefaultCheckInBattery or DefaultCheckInMains by the
 	// device's power source.
 	CheckIn hub.Duration `json:"checkin,omitempty" yaml:"checkin,omitempty"`
+	// StuckAfter is how long a life-safety detector (smoke, gas, carbon
+	// monoxide, water leak) may keep reporting its alarm once the alarm is
+	// silenced before it is a trouble: stuck active, it cannot report a new one.
+	// Zero: DefaultStuckAfter.
+	StuckAfter hub.Duration `json:"stuck_after,omitempty" yaml:"stuck_after,omitempty"`
 }
 
 // OutputBinding binds an output to a Zigbee siren (YAML under an output:
@@ -63,6 +68,10 @@ const (
 	// DefaultCheckInMains: mains devices are pinged every 10 min by
 	// Zigbee2MQTT's availability (with last_seen on, every frame publishes).
 	DefaultCheckInMains = 30 * time.Minute
+	// DefaultStuckAfter is how long a life-safety detector may report its
+	// alarm after the alarm was silenced (the siren stopped, or disarmed)
+	// before it is stuck active.
+	DefaultStuckAfter = 10 * time.Minute
 	// DefaultBatteryLow is the battery percentage under which a zone has a low
 	// battery.
 	DefaultBatteryLow = 20.0
@@ -108,6 +117,9 @@ func (b ZoneBinding) check() (ZoneBinding, error) {
 	}
 	if b.CheckIn < 0 {
 		return b, fmt.Errorf("checkin %s is negative", b.CheckIn.D())
+	}
+	if b.StuckAfter < 0 {
+		return b, fmt.Errorf("stuck_after %s is negative", b.StuckAfter.D())
 	}
 	return b, nil
 }

@@ -149,6 +149,8 @@ func TestEndToEnd(t *testing.T) {
 	z := dialZ2M(t, b)
 	z.pub(t, "zigbee2mqtt/bridge/devices", string(allDevices(t)), true)
 	expect(t, "bridge online", nextInputs(t, h, 1), []string{"fault zigbee:zigbee2mqtt active=false"})
+	expect(t, "the first device list: the siren hears its level", []string{z.next(t)}, []string{
+		`zigbee2mqtt/hall_siren/set {"warning":{"duration":0,"level":"low","mode":"stop","strobe":false}}`})
 
 	door := func(contact bool) string {
 		if contact {

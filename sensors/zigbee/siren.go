@@ -17,6 +17,8 @@ import (
 type Keeper interface {
 	Feedback(id string, on bool)
 	Resend(match func(hub.Output) bool)
+	// Refused: Zigbee2MQTT could not deliver a command to the output's siren.
+	Refused(id, detail string)
 }
 
 var _ output.Driver = (*Adapter)(nil)
@@ -30,11 +32,11 @@ func (a *Adapter) Bind(k Keeper) {
 
 // ours reports whether output o is a Zigbee siren. It runs without a.mu: outs
 // never changes after New.
-func (a *Adapter) ours(o hub.Output) bool { _, ok := a.outs[o.ID]; return ok }
+func (a *Adapter) ours(o hub.Output) bool { _, ok := a.outputs()[o.ID]; return ok }
 
 // sirenOf reports whether device ieee is bound to an output.
 func (a *Adapter) sirenOf(ieee string) bool {
-	for _, b := range a.outs {
+	for _, b := range a.outputs() {
 		if b.IEEE == ieee {
 			return true
 		}
@@ -46,7 +48,7 @@ func (a *Adapter) sirenOf(ieee string) bool {
 // alarm state; an IAS WD warning publishes nothing). It depends on
 // bridge/devices: ask after Start.
 func (a *Adapter) HasFeedback(o hub.Output) bool {
-	b, ok := a.outs[o.ID]
+	b, ok := a.outputs()[o.ID]
 	if !ok {
 		return false
 	}
@@ -62,7 +64,7 @@ var ErrUnknownSiren = errors.New("the siren is not in Zigbee2MQTT's bridge/devic
 // Drive publishes the command for level l to output o's siren, never retained.
 // An output not bound here is not this driver's: nothing is sent.
 func (a *Adapter) Drive(o hub.Output, l output.Level) error {
-	b, ok := a.outs[o.ID]
+	b, ok := a.outputs()[o.ID]
 	if !ok {
 		return nil
 	}
@@ -72,8 +74,14 @@ func (a *Adapter) Drive(o hub.Output, l output.Level) error {
 	if r != nil && r.info != nil {
 		d = *r.info
 	}
+	listed := a.listed
 	a.mu.Unlock()
 	if d.FriendlyName == "" {
+		if !listed {
+			// Just started: Zigbee2MQTT's retained bridge/devices has not come
+			// yet. Not reachable (Reachable) for now; driven when it comes.
+			return nil
+		}
 		return fmt.Errorf("zigbee: output %s (%s): %w", o.ID, b.IEEE, ErrUnknownSiren)
 	}
 	payload, err := SirenPayload(d, b, o.Refresh.D(), l)
@@ -161,7 +169,7 @@ func sirenSeconds(b OutputBinding, refresh time.Duration) int {
 // bridge/devices, Zigbee2MQTT is not offline, and Zigbee2MQTT does not call the
 // device offline.
 func (a *Adapter) Reachable(o hub.Output) bool {
-	b, ok := a.outs[o.ID]
+	b, ok := a.outputs()[o.ID]
 	if !ok {
 		return true
 	}
@@ -181,12 +189,15 @@ func (a *Adapter) sirenFeedback(ieee string, r *dev, s StateMsg) {
 	if !ok {
 		return
 	}
-	for id, b := range a.outs {
+	for id, b := range a.outputs() {
 		if b.IEEE == ieee {
 			a.feedback = append(a.feedback, fb{id, v})
 		}
 	}
 }
+
+// refusal is a siren command Zigbee2MQTT could not deliver, for the keeper.
+type refusal struct{ id, detail string }
 
 type fb struct {
 	id string
@@ -211,15 +222,16 @@ func (a *Adapter) bridgeLogging(payload []byte) {
 	if !ok {
 		return
 	}
-	name, _, ok := strings.Cut(rest, "' failed")
+	name, why, ok := strings.Cut(rest, "' failed")
 	if !ok {
 		return
 	}
 	ieee := a.names[name]
-	for id, b := range a.outs {
+	for id, b := range a.outputs() {
 		if b.IEEE == ieee && ieee != "" {
 			a.log.Error("zigbee: siren command failed in Zigbee2MQTT", "output", id, "device", name, "key", key,
 				"message", clip(l.Message))
+			a.refusals = append(a.refusals, refusal{id, "Zigbee2MQTT could not deliver " + key + clip(why)})
 		}
 	}
 	if kp := a.keypads[ieee]; kp != "" && ieee != "" {
@@ -271,7 +283,7 @@ func (a *Adapter) Subscribed(filters []string) {
 		return false
 	}
 	var ids []string
-	for id, b := range a.outs {
+	for id, b := range a.outputs() {
 		if covers(b.IEEE) {
 			ids = append(ids, id)
 		}

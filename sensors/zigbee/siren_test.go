@@ -76,9 +76,16 @@ func TestSirenBindingOptions(t *testing.T) {
 	}
 }
 
-// A siren not (yet) in bridge/devices cannot be driven, and is unreachable.
+// A siren not in bridge/devices cannot be driven, and is unreachable. Before the
+// first bridge/devices (just started) it is only unreachable: its level is sent
+// when the list comes.
 func TestSirenUnknown(t *testing.T) {
 	r := newRig(t, nil, fixtureOutputs(), nil)
+	if err := r.a.Drive(hub.Output{ID: "hall_siren"}, output.On); err != nil {
+		t.Errorf("Drive before bridge/devices: %v", err)
+	}
+	expect(t, "sent before bridge/devices", r.bus.take(), nil)
+	r.bus.send("zigbee2mqtt/bridge/devices", `[]`)
 	err := r.a.Drive(hub.Output{ID: "hall_siren"}, output.On)
 	if !errors.Is(err, ErrUnknownSiren) || err.Error() != "zigbee: output hall_siren (0x0015bc001b02c3d4): the siren is not in Zigbee2MQTT's bridge/devices" {
 		t.Errorf("Drive: %v", err)
@@ -110,6 +117,12 @@ type keeperLog struct {
 func (k *keeperLog) Feedback(id string, on bool) {
 	k.mu.Lock()
 	k.log = append(k.log, fmt.Sprint("feedback ", id, " ", on))
+	k.mu.Unlock()
+}
+
+func (k *keeperLog) Refused(id, detail string) {
+	k.mu.Lock()
+	k.log = append(k.log, "refused "+id+" "+detail)
 	k.mu.Unlock()
 }
 
@@ -152,6 +165,7 @@ func TestSirenFeedbackAndResend(t *testing.T) {
 	r.bus.send("zigbee2mqtt/bridge/state", `{"state":"online"}`)
 	r.bus.send("zigbee2mqtt/hall_siren/availability", `{"state":"online"}`)
 	expect(t, "keeper", k.take(), []string{
+		"resend [hall_siren garage_siren neo_siren]", // the first bridge/devices
 		"resend [hall_siren garage_siren neo_siren]",
 		"feedback neo_siren true",
 		"feedback neo_siren false",
@@ -187,13 +201,18 @@ func TestSubscribedResends(t *testing.T) {
 	}
 }
 
-// A failed /set shows only on bridge/logging: it is logged as an error.
+// A failed /set shows only on bridge/logging: it is logged as an error and the
+// keeper hears of it (the output fails until a command goes through); an info
+// line or junk is nothing.
 func TestSirenFailureLogged(t *testing.T) {
 	r := started(t)
+	k := &keeperLog{}
+	r.a.Bind(k)
 	r.bus.send("zigbee2mqtt/bridge/logging", loadFixtures(t)["logging_set_failed"].Payload)
 	r.bus.send("zigbee2mqtt/bridge/logging", `{"level":"info","message":"Publish 'set' 'warning' to 'hall_siren' failed: x"}`)
 	r.bus.send("zigbee2mqtt/bridge/logging", `not json`)
 	expect(t, "inputs", r.hub.take(), nil)
+	expect(t, "keeper", k.take(), []string{"refused hall_siren Zigbee2MQTT could not deliver warning: 'Error: ZCL command 0x0015bc001b02c3d4…"})
 	logs := r.logs.take()
 	if len(logs) != 1 || !strings.HasPrefix(logs[0], "ERROR zigbee: siren command failed in Zigbee2MQTT output=hall_siren device=hall_siren key=warning message=") {
 		t.Errorf("logs %q", logs)

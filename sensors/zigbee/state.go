@@ -30,7 +30,9 @@ func triOf(b bool) tri {
 type StateMsg struct {
 	Binary  map[string]bool
 	Battery *float64
-	Action  string
+	// LinkQuality is the frame's link quality (0–255), when reported.
+	LinkQuality *int
+	Action      string
 	// Keypad fields, present with an arm action.
 	Code        string
 	Transaction *int
@@ -82,6 +84,14 @@ func ParseState(d *Device, payload []byte) (StateMsg, error) {
 			m.Problems = append(m.Problems, "battery: "+clip(string(raw))+" is not a percentage")
 		} else {
 			m.Battery = &f
+		}
+	}
+	if raw, ok := obj["linkquality"]; ok && !isNull(raw) {
+		var n int
+		if err := json.Unmarshal(raw, &n); err != nil || n < 0 || n > 255 {
+			m.Problems = append(m.Problems, "linkquality: "+clip(string(raw))+" is not 0–255")
+		} else {
+			m.LinkQuality = &n
 		}
 	}
 	if raw, ok := obj["action"]; ok && !isNull(raw) {

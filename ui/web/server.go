@@ -60,6 +60,11 @@ type Options struct {
 	Health func() (code int, body map[string]any)
 	// Devices lists the Zigbee devices (optional).
 	Devices func() any
+	// Zigbee adopts and releases Zigbee devices while the hub runs (optional).
+	Zigbee Devices
+	// Zones gives each bound zone's binding and device, by zone id (optional;
+	// GET /api/v1/zones).
+	Zones func() map[string]ZoneBinding
 	// Metrics serves /metrics (optional): to a logged-in user who is not a
 	// guest, and over the local socket.
 	Metrics http.Handler
@@ -165,6 +170,9 @@ func New(opt Options) *Server {
 	api.GET("/events.csv", s.eventsCSV, s.auth, s.notGuest, reading)
 	api.GET("/stream", s.stream, s.auth, all)
 	api.GET("/devices", s.devices, s.auth, s.notGuest, reading)
+	api.POST("/devices/:ieee/adopt", s.adopt, s.auth, s.userOnly, s.csrf, s.adminOnly, jsonOnly)
+	api.DELETE("/devices/:ieee/binding", s.release, s.auth, s.userOnly, s.csrf, s.adminOnly)
+	api.GET("/zones", s.zones, s.auth, s.notGuest, reading)
 	api.GET("/trouble", s.trouble, s.auth, s.notGuest, reading)
 	api.GET("/timeline", s.timeline, s.auth, s.notGuest, reading)
 	api.GET("/outputs", s.outputs, s.auth, s.notGuest, reading)

@@ -364,6 +364,7 @@ function renderStatus(s) {
     if (z.bypassed) badge("bypassed");
     if (z.isolated) badge("isolated");
     if (s.walk_test) badge(s.walk_test_seen.includes(z.id) ? "seen" : "unseen", s.walk_test_seen.includes(z.id) ? "ok" : "bad");
+    zoneDeviceInfo(li, z.id);
     if (s.state === "disarmed" && me && me.user.role !== "guest") {
       const b = document.createElement("button");
       b.type = "button";
@@ -385,6 +386,52 @@ function renderStatus(s) {
 }
 
 function when(t) { return new Date(t).toLocaleString(lang === "sv" ? "sv-SE" : "en-GB"); }
+
+// --- a life-safety detector stuck active (fault "stuck") ---
+
+Object.assign(T.en, {
+  f_stuck: "Detector stuck active", r_detector_stuck: "detector stuck active",
+  do_stuck: "The detector keeps reporting its alarm: it cannot report a new fire or leak until it clears. Air it out or dry it, check it, and test it; replace it if it stays stuck. Isolate its zone to arm meanwhile.",
+});
+Object.assign(T.sv, {
+  f_stuck: "Detektor fastnat i larm", r_detector_stuck: "detektor fastnat i larm",
+  do_stuck: "Detektorn fortsätter att rapportera larm: den kan inte larma om en ny brand eller läcka förrän den återställts. Vädra eller torka, kontrollera och testa den; byt den om den inte släpper. Förbikoppla zonen för att larma under tiden.",
+});
+
+// --- zones' devices: battery and last seen (GET /zones) ---
+
+Object.assign(T.en, { battery_pct: "battery {n} %", seen_at: "seen {t}", link_q: "link {n}" });
+Object.assign(T.sv, { battery_pct: "batteri {n} %", seen_at: "hörd {t}", link_q: "länk {n}" });
+
+let zoneInfo = {};  // zone id -> its binding's device, from GET /zones
+let zoneInfoAt = 0; // when it was fetched, ms
+
+const loadZoneInfo = fresh(async () => {
+  zoneInfoAt = Date.now();
+  try {
+    const list = await api("GET", "/zones");
+    zoneInfo = {};
+    for (const z of list) if (z.binding && z.binding.device) zoneInfo[z.id] = z.binding.device;
+    if (status) renderStatus(status);
+  } catch (e) { /* shown again at the next fetch */ }
+});
+
+// zoneDeviceInfo adds a zone's battery and last message to its line, and fetches
+// them again when they are older than 30 s.
+function zoneDeviceInfo(li, id) {
+  if (me && me.user.role !== "guest" && !kiosk && Date.now() - zoneInfoAt > 30000) loadZoneInfo();
+  const d = zoneInfo[id];
+  if (!d) return;
+  const parts = [];
+  if (d.battery !== undefined) parts.push(t("battery_pct", { n: Math.round(d.battery) }));
+  if (d.last_seen) parts.push(t("seen_at", { t: when(d.last_seen) }));
+  if (d.link_quality !== undefined) parts.push(t("link_q", { n: d.link_quality }));
+  if (!parts.length) return;
+  const span = document.createElement("span");
+  span.className = "device-info" + (d.battery_low ? " bad" : "");
+  span.textContent = parts.join(" · ");
+  li.append(span);
+}
 
 // renderFaults shows the trouble list: each fault in words, since when and what
 // to do; then the silent detectors and the flapping zones.
@@ -656,6 +703,8 @@ async function loadDevices() {
     const doc = await api("GET", "/devices");
     const list = (doc && doc.devices) || [];
     $("devices-none").textContent = list.length ? "" : t("no_devices");
+    // The zones a device can be adopted into (the status may not be here yet).
+    const zones = me && me.user.role === "admin" ? (status || await api("GET", "/status")).zones : [];
     const body = $("devices-body");
     body.replaceChildren();
     for (const d of list) {
@@ -670,8 +719,98 @@ async function loadDevices() {
       }
       if (d.lost) tr.className = "alarm";
       body.append(tr);
+      if (me && me.user.role === "admin") body.append(adoptRow(d, doc, zones));
     }
   } catch (e) { say(errText(e), true); }
+}
+
+// --- adopting devices (admins) ---
+
+Object.assign(T.en, {
+  adopt: "Adopt", adopt_as: "As", release: "Release", property: "Property", default_prop: "default ({p})",
+  as_zone: "zone", as_output: "output", as_keypad: "keypad", keypad_id: "Keypad id", release_q: "Release {name} from {what}?",
+});
+Object.assign(T.sv, {
+  adopt: "Koppla", adopt_as: "Som", release: "Koppla loss", property: "Egenskap", default_prop: "standard ({p})",
+  as_zone: "zon", as_output: "utgång", as_keypad: "knappsats", keypad_id: "Knappsatsens id", release_q: "Koppla loss {name} från {what}?",
+});
+
+// adoptRow is the row under a device: a form that adopts a discovered device
+// as a zone, an output or a keypad, or a button that releases a bound one.
+function adoptRow(d, doc, zones) {
+  const tr = document.createElement("tr");
+  tr.className = "adopt";
+  tr.dataset.adopt = d.ieee;
+  const td = document.createElement("td");
+  td.colSpan = 6;
+  tr.append(td);
+  const bound = [...(d.zones || []).map((z) => t("as_zone") + " " + (zoneNames[z] || z)),
+    ...(d.outputs || []).map((o) => t("as_output") + " " + o), ...(d.keypad ? [t("as_keypad") + " " + d.keypad] : [])];
+  if (bound.length) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "release";
+    b.textContent = t("release");
+    b.onclick = async () => {
+      if (!confirm(t("release_q", { name: d.friendly_name, what: bound.join(", ") }))) return;
+      try {
+        say((await api("DELETE", "/devices/" + encodeURIComponent(d.ieee) + "/binding")).message);
+        loadDevices();
+      } catch (e) { say((e && e.message) || errText(e), true); }
+    };
+    td.append(b);
+    return tr;
+  }
+  const kinds = d.adoptable || [];
+  if (!kinds.length) return tr;
+  const form = document.createElement("form");
+  form.className = "adopt-form";
+  const field = (label, input) => {
+    const l = document.createElement("label");
+    l.append(label + " ", input);
+    form.append(l);
+    return input;
+  };
+  const select = (options) => {
+    const sel = document.createElement("select");
+    for (const [value, text] of options) sel.append(new Option(text, value));
+    return sel;
+  };
+  const kind = field(t("adopt_as"), select(kinds.map((k) => [k, t("as_" + k)])));
+  kind.name = "kind";
+  const zone = field(t("zone"), select(zones.map((z) => [z.id, z.name || z.id])));
+  zone.name = "zone";
+  const props = d.zone_properties || [];
+  const prop = field(t("property"), select([["", t("default_prop", { p: props[0] || "" })], ...props.map((p) => [p, p])]));
+  prop.name = "property";
+  const out = field(t("as_output"), select(((doc && doc.outputs) || []).map((o) => [o, o])));
+  out.name = "output";
+  const kp = field(t("keypad_id"), document.createElement("input"));
+  kp.name = "keypad";
+  kp.value = d.friendly_name.replace(/[^A-Za-z0-9_]+/g, "_").toLowerCase();
+  const go = document.createElement("button");
+  go.type = "submit";
+  go.className = "primary";
+  go.textContent = t("adopt");
+  form.append(go);
+  const shown = () => {
+    zone.parentElement.hidden = prop.parentElement.hidden = kind.value !== "zone";
+    out.parentElement.hidden = kind.value !== "output";
+    kp.parentElement.hidden = kind.value !== "keypad";
+  };
+  kind.onchange = shown;
+  shown();
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    const body = kind.value === "zone" ? { zone: zone.value, ...(prop.value ? { property: prop.value } : {}) }
+      : kind.value === "output" ? { output: out.value } : { keypad: kp.value };
+    try {
+      say((await api("POST", "/devices/" + encodeURIComponent(d.ieee) + "/adopt", body)).message);
+      loadDevices();
+    } catch (e) { say((e && e.message) || errText(e), true); }
+  };
+  td.append(form);
+  return tr;
 }
 
 // --- the guided self-test ---

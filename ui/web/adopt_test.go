@@ -1,0 +1,139 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"vakt/hub"
+)
+
+// fakeDevices records adoptions and releases and answers as told.
+type fakeDevices struct {
+	mu    sync.Mutex
+	calls []string
+	err   error
+}
+
+func (f *fakeDevices) Adopt(_ context.Context, ieee string, r AdoptRequest, who hub.Actor) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, fmt.Sprintf("adopt %s %+v by %s", ieee, r, who.UserName))
+	return "adopted " + ieee, f.err
+}
+
+func (f *fakeDevices) Release(_ context.Context, ieee string, who hub.Actor) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, fmt.Sprintf("release %s by %s", ieee, who.UserName))
+	return "released " + ieee, f.err
+}
+
+func (f *fakeDevices) take() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.calls
+	f.calls = nil
+	return c
+}
+
+// Adopting and releasing a device: admins only, with the CSRF token and a JSON
+// body; the request reaches the adapter's side as sent, its refusal is the
+// mapped error.
+func TestAdoptAndRelease(t *testing.T) {
+	devs := &fakeDevices{}
+	s := startSystem(t, testConfig(t), func(_ *hub.Options, o *Options) { o.Zigbee = devs })
+	alice, bob := s.login(t, "alice", "alice-pass"), s.login(t, "bob", "bob-pass")
+	adopt := "/api/v1/devices/0x00158d0001a2b3c4/adopt"
+	body := map[string]any{"zone": "door", "property": "contact", "checkin": "2h"}
+	var ans map[string]string
+	if code := bob.do("POST", adopt, body, nil); code != http.StatusForbidden {
+		t.Errorf("a user adopts: %d", code)
+	}
+	if code, _ := alice.raw("POST", adopt, body, "application/json", ""); code != http.StatusForbidden {
+		t.Errorf("no CSRF token: %d", code)
+	}
+	if code, _ := alice.raw("POST", adopt, "zone=door", "application/x-www-form-urlencoded", alice.csrf); code != http.StatusUnsupportedMediaType {
+		t.Errorf("not JSON: %d", code)
+	}
+	if code := alice.do("POST", adopt, map[string]any{"zone": "door", "checkin": "soon"}, &ans); code != http.StatusBadRequest {
+		t.Errorf("a bad check-in interval: %d %v", code, ans)
+	}
+	same(t, "calls refused before the adapter", devs.take(), []string(nil))
+	ans = nil
+	if code := alice.do("POST", adopt, body, &ans); code != http.StatusOK {
+		t.Errorf("adopt: %d", code)
+	}
+	same(t, "answer", ans, map[string]string{"message": "adopted 0x00158d0001a2b3c4"})
+	ans = nil
+	if code := alice.do("DELETE", "/api/v1/devices/0x00158d0001a2b3c4/binding", nil, &ans); code != http.StatusOK {
+		t.Errorf("release: %d", code)
+	}
+	same(t, "answer", ans, map[string]string{"message": "released 0x00158d0001a2b3c4"})
+	devs.err = &hub.Error{Kind: hub.ErrNotAllowed, Msg: "zone door is bound to device 0x0000000000000001 already: release that one first (nothing was changed)"}
+	var e map[string]any
+	if code := alice.do("POST", adopt, map[string]any{"output": "siren", "mode": "fire"}, &e); code != http.StatusConflict {
+		t.Errorf("a refused adoption: %d", code)
+	}
+	same(t, "refusal", e, map[string]any{"error": "not_allowed",
+		"message": "zone door is bound to device 0x0000000000000001 already: release that one first (nothing was changed)"})
+	same(t, "calls", devs.take(), []string{
+		"adopt 0x00158d0001a2b3c4 {Zone:door Property:contact CheckIn:7200000000000 Output: Mode: Keypad:} by Alice",
+		"release 0x00158d0001a2b3c4 by Alice",
+		"adopt 0x00158d0001a2b3c4 {Zone: Property: CheckIn:0 Output:siren Mode:fire Keypad:} by Alice",
+	})
+}
+
+// An admin adopts a discovered device in a real browser: the form offers what the
+// device can be and the properties it exposes; the device then shows as bound,
+// with a button that releases it.
+func TestBrowserAdopt(t *testing.T) {
+	devs := &fakeDevices{}
+	doc := func() any {
+		bound := []string{}
+		for _, c := range devs.calls {
+			if strings.HasPrefix(c, "adopt ") {
+				bound = []string{"door"}
+			}
+		}
+		return map[string]any{"base_topic": "zigbee2mqtt", "outputs": []string{"siren"}, "devices": []map[string]any{{
+			"ieee": "0x00158d0001a2b3c4", "friendly_name": "front_door", "vendor": "Aqara", "model": "MCCGQ11LM",
+			"power_source": "Battery", "zones": bound, "adoptable": []string{"zone"}, "zone_properties": []string{"contact", "vibration"},
+		}}}
+	}
+	s := startSystem(t, testConfig(t), func(_ *hub.Options, o *Options) {
+		o.Zigbee = devs
+		o.Devices = func() any { devs.mu.Lock(); defer devs.mu.Unlock(); return doc() }
+		o.Zones = func() map[string]ZoneBinding {
+			return map[string]ZoneBinding{"door": {Adapter: "zigbee", Binding: map[string]string{"ieee": "0x00158d0001a2b3c4"},
+				Device: map[string]any{"battery": 97, "battery_low": false, "last_seen": "2026-03-01T12:00:00Z", "link_quality": 87}}}
+		}
+	})
+	ctx := browser(t)
+	run(t, ctx, "log in", chromedp.Navigate(s.srv.URL+"/#/devices"), chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SendKeys(chromedp.ID("login-user"), "alice"), chromedp.SendKeys(chromedp.ID("login-password"), "alice-pass"),
+		chromedp.Click(chromedp.ID("login-submit")), chromedp.WaitVisible(chromedp.ID("devices-body")),
+		waitJS(`!!document.querySelector("tr[data-adopt] form")`))
+	options := func(name string) string {
+		return eval[string](t, ctx, `[...document.querySelector("tr[data-adopt] select[name=`+name+`]").options].map(o => o.value + "=" + o.text).join(", ")`)
+	}
+	same(t, "as", options("kind"), "zone=zone")
+	same(t, "zones", options("zone"), "door=Front door, living=Living PIR, =cmd==HYPERLINK()")
+	same(t, "properties", options("property"), "=default (contact), contact=contact, vibration=vibration")
+	shots(t, ctx, "devices-adopt")
+	run(t, ctx, "adopt", chromedp.SetValue(`tr[data-adopt] select[name=property]`, "contact"),
+		chromedp.Click(`tr[data-adopt] button[type=submit]`), waitText("#message", "adopted 0x00158d0001a2b3c4"),
+		waitJS(`[...document.querySelectorAll("#devices-body tr[data-ieee] td")].map(td => td.textContent).join("|") === "front_door|Aqara MCCGQ11LM|Battery|||Front door"`),
+		chromedp.WaitVisible(`tr[data-adopt] button.release`))
+	same(t, "calls", devs.take(), []string{"adopt 0x00158d0001a2b3c4 {Zone:door Property:contact CheckIn:0 Output: Mode: Keypad:} by Alice"})
+	// The zones on Home show the device's battery, last message and link.
+	run(t, ctx, "home", chromedp.Navigate(s.srv.URL+"/#/"),
+		waitJS(`(() => { const e = document.querySelector("#zones li[data-zone=door] .device-info");
+			return !!e && e.textContent === "battery 97 % · seen " + new Date("2026-03-01T12:00:00Z").toLocaleString("en-GB") + " · link 87"; })()`))
+	same(t, "zones without a Zigbee device", eval[int](t, ctx, `document.querySelectorAll("#zones .device-info").length`), 1)
+}
