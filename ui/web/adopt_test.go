@@ -47,7 +47,7 @@ func (f *fakeDevices) take() []string {
 // mapped error.
 func TestAdoptAndRelease(t *testing.T) {
 	devs := &fakeDevices{}
-	s := startSystem(t, testConfig(t), func(_ *hub.Options, o *Options) { o.Zigbee = devs })
+	s := startSystem(t, testConfig(t), webOnly(func(o *Options) { o.Zigbee = devs }))
 	alice, bob := s.login(t, "alice", "alice-pass"), s.login(t, "bob", "bob-pass")
 	adopt := "/api/v1/devices/0x00158d0001a2b3c4/adopt"
 	body := map[string]any{"zone": "door", "property": "contact", "checkin": "2h"}
@@ -106,14 +106,14 @@ func TestBrowserAdopt(t *testing.T) {
 			"power_source": "Battery", "zones": bound, "adoptable": []string{"zone"}, "zone_properties": []string{"contact", "vibration"},
 		}}}
 	}
-	s := startSystem(t, testConfig(t), func(_ *hub.Options, o *Options) {
+	s := startSystem(t, testConfig(t), webOnly(func(o *Options) {
 		o.Zigbee = devs
 		o.Devices = func() any { devs.mu.Lock(); defer devs.mu.Unlock(); return doc() }
 		o.Zones = func() map[string]ZoneBinding {
 			return map[string]ZoneBinding{"door": {Adapter: "zigbee", Binding: map[string]string{"ieee": "0x00158d0001a2b3c4"},
 				Device: map[string]any{"battery": 97, "battery_low": false, "last_seen": "2026-03-01T12:00:00Z", "link_quality": 87}}}
 		}
-	})
+	}))
 	ctx := browser(t)
 	run(t, ctx, "log in", chromedp.Navigate(s.srv.URL+"/#/devices"), chromedp.WaitVisible(chromedp.ID("login-form")),
 		chromedp.SendKeys(chromedp.ID("login-user"), "alice"), chromedp.SendKeys(chromedp.ID("login-password"), "alice-pass"),

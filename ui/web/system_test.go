@@ -294,3 +294,12 @@ func (s *sse) next(t *testing.T) sseMsg {
 	}
 	return sseMsg{}
 }
+
+// webOnly adjusts only the server's options.
+func webOnly(f func(*Options)) func(*hub.Options, *Options) {
+	return func(_ *hub.Options, o *Options) {
+		if o != nil {
+			f(o)
+		}
+	}
+}

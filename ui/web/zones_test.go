@@ -14,7 +14,7 @@ import (
 // binding. Guests may not read it.
 func TestZones(t *testing.T) {
 	battery, lqi := 97.0, 87
-	s := startSystem(t, testConfig(t), func(_ *hub.Options, o *Options) {
+	s := startSystem(t, testConfig(t), webOnly(func(o *Options) {
 		o.Zones = func() map[string]ZoneBinding {
 			return map[string]ZoneBinding{
 				"door": {Adapter: "zigbee", Binding: map[string]string{"ieee": "0x00158d0001a2b3c4", "property": "contact"},
@@ -23,7 +23,7 @@ func TestZones(t *testing.T) {
 				"living": {Adapter: "mqtt", Binding: map[string]string{"topic": "test/living"}},
 			}
 		}
-	})
+	}))
 	ctx := context.Background()
 	for _, in := range []hub.Input{hub.Sensor{Zone: "door", Signal: hub.SigOpen}, hub.Sensor{Zone: "door", Signal: hub.SigLowBattery},
 		hub.Sensor{Zone: "living", Signal: hub.SigTamper}} {
