@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -173,5 +174,33 @@ func TestUnshare(t *testing.T) {
 		if got := unshare(in); got != want {
 			t.Errorf("unshare(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestCollectLarge: only messages of at least 64 KiB count, and every 4 MiB of
+// them the sender's goroutine collects once.
+func TestCollectLarge(t *testing.T) {
+	var runs []int64
+	h := &authHook{}
+	h.gc = func() { runs = append(runs, h.large.Load()) }
+	for range 1000 {
+		h.collectLarge(largeMessage - 1) // small: never counted
+	}
+	for range 63 {
+		h.collectLarge(largeMessage)
+	}
+	if len(runs) != 0 || h.large.Load() != 63*largeMessage {
+		t.Fatalf("after 63 large messages: collections %v, counted %d", runs, h.large.Load())
+	}
+	h.collectLarge(largeMessage) // the 64th makes 4 MiB
+	h.collectLarge(1 << 20)
+	if !slices.Equal(runs, []int64{0}) || h.large.Load() != 1<<20 {
+		t.Fatalf("after 4 MiB: collections %v, counted %d", runs, h.large.Load())
+	}
+	for range 3 {
+		h.collectLarge(1 << 20)
+	}
+	if !slices.Equal(runs, []int64{0, 0}) || h.large.Load() != 0 {
+		t.Fatalf("after 8 MiB: collections %v, counted %d", runs, h.large.Load())
 	}
 }

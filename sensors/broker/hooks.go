@@ -6,9 +6,11 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -45,6 +47,11 @@ type authHook struct {
 
 	mu     sync.Mutex
 	owners map[string]*mqtt.Client // client id → the authenticated connection holding it
+
+	// large counts the bytes of large publishes since the last collection
+	// (see collectLarge).
+	large atomic.Int64
+	gc    func() // nil: runtime.GC
 }
 
 func (h *authHook) ID() string { return "vakt-auth" }
@@ -206,10 +213,37 @@ func (h *authHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 
 // OnPublish drops a refused publish of an MQTT 3.1.1 client (see OnACLCheck).
 func (h *authHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	h.collectLarge(len(pk.Payload))
 	if cl.Net.Inline || cl.Properties.ProtocolVersion >= 5 || h.allowed(cl, pk.TopicName, true) {
 		return pk, nil
 	}
 	return pk, packets.CodeSuccessIgnore
+}
+
+// Large publishes leave garbage faster than the collector paces itself: the
+// broker reads each into two fresh buffers and copies it to every subscriber, so
+// a client sending megabyte messages as fast as loopback allows grows the heap by
+// tens of MB before a collection catches up. After every largeGarbage bytes of
+// messages of at least largeMessage bytes, the goroutine that read the message
+// (the sender's) collects before going on. Small messages, all of normal
+// Zigbee2MQTT traffic, never pay for it; a flood of large ones is slowed down by
+// its own garbage.
+const (
+	largeMessage = 64 << 10
+	largeGarbage = 4 << 20
+)
+
+// collectLarge counts a publish of n bytes and collects when large ones add up.
+func (h *authHook) collectLarge(n int) {
+	if n < largeMessage || h.large.Add(int64(n)) < largeGarbage {
+		return
+	}
+	h.large.Store(0)
+	if h.gc != nil {
+		h.gc()
+		return
+	}
+	runtime.GC()
 }
 
 // refusedPublish logs a refused publish, at most once a minute per client and topic.
