@@ -34,7 +34,7 @@ func TestBootVideoLive(t *testing.T) {
 		{"video:\n  media_listen: \"router:8189\"\n", `video.media_listen "router:8189": "router" is not an IP address`},
 		{"video:\n  public_addresses: [my.router.net]\n", `video.public_addresses[0]: "my.router.net" is not an IPv4 address`},
 		{"video:\n  ice_servers:\n    - {urls: []}\n", "video.ice_servers[0]: urls is empty"},
-		{"video:\n  ice_servers:\n    - {urls: [\"http://stun.example.net\"]}\n", `video.ice_servers[0]: "http://stun.example.net": use stun:, turn: or turns:`},
+		{"video:\n  ice_servers:\n    - {urls: [\"http://stun.example.net\"]}\n", `video.ice_servers[0]: "http://stun.example.net": the scheme must be stun, turn or turns`},
 		{"video:\n  ice_servers:\n    - {urls: [\"turn:turn.example.net\"]}\n", `video.ice_servers[0]: "turn:turn.example.net": a TURN server needs a username and a credential`},
 	} {
 		_, err := parseBoot([]byte(tc.body))

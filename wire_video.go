@@ -120,7 +120,7 @@ func (v bootVideo) validateLive() []error {
 			scheme, _, _ := strings.Cut(u, ":")
 			switch {
 			case scheme != "stun" && scheme != "turn" && scheme != "turns":
-				errs = append(errs, fmt.Errorf("video.ice_servers[%d]: %q: use stun:, turn: or turns:", i, u))
+				errs = append(errs, fmt.Errorf("video.ice_servers[%d]: %q: the scheme must be stun, turn or turns", i, u))
 			case scheme != "stun" && (is.Username == "" || is.Credential == ""):
 				errs = append(errs, fmt.Errorf("video.ice_servers[%d]: %q: a TURN server needs a username and a credential", i, u))
 			}
