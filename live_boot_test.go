@@ -1,7 +1,9 @@
 package main
 
 import (
+	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 
 	"vakt/ui/web"
@@ -41,5 +43,26 @@ func TestBootVideoLive(t *testing.T) {
 		if err == nil || err.Error() != tc.err {
 			t.Errorf("%q:\n got %v\nwant %s", tc.body, err, tc.err)
 		}
+	}
+}
+
+// The running side lists each camera with its zones and state for the web app,
+// and its live view opens the media port and closes it again.
+func TestVideoSideCameraList(t *testing.T) {
+	v := bootVideo{MediaListen: "127.0.0.1:0", Cameras: []bootCamera{
+		{Name: "porch", URL: "rtsp://127.0.0.1:1/a", AlwaysOn: true, Zones: []string{"door"}},
+		{Name: "yard", URL: "rtsp://127.0.0.1:1/b"},
+	}}
+	vs, err := newVideoSide(v, t.TempDir(), map[string]bool{"door": true}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vs.closeLive()
+	want := []web.Camera{{Name: "porch", Zones: []string{"door"}, AlwaysOn: true, State: web.CameraIdle}, {Name: "yard", State: web.CameraIdle}}
+	if got := vs.cameraList(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+	if addr := vs.live.UDPAddr().String(); !strings.HasPrefix(addr, "127.0.0.1:") || addr == "127.0.0.1:0" {
+		t.Fatalf("media port %s", addr)
 	}
 }

@@ -205,7 +205,9 @@ document.addEventListener("DOMContentLoaded", () => {
   document.addEventListener("visibilitychange", () => {
     if (document.hidden) { leaveCameras(""); return; }
     if (!$("view-cameras").hidden || !$("view-camera").hidden) route();
-    else if (status) renderStatus(status);
+    else if (status) alarmCameras(status);
   });
   window.addEventListener("pagehide", () => leaveCameras(""));
+  // Back on Home during an alarm: its cameras at once, not at the next status.
+  window.addEventListener("hashchange", () => { if (status) alarmCameras(status); });
 });
