@@ -50,13 +50,15 @@ async function openView(cam, video, note, group) {
   const view = { pc: new RTCPeerConnection(), location: "", group, camera: cam.name };
   liveViews.set(video.id, view);
   const pc = view.pc;
+  const failed = (text) => { note.textContent = text; note.parentElement.dataset.failed = "true"; };
+  delete note.parentElement.dataset.failed;
   note.textContent = t("v_connecting");
   pc.addTransceiver("video", { direction: "recvonly" });
   pc.addEventListener("track", (e) => { video.srcObject = e.streams[0] || new MediaStream([e.track]); });
   pc.addEventListener("connectionstatechange", () => {
     if (liveViews.get(video.id) !== view) return;
     if (pc.connectionState === "connected") note.textContent = t("v_live");
-    if (pc.connectionState === "failed") { note.textContent = t("v_lost"); closeView(video.id); }
+    if (pc.connectionState === "failed") { failed(t("v_lost")); closeView(video.id); }
   });
   try {
     await pc.setLocalDescription(await pc.createOffer());
@@ -71,7 +73,7 @@ async function openView(cam, video, note, group) {
     await pc.setRemoteDescription({ type: "answer", sdp: body });
   } catch (e) {
     if (liveViews.get(video.id) === view) {
-      note.textContent = t("v_failed", { why: e.message || String(e) });
+      failed(t("v_failed", { why: e.message || String(e) }));
       closeView(video.id);
     }
   }
@@ -130,6 +132,7 @@ function cameraTile(cam, group, full) {
   bar.append(name, state, note);
   const retry = document.createElement("button");
   retry.type = "button";
+  retry.className = "retry";
   retry.textContent = t("retry");
   retry.setAttribute("aria-label", t("retry") + ": " + cam.name);
   retry.addEventListener("click", () => openView(cam, video, note, group));
