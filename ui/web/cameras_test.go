@@ -210,6 +210,13 @@ func TestCameraList(t *testing.T) {
 	if code, _ := gus.raw("GET", "/api/v1/cameras", nil, "", ""); code != http.StatusForbidden {
 		t.Errorf("guest: %d", code)
 	}
+	alice := s.login(t, "alice", "alice-pass")
+	for scope, want := range map[string]int{"read": http.StatusOK, "cameras": http.StatusOK, "keypad": http.StatusForbidden} {
+		tk := alice.token(map[string]any{"name": scope + " token", "scope": scope})
+		if got := s.bearer(t, "Bearer "+tk.Token, "GET", "/api/v1/cameras", nil); got != want {
+			t.Errorf("%s token: %d, want %d", scope, got, want)
+		}
+	}
 }
 
 // A view is a camera_view event: who (a user by name and number, a token by its
