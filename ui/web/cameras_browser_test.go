@@ -50,7 +50,7 @@ func nextView(t *testing.T, updates <-chan hub.Update) hub.Event {
 }
 
 // The live view in a real browser, from a real (fake) RTSP camera: Bob opens
-// Cameras, the picture is decoded (getStats), he leaves, and the view is an
+// Cameras, the picture is decoded (getStats), its state follows, he leaves, and the view is an
 // event with who, which camera, how long and why it ended. Then an alarm in the
 // camera's zone shows its live view on the alarm screen, which ends with the
 // disarming.
@@ -74,6 +74,9 @@ func TestBrowserCameras(t *testing.T) {
 	run(t, ctx, "frames decoded", waitJS(framesDecoded))
 	same(t, "label", eval[string](t, ctx, `document.querySelector("#cameras-grid video").getAttribute("aria-label")`), "Live view: porch")
 	shots(t, ctx, "cameras")
+	// The camera's state follows on the page (every 5 s).
+	lv.state.Store(CameraStalled)
+	run(t, ctx, "state", waitText(`.camera[data-camera="porch"] .cam-state`, "no video"))
 	if n := len(lv.srv.Sessions()); n != 1 {
 		t.Fatalf("%d sessions on the hub, want 1", n)
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +21,8 @@ type liveView struct {
 	srv  *webrtc.Server
 	sys  *system // set once the system runs: views end after that
 	cams map[string]*camera.Camera
+	// state is what the list says of every camera (default idle).
+	state atomic.Value
 }
 
 // newLiveView makes the WHEP server for cams; adjust the system with
@@ -27,6 +30,7 @@ type liveView struct {
 func newLiveView(t *testing.T, cams ...*camera.Camera) *liveView {
 	t.Helper()
 	lv := &liveView{cams: map[string]*camera.Camera{}}
+	lv.state.Store(CameraIdle)
 	for _, c := range cams {
 		lv.cams[c.Name()] = c
 	}
@@ -54,7 +58,7 @@ func (lv *liveView) options(o *Options) {
 		out := []Camera{}
 		for _, name := range []string{"porch", "yard"} {
 			if c, ok := lv.cams[name]; ok {
-				out = append(out, Camera{Name: name, Zones: c.Config().Zones, AlwaysOn: c.Config().AlwaysOn, State: CameraIdle})
+				out = append(out, Camera{Name: name, Zones: c.Config().Zones, AlwaysOn: c.Config().AlwaysOn, State: lv.state.Load().(string)})
 			}
 		}
 		return out

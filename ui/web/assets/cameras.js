@@ -124,8 +124,7 @@ function cameraTile(cam, group, full) {
   name.className = "name";
   name.textContent = cam.name;
   const state = document.createElement("span");
-  state.className = "badge" + (cam.state === "stalled" || cam.state === "off" ? " bad" : "");
-  state.textContent = t("cam_" + cam.state);
+  showState(state, cam.state);
   const note = document.createElement("span");
   note.className = "what";
   note.setAttribute("aria-live", "polite");
@@ -154,6 +153,24 @@ function cameraTile(cam, group, full) {
   box.append(video, bar);
   openView(cam, video, note, group);
   return box;
+}
+
+// showState shows a camera's state in its badge.
+function showState(badge, state) {
+  badge.className = "badge cam-state" + (state === "stalled" || state === "off" ? " bad" : "");
+  badge.dataset.state = state;
+  badge.textContent = t("cam_" + state);
+}
+
+// refreshStates updates the state of the cameras shown, every 5 s while a
+// camera page is shown.
+async function refreshStates() {
+  if (document.hidden || !me || ($("view-cameras").hidden && $("view-camera").hidden)) return;
+  let list;
+  try { list = await loadCameraList(); } catch (e) { return; }
+  for (const c of list) {
+    for (const badge of document.querySelectorAll(`.camera[data-camera="${CSS.escape(c.name)}"] .cam-state`)) showState(badge, c.state);
+  }
 }
 
 // loadCameras shows the grid of every camera's live view.
@@ -211,6 +228,7 @@ document.addEventListener("DOMContentLoaded", () => {
     else if (status) alarmCameras(status);
   });
   window.addEventListener("pagehide", () => leaveCameras(""));
+  setInterval(refreshStates, 5000);
   // Back on Home during an alarm: its cameras at once, not at the next status.
   window.addEventListener("hashchange", () => { if (status) alarmCameras(status); });
 });
