@@ -334,6 +334,9 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if video != nil {
+		defer video.closeLive() // at once if the start fails; it is closed earlier at an orderly stop
+	}
 	gp, err := newGPIOSide(set.GPIO, opt.gpio, log)
 	if err != nil {
 		return err
@@ -444,7 +447,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	if !opt.demo || opt.dataSet { // a demo in a temporary directory keeps nothing
 		restore = (&restorer{data: boot.Data, h: h}).stage
 	}
-	webApp := web.New(web.Options{Restore: restore, Restart: func() { restart(errRestart) }, Outputs: outputStates(keeper, live.get),
+	wopt := web.Options{Restore: restore, Restart: func() { restart(errRestart) }, Outputs: outputStates(keeper, live.get),
 		Uplink: uplinkStatus, Hub: h, Events: store, Health: health(h, up, store, reports), Devices: zb.devices, Metrics: mets.Handler(), Log: log,
 		ExportConfig: func(w io.Writer) error { return writeDomain(w, h.Snapshot().Config, live.get()) },
 		ImportConfig: func(ctx context.Context, y []byte, replace bool, who hub.Actor) (string, error) {
@@ -452,7 +455,11 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		},
 		Zigbee: zigbeeDevices{zb, h, live},
 		Zones:  func() map[string]web.ZoneBinding { return zb.zoneBindings(live) },
-		Backup: store.Backup})
+		Backup: store.Backup}
+	if video != nil {
+		wopt.Cameras, wopt.WHEP = video.cameraList, video.live
+	}
+	webApp := web.New(wopt)
 	if code := webApp.SetupCode(); code != "" {
 		fmt.Fprintf(stdout, "No users yet. Open the web app (http://%s/) and create the first admin with the setup code\n  %s\nor, with the hub stopped: vakt user add -data %s -name YourName -password\n",
 			dialAddr(lnAddr(httpLn)), code, boot.Data)
@@ -510,6 +517,9 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	log.Info("vakt stopping")
 	deadline, done := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer done()
+	if video != nil {
+		video.closeLive() // the views end, recorded by the hub
+	}
 	zones.Close()
 	zb.close()
 	gp.stopInputs()

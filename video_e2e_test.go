@@ -49,7 +49,7 @@ func (w *matchWriter) Write(p []byte) (int, error) {
 func TestAlarmWritesCameraClip(t *testing.T) {
 	fake := camtest.Start(t, camtest.Options{User: "viewer", Pass: "pw", FPS: 25})
 	dir, args := setup(t)
-	video := "video:\n  clip_seconds: 1\n  cameras:\n    - {name: garden, url: \"" + fake.URL + "\", always_on: true, buffer_seconds: 2, zones: [window]}\n" +
+	video := "video:\n  clip_seconds: 1\n  media_listen: 127.0.0.1:0\n  cameras:\n    - {name: garden, url: \"" + fake.URL + "\", always_on: true, buffer_seconds: 2, zones: [window]}\n" +
 		"    - {name: garage, url: \"" + fake.URL + "\", zones: [window]}\n"
 	if err := os.WriteFile(filepath.Join(dir, "vakt.yaml"), []byte(bootYAML+video), 0o600); err != nil {
 		t.Fatal(err)

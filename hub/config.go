@@ -52,6 +52,9 @@ const (
 	// ScopeControl acts as its user in every command, and reads; it changes no
 	// configuration.
 	ScopeControl TokenScope = "control"
+	// ScopeCameras watches the cameras' live view (a video recorder, a home
+	// automation dashboard); it acts as the device named by the token.
+	ScopeCameras TokenScope = "cameras"
 )
 
 // Token is an API or device token. Only the SHA-256 of its secret is kept (the
@@ -435,7 +438,7 @@ func (c Config) Validate() error {
 		}
 		tids[t.ID] = true
 		switch t.Scope {
-		case ScopeKeypad, ScopeRead:
+		case ScopeKeypad, ScopeRead, ScopeCameras:
 			if t.UserID != "" {
 				bad("%s: a %s token acts as itself, not as a user", where, t.Scope)
 			}
@@ -444,7 +447,7 @@ func (c Config) Validate() error {
 				bad("%s: a control token needs an existing user (user_id %q)", where, t.UserID)
 			}
 		default:
-			bad("%s: unknown scope %q (keypad, read, control)", where, t.Scope)
+			bad("%s: unknown scope %q (keypad, read, control, cameras)", where, t.Scope)
 		}
 		if len(t.Hash) != 64 || strings.Trim(t.Hash, "0123456789abcdef") != "" {
 			bad("%s: hash must be 64 lower-case hex digits (SHA-256)", where)

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -195,6 +196,10 @@ func (c *Core) run(s *step, in Input) {
 		s.record(Event{Type: EvSelfTest, Class: ClassArming, Who: in.Who, Detail: detail})
 	case Restored:
 		s.record(Event{Type: EvRestored, Class: ClassArming, Who: in.Who, Detail: in.Detail})
+	case CameraView:
+		// Routine: views can be many, and must not crowd the arming events
+		// out of the ones retention always keeps.
+		s.record(Event{Type: EvCameraView, Class: ClassRoutine, Who: in.Who, Detail: cameraViewDetail(in)})
 	case Tick:
 		s.tick()
 	}
@@ -1345,4 +1350,14 @@ func (c *Core) Resume(now time.Time, st State) (State, []Effect) {
 		Detail: "resumed in state " + string(s.st.Name)},
 		Report{Code: CodeSystemReset, Qualifier: QualNew})
 	return s.st, s.effects()
+}
+
+// cameraViewDetail says which camera, from when, how long and why the view ended:
+// "porch from 2026-11-30 20:00:00Z for 1m5s: viewer left".
+func cameraViewDetail(v CameraView) string {
+	d := fmt.Sprintf("%s from %s for %s", v.Camera, v.Start.UTC().Format("2006-01-02 15:04:05Z"), v.Duration.Round(time.Second))
+	if v.Ended != "" {
+		d += ": " + v.Ended
+	}
+	return d
 }

@@ -56,4 +56,5 @@ const (
 	EvSelfTest            EventType = "self_test"      // the result of a guided self-test
 	EvConfigChanged       EventType = "config_changed" // the configuration was changed while running (Hub.ChangeConfig)
 	EvRestored            EventType = "restored"       // the database was put back from a backup (the web app's restore)
+	EvCameraView          EventType = "camera_view"    // a live view of a camera ended: who, which camera, how long
 )

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Input is anything that drives the core: a sensor signal, a command, a timer tick, a
@@ -131,6 +132,18 @@ type Restored struct {
 	Detail string
 }
 
+// CameraView records one finished live view of a camera (the web app's live
+// view, a WHEP player, an operator's link): who watched which camera, from when
+// and for how long, and why the view ended. An event, and nothing else.
+type CameraView struct {
+	Who      Actor
+	Camera   string
+	Start    time.Time
+	Duration time.Duration
+	Ended    string // "viewer left", "connection failed", "closed by the hub", …
+}
+
+func (CameraView) input()     {}
 func (Restored) input()       {}
 func (TestReport) input()     {}
 func (SelfTestResult) input() {}

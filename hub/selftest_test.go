@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 	"testing/synctest"
+	"time"
 )
 
 // A self-test's result is one event, passed or not, with its steps, and nothing
@@ -84,4 +85,29 @@ func TestOneTimeCode(t *testing.T) {
 			t.Fatalf("bob after the use: %+v", u)
 		}
 	})
+}
+
+// A camera's live view is one routine event naming who watched which camera,
+// from when, how long and why it ended, and nothing else.
+func TestCameraViewIsOneEvent(t *testing.T) {
+	c := NewCore(coreConfig())
+	st := c.InitialState()
+	who := Actor{UserID: "alice", UserName: "Alice", UserNum: 1, Via: ViaWeb, Device: "10.0.0.5"}
+	for _, tc := range []struct {
+		in   CameraView
+		want string
+	}{
+		{CameraView{Who: who, Camera: "porch", Start: t0.Add(-65 * time.Second), Duration: 65*time.Second + 400*time.Millisecond, Ended: "viewer left"},
+			"porch from 2026-11-25 19:58:55Z for 1m5s: viewer left"},
+		{CameraView{Who: who, Camera: "yard", Start: t0, Duration: 0}, "yard from 2026-11-25 20:00:00Z for 0s"},
+	} {
+		next, fx := c.Apply(t0, st, tc.in)
+		want := []Effect{Record{Event: Event{Time: t0, Type: EvCameraView, Class: ClassRoutine, State: Disarmed, Who: who, Detail: tc.want}}}
+		if !reflect.DeepEqual(fx, want) {
+			t.Errorf("%+v:\n got %+v\nwant %+v", tc.in, fx, want)
+		}
+		if !reflect.DeepEqual(next, st) {
+			t.Errorf("%+v changed the state", tc.in)
+		}
+	}
 }

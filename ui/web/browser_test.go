@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"vakt/hub"
+	"vakt/sensors/camera/camtest"
 	"vakt/storage"
 )
 
@@ -408,7 +409,8 @@ func axeCheck(t *testing.T, ctx context.Context, script, page string) []string {
 
 // Every page at 360 px passes axe-core with no serious or critical violation:
 // onboarding, login, home (with trouble, and during a walk test: the service
-// box), events, settings, users and the wall tablet.
+// box), events, settings, users, cameras (a live view playing) and the wall
+// tablet.
 func TestBrowserAccessibility(t *testing.T) {
 	script := axeScript(t)
 	ctx := browser(t)
@@ -424,13 +426,17 @@ func TestBrowserAccessibility(t *testing.T) {
 	// Outputs, so that Settings lists them: one that agrees, one wanted on.
 	cfg = testConfig(t)
 	cfg.Outputs = []hub.Output{{ID: "siren", Name: "Outdoor siren", Kind: hub.OutputSiren}, {ID: "chime", Name: "Chime", Kind: hub.OutputChime}}
-	s := startSystem(t, cfg, func(_ *hub.Options, w *Options) {
+	cam := testCamera(t, "porch", camtest.Start(t, camtest.Options{}).URL, true, "door")
+	runCamera(t, cam)
+	lv := newLiveView(t, cam)
+	s := startSystem(t, cfg, webOnly(lv.options), func(_ *hub.Options, w *Options) {
 		if w != nil {
 			w.Outputs = func() []OutputState {
 				return []OutputState{{ID: "siren", Bound: "mqtt test/siren", Feedback: true, Known: true}, {ID: "chime", On: true}}
 			}
 		}
 	})
+	lv.sys = s
 	hubCtx := context.Background()
 	run(t, ctx, "login", chromedp.Navigate(s.srv.URL), chromedp.WaitVisible(chromedp.ID("login-form")))
 	check("login")
@@ -450,6 +456,11 @@ func TestBrowserAccessibility(t *testing.T) {
 	check("settings")
 	run(t, ctx, "users", chromedp.Click(chromedp.ID("nav-users")), waitJS(`document.querySelectorAll("#users-body tr").length === 3`))
 	check("users")
+	run(t, ctx, "cameras", chromedp.Click(chromedp.ID("nav-cameras")), waitJS(`liveViews.size === 1`), waitJS(framesDecoded))
+	check("cameras")
+	run(t, ctx, "one camera", chromedp.Click(chromedp.CSS(`#cameras-grid a[href="#/cameras/porch"]`)), waitJS(`document.querySelectorAll("#camera-one video").length === 1`),
+		waitJS(`liveViews.size === 1`))
+	check("one camera")
 
 	a := s.login(t, "alice", "alice-pass")
 	var tk tokenInfo

@@ -100,6 +100,18 @@ type Options struct {
 	// TLS marks the session cookie Secure also on plain-HTTP requests (behind a
 	// proxy that ends TLS); a request over TLS always gets a Secure cookie.
 	TLS bool
+
+	// Cameras lists the cameras and their state (optional: GET
+	// /api/v1/cameras answers an empty list).
+	Cameras func() []Camera
+	// WHEP serves the cameras' live view (a webrtc.Server with BasePath
+	// CamerasBase and Authorize AuthorizeCamera), mounted at
+	// /api/v1/cameras/{name}/whep behind the web app's access check (optional).
+	WHEP http.Handler
+	// CameraAuth names a viewer that neither a session nor an API token
+	// admits (optional; nil refuses them). It must not accept a request
+	// without a credential of its own.
+	CameraAuth func(r *http.Request, camera string) (who string, ok bool)
 }
 
 // Server is the web app and the API.
@@ -206,6 +218,7 @@ func New(opt Options) *Server {
 	api.DELETE("/users/:id", s.removeUser, s.auth, s.userOnly, s.csrf, s.adminOnly)
 	api.GET("/settings", s.getSettings, s.auth, s.notGuest, reading)
 	api.PATCH("/settings", s.patchSettings, s.auth, s.userOnly, s.csrf, s.adminOnly, jsonOnly)
+	s.mountCameras(api)
 	api.Any("/*", func(echo.Context) error { return apiError(http.StatusNotFound, "not_found", "no such API resource") })
 
 	static, err := fs.Sub(assets, "assets")

@@ -230,7 +230,11 @@ function reasonText(r) {
 // --- views and routing ---
 
 function show(view) {
-  for (const v of ["onboarding", "login", "home", "events", "users", "settings", "selftest", "devices"]) $("view-" + v).hidden = v !== view;
+  for (const v of ["onboarding", "login", "home", "events", "users", "settings", "selftest", "devices", "cameras", "camera"]) $("view-" + v).hidden = v !== view;
+  leaveCameras(view);
+  $("nav-cameras").hidden = !me || me.user.role === "guest";
+  $("nav-cameras").toggleAttribute("aria-current", view === "cameras" || view === "camera");
+  if (view === "cameras" || view === "camera") $("nav-cameras").setAttribute("aria-current", "page");
   $("nav").hidden = view === "login" || view === "onboarding";
   const admin = me && me.user.role === "admin";
   $("nav-users").hidden = !admin;
@@ -269,6 +273,12 @@ function route() {
   } else if (location.hash === "#/self-test" && me.user.role !== "guest") {
     show("selftest");
     loadSelfTest();
+  } else if (location.hash === "#/cameras" && me.user.role !== "guest") {
+    show("cameras");
+    loadCameras();
+  } else if (location.hash.startsWith("#/cameras/") && me.user.role !== "guest") {
+    show("camera");
+    loadCamera(decodeURIComponent(location.hash.slice("#/cameras/".length)));
   } else if (location.hash === "#/settings") {
     show("settings");
     loadSettings();
@@ -325,6 +335,7 @@ function renderStatus(s) {
     modes.append(box);
   }
   $("disarm-box").hidden = s.state === "disarmed";
+  alarmCameras(s);
 
   if (me && !$("view-settings").hidden && me.user.role !== "guest") { loadUplink(); loadOutputs(); }
   if (me && !$("view-selftest").hidden) loadSelfTest();
