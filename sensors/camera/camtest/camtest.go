@@ -70,6 +70,10 @@ type Options struct {
 	User, Pass string
 	// FPS is the publishing rate (default 10, the file's own rate).
 	FPS int
+	// Bitrate, when set, pads every picture with a filler NAL unit (type 12,
+	// which decoders skip) up to Bitrate/FPS/8 bytes, for load figures: a
+	// camera's 4 Mbit/s costs the hub in RTP packets and bytes, not in pictures.
+	Bitrate int
 }
 
 // Camera is a running fake camera.
@@ -200,7 +204,7 @@ func (c *Camera) publish() {
 		c.mu.Lock()
 		paused := c.paused
 		c.mu.Unlock()
-		au := c.Stream.AUs[n%len(c.Stream.AUs)]
+		au := c.padded(c.Stream.AUs[n%len(c.Stream.AUs)])
 		ts := uint32(int64(n) * 90000 / int64(c.opts.FPS))
 		n++
 		if paused {
@@ -226,6 +230,25 @@ func (c *Camera) publish() {
 		default:
 		}
 	}
+}
+
+// padded is au with a filler NAL unit that brings it to Options.Bitrate.
+func (c *Camera) padded(au [][]byte) [][]byte {
+	want := c.opts.Bitrate / c.opts.FPS / 8
+	size := 0
+	for _, n := range au {
+		size += len(n)
+	}
+	if want-size < 3 {
+		return au
+	}
+	filler := make([]byte, want-size)
+	filler[0] = byte(h264.NALUTypeFillerData)
+	for i := 1; i < len(filler)-1; i++ {
+		filler[i] = 0xff
+	}
+	filler[len(filler)-1] = 0x80 // rbsp_trailing_bits
+	return append(au[:len(au):len(au)], filler)
 }
 
 // AwaitPublished waits until the camera has published n frames in all, or
