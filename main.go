@@ -426,7 +426,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		goRun("uplink", up.Run)
 	}
 	if video != nil {
-		video.start(h, goRun)
+		video.start(h, store, goRun)
 	}
 	goRun("metrics", mets.Run)
 	goRun("retention", func(ctx context.Context) error { return prune(ctx, store, h, log) })
@@ -452,7 +452,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		},
 		Zigbee: zigbeeDevices{zb, h, live},
 		Zones:  func() map[string]web.ZoneBinding { return zb.zoneBindings(live) },
-		Backup: store.Backup})
+		Backup: store.Backup, Clips: video.clipStore()})
 	if code := webApp.SetupCode(); code != "" {
 		fmt.Fprintf(stdout, "No users yet. Open the web app (http://%s/) and create the first admin with the setup code\n  %s\nor, with the hub stopped: vakt user add -data %s -name YourName -password\n",
 			dialAddr(lnAddr(httpLn)), code, boot.Data)

@@ -1,6 +1,7 @@
 // Cameras (boot configuration "video"): always-on cameras keep their ring
 // buffers, and an alarm in a zone writes a clip from each always-on camera
-// linked to it into DATA/clips.
+// linked to it into DATA/clips, recorded in the journal as a clip event. A
+// camera without video is the hub's fault camera:<name>.
 
 package main
 
@@ -13,11 +14,14 @@ import (
 	"regexp"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"vakt/hub"
 	"vakt/sensors/camera"
+	"vakt/storage"
 	"vakt/storage/clips"
+	"vakt/ui/web"
 )
 
 // bootVideo configures the cameras and alarm clips.
@@ -81,8 +85,17 @@ type videoSide struct {
 	clips *clips.Writer
 	log   *slog.Logger
 
+	h      atomic.Pointer[hub.Hub] // set by start, before the cameras run
+	events eventLog                // to find a resumed alarm's event
+
 	mu       sync.Mutex
 	clipping map[string]bool // cameras with a clip being written
+	faulty   map[string]bool // the camera faults the hub was told of (or had at start)
+}
+
+// eventLog reads the journal.
+type eventLog interface {
+	Events(q storage.EventQuery) ([]hub.Event, uint64, error)
 }
 
 // newVideoSide creates the cameras; nil when none are configured.
@@ -95,9 +108,10 @@ func newVideoSide(v bootVideo, data string, zones map[string]bool, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	vs := &videoSide{clips: w, log: log, clipping: map[string]bool{}}
-	for _, c := range v.Cameras {
-		cam, err := camera.New(c.config(), camera.Options{Logger: log})
+	vs := &videoSide{clips: w, log: log, clipping: map[string]bool{}, faulty: map[string]bool{}}
+	for i, c := range v.Cameras {
+		cam, err := camera.New(c.config(), camera.Options{Logger: log,
+			OnState: func(st camera.State) { vs.cameraState(i+1, st) }})
 		if err != nil {
 			return nil, err
 		}
@@ -114,8 +128,12 @@ func newVideoSide(v bootVideo, data string, zones map[string]bool, log *slog.Log
 	return vs, nil
 }
 
-// start runs the cameras and the clip trigger.
-func (vs *videoSide) start(h *hub.Hub, goRun func(string, func(context.Context) error)) {
+// start runs the cameras and the clip trigger. events is the journal, where an
+// alarm resumed at the start is looked up.
+func (vs *videoSide) start(h *hub.Hub, events eventLog, goRun func(string, func(context.Context) error)) {
+	vs.events = events
+	vs.h.Store(h)
+	vs.syncFaults(h)
 	for _, cam := range vs.cams {
 		goRun("camera "+cam.Name(), func(ctx context.Context) error {
 			if err := cam.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -125,8 +143,12 @@ func (vs *videoSide) start(h *hub.Hub, goRun func(string, func(context.Context) 
 		})
 	}
 	updates, cancel := h.Subscribe(256)
+	resumed := h.Snapshot().State
 	goRun("clips", func(ctx context.Context) error {
 		defer cancel()
+		if resumed.Name == hub.Triggered && resumed.AlarmZone != "" {
+			vs.resumedAlarm(ctx, resumed.AlarmZone)
+		}
 		vs.onAlarms(ctx, updates)
 		return nil
 	})
@@ -147,25 +169,105 @@ func (vs *videoSide) onAlarms(ctx context.Context, updates <-chan hub.Update) {
 				return
 			}
 			for _, ev := range u.Events {
-				if ev.Type != hub.EvAlarm || ev.Zone == "" {
-					continue
-				}
-				for _, cam := range vs.cams {
-					cfg := cam.Config()
-					if !cfg.AlwaysOn || !slices.Contains(cfg.Zones, ev.Zone) || !vs.begin(cam.Name()) {
-						continue
-					}
-					wg.Go(func() {
-						defer vs.end(cam.Name())
-						c, err := vs.clips.Clip(ctx, cam, "alarm in zone "+ev.Zone)
-						if err != nil {
-							vs.log.Error("video: alarm clip not written", "camera", cam.Name(), "zone", ev.Zone, "err", err)
-							return
-						}
-						vs.log.Info("video: alarm clip", "camera", cam.Name(), "zone", ev.Zone, "file", c.Path)
-					})
+				if ev.Type == hub.EvAlarm && ev.Zone != "" {
+					vs.clipAlarm(ctx, &wg, ev.Zone, ev.Seq)
 				}
 			}
+		}
+	}
+}
+
+// clipAlarm starts a clip from each always-on camera of zone that is not
+// writing one already; alarm is the alarm event's journal number (0: unknown).
+func (vs *videoSide) clipAlarm(ctx context.Context, wg *sync.WaitGroup, zone string, alarm uint64) {
+	for _, cam := range vs.cams {
+		cfg := cam.Config()
+		if !cfg.AlwaysOn || !slices.Contains(cfg.Zones, zone) || !vs.begin(cam.Name()) {
+			continue
+		}
+		wg.Go(func() {
+			defer vs.end(cam.Name())
+			c, err := vs.clips.Clip(ctx, cam, "alarm in zone "+zone)
+			if err != nil {
+				vs.log.Error("video: alarm clip not written", "camera", cam.Name(), "zone", zone, "err", err)
+				return
+			}
+			vs.log.Info("video: alarm clip", "camera", cam.Name(), "zone", zone, "file", c.Path)
+			start := c.Trigger.Add(-c.PreAlarm)
+			in := hub.ClipSaved{Camera: cam.Name(), Zone: zone, Alarm: alarm, File: c.Name,
+				Start: start, End: start.Add(c.Duration), Bytes: c.Bytes}
+			// The hub is stopping when ctx is done; the clip is on disk anyway.
+			if err := vs.h.Load().Input(context.WithoutCancel(ctx), in); err != nil {
+				vs.log.Error("video: clip not recorded in the journal", "camera", cam.Name(), "file", c.Name, "err", err)
+			}
+		})
+	}
+}
+
+// resumedAlarm clips an alarm that was going on when the hub stopped: the hub
+// resumes it, and the cameras of its zone record what follows (their ring
+// buffers start empty, so the clip has no pre-alarm part). The alarm event is
+// the zone's newest alarm in the journal.
+func (vs *videoSide) resumedAlarm(ctx context.Context, zone string) {
+	var alarm uint64
+	evs, _, err := vs.events.Events(storage.EventQuery{Types: []hub.EventType{hub.EvAlarm}, Zone: zone, Limit: 1})
+	switch {
+	case err != nil:
+		vs.log.Warn("video: the resumed alarm's event cannot be read; its clip is linked by zone and time", "zone", zone, "err", err)
+	case len(evs) == 1:
+		alarm = evs[0].Seq
+	}
+	vs.log.Info("video: the alarm goes on after the restart; recording its cameras", "zone", zone, "alarm", alarm)
+	var wg sync.WaitGroup
+	vs.clipAlarm(ctx, &wg, zone, alarm)
+	// Not waited for: the clips run on while new alarms are handled; the
+	// cameras' begin/end keeps one clip per camera.
+	go wg.Wait()
+}
+
+// cameraState turns a camera's state into the hub's camera fault: raised when
+// the camera reports a fault, cleared when frames flow again. A stopping camera
+// (the hub stops) changes nothing.
+func (vs *videoSide) cameraState(point int, st camera.State) {
+	if st.Status == camera.StatusStopped {
+		return
+	}
+	active := st.Fault != ""
+	vs.mu.Lock()
+	same := vs.faulty[st.Camera] == active
+	vs.faulty[st.Camera] = active
+	vs.mu.Unlock()
+	h := vs.h.Load()
+	if same || h == nil {
+		return
+	}
+	detail := st.Fault
+	if !active {
+		detail = "video back"
+	}
+	f := hub.Fault{ID: hub.FaultID{Kind: hub.FaultCamera, Subject: st.Camera}, Active: active, Detail: detail, Point: point}
+	if err := h.Post(context.Background(), f); err != nil {
+		vs.log.Error("video: hub refused the camera fault", "camera", st.Camera, "err", err)
+	}
+}
+
+// syncFaults starts from the camera faults the hub resumed: a camera still
+// configured clears its fault when its first frames arrive; the fault of a
+// camera no longer configured is cleared now.
+func (vs *videoSide) syncFaults(h *hub.Hub) {
+	for id, on := range h.Snapshot().State.Faults {
+		if !on || id.Kind != hub.FaultCamera {
+			continue
+		}
+		if slices.ContainsFunc(vs.cams, func(c *camera.Camera) bool { return c.Name() == id.Subject }) {
+			vs.mu.Lock()
+			vs.faulty[id.Subject] = true
+			vs.mu.Unlock()
+			continue
+		}
+		f := hub.Fault{ID: id, Active: false, Detail: "camera no longer configured"}
+		if err := h.Post(context.Background(), f); err != nil {
+			vs.log.Error("video: hub refused the camera fault", "camera", id.Subject, "err", err)
 		}
 	}
 }
@@ -184,4 +286,12 @@ func (vs *videoSide) end(cam string) {
 	vs.mu.Lock()
 	delete(vs.clipping, cam)
 	vs.mu.Unlock()
+}
+
+// clipStore is the clips the web app serves; nil without cameras.
+func (vs *videoSide) clipStore() web.ClipStore {
+	if vs == nil {
+		return nil
+	}
+	return vs.clips
 }

@@ -195,6 +195,8 @@ func (c *Core) run(s *step, in Input) {
 		s.record(Event{Type: EvSelfTest, Class: ClassArming, Who: in.Who, Detail: detail})
 	case Restored:
 		s.record(Event{Type: EvRestored, Class: ClassArming, Who: in.Who, Detail: in.Detail})
+	case ClipSaved:
+		s.clipSaved(in)
 	case Tick:
 		s.tick()
 	}
@@ -841,8 +843,8 @@ func (c *Core) Ready(st State, m Mode) []Reason {
 		return strings.Compare(a.String(), b.String())
 	})
 	for _, f := range faults {
-		if f.Kind == FaultStuck && st.Zones[f.Subject].Isolated {
-			continue // isolated until it is repaired
+		if f.Kind == FaultStuck && st.Zones[f.Subject].Isolated || f.Kind == FaultCamera {
+			continue // isolated until it is repaired; a camera verifies, it does not detect
 		}
 		if st.Faults[f] {
 			rs = append(rs, Reason{Reason: f.reason(), Fault: f.String()})
@@ -1197,6 +1199,8 @@ func (s *step) fault(f Fault) {
 		reports = append(reports, Report{Code: CodeLowSysBattery, Qualifier: q})
 	case FaultPowerInput:
 		reports = append(reports, Report{Code: CodePeripheral, Qualifier: q})
+	case FaultCamera:
+		reports = append(reports, Report{Code: CodePeripheral, Qualifier: q, Zone: f.Point})
 	case FaultStuck:
 		code := CodeSensorTrouble
 		z, _ := s.c.Zone(f.ID.Subject)

@@ -100,6 +100,9 @@ type Options struct {
 	// TLS marks the session cookie Secure also on plain-HTTP requests (behind a
 	// proxy that ends TLS); a request over TLS always gets a Secure cookie.
 	TLS bool
+
+	// Clips serves the alarm clips (optional: no cameras; GET /api/v1/clips/{file}).
+	Clips ClipStore
 }
 
 // Server is the web app and the API.
@@ -176,6 +179,7 @@ func New(opt Options) *Server {
 	api.GET("/trouble", s.trouble, s.auth, s.notGuest, reading)
 	api.GET("/timeline", s.timeline, s.auth, s.notGuest, reading)
 	api.GET("/outputs", s.outputs, s.auth, s.notGuest, reading)
+	api.GET("/clips/:file", s.clip, s.auth, s.notGuest, reading)
 	for path, kind := range map[string]hub.CommandKind{
 		"/arm": hub.CmdArm, "/disarm": hub.CmdDisarm, "/bypass": hub.CmdBypass, "/unbypass": hub.CmdUnbypass,
 		"/isolate": hub.CmdIsolate, "/unisolate": hub.CmdUnisolate, "/panic": hub.CmdPanic,
