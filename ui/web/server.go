@@ -103,6 +103,13 @@ type Options struct {
 
 	// Clips serves the alarm clips (optional: no cameras; GET /api/v1/clips/{file}).
 	Clips ClipStore
+
+	// Operator serves the monitoring centre's operator page under /operator/
+	// (optional): no session; the handler checks its own tokens.
+	Operator http.Handler
+	// CameraAuth lets a request watch a camera's live view when no session or
+	// API token matches (optional): the operator link's token.
+	CameraAuth func(r *http.Request, camera string) (who string, ok bool)
 }
 
 // Server is the web app and the API.
@@ -212,6 +219,9 @@ func New(opt Options) *Server {
 	api.PATCH("/settings", s.patchSettings, s.auth, s.userOnly, s.csrf, s.adminOnly, jsonOnly)
 	api.Any("/*", func(echo.Context) error { return apiError(http.StatusNotFound, "not_found", "no such API resource") })
 
+	if opt.Operator != nil {
+		e.Any("/operator/*", echo.WrapHandler(opt.Operator))
+	}
 	static, err := fs.Sub(assets, "assets")
 	if err != nil {
 		panic(err) // the embedded tree is part of the binary
