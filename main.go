@@ -304,9 +304,18 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	if hasState {
 		hopt.State = &state
 	}
+	zoneIDs := map[string]bool{}
+	for _, z := range cfg.Zones {
+		zoneIDs[z.ID] = true
+	}
+	video, err := newVideoSide(boot.Video, boot.Data, zoneIDs, store, log)
+	if err != nil {
+		return err
+	}
 	var up *uplink.Uplink
 	if len(boot.Uplink.Paths) > 0 {
-		if up, err = uplink.New(boot.Uplink, reports, late, log, uplink.WithSeqStore(uplink.SeqDir(boot.Data))); err != nil {
+		if up, err = uplink.New(boot.Uplink, reports, late, log, uplink.WithSeqStore(uplink.SeqDir(boot.Data)),
+			uplink.WithVerifyURL(video.verifyURL)); err != nil {
 			return err
 		}
 		hopt.Waker = up
@@ -326,14 +335,6 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		return err
 	}
 	zb.drivers(set.Zigbee, drivers)
-	zoneIDs := map[string]bool{}
-	for _, z := range cfg.Zones {
-		zoneIDs[z.ID] = true
-	}
-	video, err := newVideoSide(boot.Video, boot.Data, zoneIDs, log)
-	if err != nil {
-		return err
-	}
 	gp, err := newGPIOSide(set.GPIO, opt.gpio, log)
 	if err != nil {
 		return err
@@ -426,7 +427,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		goRun("uplink", up.Run)
 	}
 	if video != nil {
-		video.start(h, store, goRun)
+		video.start(h, goRun)
 	}
 	goRun("metrics", mets.Run)
 	goRun("retention", func(ctx context.Context) error { return prune(ctx, store, h, log) })
@@ -452,7 +453,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		},
 		Zigbee: zigbeeDevices{zb, h, live},
 		Zones:  func() map[string]web.ZoneBinding { return zb.zoneBindings(live) },
-		Backup: store.Backup, Clips: video.clipStore()})
+		Backup: store.Backup, Clips: video.clipStore(), Operator: video.operatorPage(), CameraAuth: video.cameraAuth()})
 	if code := webApp.SetupCode(); code != "" {
 		fmt.Fprintf(stdout, "No users yet. Open the web app (http://%s/) and create the first admin with the setup code\n  %s\nor, with the hub stopped: vakt user add -data %s -name YourName -password\n",
 			dialAddr(lnAddr(httpLn)), code, boot.Data)

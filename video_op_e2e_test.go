@@ -2,15 +2,19 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"vakt/hub"
+	"vakt/hub/uplink/receiver"
+	"vakt/hub/uplink/sia"
 	"vakt/sensors/camera/camtest"
 )
 
@@ -153,5 +157,79 @@ func TestAlarmClipEventAndRestart(t *testing.T) {
 	if len(clipEvs.Events) != 2 || clipEvs.Events[0].Clip.File != file2 || clipEvs.Events[0].Clip.Alarm != alarm.Seq ||
 		clipEvs.Events[0].Zone != "window" || file2 == file {
 		t.Fatalf("clips after the restart %+v", clipEvs.Events)
+	}
+}
+
+// The operator link on the real binary: the alarm report reaches a real
+// receiver with [V<url>] (inside the AES encryption), the arming, cancel and
+// disarm reports without; the page behind the URL answers while the alarm
+// goes on, records the view, and answers 401 once the disarm closed the
+// incident.
+func TestOperatorLinkWithTheAlarmReport(t *testing.T) {
+	key, err := sia.ParseKey("000102030405060708090A0B0C0D0E0F", "hex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := startReceiver(t, receiver.Account{ID: "4321", Key: key})
+	fake := camtest.Start(t, camtest.Options{User: "viewer", Pass: "pw", FPS: 25})
+	dir, args := setup(t)
+	writeVideoBoot(t, dir, fmt.Sprintf(`video:
+  operator_url: https://home.example.net:8443
+  operator_minutes: 20
+  cameras:
+    - {name: garden, url: %q, zones: [window]}
+uplink:
+  paths:
+    - {addr: %q, network: tcp, account: "4321", key: "000102030405060708090A0B0C0D0E0F", key_format: hex, poll: 1m}
+`, fake.URL, rcv.TCPAddr().String()))
+	p := startHub(t, args...)
+	defer p.stop(t)
+	alarmInWindow(t, p)
+	frames := map[string]string{}
+	for _, want := range []string{"3401 01 001", "1131 01 002"} {
+		e := waitCID(t, rcv, want)
+		frames[want] = fmt.Sprint(e.Message.XData)
+	}
+	link := strings.TrimPrefix(strings.TrimSuffix(frames["1131 01 002"], "}]"), "[{V ")
+	tok, ok := strings.CutPrefix(link, "https://home.example.net:8443/operator/")
+	if !ok || frames["3401 01 001"] != "[]" {
+		t.Fatalf("xdata: %q", frames)
+	}
+	web := "http://" + p.http + "/operator/"
+	page := func(path string) int {
+		t.Helper()
+		res, err := http.Get(web + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if c := page(tok); c != 200 {
+		t.Fatalf("operator page: %d", c)
+	}
+	if c := page(tok + "/info"); c != 200 {
+		t.Fatalf("operator info: %d", c)
+	}
+	var views struct{ Events []hub.Event }
+	sockJSON(t, p.data, "/api/v1/events?type=operator_view", &views)
+	if len(views.Events) != 1 || views.Events[0].Zone != "window" || !strings.HasPrefix(views.Events[0].Who.Device, "operator (alarm ") ||
+		views.Events[0].Detail != "page from 127.0.0.1, cameras garden" {
+		t.Fatalf("view events %+v", views.Events)
+	}
+	c := dialMQTT(t, p.mqtt, "tester", "tester-pass")
+	c.sub(t, "vakt/state")
+	c.pub(t, "vakt/command", `{"command":"DISARM","code":"135790"}`, false)
+	c.waitFor(t, "vakt/state", "disarmed")
+	for _, want := range []string{"1406 01 001", "1401 01 001"} {
+		if e := waitCID(t, rcv, want); len(e.Message.XData) != 0 {
+			t.Errorf("%s carries %v", want, e.Message.XData)
+		}
+	}
+	if c := page(tok); c != http.StatusUnauthorized {
+		t.Errorf("after the disarm: %d, want 401", c)
+	}
+	if c := page("x" + tok); c != http.StatusUnauthorized {
+		t.Errorf("a wrong token: %d, want 401", c)
 	}
 }

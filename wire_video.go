@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -21,6 +22,7 @@ import (
 	"vakt/sensors/camera"
 	"vakt/storage"
 	"vakt/storage/clips"
+	"vakt/ui/operator"
 	"vakt/ui/web"
 )
 
@@ -31,6 +33,13 @@ type bootVideo struct {
 	ClipSeconds int `yaml:"clip_seconds"`
 	// ClipQuotaMB bounds the disk the clips use (default 2048); the oldest go first.
 	ClipQuotaMB int64 `yaml:"clip_quota_mb"`
+	// OperatorURL is where the monitoring centre's operator reaches this hub's
+	// web port (https://home.example.net:8443); with it, a new alarm report
+	// carries an operator link (DC-09 [V]). Empty: no link.
+	OperatorURL string `yaml:"operator_url"`
+	// OperatorMinutes is how long an operator link works after the alarm
+	// (default 30), unless a disarm closes the incident first.
+	OperatorMinutes int `yaml:"operator_minutes"`
 }
 
 // bootCamera is one camera.
@@ -71,6 +80,14 @@ func (v bootVideo) validate() []error {
 	if v.ClipQuotaMB < 0 {
 		errs = append(errs, fmt.Errorf("video.clip_quota_mb %d is negative", v.ClipQuotaMB))
 	}
+	if v.OperatorMinutes < 0 || v.OperatorMinutes > 24*60 {
+		errs = append(errs, fmt.Errorf("video.operator_minutes %d is not between 0 and 1440", v.OperatorMinutes))
+	}
+	if v.OperatorURL != "" {
+		if err := operator.CheckBaseURL(v.OperatorURL); err != nil {
+			errs = append(errs, fmt.Errorf("video.operator_url: %w", err))
+		}
+	}
 	return errs
 }
 
@@ -87,6 +104,7 @@ type videoSide struct {
 
 	h      atomic.Pointer[hub.Hub] // set by start, before the cameras run
 	events eventLog                // to find a resumed alarm's event
+	op     *operator.Server        // the operator link; nil without operator_url
 
 	mu       sync.Mutex
 	clipping map[string]bool // cameras with a clip being written
@@ -98,8 +116,9 @@ type eventLog interface {
 	Events(q storage.EventQuery) ([]hub.Event, uint64, error)
 }
 
-// newVideoSide creates the cameras; nil when none are configured.
-func newVideoSide(v bootVideo, data string, zones map[string]bool, log *slog.Logger) (*videoSide, error) {
+// newVideoSide creates the cameras; nil when none are configured. events is the
+// journal.
+func newVideoSide(v bootVideo, data string, zones map[string]bool, events eventLog, log *slog.Logger) (*videoSide, error) {
 	if len(v.Cameras) == 0 {
 		return nil, nil
 	}
@@ -108,7 +127,7 @@ func newVideoSide(v bootVideo, data string, zones map[string]bool, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	vs := &videoSide{clips: w, log: log, clipping: map[string]bool{}, faulty: map[string]bool{}}
+	vs := &videoSide{clips: w, log: log, events: events, clipping: map[string]bool{}, faulty: map[string]bool{}}
 	for i, c := range v.Cameras {
 		cam, err := camera.New(c.config(), camera.Options{Logger: log,
 			OnState: func(st camera.State) { vs.cameraState(i+1, st) }})
@@ -125,14 +144,31 @@ func newVideoSide(v bootVideo, data string, zones map[string]bool, log *slog.Log
 		}
 		vs.cams = append(vs.cams, cam)
 	}
+	if v.OperatorURL != "" {
+		key, err := operator.LoadKey(filepath.Join(data, "operator.key"))
+		if err != nil {
+			return nil, err
+		}
+		if vs.op, err = operator.New(v.operatorConfig(key, events, vs)); err != nil {
+			return nil, err
+		}
+	}
 	return vs, nil
 }
 
-// start runs the cameras and the clip trigger. events is the journal, where an
-// alarm resumed at the start is looked up.
-func (vs *videoSide) start(h *hub.Hub, events eventLog, goRun func(string, func(context.Context) error)) {
-	vs.events = events
+// operatorConfig is the operator link's configuration; vs gives the cameras,
+// the clips and the hub.
+func (v bootVideo) operatorConfig(key []byte, events eventLog, vs *videoSide) operator.Config {
+	return operator.Config{BaseURL: v.OperatorURL, Key: key, Window: time.Duration(v.OperatorMinutes) * time.Minute,
+		Events: events, Cameras: vs.camerasOf, Clips: vs.clips, Hub: hubPoster{vs}, Log: vs.log}
+}
+
+// start runs the cameras, the clip trigger and the operator link's windows.
+func (vs *videoSide) start(h *hub.Hub, goRun func(string, func(context.Context) error)) {
 	vs.h.Store(h)
+	if vs.op != nil {
+		goRun("operator link", func(ctx context.Context) error { return vs.op.Run(ctx, h.Subscribe) })
+	}
 	vs.syncFaults(h)
 	for _, cam := range vs.cams {
 		goRun("camera "+cam.Name(), func(ctx context.Context) error {
@@ -294,4 +330,51 @@ func (vs *videoSide) clipStore() web.ClipStore {
 		return nil
 	}
 	return vs.clips
+}
+
+// camerasOf lists the cameras linked to zone.
+func (vs *videoSide) camerasOf(zone string) []string {
+	var out []string
+	for _, c := range vs.cams {
+		if slices.Contains(c.Config().Zones, zone) {
+			out = append(out, c.Name())
+		}
+	}
+	return out
+}
+
+// hubPoster records in the hub once it runs.
+type hubPoster struct{ vs *videoSide }
+
+func (p hubPoster) Input(ctx context.Context, in hub.Input) error {
+	h := p.vs.h.Load()
+	if h == nil {
+		return errors.New("video: the hub is not running yet")
+	}
+	return h.Input(ctx, in)
+}
+
+// verifyURL is the operator link of a new alarm report ("" for none).
+func (vs *videoSide) verifyURL(r hub.Report) string {
+	if vs == nil || vs.op == nil {
+		return ""
+	}
+	return vs.op.URL(r)
+}
+
+// operatorPage serves /operator/; nil without an operator link.
+func (vs *videoSide) operatorPage() http.Handler {
+	if vs == nil || vs.op == nil {
+		return nil
+	}
+	return vs.op
+}
+
+// cameraAuth accepts operator tokens for the live view; nil without an
+// operator link.
+func (vs *videoSide) cameraAuth() func(r *http.Request, camera string) (string, bool) {
+	if vs == nil || vs.op == nil {
+		return nil
+	}
+	return vs.op.CameraAuth
 }

@@ -197,6 +197,8 @@ func (c *Core) run(s *step, in Input) {
 		s.record(Event{Type: EvRestored, Class: ClassArming, Who: in.Who, Detail: in.Detail})
 	case ClipSaved:
 		s.clipSaved(in)
+	case OperatorView:
+		s.operatorView(in)
 	case Tick:
 		s.tick()
 	}

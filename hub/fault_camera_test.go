@@ -61,3 +61,17 @@ func TestClipSaved(t *testing.T) {
 			state: lines(`name=disarmed`)},
 	})
 }
+
+// An operator's view of the alarm's page: an event naming the operator and the
+// alarm, nothing else.
+func TestOperatorView(t *testing.T) {
+	runCases(t, []coreCase{
+		{name: "operator view",
+			moves: []move{
+				{second, OperatorView{Alarm: 41, Zone: "door", Who: "operator (alarm 41)", Detail: "page from 192.0.2.7"}, lines(
+					`event operator_view class=alarm zone=door state=disarmed who=operator (alarm 41)/web detail="page from 192.0.2.7"`,
+				)},
+			},
+			state: lines(`name=disarmed`)},
+	})
+}

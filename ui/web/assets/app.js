@@ -1408,12 +1408,12 @@ document.addEventListener("DOMContentLoaded", () => {
 // --- alarm clips in the event log (clip events, GET /clips/{file}) and camera faults ---
 
 Object.assign(T.en, {
-  ev_clip: "alarm clip", play_clip: "▶ clip {camera}", clip_gone: "clip removed (disk quota)",
+  ev_clip: "alarm clip", ev_operator_view: "operator viewed the alarm", play_clip: "▶ clip {camera}", clip_gone: "clip removed (disk quota)",
   f_camera: "Camera without video", r_camera_fault: "camera without video",
   do_camera: "The camera sends no video: alarms in its zones get no clip and no live view. Check its power, network cable or Wi-Fi, and its user and password. Arming is not blocked: the detectors still protect.",
 });
 Object.assign(T.sv, {
-  ev_clip: "larmklipp", play_clip: "▶ klipp {camera}", clip_gone: "klippet borttaget (diskkvot)",
+  ev_clip: "larmklipp", ev_operator_view: "operatör såg larmet", play_clip: "▶ klipp {camera}", clip_gone: "klippet borttaget (diskkvot)",
   f_camera: "Kamera utan bild", r_camera_fault: "kamera utan bild",
   do_camera: "Kameran skickar ingen video: larm i dess zoner får inget klipp och ingen livebild. Kontrollera ström, nätverkskabel eller wifi, och dess användare och lösenord. Larmning hindras inte: detektorerna skyddar fortfarande.",
 });
