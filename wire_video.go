@@ -182,19 +182,19 @@ func (vs *videoSide) start(h *hub.Hub, goRun func(string, func(context.Context) 
 	resumed := h.Snapshot().State
 	goRun("clips", func(ctx context.Context) error {
 		defer cancel()
+		var wg sync.WaitGroup // the clips being written
+		defer wg.Wait()
 		if resumed.Name == hub.Triggered && resumed.AlarmZone != "" {
-			vs.resumedAlarm(ctx, resumed.AlarmZone)
+			vs.resumedAlarm(ctx, &wg, resumed.AlarmZone)
 		}
-		vs.onAlarms(ctx, updates)
+		vs.onAlarms(ctx, &wg, updates)
 		return nil
 	})
 }
 
 // onAlarms writes a clip from each always-on camera of an alarm's zone, one at a
 // time per camera (a second alarm during a clip is in it already).
-func (vs *videoSide) onAlarms(ctx context.Context, updates <-chan hub.Update) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
+func (vs *videoSide) onAlarms(ctx context.Context, wg *sync.WaitGroup, updates <-chan hub.Update) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -206,7 +206,7 @@ func (vs *videoSide) onAlarms(ctx context.Context, updates <-chan hub.Update) {
 			}
 			for _, ev := range u.Events {
 				if ev.Type == hub.EvAlarm && ev.Zone != "" {
-					vs.clipAlarm(ctx, &wg, ev.Zone, ev.Seq)
+					vs.clipAlarm(ctx, wg, ev.Zone, ev.Seq)
 				}
 			}
 		}
@@ -244,7 +244,7 @@ func (vs *videoSide) clipAlarm(ctx context.Context, wg *sync.WaitGroup, zone str
 // resumes it, and the cameras of its zone record what follows (their ring
 // buffers start empty, so the clip has no pre-alarm part). The alarm event is
 // the zone's newest alarm in the journal.
-func (vs *videoSide) resumedAlarm(ctx context.Context, zone string) {
+func (vs *videoSide) resumedAlarm(ctx context.Context, wg *sync.WaitGroup, zone string) {
 	var alarm uint64
 	evs, _, err := vs.events.Events(storage.EventQuery{Types: []hub.EventType{hub.EvAlarm}, Zone: zone, Limit: 1})
 	switch {
@@ -254,11 +254,7 @@ func (vs *videoSide) resumedAlarm(ctx context.Context, zone string) {
 		alarm = evs[0].Seq
 	}
 	vs.log.Info("video: the alarm goes on after the restart; recording its cameras", "zone", zone, "alarm", alarm)
-	var wg sync.WaitGroup
-	vs.clipAlarm(ctx, &wg, zone, alarm)
-	// Not waited for: the clips run on while new alarms are handled; the
-	// cameras' begin/end keeps one clip per camera.
-	go wg.Wait()
+	vs.clipAlarm(ctx, wg, zone, alarm)
 }
 
 // cameraState turns a camera's state into the hub's camera fault: raised when
