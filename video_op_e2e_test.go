@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"vakt/hub"
 	"vakt/hub/uplink/receiver"
 	"vakt/hub/uplink/sia"
@@ -176,14 +178,17 @@ func TestOperatorLinkWithTheAlarmReport(t *testing.T) {
 	writeVideoBoot(t, dir, fmt.Sprintf(`video:
   operator_url: https://home.example.net:8443
   operator_minutes: 20
+  clip_seconds: 1
   cameras:
-    - {name: garden, url: %q, zones: [window]}
+    - {name: garden, url: %q, always_on: true, buffer_seconds: 2, zones: [window]}
 uplink:
   paths:
     - {addr: %q, network: tcp, account: "4321", key: "000102030405060708090A0B0C0D0E0F", key_format: hex, poll: 1m}
 `, fake.URL, rcv.TCPAddr().String()))
-	p := startHub(t, args...)
+	clipped := &matchWriter{re: regexp.MustCompile(`msg=event type=clip zone=window .*detail="camera garden: (garden_\S+\.mp4)"`), ch: make(chan []string, 4)}
+	p := startHubLog(t, clipped, args...)
 	defer p.stop(t)
+	fake.AwaitPublished(t, fake.Published()+25)
 	alarmInWindow(t, p)
 	frames := map[string]string{}
 	for _, want := range []string{"3401 01 001", "1131 01 002"} {
@@ -211,11 +216,23 @@ uplink:
 	if c := page(tok + "/info"); c != 200 {
 		t.Fatalf("operator info: %d", c)
 	}
+	// In a browser: the alarm's clip plays (its metadata loads), the camera
+	// has its place for the live view.
+	file := clipped.await(t, "clip event", 30*time.Second)[1]
+	_, step, js := chromium(t)
+	step("the operator page", chromedp.Navigate(web+tok),
+		js(`document.getElementById("alarm").textContent.startsWith("Alarm in zone window at ")`),
+		js(`[...document.querySelectorAll("#live figcaption")].map(f => f.textContent.split(" ")[0]).join() === "garden"`),
+		js(`(() => { const v = document.querySelector("#clips video"); return !!v && v.src.endsWith("/clips/`+file+`") && v.readyState >= 1 && v.duration > 1; })()`))
 	var views struct{ Events []hub.Event }
 	sockJSON(t, p.data, "/api/v1/events?type=operator_view", &views)
-	if len(views.Events) != 1 || views.Events[0].Zone != "window" || !strings.HasPrefix(views.Events[0].Who.Device, "operator (alarm ") ||
-		views.Events[0].Detail != "page from 127.0.0.1, cameras garden" {
+	if len(views.Events) != 2 {
 		t.Fatalf("view events %+v", views.Events)
+	}
+	for _, v := range views.Events {
+		if v.Zone != "window" || !strings.HasPrefix(v.Who.Device, "operator (alarm ") || v.Detail != "page from 127.0.0.1, cameras garden" {
+			t.Fatalf("view event %+v", v)
+		}
 	}
 	c := dialMQTT(t, p.mqtt, "tester", "tester-pass")
 	c.sub(t, "vakt/state")
@@ -229,6 +246,8 @@ uplink:
 	if c := page(tok); c != http.StatusUnauthorized {
 		t.Errorf("after the disarm: %d, want 401", c)
 	}
+	step("the page after the disarm", chromedp.Navigate(web+tok),
+		js(`document.getElementById("ended")?.textContent === "This link has ended or is not valid."`))
 	if c := page("x" + tok); c != http.StatusUnauthorized {
 		t.Errorf("a wrong token: %d, want 401", c)
 	}
