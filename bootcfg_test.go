@@ -124,13 +124,14 @@ func TestBootExternalBroker(t *testing.T) {
 }
 
 func TestBootVideo(t *testing.T) {
-	f, err := parseBoot([]byte("video:\n  clip_seconds: 30\n  clip_quota_mb: 512\n  cameras:\n" +
+	f, err := parseBoot([]byte("video:\n  clip_seconds: 30\n  clip_quota_mb: 512\n" +
+		"  operator_url: https://home.example.net:8443\n  operator_minutes: 45\n  cameras:\n" +
 		"    - {name: porch, url: \"rtsp://viewer:pw@192.168.1.20:554/stream1\", always_on: true, buffer_seconds: 15, zones: [front_door, hall]}\n" +
 		"    - {name: garage-2, url: \"rtsps://cam.lan/live\"}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := bootVideo{ClipSeconds: 30, ClipQuotaMB: 512, Cameras: []bootCamera{
+	want := bootVideo{ClipSeconds: 30, ClipQuotaMB: 512, OperatorURL: "https://home.example.net:8443", OperatorMinutes: 45, Cameras: []bootCamera{
 		{Name: "porch", URL: "rtsp://viewer:pw@192.168.1.20:554/stream1", AlwaysOn: true, BufferSeconds: 15, Zones: []string{"front_door", "hall"}},
 		{Name: "garage-2", URL: "rtsps://cam.lan/live"},
 	}}
@@ -144,6 +145,9 @@ func TestBootVideo(t *testing.T) {
 		{"video:\n  cameras:\n    - {name: a, url: \"rtsp://h/x\", buffer_seconds: 600}\n", "video.cameras[0]: buffer_seconds 600 is not between 0 and 120"},
 		{"video:\n  clip_seconds: -1\n", "video.clip_seconds -1 is not between 0 and 600"},
 		{"video:\n  clip_quota_mb: -5\n", "video.clip_quota_mb -5 is negative"},
+		{"video:\n  operator_minutes: 2000\n", "video.operator_minutes 2000 is not between 0 and 1440"},
+		{"video:\n  operator_url: home.example.net\n", `video.operator_url: operator: base URL "home.example.net" is not http(s)://host[:port]`},
+		{"video:\n  operator_url: \"https://h/a[b]\"\n", `video.operator_url: operator: base URL "https://h/a[b]" holds a character DC-09 extended data cannot carry`},
 		{"video:\n  cameras:\n    - {name: a, url: \"rtsp://h/x\", fps: 5}\n", "yaml: unmarshal errors:\n  line 3: field fps not found in type main.bootCamera"},
 	} {
 		_, err := parseBoot([]byte(tc.body))

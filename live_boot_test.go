@@ -53,7 +53,7 @@ func TestVideoSideCameraList(t *testing.T) {
 		{Name: "porch", URL: "rtsp://127.0.0.1:1/a", AlwaysOn: true, Zones: []string{"door"}},
 		{Name: "yard", URL: "rtsp://127.0.0.1:1/b"},
 	}}
-	vs, err := newVideoSide(v, t.TempDir(), map[string]bool{"door": true}, slog.New(slog.DiscardHandler))
+	vs, err := newVideoSide(v, t.TempDir(), map[string]bool{"door": true}, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -304,9 +304,21 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	if hasState {
 		hopt.State = &state
 	}
+	zoneIDs := map[string]bool{}
+	for _, z := range cfg.Zones {
+		zoneIDs[z.ID] = true
+	}
+	video, err := newVideoSide(boot.Video, boot.Data, zoneIDs, store, log)
+	if err != nil {
+		return err
+	}
+	if video != nil {
+		defer video.closeLive() // at once if the start fails; it is closed earlier at an orderly stop
+	}
 	var up *uplink.Uplink
 	if len(boot.Uplink.Paths) > 0 {
-		if up, err = uplink.New(boot.Uplink, reports, late, log, uplink.WithSeqStore(uplink.SeqDir(boot.Data))); err != nil {
+		if up, err = uplink.New(boot.Uplink, reports, late, log, uplink.WithSeqStore(uplink.SeqDir(boot.Data)),
+			uplink.WithVerifyURL(video.verifyURL)); err != nil {
 			return err
 		}
 		hopt.Waker = up
@@ -326,17 +338,6 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		return err
 	}
 	zb.drivers(set.Zigbee, drivers)
-	zoneIDs := map[string]bool{}
-	for _, z := range cfg.Zones {
-		zoneIDs[z.ID] = true
-	}
-	video, err := newVideoSide(boot.Video, boot.Data, zoneIDs, log)
-	if err != nil {
-		return err
-	}
-	if video != nil {
-		defer video.closeLive() // at once if the start fails; it is closed earlier at an orderly stop
-	}
 	gp, err := newGPIOSide(set.GPIO, opt.gpio, log)
 	if err != nil {
 		return err
@@ -455,7 +456,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 		},
 		Zigbee: zigbeeDevices{zb, h, live},
 		Zones:  func() map[string]web.ZoneBinding { return zb.zoneBindings(live) },
-		Backup: store.Backup}
+		Backup: store.Backup, Clips: video.clipStore(), Operator: video.operatorPage(), CameraAuth: video.cameraAuth()}
 	if video != nil {
 		wopt.Cameras, wopt.WHEP = video.cameraList, video.live
 	}

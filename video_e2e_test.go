@@ -64,14 +64,7 @@ func TestAlarmWritesCameraClip(t *testing.T) {
 		}
 	}
 	fake.AwaitPublished(t, fake.Published()+25)
-	c := dialMQTT(t, p.mqtt, "tester", "tester-pass")
-	c.sub(t, "vakt/state", "test/siren")
-	c.waitFor(t, "vakt/state", "disarmed")
-	c.pub(t, "test/window", `{"contact":true,"tamper":false}`, true)
-	c.pub(t, "vakt/command", `{"command":"ARM_NIGHT","code":"135790"}`, false)
-	c.waitFor(t, "vakt/state", "armed_night")
-	c.pub(t, "test/window", `{"contact":false,"tamper":false}`, true)
-	c.waitAll(t, "test/siren", "ON", "vakt/state", "triggered")
+	alarmInWindow(t, p)
 
 	var m []string
 	select {

@@ -1,6 +1,7 @@
 // Cameras (boot configuration "video"): always-on cameras keep their ring
 // buffers, and an alarm in a zone writes a clip from each always-on camera
-// linked to it into DATA/clips.
+// linked to it into DATA/clips, recorded in the journal as a clip event. A
+// camera without video is the hub's fault camera:<name>.
 
 package main
 
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -21,7 +23,9 @@ import (
 
 	"vakt/hub"
 	"vakt/sensors/camera"
+	"vakt/storage"
 	"vakt/storage/clips"
+	"vakt/ui/operator"
 	"vakt/ui/web"
 	"vakt/ui/webrtc"
 )
@@ -41,6 +45,13 @@ type bootVideo struct {
 	PublicAddresses []string `yaml:"public_addresses"`
 	// ICEServers are optional STUN and TURN servers.
 	ICEServers []bootICEServer `yaml:"ice_servers"`
+	// OperatorURL is where the monitoring centre's operator reaches this hub's
+	// web port (https://home.example.net:8443); with it, a new alarm report
+	// carries an operator link (DC-09 [V]). Empty: no link.
+	OperatorURL string `yaml:"operator_url"`
+	// OperatorMinutes is how long an operator link works after the alarm
+	// (default 30), unless a disarm closes the incident first.
+	OperatorMinutes int `yaml:"operator_minutes"`
 }
 
 // bootICEServer is a STUN or TURN server.
@@ -87,6 +98,14 @@ func (v bootVideo) validate() []error {
 	}
 	if v.ClipQuotaMB < 0 {
 		errs = append(errs, fmt.Errorf("video.clip_quota_mb %d is negative", v.ClipQuotaMB))
+	}
+	if v.OperatorMinutes < 0 || v.OperatorMinutes > 24*60 {
+		errs = append(errs, fmt.Errorf("video.operator_minutes %d is not between 0 and 1440", v.OperatorMinutes))
+	}
+	if v.OperatorURL != "" {
+		if err := operator.CheckBaseURL(v.OperatorURL); err != nil {
+			errs = append(errs, fmt.Errorf("video.operator_url: %w", err))
+		}
 	}
 	return append(errs, v.validateLive()...)
 }
@@ -150,14 +169,24 @@ type videoSide struct {
 	log   *slog.Logger
 	// live serves the live view; its views are recorded once the hub runs.
 	live *webrtc.Server
-	hub  atomic.Pointer[hub.Hub]
+
+	h      atomic.Pointer[hub.Hub] // set by start, before the cameras run
+	events eventLog                // to find a resumed alarm's event
+	op     *operator.Server        // the operator link; nil without operator_url
 
 	mu       sync.Mutex
 	clipping map[string]bool // cameras with a clip being written
+	faulty   map[string]bool // the camera faults the hub was told of (or had at start)
 }
 
-// newVideoSide creates the cameras; nil when none are configured.
-func newVideoSide(v bootVideo, data string, zones map[string]bool, log *slog.Logger) (*videoSide, error) {
+// eventLog reads the journal.
+type eventLog interface {
+	Events(q storage.EventQuery) ([]hub.Event, uint64, error)
+}
+
+// newVideoSide creates the cameras; nil when none are configured. events is the
+// journal.
+func newVideoSide(v bootVideo, data string, zones map[string]bool, events eventLog, log *slog.Logger) (*videoSide, error) {
 	if len(v.Cameras) == 0 {
 		return nil, nil
 	}
@@ -166,9 +195,10 @@ func newVideoSide(v bootVideo, data string, zones map[string]bool, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	vs := &videoSide{clips: w, log: log, clipping: map[string]bool{}}
-	for _, c := range v.Cameras {
-		cam, err := camera.New(c.config(), camera.Options{Logger: log})
+	vs := &videoSide{clips: w, log: log, events: events, clipping: map[string]bool{}, faulty: map[string]bool{}}
+	for i, c := range v.Cameras {
+		cam, err := camera.New(c.config(), camera.Options{Logger: log,
+			OnState: func(st camera.State) { vs.cameraState(i+1, st) }})
 		if err != nil {
 			return nil, err
 		}
@@ -195,12 +225,24 @@ func newVideoSide(v bootVideo, data string, zones map[string]bool, log *slog.Log
 	if vs.live, err = webrtc.New(lc); err != nil {
 		return nil, fmt.Errorf("video: live view: %w", err)
 	}
+	if v.OperatorURL != "" {
+		key, err := operator.LoadKey(filepath.Join(data, "operator.key"))
+		if err != nil {
+			vs.closeLive()
+			return nil, err
+		}
+		if vs.op, err = operator.New(v.operatorConfig(key, events, vs)); err != nil {
+			vs.closeLive()
+			return nil, err
+		}
+		vs.op.SetSessions(vs.live)
+	}
 	return vs, nil
 }
 
 // viewed records a finished live view as an event.
 func (vs *videoSide) viewed(v webrtc.View) {
-	h := vs.hub.Load()
+	h := vs.h.Load()
 	if h == nil {
 		vs.log.Error("video: camera view before the hub ran: not recorded", "camera", v.Camera, "who", v.Who)
 		return
@@ -231,9 +273,20 @@ func (vs *videoSide) closeLive() {
 	}
 }
 
-// start runs the cameras and the clip trigger.
+// operatorConfig is the operator link's configuration; vs gives the cameras,
+// the clips and the hub.
+func (v bootVideo) operatorConfig(key []byte, events eventLog, vs *videoSide) operator.Config {
+	return operator.Config{BaseURL: v.OperatorURL, Key: key, Window: time.Duration(v.OperatorMinutes) * time.Minute,
+		Events: events, Cameras: vs.camerasOf, Clips: vs.clips, Hub: hubPoster{vs}, Log: vs.log}
+}
+
+// start runs the cameras, the clip trigger and the operator link's windows.
 func (vs *videoSide) start(h *hub.Hub, goRun func(string, func(context.Context) error)) {
-	vs.hub.Store(h)
+	vs.h.Store(h)
+	if vs.op != nil {
+		goRun("operator link", func(ctx context.Context) error { return vs.op.Run(ctx, h.Subscribe) })
+	}
+	vs.syncFaults(h)
 	for _, cam := range vs.cams {
 		goRun("camera "+cam.Name(), func(ctx context.Context) error {
 			if err := cam.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -243,18 +296,22 @@ func (vs *videoSide) start(h *hub.Hub, goRun func(string, func(context.Context) 
 		})
 	}
 	updates, cancel := h.Subscribe(256)
+	resumed := h.Snapshot().State
 	goRun("clips", func(ctx context.Context) error {
 		defer cancel()
-		vs.onAlarms(ctx, updates)
+		var wg sync.WaitGroup // the clips being written
+		defer wg.Wait()
+		if resumed.Name == hub.Triggered && resumed.AlarmZone != "" {
+			vs.resumedAlarm(ctx, &wg, resumed.AlarmZone)
+		}
+		vs.onAlarms(ctx, &wg, updates)
 		return nil
 	})
 }
 
 // onAlarms writes a clip from each always-on camera of an alarm's zone, one at a
 // time per camera (a second alarm during a clip is in it already).
-func (vs *videoSide) onAlarms(ctx context.Context, updates <-chan hub.Update) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
+func (vs *videoSide) onAlarms(ctx context.Context, wg *sync.WaitGroup, updates <-chan hub.Update) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -265,25 +322,101 @@ func (vs *videoSide) onAlarms(ctx context.Context, updates <-chan hub.Update) {
 				return
 			}
 			for _, ev := range u.Events {
-				if ev.Type != hub.EvAlarm || ev.Zone == "" {
-					continue
-				}
-				for _, cam := range vs.cams {
-					cfg := cam.Config()
-					if !cfg.AlwaysOn || !slices.Contains(cfg.Zones, ev.Zone) || !vs.begin(cam.Name()) {
-						continue
-					}
-					wg.Go(func() {
-						defer vs.end(cam.Name())
-						c, err := vs.clips.Clip(ctx, cam, "alarm in zone "+ev.Zone)
-						if err != nil {
-							vs.log.Error("video: alarm clip not written", "camera", cam.Name(), "zone", ev.Zone, "err", err)
-							return
-						}
-						vs.log.Info("video: alarm clip", "camera", cam.Name(), "zone", ev.Zone, "file", c.Path)
-					})
+				if ev.Type == hub.EvAlarm && ev.Zone != "" {
+					vs.clipAlarm(ctx, wg, ev.Zone, ev.Seq)
 				}
 			}
+		}
+	}
+}
+
+// clipAlarm starts a clip from each always-on camera of zone that is not
+// writing one already; alarm is the alarm event's journal number (0: unknown).
+func (vs *videoSide) clipAlarm(ctx context.Context, wg *sync.WaitGroup, zone string, alarm uint64) {
+	for _, cam := range vs.cams {
+		cfg := cam.Config()
+		if !cfg.AlwaysOn || !slices.Contains(cfg.Zones, zone) || !vs.begin(cam.Name()) {
+			continue
+		}
+		wg.Go(func() {
+			defer vs.end(cam.Name())
+			c, err := vs.clips.Clip(ctx, cam, "alarm in zone "+zone)
+			if err != nil {
+				vs.log.Error("video: alarm clip not written", "camera", cam.Name(), "zone", zone, "err", err)
+				return
+			}
+			vs.log.Info("video: alarm clip", "camera", cam.Name(), "zone", zone, "file", c.Path)
+			start := c.Trigger.Add(-c.PreAlarm)
+			in := hub.ClipSaved{Camera: cam.Name(), Zone: zone, Alarm: alarm, File: c.Name,
+				Start: start, End: start.Add(c.Duration), Bytes: c.Bytes}
+			// The hub is stopping when ctx is done; the clip is on disk anyway.
+			if err := vs.h.Load().Input(context.WithoutCancel(ctx), in); err != nil {
+				vs.log.Error("video: clip not recorded in the journal", "camera", cam.Name(), "file", c.Name, "err", err)
+			}
+		})
+	}
+}
+
+// resumedAlarm clips an alarm that was going on when the hub stopped: the hub
+// resumes it, and the cameras of its zone record what follows (their ring
+// buffers start empty, so the clip has no pre-alarm part). The alarm event is
+// the zone's newest alarm in the journal.
+func (vs *videoSide) resumedAlarm(ctx context.Context, wg *sync.WaitGroup, zone string) {
+	var alarm uint64
+	evs, _, err := vs.events.Events(storage.EventQuery{Types: []hub.EventType{hub.EvAlarm}, Zone: zone, Limit: 1})
+	switch {
+	case err != nil:
+		vs.log.Warn("video: the resumed alarm's event cannot be read; its clip is linked by zone and time", "zone", zone, "err", err)
+	case len(evs) == 1:
+		alarm = evs[0].Seq
+	}
+	vs.log.Info("video: the alarm goes on after the restart; recording its cameras", "zone", zone, "alarm", alarm)
+	vs.clipAlarm(ctx, wg, zone, alarm)
+}
+
+// cameraState turns a camera's state into the hub's camera fault: raised when
+// the camera reports a fault, cleared when frames flow again. A stopping camera
+// (the hub stops) changes nothing.
+func (vs *videoSide) cameraState(point int, st camera.State) {
+	if st.Status == camera.StatusStopped {
+		return
+	}
+	active := st.Fault != ""
+	vs.mu.Lock()
+	same := vs.faulty[st.Camera] == active
+	vs.faulty[st.Camera] = active
+	vs.mu.Unlock()
+	h := vs.h.Load()
+	if same || h == nil {
+		return
+	}
+	detail := st.Fault
+	if !active {
+		detail = "video back"
+	}
+	f := hub.Fault{ID: hub.FaultID{Kind: hub.FaultCamera, Subject: st.Camera}, Active: active, Detail: detail, Point: point}
+	if err := h.Post(context.Background(), f); err != nil {
+		vs.log.Error("video: hub refused the camera fault", "camera", st.Camera, "err", err)
+	}
+}
+
+// syncFaults starts from the camera faults the hub resumed: a camera still
+// configured clears its fault when its first frames arrive; the fault of a
+// camera no longer configured is cleared now.
+func (vs *videoSide) syncFaults(h *hub.Hub) {
+	for id, on := range h.Snapshot().State.Faults {
+		if !on || id.Kind != hub.FaultCamera {
+			continue
+		}
+		if slices.ContainsFunc(vs.cams, func(c *camera.Camera) bool { return c.Name() == id.Subject }) {
+			vs.mu.Lock()
+			vs.faulty[id.Subject] = true
+			vs.mu.Unlock()
+			continue
+		}
+		f := hub.Fault{ID: id, Active: false, Detail: "camera no longer configured"}
+		if err := h.Post(context.Background(), f); err != nil {
+			vs.log.Error("video: hub refused the camera fault", "camera", id.Subject, "err", err)
 		}
 	}
 }
@@ -302,4 +435,59 @@ func (vs *videoSide) end(cam string) {
 	vs.mu.Lock()
 	delete(vs.clipping, cam)
 	vs.mu.Unlock()
+}
+
+// clipStore is the clips the web app serves; nil without cameras.
+func (vs *videoSide) clipStore() web.ClipStore {
+	if vs == nil {
+		return nil
+	}
+	return vs.clips
+}
+
+// camerasOf lists the cameras linked to zone.
+func (vs *videoSide) camerasOf(zone string) []string {
+	var out []string
+	for _, c := range vs.cams {
+		if slices.Contains(c.Config().Zones, zone) {
+			out = append(out, c.Name())
+		}
+	}
+	return out
+}
+
+// hubPoster records in the hub once it runs.
+type hubPoster struct{ vs *videoSide }
+
+func (p hubPoster) Input(ctx context.Context, in hub.Input) error {
+	h := p.vs.h.Load()
+	if h == nil {
+		return errors.New("video: the hub is not running yet")
+	}
+	return h.Input(ctx, in)
+}
+
+// verifyURL is the operator link of a new alarm report ("" for none).
+func (vs *videoSide) verifyURL(r hub.Report) string {
+	if vs == nil || vs.op == nil {
+		return ""
+	}
+	return vs.op.URL(r)
+}
+
+// operatorPage serves /operator/; nil without an operator link.
+func (vs *videoSide) operatorPage() http.Handler {
+	if vs == nil || vs.op == nil {
+		return nil
+	}
+	return vs.op
+}
+
+// cameraAuth accepts operator tokens for the live view; nil without an
+// operator link.
+func (vs *videoSide) cameraAuth() func(r *http.Request, camera string) (string, bool) {
+	if vs == nil || vs.op == nil {
+		return nil
+	}
+	return vs.op.CameraAuth
 }

@@ -200,6 +200,10 @@ func (c *Core) run(s *step, in Input) {
 		// Routine: views can be many, and must not crowd the arming events
 		// out of the ones retention always keeps.
 		s.record(Event{Type: EvCameraView, Class: ClassRoutine, Who: in.Who, Detail: cameraViewDetail(in)})
+	case ClipSaved:
+		s.clipSaved(in)
+	case OperatorView:
+		s.operatorView(in)
 	case Tick:
 		s.tick()
 	}
@@ -846,8 +850,8 @@ func (c *Core) Ready(st State, m Mode) []Reason {
 		return strings.Compare(a.String(), b.String())
 	})
 	for _, f := range faults {
-		if f.Kind == FaultStuck && st.Zones[f.Subject].Isolated {
-			continue // isolated until it is repaired
+		if f.Kind == FaultStuck && st.Zones[f.Subject].Isolated || f.Kind == FaultCamera {
+			continue // isolated until it is repaired; a camera verifies, it does not detect
 		}
 		if st.Faults[f] {
 			rs = append(rs, Reason{Reason: f.reason(), Fault: f.String()})
@@ -1202,6 +1206,8 @@ func (s *step) fault(f Fault) {
 		reports = append(reports, Report{Code: CodeLowSysBattery, Qualifier: q})
 	case FaultPowerInput:
 		reports = append(reports, Report{Code: CodePeripheral, Qualifier: q})
+	case FaultCamera:
+		reports = append(reports, Report{Code: CodePeripheral, Qualifier: q, Zone: f.Point})
 	case FaultStuck:
 		code := CodeSensorTrouble
 		z, _ := s.c.Zone(f.ID.Subject)

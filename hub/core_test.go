@@ -200,6 +200,9 @@ func renderEvent(now time.Time, e Event) string {
 	if e.Silent {
 		b.WriteString(" silent")
 	}
+	if c := e.Clip; c != (ClipRef{}) {
+		fmt.Fprintf(&b, " clip=%s/%s/alarm=%d/%s..%s/%dB", c.Camera, c.File, c.Alarm, off(c.Start), off(c.End), c.Bytes)
+	}
 	if !e.Time.Equal(now) {
 		b.WriteString(" at=" + off(e.Time))
 	}

@@ -53,6 +53,15 @@ const (
 	// for the others, with the zone's number. Isolating the zone takes it out of
 	// the ready reasons.
 	FaultStuck FaultKind = "stuck"
+	// FaultCamera: a camera that should deliver video (always-on, or watched)
+	// has delivered no frame for a while, connected but silent or unreachable
+	// (Subject: the camera's name). Contact ID 330, system peripheral trouble,
+	// with the camera's position in the configuration (1, 2, …): Contact ID has
+	// no video code, and a camera is a peripheral of the hub, not a detector
+	// (380) nor a communication path (350). It does not stand in the way of
+	// arming: video verifies an alarm, it does not detect one, so a dead camera
+	// loses the pictures but not the protection.
+	FaultCamera FaultKind = "camera"
 )
 
 // FaultID names one fault: its kind and what it is about.
@@ -116,6 +125,8 @@ func (f FaultID) reason() string {
 		return "power_input_failed"
 	case FaultStuck:
 		return "detector_stuck"
+	case FaultCamera:
+		return "camera_fault"
 	}
 	return string(f.Kind) + "_fault"
 }

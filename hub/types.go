@@ -185,6 +185,8 @@ type Event struct {
 	// Silent events (duress, silent panic) are logged and reported but never shown on
 	// keypads, state topics or event streams, where an intruder could see them.
 	Silent bool `json:"silent,omitempty"`
+	// Clip is the alarm clip a clip event records.
+	Clip ClipRef `json:"clip,omitzero"`
 }
 
 // Reason is one reason not to arm.

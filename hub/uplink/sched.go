@@ -428,6 +428,7 @@ func (s *scheduler) dispatch(p *pathState, r *hub.Report, now time.Time) {
 			s.again = true
 			return
 		}
+		m.XData = s.u.verifyData(*r)
 		seq = p.dcSeq[r.Seq]
 	}
 	j := &job{p: p, report: r, start: now}

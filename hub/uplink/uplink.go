@@ -96,6 +96,8 @@ type options struct {
 	clk  clock
 	rand io.Reader
 	seqs SeqStore
+	// verify gives a new alarm's verification URL (WithVerifyURL).
+	verify func(hub.Report) string
 }
 
 // WithClock replaces the clock: now for timestamps and schedules, after for every
@@ -147,6 +149,8 @@ type Uplink struct {
 
 	lost LostStore // nil: lost states are not kept
 
+	verify func(hub.Report) string // nil: no [V] extended data
+
 	mu     sync.Mutex
 	status []PathStatus
 }
@@ -177,6 +181,7 @@ func New(cfg Config, out Outbox, h Hub, log *slog.Logger, opts ...Option) (*Upli
 		f(&o)
 	}
 	u := &Uplink{cfg: cfg, out: out, notes: newNotifier(h, log), log: log, clk: o.clk, wake: make(chan struct{}, 1)}
+	u.verify = o.verify
 	for i, p := range cfg.Paths {
 		key, _ := p.check() // checked by normalize
 		u.paths = append(u.paths, newPathState(i, p, newLink(p, key, o.clk, o.rand, o.seqs, log)))

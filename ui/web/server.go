@@ -108,9 +108,15 @@ type Options struct {
 	// CamerasBase and Authorize AuthorizeCamera), mounted at
 	// /api/v1/cameras/{name}/whep behind the web app's access check (optional).
 	WHEP http.Handler
+	// Clips serves the alarm clips (optional: no cameras; GET /api/v1/clips/{file}).
+	Clips ClipStore
+
+	// Operator serves the monitoring centre's operator page under /operator/
+	// (optional): no session; the handler checks its own tokens.
+	Operator http.Handler
 	// CameraAuth names a viewer that neither a session nor an API token
-	// admits (optional; nil refuses them). It must not accept a request
-	// without a credential of its own.
+	// admits (optional; nil refuses them): the operator link's token. It must
+	// not accept a request without a credential of its own.
 	CameraAuth func(r *http.Request, camera string) (who string, ok bool)
 }
 
@@ -188,6 +194,7 @@ func New(opt Options) *Server {
 	api.GET("/trouble", s.trouble, s.auth, s.notGuest, reading)
 	api.GET("/timeline", s.timeline, s.auth, s.notGuest, reading)
 	api.GET("/outputs", s.outputs, s.auth, s.notGuest, reading)
+	api.GET("/clips/:file", s.clip, s.auth, s.notGuest, reading)
 	for path, kind := range map[string]hub.CommandKind{
 		"/arm": hub.CmdArm, "/disarm": hub.CmdDisarm, "/bypass": hub.CmdBypass, "/unbypass": hub.CmdUnbypass,
 		"/isolate": hub.CmdIsolate, "/unisolate": hub.CmdUnisolate, "/panic": hub.CmdPanic,
@@ -221,6 +228,9 @@ func New(opt Options) *Server {
 	s.mountCameras(api)
 	api.Any("/*", func(echo.Context) error { return apiError(http.StatusNotFound, "not_found", "no such API resource") })
 
+	if opt.Operator != nil {
+		e.Any("/operator/*", echo.WrapHandler(opt.Operator))
+	}
 	static, err := fs.Sub(assets, "assets")
 	if err != nil {
 		panic(err) // the embedded tree is part of the binary

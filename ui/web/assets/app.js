@@ -622,6 +622,7 @@ function eventRow(ev) {
     td.textContent = c;
     tr.append(td);
   }
+  linkClips(ev, tr);
   return tr;
 }
 
@@ -1414,3 +1415,73 @@ document.addEventListener("DOMContentLoaded", () => {
   $("restore-form").addEventListener("submit", (e) => { e.preventDefault(); restoreBackup(); });
   $("import-form").addEventListener("submit", (e) => { e.preventDefault(); importConfig(); });
 });
+
+// --- alarm clips in the event log (clip events, GET /clips/{file}) and camera faults ---
+
+Object.assign(T.en, {
+  ev_clip: "alarm clip", ev_operator_view: "operator viewed the alarm", play_clip: "▶ clip {camera}", clip_gone: "clip removed (disk quota)",
+  f_camera: "Camera without video", r_camera_fault: "camera without video",
+  do_camera: "The camera sends no video: alarms in its zones get no clip and no live view. Check its power, network cable or Wi-Fi, and its user and password. Arming is not blocked: the detectors still protect.",
+});
+Object.assign(T.sv, {
+  ev_clip: "larmklipp", ev_operator_view: "operatör såg larmet", play_clip: "▶ klipp {camera}", clip_gone: "klippet borttaget (diskkvot)",
+  f_camera: "Kamera utan bild", r_camera_fault: "kamera utan bild",
+  do_camera: "Kameran skickar ingen video: larm i dess zoner får inget klipp och ingen livebild. Kontrollera ström, nätverkskabel eller wifi, och dess användare och lösenord. Larmning hindras inte: detektorerna skyddar fortfarande.",
+});
+
+// clipButton plays a clip below its event; a clip pruned by the disk quota (404)
+// says so instead.
+function clipButton(clip) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "clip";
+  b.dataset.file = clip.file;
+  b.dataset.camera = clip.camera;
+  b.textContent = t("play_clip", { camera: clip.camera });
+  b.addEventListener("click", async () => {
+    const url = "/api/v1/clips/" + encodeURIComponent(clip.file);
+    let res;
+    try {
+      res = await fetch(url, { credentials: "same-origin", headers: { Range: "bytes=0-0" } });
+    } catch (e) {
+      say(t("e_network"), true);
+      return;
+    }
+    if (res.status === 404) {
+      const gone = document.createElement("span");
+      gone.className = "clip-gone";
+      gone.textContent = t("clip_gone");
+      b.replaceWith(gone);
+      return;
+    }
+    if (!res.ok) {
+      say(res.status + " " + clip.file, true);
+      return;
+    }
+    const v = document.createElement("video");
+    v.controls = true;
+    v.autoplay = true;
+    v.muted = true;
+    v.playsInline = true;
+    v.src = url;
+    v.className = "clip";
+    b.replaceWith(v);
+  });
+  return b;
+}
+
+// linkClips puts a clip's play button on its clip event and on its alarm's
+// event, whichever of the two is on the page second.
+function linkClips(ev, tr) {
+  const body = $("events-body");
+  if (ev.type === "clip" && ev.clip && ev.clip.file) {
+    tr.dataset.alarm = ev.clip.alarm || "";
+    tr.cells[1].append(" ", clipButton(ev.clip));
+    const alarm = ev.clip.alarm && body && body.querySelector(`tr[data-seq="${ev.clip.alarm}"]`);
+    if (alarm) alarm.cells[1].append(" ", clipButton(ev.clip));
+  } else if (ev.type === "alarm" && body) {
+    for (const c of body.querySelectorAll(`tr[data-alarm="${ev.seq}"] button.clip`)) {
+      tr.cells[1].append(" ", clipButton({ file: c.dataset.file, camera: c.dataset.camera }));
+    }
+  }
+}

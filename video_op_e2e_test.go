@@ -1,0 +1,256 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"vakt/hub"
+	"vakt/hub/uplink/receiver"
+	"vakt/hub/uplink/sia"
+	"vakt/sensors/camera/camtest"
+)
+
+// await returns the next match of lines within limit.
+func (w *matchWriter) await(t *testing.T, what string, limit time.Duration) []string {
+	t.Helper()
+	select {
+	case m := <-w.ch:
+		return m
+	case <-time.After(limit):
+		t.Fatalf("%s: not within %s", what, limit)
+		return nil
+	}
+}
+
+// sockJSON GETs path over the hub's local socket and decodes the answer.
+func sockJSON(t *testing.T, data, path string, out any) {
+	t.Helper()
+	res, err := sockGet(data, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, res.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("GET %s: %v: %s", path, err, b)
+	}
+}
+
+// alarmInWindow arms night with the window closed and opens it: the siren
+// sounds and the hub is triggered.
+func alarmInWindow(t *testing.T, p *hubProc) {
+	t.Helper()
+	c := dialMQTT(t, p.mqtt, "tester", "tester-pass")
+	c.sub(t, "vakt/state", "test/siren")
+	c.waitFor(t, "vakt/state", "disarmed")
+	c.pub(t, "test/window", `{"contact":true,"tamper":false}`, true)
+	c.pub(t, "vakt/command", `{"command":"ARM_NIGHT","code":"135790"}`, false)
+	c.waitFor(t, "vakt/state", "armed_night")
+	c.pub(t, "test/window", `{"contact":false,"tamper":false}`, true)
+	c.waitAll(t, "test/siren", "ON", "vakt/state", "triggered")
+}
+
+func writeVideoBoot(t *testing.T, dir, video string) {
+	t.Helper()
+	// The live view's media port on loopback, not 8189: tests run side by side.
+	video = strings.Replace(video, "video:\n", "video:\n  media_listen: 127.0.0.1:0\n", 1)
+	if err := os.WriteFile(filepath.Join(dir, "vakt.yaml"), []byte(bootYAML+video), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A camera that stops sending is the hub's fault camera:<name> (in the journal
+// and on the trouble list) until its video comes back, which restores it.
+func TestCameraStallIsAHubFault(t *testing.T) {
+	fake := camtest.Start(t, camtest.Options{User: "viewer", Pass: "pw", FPS: 25})
+	dir, args := setup(t)
+	writeVideoBoot(t, dir, "video:\n  cameras:\n    - {name: porch, url: \""+fake.URL+"\", always_on: true, zones: [door]}\n")
+	lines := &matchWriter{re: regexp.MustCompile(`msg=event type=(fault|fault_restore) .*detail="(camera:porch: [^"]*)"`), ch: make(chan []string, 4)}
+	p := startHubLog(t, lines, args...)
+	defer p.stop(t)
+	fake.AwaitPublished(t, fake.Published()+10)
+	fake.Pause()
+	m := lines.await(t, "camera fault", 30*time.Second)
+	stalled := regexp.MustCompile(`^camera:porch: no video for [56]s$`)
+	if m[1] != "fault" || !stalled.MatchString(m[2]) {
+		t.Fatalf("fault line %q", m[0])
+	}
+	var tr struct {
+		Faults []struct{ ID, Kind, Subject, Detail string }
+	}
+	sockJSON(t, p.data, "/api/v1/trouble", &tr)
+	if len(tr.Faults) != 1 || tr.Faults[0].ID != "camera:porch" || tr.Faults[0].Kind != "camera" || tr.Faults[0].Detail != m[2] {
+		t.Fatalf("trouble %+v", tr.Faults)
+	}
+	// Not in the way of arming: video verifies, it does not detect.
+	c := dialMQTT(t, p.mqtt, "tester", "tester-pass")
+	c.sub(t, "vakt/state")
+	c.waitFor(t, "vakt/state", "disarmed")
+	c.pub(t, "vakt/command", `{"command":"ARM_NIGHT","code":"135790"}`, false)
+	c.waitFor(t, "vakt/state", "armed_night")
+	fake.Resume()
+	m = lines.await(t, "camera fault restored", 30*time.Second)
+	if m[1] != "fault_restore" || m[2] != "camera:porch: video back" {
+		t.Fatalf("restore line %q", m[0])
+	}
+	sockJSON(t, p.data, "/api/v1/trouble", &tr)
+	if len(tr.Faults) != 0 {
+		t.Fatalf("trouble after the restore %+v", tr.Faults)
+	}
+}
+
+// The clip of an alarm is a clip event naming the alarm event, served with
+// Range; after a restart in the alarm, the resumed alarm gets a clip too,
+// linked to the same alarm event.
+func TestAlarmClipEventAndRestart(t *testing.T) {
+	fake := camtest.Start(t, camtest.Options{User: "viewer", Pass: "pw", FPS: 25})
+	dir, args := setup(t)
+	writeVideoBoot(t, dir, "video:\n  clip_seconds: 1\n  cameras:\n    - {name: garden, url: \""+fake.URL+"\", always_on: true, buffer_seconds: 2, zones: [window]}\n")
+	lines := &matchWriter{re: regexp.MustCompile(`msg=event type=clip zone=window .*detail="camera garden: (garden_\S+\.mp4)"`), ch: make(chan []string, 4)}
+	p := startHubLog(t, lines, args...)
+	fake.AwaitPublished(t, fake.Published()+25)
+	alarmInWindow(t, p)
+	file := lines.await(t, "clip event", 30*time.Second)[1]
+
+	type page struct{ Events []hub.Event }
+	var alarms, clipEvs page
+	sockJSON(t, p.data, "/api/v1/events?type=alarm", &alarms)
+	sockJSON(t, p.data, "/api/v1/events?type=clip", &clipEvs)
+	if len(alarms.Events) != 1 || len(clipEvs.Events) != 1 {
+		t.Fatalf("alarms %+v clips %+v", alarms.Events, clipEvs.Events)
+	}
+	alarm, ce := alarms.Events[0], clipEvs.Events[0]
+	info, err := os.Stat(filepath.Join(p.data, "clips", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ce.Zone != "window" || ce.Class != hub.ClassAlarm || ce.Clip.Camera != "garden" || ce.Clip.File != file ||
+		ce.Clip.Alarm != alarm.Seq || ce.Clip.Bytes != info.Size() || !ce.Clip.Start.Before(alarm.Time) ||
+		ce.Clip.End.Sub(alarm.Time) < 900*time.Millisecond || ce.Clip.End.Sub(alarm.Time) > 3*time.Second {
+		t.Fatalf("clip event %+v, alarm %+v, file %d bytes", ce, alarm, info.Size())
+	}
+	res, err := localRequest(t.Context(), p.data, "GET", "/api/v1/clips/"+file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || int64(len(body)) != info.Size() || res.Header.Get("Content-Type") != "video/mp4" {
+		t.Fatalf("clip: %d %d bytes %v", res.StatusCode, len(body), res.Header)
+	}
+
+	// Stopped in the alarm: the restart resumes it, and the camera records it.
+	p.stop(t)
+	p = startHubLog(t, lines, args...)
+	defer p.stop(t)
+	file2 := lines.await(t, "clip event after the restart", 30*time.Second)[1]
+	sockJSON(t, p.data, "/api/v1/events?type=clip", &clipEvs)
+	if len(clipEvs.Events) != 2 || clipEvs.Events[0].Clip.File != file2 || clipEvs.Events[0].Clip.Alarm != alarm.Seq ||
+		clipEvs.Events[0].Zone != "window" || file2 == file {
+		t.Fatalf("clips after the restart %+v", clipEvs.Events)
+	}
+}
+
+// The operator link on the real binary: the alarm report reaches a real
+// receiver with [V<url>] (inside the AES encryption), the arming, cancel and
+// disarm reports without; the page behind the URL answers while the alarm
+// goes on, records the view, and answers 401 once the disarm closed the
+// incident.
+func TestOperatorLinkWithTheAlarmReport(t *testing.T) {
+	key, err := sia.ParseKey("000102030405060708090A0B0C0D0E0F", "hex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := startReceiver(t, receiver.Account{ID: "4321", Key: key})
+	fake := camtest.Start(t, camtest.Options{User: "viewer", Pass: "pw", FPS: 25})
+	dir, args := setup(t)
+	writeVideoBoot(t, dir, fmt.Sprintf(`video:
+  operator_url: https://home.example.net:8443
+  operator_minutes: 20
+  clip_seconds: 1
+  cameras:
+    - {name: garden, url: %q, always_on: true, buffer_seconds: 2, zones: [window]}
+uplink:
+  paths:
+    - {addr: %q, network: tcp, account: "4321", key: "000102030405060708090A0B0C0D0E0F", key_format: hex, poll: 1m}
+`, fake.URL, rcv.TCPAddr().String()))
+	clipped := &matchWriter{re: regexp.MustCompile(`msg=event type=clip zone=window .*detail="camera garden: (garden_\S+\.mp4)"`), ch: make(chan []string, 4)}
+	p := startHubLog(t, clipped, args...)
+	defer p.stop(t)
+	fake.AwaitPublished(t, fake.Published()+25)
+	alarmInWindow(t, p)
+	frames := map[string]string{}
+	for _, want := range []string{"3401 01 001", "1131 01 002"} {
+		e := waitCID(t, rcv, want)
+		frames[want] = fmt.Sprint(e.Message.XData)
+	}
+	link := strings.TrimPrefix(strings.TrimSuffix(frames["1131 01 002"], "}]"), "[{V ")
+	tok, ok := strings.CutPrefix(link, "https://home.example.net:8443/operator/")
+	if !ok || frames["3401 01 001"] != "[]" {
+		t.Fatalf("xdata: %q", frames)
+	}
+	web := "http://" + p.http + "/operator/"
+	page := func(path string) int {
+		t.Helper()
+		res, err := http.Get(web + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if c := page(tok); c != 200 {
+		t.Fatalf("operator page: %d", c)
+	}
+	if c := page(tok + "/info"); c != 200 {
+		t.Fatalf("operator info: %d", c)
+	}
+	// In a browser: the alarm's clip plays (its metadata loads), the camera
+	// has its place for the live view.
+	file := clipped.await(t, "clip event", 30*time.Second)[1]
+	_, step, js := chromium(t)
+	step("the operator page", chromedp.Navigate(web+tok),
+		js(`document.getElementById("alarm").textContent.startsWith("Alarm in zone window at ")`),
+		js(`[...document.querySelectorAll("#live figcaption")].map(f => f.textContent.split(" ")[0]).join() === "garden"`),
+		js(`(() => { const v = document.querySelector("#clips video"); return !!v && v.src.endsWith("/clips/`+file+`") && v.readyState >= 1 && v.duration > 1; })()`))
+	var views struct{ Events []hub.Event }
+	sockJSON(t, p.data, "/api/v1/events?type=operator_view", &views)
+	if len(views.Events) != 2 {
+		t.Fatalf("view events %+v", views.Events)
+	}
+	for _, v := range views.Events {
+		if v.Zone != "window" || !strings.HasPrefix(v.Who.Device, "operator (alarm ") || v.Detail != "page from 127.0.0.1, cameras garden" {
+			t.Fatalf("view event %+v", v)
+		}
+	}
+	c := dialMQTT(t, p.mqtt, "tester", "tester-pass")
+	c.sub(t, "vakt/state")
+	c.pub(t, "vakt/command", `{"command":"DISARM","code":"135790"}`, false)
+	c.waitFor(t, "vakt/state", "disarmed")
+	for _, want := range []string{"1406 01 001", "1401 01 001"} {
+		if e := waitCID(t, rcv, want); len(e.Message.XData) != 0 {
+			t.Errorf("%s carries %v", want, e.Message.XData)
+		}
+	}
+	if c := page(tok); c != http.StatusUnauthorized {
+		t.Errorf("after the disarm: %d, want 401", c)
+	}
+	step("the page after the disarm", chromedp.Navigate(web+tok),
+		js(`document.getElementById("ended")?.textContent === "This link has ended or is not valid."`))
+	if c := page("x" + tok); c != http.StatusUnauthorized {
+		t.Errorf("a wrong token: %d, want 401", c)
+	}
+}
