@@ -225,7 +225,9 @@ uplink:
 	step("the operator page", chromedp.Navigate(web+tok),
 		js(`document.getElementById("alarm").textContent.startsWith("Alarm in zone window at ")`),
 		js(`[...document.querySelectorAll("#live figcaption")].map(f => f.textContent.split(" ")[0]).join() === "garden"`),
-		js(`(() => { const v = document.querySelector("#clips video"); return !!v && v.src.endsWith("/clips/`+file+`") && v.readyState >= 1 && v.duration > 1; })()`))
+		js(`(() => { const v = document.querySelector("#clips video"); return !!v && v.src.endsWith("/clips/`+file+`") && v.readyState >= 1 && v.duration > 1; })()`),
+		// The live view plays: the browser decodes pictures from the camera.
+		js(`(() => { const pc = views.garden; if (pc) pc.getStats().then((r) => r.forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "video") window.opFrames = s.framesDecoded; })); return (window.opFrames || 0) > 0; })()`))
 	var views struct{ Events []hub.Event }
 	sockJSON(t, p.data, "/api/v1/events?type=operator_view", &views)
 	if len(views.Events) != 2 {
@@ -247,6 +249,23 @@ uplink:
 	}
 	if c := page(tok); c != http.StatusUnauthorized {
 		t.Errorf("after the disarm: %d, want 401", c)
+	}
+	// The disarm closed the incident: the hub ended the operator's live view,
+	// which is an event of its own.
+	var live struct{ Events []hub.Event }
+	for end := time.Now().Add(10 * time.Second); len(live.Events) == 0 && time.Now().Before(end); {
+		sockJSON(t, p.data, "/api/v1/events?type=camera_view", &live)
+		if len(live.Events) == 0 {
+			<-time.After(50 * time.Millisecond)
+		}
+	}
+	if len(live.Events) != 1 {
+		t.Fatalf("camera views %+v", live.Events)
+	}
+	v := live.Events[0]
+	if want := (hub.Actor{Device: views.Events[0].Who.Device, Via: hub.ViaWeb}); v.Who != want || v.Type != hub.EvCameraView ||
+		!regexp.MustCompile(`^garden from \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ for \d+s: operator window ended$`).MatchString(v.Detail) {
+		t.Fatalf("camera view %+v, want by %+v", v, want)
 	}
 	step("the page after the disarm", chromedp.Navigate(web+tok),
 		js(`document.getElementById("ended")?.textContent === "This link has ended or is not valid."`))

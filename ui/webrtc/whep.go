@@ -97,7 +97,7 @@ type Config struct {
 	// the endpoints from a browser ("*" for any).
 	AllowOrigins []string
 	// IncludeLoopback also offers 127.0.0.1 candidates (for a viewer on the hub
-	// itself, and tests).
+	// itself, and tests); a UDPAddr on loopback always does.
 	IncludeLoopback bool
 	// MaxSessions bounds concurrent views (default 16); more get 503.
 	MaxSessions int
@@ -174,7 +174,13 @@ func New(cfg Config) (*Server, error) {
 	s.udpMux = pion.NewICEUDPMux(pionLogs{s.log}.NewLogger("udpmux"), udp)
 	se.SetICEUDPMux(s.udpMux)
 	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4})
-	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	// A media port bound to loopback can serve only viewers on the hub itself,
+	// and only through loopback candidates.
+	loopback := false
+	if ua, ok := udp.LocalAddr().(*net.UDPAddr); ok {
+		loopback = ua.IP.IsLoopback()
+	}
+	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback || loopback)
 	if len(cfg.PublicIPs) > 0 {
 		err := se.SetICEAddressRewriteRules(pion.ICEAddressRewriteRule{
 			External:        cfg.PublicIPs,
