@@ -61,6 +61,10 @@ type zone struct {
 	// whether it is stuck active (FaultStuck raised).
 	activeSince time.Time
 	stuck       bool
+	// A pulse detector with a clear rule (ClearAfter): when it last reported
+	// a new detection, and since when the rule takes it as closed while it
+	// still reports active (zero: not).
+	lastActive, clearedAt time.Time
 }
 
 // dev is what the adapter knows of one device.
@@ -460,6 +464,7 @@ func (a *Adapter) stateMsg(ieee string, r *dev, m Message) {
 	if r.bin == nil {
 		r.bin = map[string]bool{}
 	}
+	a.pulse(ieee, r, s)
 	maps.Copy(r.bin, s.Binary)
 	if s.Battery != nil {
 		r.batt = s.Battery
@@ -553,6 +558,9 @@ func (a *Adapter) evaluate(ieee string) {
 				} else {
 					z.testLogged = false
 				}
+				if open == active && !z.clearedAt.IsZero() {
+					open = inactive // taken as closed by its clear rule (pulse.go)
+				}
 				if open != z.open {
 					z.open = open
 					a.post(sensor(z.id, open == active, hub.SigOpen, hub.SigClose))
@@ -599,6 +607,9 @@ func (a *Adapter) Check() time.Time {
 	a.mu.Lock()
 	now := a.now()
 	next := a.checkStuck(now)
+	if due := a.checkClear(now); !due.IsZero() && (next.IsZero() || due.Before(next)) {
+		next = due
+	}
 	for _, ieee := range slices.Sorted(maps.Keys(a.zones)) {
 		r := a.devs[ieee]
 		if r.lost {

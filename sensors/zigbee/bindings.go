@@ -122,6 +122,9 @@ func DescribeChange(before, after Bindings) []string {
 		if b.StuckAfter > 0 {
 			s += " stuck_after " + b.StuckAfter.D().String()
 		}
+		if b.ClearAfter > 0 {
+			s += " clear_after " + b.ClearAfter.D().String()
+		}
 		return s
 	})
 	lines = describeEach(lines, "output", before.Outputs, after.Outputs, func(b OutputBinding) string {

@@ -37,6 +37,11 @@
 // the test ends is posted. A device leaving the network, or vanishing from
 // bridge/devices, is a tamper of its zones until it is back.
 //
+// A life-safety detector still reporting its alarm long after the alarm was
+// silenced is stuck active (stuck.go); a motion or vibration zone may have a
+// clear rule that takes it as closed when the device's clear does not come
+// (pulse.go).
+//
 // # Supervision
 //
 // Zigbee2MQTT's availability is off by default and waits 25 h for battery

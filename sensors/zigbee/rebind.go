@@ -110,6 +110,7 @@ func (a *Adapter) apply(c checked) {
 			next[b.IEEE] = append(next[b.IEEE], z)
 			if z.b != b {
 				z.b = b
+				a.ruleChanged(z)
 				fresh = append(fresh, b.IEEE)
 			}
 			continue
