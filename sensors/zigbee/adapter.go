@@ -123,6 +123,10 @@ type Adapter struct {
 	cancel   func()
 
 	postMu sync.Mutex // held by whoever posts the queue
+
+	// lastState is the hub's state last seen, for the arm and disarm squawks
+	// ("": none yet). a.mu guards it.
+	lastState hub.StateName
 }
 
 // New returns an adapter for zones (by zone id), outputs (by output id) and,
@@ -646,8 +650,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 		updates, unsub = a.panel.Subscribe(64)
 		defer func() { unsub() }()
 		a.mu.Lock()
-		a.kpState(a.panel.Snapshot().State)
-		a.watch(a.panel.Snapshot().State)
+		a.follow(a.panel.Snapshot().State)
 		a.mu.Unlock()
 		a.flush()
 	}
@@ -676,12 +679,19 @@ func (a *Adapter) Run(ctx context.Context) error {
 				u.Snapshot = a.panel.Snapshot()
 			}
 			a.mu.Lock()
-			a.kpState(u.Snapshot.State)
-			a.watch(u.Snapshot.State)
+			a.follow(u.Snapshot.State)
 			a.mu.Unlock()
 			a.flush()
 		}
 	}
+}
+
+// follow takes the hub's state st: the keypads' panel status, the stuck rule's
+// silence, the sirens' squawks. a.mu is held.
+func (a *Adapter) follow(st hub.State) {
+	a.kpState(st)
+	a.watch(st)
+	a.squawkState(st)
 }
 
 // Discovered lists the devices in bridge/devices that no zone, output or keypad

@@ -132,6 +132,9 @@ func DescribeChange(before, after Bindings) []string {
 		if b.Mode != "" {
 			s += " " + b.Mode
 		}
+		if b.Squawk {
+			s += " squawk"
+		}
 		return s
 	})
 	return describeEach(lines, "keypad", before.Keypads, after.Keypads, func(b KeypadBinding) string {

@@ -66,6 +66,8 @@
 // neither it nor Zigbee2MQTT is offline. When Zigbee2MQTT comes online, or
 // subscribes to a siren's /set topic (Subscribed, from the broker), the keeper
 // resends the siren's level: Zigbee2MQTT keeps no commands across a restart.
+// A siren bound with Squawk chirps when the system is armed and disarmed
+// (squawk.go).
 //
 // # Keypads
 //

@@ -110,7 +110,7 @@ func SirenPayload(d Device, b OutputBinding, refresh time.Duration, l output.Lev
 			if !b.Squawk || !d.Squawk {
 				return nil, nil
 			}
-			return json.Marshal(map[string]any{"squawk": map[string]any{"state": "system_is_armed", "level": b.Level, "strobe": strobe}})
+			return squawkPayload(b, "system_is_armed")
 		}
 		if l == output.Off {
 			w := map[string]any{"mode": "stop", "strobe": false, "duration": 0}
