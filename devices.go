@@ -105,6 +105,11 @@ func printDevices(w io.Writer, base string, list []zigbee.DeviceStatus) {
 			dash(d.PowerSource), dash(strings.Join(props, ",")), seen, dash(avail), orDiscovered(strings.Join(bound, ", ")))
 	}
 	tw.Flush()
+	for _, d := range list {
+		if e := d.LastError; e != nil {
+			fmt.Fprintf(w, "%s: Zigbee2MQTT error %s: %s\n", d.FriendlyName, e.At.Local().Format(time.DateTime), e.Message)
+		}
+	}
 }
 
 func dash(s string) string {

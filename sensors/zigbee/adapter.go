@@ -80,6 +80,8 @@ type dev struct {
 	heard bool // a state message came since start
 	// avail is Zigbee2MQTT's availability: unknown when it does not say.
 	avail tri
+	// zerr is the last error Zigbee2MQTT reported about the device (bridgelog.go).
+	zerr *DeviceError
 }
 
 // Adapter reads Zigbee2MQTT's topics: it feeds zones bound to Zigbee devices
@@ -338,6 +340,10 @@ func (a *Adapter) bridgeMsg(sub string, m Message) {
 		a.bridgeEvent(m.Payload)
 	case "logging":
 		a.bridgeLogging(m.Payload)
+	default:
+		if req, ok := strings.CutPrefix(sub, "response/"); ok {
+			a.bridgeResponse(req, m.Payload)
+		}
 	}
 }
 

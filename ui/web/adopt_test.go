@@ -138,7 +138,8 @@ func TestBrowserAdopt(t *testing.T) {
 	same(t, "zones without a Zigbee device", eval[int](t, ctx, `document.querySelectorAll("#zones .device-info").length`), 1)
 }
 
-// The adopt form has the binding's options: a zone's check-in interval and, for
+// A device's last error from Zigbee2MQTT shows under its name. The adopt form
+// has the binding's options: a zone's check-in interval and, for
 // a motion or vibration property, its clear rule; a siren's warning (the modes
 // the siren takes) and its squawk, when it has one. What is filled in reaches
 // the adapter's side; the form reads in Swedish and passes axe-core (at 360 px,
@@ -151,7 +152,8 @@ func TestBrowserAdoptOptions(t *testing.T) {
 		o.Devices = func() any {
 			return map[string]any{"base_topic": "zigbee2mqtt", "outputs": []string{"siren"}, "devices": []map[string]any{
 				{"ieee": motion, "friendly_name": "hall_motion", "vendor": "SONOFF", "model": "SNZB-03", "power_source": "Battery",
-					"adoptable": []string{"zone"}, "zone_properties": []string{"occupancy"}},
+					"adoptable": []string{"zone"}, "zone_properties": []string{"occupancy"},
+					"last_error": map[string]any{"at": "2026-03-01T12:00:00Z", "message": "Failed to configure 'hall_motion', attempt 1"}},
 				{"ieee": siren, "friendly_name": "hall_siren", "vendor": "Develco", "model": "SIRZB-110", "power_source": "Mains (single phase)",
 					"adoptable": []string{"output"}, "siren": "ias_wd", "squawk": true,
 					"siren_modes": []string{"stop", "burglar", "fire", "emergency"}},
@@ -172,6 +174,11 @@ func TestBrowserAdoptOptions(t *testing.T) {
 	run(t, ctx, "log in", chromedp.Navigate(s.srv.URL+"/#/devices"), chromedp.WaitVisible(chromedp.ID("login-form")),
 		chromedp.SendKeys(chromedp.ID("login-user"), "alice"), chromedp.SendKeys(chromedp.ID("login-password"), "alice-pass"),
 		chromedp.Click(chromedp.ID("login-submit")), waitJS(`document.querySelectorAll("tr[data-adopt] form").length === 2`))
+	deviceError := func() string {
+		return eval[string](t, ctx, `[...document.querySelectorAll("#devices-body .device-error")].map(e => e.textContent).join(" | ")`)
+	}
+	same(t, "Zigbee2MQTT's error", deviceError(), "Zigbee2MQTT error "+eval[string](t, ctx, `new Date("2026-03-01T12:00:00Z").toLocaleString("en-GB")`)+
+		": Failed to configure 'hall_motion', attempt 1")
 	same(t, "the motion sensor's form", shown(motion), "As=zone | Zone=door | Property= | Check-in interval (e.g. 2h; empty: by power source)=")
 	run(t, ctx, "pick occupancy", set(row(motion)+"select[name=property]", "occupancy"))
 	same(t, "with occupancy: the clear rule", shown(motion),
@@ -195,6 +202,8 @@ func TestBrowserAdoptOptions(t *testing.T) {
 	run(t, ctx, "pick occupancy", set(row(motion)+"select[name=property]", "occupancy"))
 	same(t, "the motion sensor's form in Swedish", shown(motion),
 		"Som=zone | Zon=door | Egenskap=occupancy | Incheckningsintervall (t.ex. 2h; tomt: efter strömkälla)= | Återställ efter (t.ex. 2m; tomt: när enheten återställer)=")
+	same(t, "Zigbee2MQTT's error in Swedish", deviceError(), "Fel i Zigbee2MQTT "+eval[string](t, ctx, `new Date("2026-03-01T12:00:00Z").toLocaleString("sv-SE")`)+
+		": Failed to configure 'hall_motion', attempt 1")
 	same(t, "the siren's form in Swedish", shown(siren), "Som=output | Utgång=siren | Larmljud= | Pip vid till- och frånkoppling=false")
 	same(t, "the siren's warnings in Swedish", eval[string](t, ctx, `[...document.querySelector('`+row(siren)+`select[name=mode]').options].map(o => o.text).join(", ")`),
 		"standard (inbrott), inbrott, brand, nödläge")
