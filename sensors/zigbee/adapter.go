@@ -168,6 +168,9 @@ func New(bus Bus, h Inputs, zones map[string]ZoneBinding, outputs map[string]Out
 		a.zones[b.IEEE] = append(a.zones[b.IEEE], &zone{id: id, b: b})
 		a.device(b.IEEE).seen = start
 	}
+	for _, b := range c.outs {
+		a.device(b.IEEE).seen = start // sirens are supervised too
+	}
 	a.outs.Store(&c.outs)
 	a.keypads = c.keypads
 	if opt.Panel != nil {
@@ -470,6 +473,10 @@ func (a *Adapter) stateMsg(ieee string, r *dev, m Message) {
 	}
 	// Any message is a sign of life.
 	r.seen = a.now()
+	if r.lost && a.sirenOf(ieee) {
+		a.log.Info("zigbee: siren heard again", "ieee", ieee, "device", r.info.FriendlyName)
+		a.resend = append(a.resend, func(o hub.Output) bool { b, ok := a.outputs()[o.ID]; return ok && b.IEEE == ieee })
+	}
 	r.lost, r.heard = false, true
 	if r.bin == nil {
 		r.bin = map[string]bool{}
@@ -611,8 +618,41 @@ func checkIn(z *zone, r *dev) time.Duration {
 	return DefaultCheckInBattery
 }
 
-// Check raises "device lost" (the zone offline) for every bound device silent
-// longer than its check-in interval, and returns when to check next.
+// sirenCheckIn is how long siren device r bound by b may stay silent.
+func sirenCheckIn(b OutputBinding, r *dev) time.Duration {
+	if b.CheckIn > 0 {
+		return b.CheckIn.D()
+	}
+	if r.info != nil && r.info.Battery() {
+		return DefaultCheckInBattery
+	}
+	return DefaultCheckInMains
+}
+
+// supervised returns, by IEEE address, how long each bound zone device and
+// siren may stay silent: the shortest of its bindings' check-in intervals.
+// a.mu is held.
+func (a *Adapter) supervised() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	shortest := func(ieee string, w time.Duration) {
+		if cur, ok := out[ieee]; !ok || w < cur {
+			out[ieee] = w
+		}
+	}
+	for ieee, zs := range a.zones {
+		for _, z := range zs {
+			shortest(ieee, checkIn(z, a.device(ieee)))
+		}
+	}
+	for _, b := range a.outputs() {
+		shortest(b.IEEE, sirenCheckIn(b, a.device(b.IEEE)))
+	}
+	return out
+}
+
+// Check raises "device lost" for every bound device silent longer than its
+// check-in interval (a zone's device: the zone offline; a siren: its output
+// unreachable, which the output keeper fails), and returns when to check next.
 func (a *Adapter) Check() time.Time {
 	a.mu.Lock()
 	now := a.now()
@@ -620,17 +660,13 @@ func (a *Adapter) Check() time.Time {
 	if due := a.checkClear(now); !due.IsZero() && (next.IsZero() || due.Before(next)) {
 		next = due
 	}
-	for _, ieee := range slices.Sorted(maps.Keys(a.zones)) {
+	windows := a.supervised()
+	for _, ieee := range slices.Sorted(maps.Keys(windows)) {
 		r := a.devs[ieee]
 		if r.lost {
 			continue
 		}
-		window := time.Duration(0)
-		for _, z := range a.zones[ieee] {
-			if w := checkIn(z, r); window == 0 || w < window {
-				window = w
-			}
-		}
+		window := windows[ieee]
 		due := r.seen.Add(window)
 		if now.Before(due) {
 			if next.IsZero() || due.Before(next) {
@@ -640,7 +676,8 @@ func (a *Adapter) Check() time.Time {
 		}
 		r.lost = true
 		a.log.Error("zigbee: device lost: silent longer than its check-in interval", "ieee", ieee,
-			"silent", now.Sub(r.seen).Round(time.Second).String(), "checkin", window.String())
+			"bound_to", strings.Join(a.boundTo(ieee), ", "), "silent", now.Sub(r.seen).Round(time.Second).String(),
+			"checkin", window.String())
 		a.evaluate(ieee)
 	}
 	a.mu.Unlock()

@@ -135,6 +135,9 @@ func DescribeChange(before, after Bindings) []string {
 		if b.Squawk {
 			s += " squawk"
 		}
+		if b.CheckIn > 0 {
+			s += " checkin " + b.CheckIn.D().String()
+		}
 		return s
 	})
 	return describeEach(lines, "keypad", before.Keypads, after.Keypads, func(b KeypadBinding) string {

@@ -57,6 +57,10 @@ type OutputBinding struct {
 	// Squawk: a chime (pulse) is sent as a squawk, the short arm/disarm chirp
 	// of sirens that have one. Without it a chime is not sent to the siren.
 	Squawk bool `json:"squawk,omitempty" yaml:"squawk,omitempty"`
+	// CheckIn is how long the siren may stay silent before it is lost: its
+	// output is unreachable, so the output keeper fails it. Zero:
+	// DefaultCheckInMains or DefaultCheckInBattery by the siren's power source.
+	CheckIn hub.Duration `json:"checkin,omitempty" yaml:"checkin,omitempty"`
 }
 
 // KeypadBinding binds a Zigbee keypad or remote (IAS ACE: frient KEPZB-110,
@@ -159,6 +163,9 @@ func (b OutputBinding) check() (OutputBinding, error) {
 	}
 	if !slices.Contains(sirenLevels, b.Level) {
 		return b, fmt.Errorf("level %q is not one of %s", b.Level, strings.Join(sirenLevels, ", "))
+	}
+	if b.CheckIn < 0 {
+		return b, fmt.Errorf("checkin %s is negative", b.CheckIn.D())
 	}
 	if b.Duration < 0 || b.Duration.D() > 65534*time.Second {
 		return b, fmt.Errorf("duration %s is not between 0 and 65534s", b.Duration.D())

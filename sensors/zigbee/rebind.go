@@ -128,6 +128,11 @@ func (a *Adapter) apply(c checked) {
 	for _, ieee := range slices.Compact(slices.Sorted(slices.Values(fresh))) {
 		a.evaluate(ieee)
 	}
+	for _, b := range c.outs {
+		if r := a.device(b.IEEE); !r.heard && !a.sirenOf(b.IEEE) {
+			r.seen = now // a newly bound siren: its check-in interval starts now
+		}
+	}
 	a.outs.Store(&c.outs)
 	for ieee, id := range c.keypads {
 		if a.keypads[ieee] != id && a.kp != nil {

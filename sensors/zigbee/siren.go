@@ -166,8 +166,8 @@ func sirenSeconds(b OutputBinding, refresh time.Duration) int {
 }
 
 // Reachable reports whether output o's siren can hear commands: it is in
-// bridge/devices, Zigbee2MQTT is not offline, and Zigbee2MQTT does not call the
-// device offline.
+// bridge/devices, Zigbee2MQTT is not offline, Zigbee2MQTT does not call the
+// device offline, and it was heard from within its check-in interval.
 func (a *Adapter) Reachable(o hub.Output) bool {
 	b, ok := a.outputs()[o.ID]
 	if !ok {
@@ -176,7 +176,7 @@ func (a *Adapter) Reachable(o hub.Output) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	r := a.devs[b.IEEE]
-	return r != nil && r.info != nil && a.bridge != inactive && r.avail != inactive
+	return r != nil && r.info != nil && a.bridge != inactive && r.avail != inactive && !r.lost
 }
 
 // sirenFeedback passes a siren's reported level to the keeper. a.mu is held;

@@ -169,7 +169,7 @@ func TestSupervision(t *testing.T) {
 	r.a.Check()
 	expect(t, "sink silent 10 min", r.hub.take(), []string{"sink offline"})
 	expect(t, "log", r.logs.take(), []string{"ERROR zigbee: device lost: silent longer than its check-in interval ieee=" +
-		ieeeLeak + " silent=10m0s checkin=10m0s"})
+		ieeeLeak + " bound_to=zone sink silent=10m0s checkin=10m0s"})
 	r.bus.send("zigbee2mqtt/sink_leak", `{"water_leak":false}`)
 	expect(t, "sink back", r.hub.take(), []string{"sink online"})
 	r.clock.Add(20 * time.Minute) // t0+30m
