@@ -89,8 +89,15 @@ func (d Device) CheckAdopt(kind, property string) error {
 	switch kind {
 	case "zone":
 		props := d.ZoneProperties()
-		if len(props) == 0 {
-			return fmt.Errorf("%s exposes nothing that can open a zone", name)
+		if _, tamper := d.prop("tamper"); len(props) == 0 {
+			// A device with only a tamper bit (a keypad, a siren) can be a zone
+			// of its own that reports its tamper, battery and supervision.
+			switch {
+			case !tamper:
+				return fmt.Errorf("%s exposes nothing that can open a zone, nor a tamper", name)
+			case property != "":
+				return fmt.Errorf("%s does not expose %q: it has only a tamper (adopt it with no property)", name, property)
+			}
 		}
 		if property != "" && !slices.Contains(props, property) {
 			return fmt.Errorf("%s does not expose %q: it has %s", name, property, strings.Join(props, ", "))
