@@ -155,7 +155,7 @@ func TestBrowserAdoptOptions(t *testing.T) {
 					"adoptable": []string{"zone"}, "zone_properties": []string{"occupancy"},
 					"last_error": map[string]any{"at": "2026-03-01T12:00:00Z", "message": "Failed to configure 'hall_motion', attempt 1"}},
 				{"ieee": siren, "friendly_name": "hall_siren", "vendor": "Develco", "model": "SIRZB-110", "power_source": "Mains (single phase)",
-					"adoptable": []string{"output"}, "siren": "ias_wd", "squawk": true,
+					"adoptable": []string{"output", "zone"}, "siren": "ias_wd", "squawk": true,
 					"siren_modes": []string{"stop", "burglar", "fire", "emergency"}},
 			}}
 		}
@@ -187,6 +187,11 @@ func TestBrowserAdoptOptions(t *testing.T) {
 		chromedp.SendKeys(row(motion)+"input[name=clear_after]", "2m"), chromedp.Click(row(motion)+"button[type=submit]"),
 		waitText("#message", "adopted "+motion))
 	same(t, "the siren's form", shown(siren), "As=output | Output=siren | Warning= | Chirp at arming and disarming=false")
+	run(t, ctx, "as a zone", set(row(siren)+"select[name=kind]", "zone"))
+	same(t, "the siren as a zone: its tamper only", shown(siren), "As=zone | Zone=door | Property= | Check-in interval (e.g. 2h; empty: by power source)=")
+	same(t, "its property", eval[string](t, ctx, `[...document.querySelector('`+row(siren)+`select[name=property]').options].map(o => o.value + "=" + o.text).join(", ")`),
+		"=none (its tamper only)")
+	run(t, ctx, "as an output", set(row(siren)+"select[name=kind]", "output"))
 	same(t, "the siren's warnings", eval[string](t, ctx, `[...document.querySelector('`+row(siren)+`select[name=mode]').options].map(o => o.value + "=" + o.text).join(", ")`),
 		"=default (burglar), burglar=burglar, fire=fire, emergency=emergency")
 	run(t, ctx, "adopt the siren", set(row(siren)+"select[name=mode]", "fire"), chromedp.Click(row(siren)+"input[name=squawk]"),
