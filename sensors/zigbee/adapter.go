@@ -129,6 +129,9 @@ type Adapter struct {
 	// lastState is the hub's state last seen, for the arm and disarm squawks
 	// ("": none yet). a.mu guards it.
 	lastState hub.StateName
+	// attrOnly: bridge/info says Zigbee2MQTT publishes no JSON state
+	// (bridgeinfo.go). a.mu guards it.
+	attrOnly bool
 }
 
 // New returns an adapter for zones (by zone id), outputs (by output id) and,
@@ -343,6 +346,8 @@ func (a *Adapter) bridgeMsg(sub string, m Message) {
 		a.bridgeEvent(m.Payload)
 	case "logging":
 		a.bridgeLogging(m.Payload)
+	case "info":
+		a.bridgeInfo(m.Payload)
 	default:
 		if req, ok := strings.CutPrefix(sub, "response/"); ok {
 			a.bridgeResponse(req, m.Payload)

@@ -82,3 +82,21 @@ func TestBridgeErrors(t *testing.T) {
 		t.Errorf("errors shown after the door's message\n got %q\nwant %q", got, want)
 	}
 }
+
+// Zigbee2MQTT set to publish attributes only (no JSON state) is a fault: Vakt
+// would hear no sensor. JSON, or attributes and JSON, restore it; a bridge/info
+// that does not say, or junk, changes nothing.
+func TestBridgeInfoOutputMode(t *testing.T) {
+	r := started(t)
+	info := func(output string) string {
+		return `{"config":{"advanced":{"cache_state":true,"output":"` + output + `"}},"version":"2.12.1"}`
+	}
+	r.bus.send("zigbee2mqtt/bridge/info", loadFixtures(t)["bridge_info_abbrev"].Payload)
+	r.bus.send("zigbee2mqtt/bridge/info", info("attribute"))
+	r.bus.send("zigbee2mqtt/bridge/info", info("attribute"))
+	r.bus.send("zigbee2mqtt/bridge/info", `{"version":"2.12.1"}`)
+	r.bus.send("zigbee2mqtt/bridge/info", `not json`)
+	r.bus.send("zigbee2mqtt/bridge/info", "")
+	r.bus.send("zigbee2mqtt/bridge/info", info("attribute_and_json"))
+	expect(t, "inputs", r.hub.take(), []string{"fault zigbee:zigbee2mqtt/output active=true", "fault zigbee:zigbee2mqtt/output active=false"})
+}
