@@ -662,8 +662,10 @@ func (a *Adapter) Check() time.Time {
 	a.mu.Lock()
 	now := a.now()
 	next := a.checkStuck(now)
-	if due := a.checkClear(now); !due.IsZero() && (next.IsZero() || due.Before(next)) {
-		next = due
+	for _, due := range []time.Time{a.checkClear(now), a.kpRefresh(now)} {
+		if !due.IsZero() && (next.IsZero() || due.Before(next)) {
+			next = due
+		}
 	}
 	windows := a.supervised()
 	for _, ieee := range slices.Sorted(maps.Keys(windows)) {
