@@ -100,6 +100,8 @@ func printDevices(w io.Writer, base string, list []zigbee.DeviceStatus) {
 		}
 		if d.Lost {
 			avail = "lost"
+		} else if !d.Ready {
+			avail = "not ready" // no usable exposes until its interview succeeds
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.IEEE, d.FriendlyName, dash(strings.TrimSpace(d.Vendor+" "+d.Model)),
 			dash(d.PowerSource), dash(strings.Join(props, ",")), seen, dash(avail), orDiscovered(strings.Join(bound, ", ")))

@@ -102,7 +102,7 @@ func TestBrowserAdopt(t *testing.T) {
 			}
 		}
 		return map[string]any{"base_topic": "zigbee2mqtt", "outputs": []string{"siren"}, "devices": []map[string]any{{
-			"ieee": "0x00158d0001a2b3c4", "friendly_name": "front_door", "vendor": "Aqara", "model": "MCCGQ11LM",
+			"ieee": "0x00158d0001a2b3c4", "friendly_name": "front_door", "vendor": "Aqara", "model": "MCCGQ11LM", "ready": true,
 			"power_source": "Battery", "zones": bound, "adoptable": []string{"zone"}, "zone_properties": []string{"contact", "vibration"},
 		}}}
 	}
@@ -151,7 +151,7 @@ func TestBrowserAdoptOptions(t *testing.T) {
 		o.Zigbee = devs
 		o.Devices = func() any {
 			return map[string]any{"base_topic": "zigbee2mqtt", "outputs": []string{"siren"}, "devices": []map[string]any{
-				{"ieee": motion, "friendly_name": "hall_motion", "vendor": "SONOFF", "model": "SNZB-03", "power_source": "Battery",
+				{"ieee": motion, "friendly_name": "hall_motion", "vendor": "SONOFF", "model": "SNZB-03", "power_source": "Battery", "ready": true,
 					"adoptable": []string{"zone"}, "zone_properties": []string{"occupancy"},
 					"last_error": map[string]any{"at": "2026-03-01T12:00:00Z", "message": "Failed to configure 'hall_motion', attempt 1"}},
 				{"ieee": siren, "friendly_name": "hall_siren", "vendor": "Develco", "model": "SIRZB-110", "power_source": "Mains (single phase)",
@@ -174,6 +174,8 @@ func TestBrowserAdoptOptions(t *testing.T) {
 	run(t, ctx, "log in", chromedp.Navigate(s.srv.URL+"/#/devices"), chromedp.WaitVisible(chromedp.ID("login-form")),
 		chromedp.SendKeys(chromedp.ID("login-user"), "alice"), chromedp.SendKeys(chromedp.ID("login-password"), "alice-pass"),
 		chromedp.Click(chromedp.ID("login-submit")), waitJS(`document.querySelectorAll("tr[data-adopt] form").length === 2`))
+	same(t, "the devices' rows", eval[string](t, ctx, `[...document.querySelectorAll("#devices-body tr[data-ieee]")].map(tr => [...tr.cells].map(td => td.firstChild ? td.firstChild.textContent : "").join("|")).join(" / ")`),
+		"hall_motion|SONOFF SNZB-03|Battery|||not bound / hall_siren|Develco SIRZB-110|Mains (single phase)|not ready (interview not done)||not bound")
 	deviceError := func() string {
 		return eval[string](t, ctx, `[...document.querySelectorAll("#devices-body .device-error")].map(e => e.textContent).join(" | ")`)
 	}

@@ -711,7 +711,7 @@ async function loadDevices() {
       const tr = document.createElement("tr");
       tr.dataset.ieee = d.ieee;
       const bound = [...(d.zones || []).map((z) => zoneNames[z] || z), ...(d.outputs || []), d.keypad || ""].filter(Boolean).join(", ") || t("discovered");
-      for (const c of [d.friendly_name, [d.vendor, d.model].filter(Boolean).join(" "), d.power_source || "", d.lost ? t("z_offline") : d.availability || "",
+      for (const c of [d.friendly_name, [d.vendor, d.model].filter(Boolean).join(" "), d.power_source || "", d.lost ? t("z_offline") : !d.ready ? t("dev_not_ready") : d.availability || "",
         d.last_seen ? when(d.last_seen) : "", bound]) {
         const td = document.createElement("td");
         td.textContent = c;
@@ -737,7 +737,7 @@ Object.assign(T.en, {
   adopt: "Adopt", adopt_as: "As", release: "Release", property: "Property", default_prop: "default ({p})",
   as_zone: "zone", as_output: "output", as_keypad: "keypad", keypad_id: "Keypad id", release_q: "Release {name} from {what}?",
   checkin: "Check-in interval (e.g. 2h; empty: by power source)", clear_after: "Clear after (e.g. 2m; empty: when the device clears)",
-  z2m_error: "Zigbee2MQTT error {when}: {msg}", tamper_only: "none (its tamper only)", output_label: "Output", siren_mode: "Warning", mode_default: "default (burglar)", squawk: "Chirp at arming and disarming",
+  z2m_error: "Zigbee2MQTT error {when}: {msg}", dev_not_ready: "not ready (interview not done)", tamper_only: "none (its tamper only)", output_label: "Output", siren_mode: "Warning", mode_default: "default (burglar)", squawk: "Chirp at arming and disarming",
   sm_burglar: "burglar", sm_fire: "fire", sm_emergency: "emergency", sm_police_panic: "police panic", sm_fire_panic: "fire panic",
   sm_emergency_panic: "emergency panic",
 });
@@ -745,7 +745,7 @@ Object.assign(T.sv, {
   adopt: "Koppla", adopt_as: "Som", release: "Koppla loss", property: "Egenskap", default_prop: "standard ({p})",
   as_zone: "zon", as_output: "utgång", as_keypad: "knappsats", keypad_id: "Knappsatsens id", release_q: "Koppla loss {name} från {what}?",
   checkin: "Incheckningsintervall (t.ex. 2h; tomt: efter strömkälla)", clear_after: "Återställ efter (t.ex. 2m; tomt: när enheten återställer)",
-  z2m_error: "Fel i Zigbee2MQTT {when}: {msg}", tamper_only: "ingen (bara dess sabotage)", output_label: "Utgång", siren_mode: "Larmljud", mode_default: "standard (inbrott)", squawk: "Pip vid till- och frånkoppling",
+  z2m_error: "Fel i Zigbee2MQTT {when}: {msg}", dev_not_ready: "inte klar (intervjun ej klar)", tamper_only: "ingen (bara dess sabotage)", output_label: "Utgång", siren_mode: "Larmljud", mode_default: "standard (inbrott)", squawk: "Pip vid till- och frånkoppling",
   sm_burglar: "inbrott", sm_fire: "brand", sm_emergency: "nödläge", sm_police_panic: "överfall", sm_fire_panic: "brandlarm",
   sm_emergency_panic: "nödlarm",
 });
