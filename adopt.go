@@ -146,8 +146,11 @@ func (z *zigbeeSide) adopt(ctx context.Context, h *hub.Hub, lb *liveBindings, ie
 	if dev == nil {
 		return "", invalid("device %s is not in Zigbee2MQTT's bridge/devices (is it paired, and Zigbee2MQTT connected?)", ieee)
 	}
-	if r.Zone == "" && (r.Property != "" || r.CheckIn != 0) || r.Output == "" && r.Mode != "" {
-		return "", invalid("property and checkin go with a zone, mode with an output")
+	if r.Zone == "" && (r.Property != "" || r.CheckIn != 0 || r.ClearAfter != 0) || r.Output == "" && (r.Mode != "" || r.Squawk) {
+		return "", invalid("property, checkin and clear_after go with a zone, mode and squawk with an output")
+	}
+	if r.Squawk && !dev.Squawk {
+		return "", invalid("%s (%s) has no squawk", dev.FriendlyName, ieee)
 	}
 	cfg := h.Snapshot().Config
 	var what string
@@ -166,7 +169,7 @@ func (z *zigbeeSide) adopt(ctx context.Context, h *hub.Hub, lb *liveBindings, ie
 			if s.ZoneBound(r.Zone) && !hasKey(s.Zigbee.Zones, r.Zone) {
 				return taken("zone %s is bound to another kind of device (MQTT or GPIO) already", r.Zone)
 			}
-			b := zigbee.ZoneBinding{IEEE: ieee, Property: r.Property, CheckIn: r.CheckIn}
+			b := zigbee.ZoneBinding{IEEE: ieee, Property: r.Property, CheckIn: r.CheckIn, ClearAfter: r.ClearAfter}
 			if err := b.Validate(); err != nil {
 				return invalid("%s", err)
 			}
@@ -185,7 +188,7 @@ func (z *zigbeeSide) adopt(ctx context.Context, h *hub.Hub, lb *liveBindings, ie
 			if s.OutputBound(r.Output) && !hasKey(s.Zigbee.Outputs, r.Output) {
 				return taken("output %s is bound to another kind of device (MQTT or GPIO) already", r.Output)
 			}
-			b := zigbee.OutputBinding{IEEE: ieee, Mode: r.Mode}
+			b := zigbee.OutputBinding{IEEE: ieee, Mode: r.Mode, Squawk: r.Squawk}
 			if err := b.Validate(); err != nil {
 				return invalid("%s", err)
 			}

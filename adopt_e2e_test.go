@@ -143,6 +143,12 @@ func TestAdoptWhileRunning(t *testing.T) {
 			`invalid: say what the device becomes: one of zone, output or keypad (nothing was changed)`},
 		{"0x0000000000000001", map[string]any{"zone": "door"}, 400,
 			`invalid: device 0x0000000000000001 is not in Zigbee2MQTT's bridge/devices (is it paired, and Zigbee2MQTT connected?) (nothing was changed)`},
+		{"0x00158d0001a2b3c4", map[string]any{"zone": "door", "clear_after": "2m"}, 400,
+			`invalid: clear_after needs property set to one of occupancy, vibration, presence, tilt (a door contact or a smoke detector is never taken as closed) (nothing was changed)`},
+		{"0x00158d0001a2b3c4", map[string]any{"zone": "door", "squawk": true}, 400,
+			`invalid: property, checkin and clear_after go with a zone, mode and squawk with an output (nothing was changed)`},
+		{"0x00158d0001a2b3c4", map[string]any{"output": "siren", "squawk": true}, 400,
+			`invalid: front_door (0x00158d0001a2b3c4) has no squawk (nothing was changed)`},
 		{"0x00158d0001a2b3c4", map[string]any{"zone": "door", "colour": "red"}, 400,
 			`invalid: the body is not valid JSON for this request: json: unknown field "colour"`},
 	} {

@@ -100,11 +100,18 @@ func printDevices(w io.Writer, base string, list []zigbee.DeviceStatus) {
 		}
 		if d.Lost {
 			avail = "lost"
+		} else if !d.Ready {
+			avail = "not ready" // no usable exposes until its interview succeeds
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.IEEE, d.FriendlyName, dash(strings.TrimSpace(d.Vendor+" "+d.Model)),
 			dash(d.PowerSource), dash(strings.Join(props, ",")), seen, dash(avail), orDiscovered(strings.Join(bound, ", ")))
 	}
 	tw.Flush()
+	for _, d := range list {
+		if e := d.LastError; e != nil {
+			fmt.Fprintf(w, "%s: Zigbee2MQTT error %s: %s\n", d.FriendlyName, e.At.Local().Format(time.DateTime), e.Message)
+		}
+	}
 }
 
 func dash(s string) string {
@@ -125,7 +132,7 @@ func orDiscovered(s string) string {
 // running hub (over its local socket, in force at once), or in the stored
 // configuration when the hub is stopped.
 func adoptCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const usage = "usage: vakt devices adopt IEEE (-zone ID [-property P] [-checkin DURATION] | -output ID [-mode M] | -keypad ID) [-data DIR]"
+	const usage = "usage: vakt devices adopt IEEE (-zone ID [-property P] [-checkin DURATION] [-clear-after DURATION] | -output ID [-mode M] [-squawk] | -keypad ID) [-data DIR]"
 	ieee, args, fs, data := deviceFlags("adopt", args, stderr)
 	zone := fs.String("zone", "", "bind the device to this zone")
 	out := fs.String("output", "", "bind the siren to this output")
@@ -133,6 +140,8 @@ func adoptCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	property := fs.String("property", "", "zone: the property that opens it (default: picked from the device)")
 	checkin := fs.Duration("checkin", 0, "zone: the longest silence before the device is lost (default by power source)")
 	mode := fs.String("mode", "", "output: the warning mode (default burglar)")
+	clearAfter := fs.Duration("clear-after", 0, "zone: a motion or vibration sensor's clear rule: closed this long after its last detection when no clear comes")
+	squawk := fs.Bool("squawk", false, "output: the siren chirps at arming and disarming")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -150,7 +159,8 @@ func adoptCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if ieee == "" || n != 1 {
 		return errors.New(usage)
 	}
-	req := web.AdoptRequest{Zone: *zone, Property: *property, CheckIn: hub.Duration(*checkin), Output: *out, Mode: *mode, Keypad: *keypad}
+	req := web.AdoptRequest{Zone: *zone, Property: *property, CheckIn: hub.Duration(*checkin), ClearAfter: hub.Duration(*clearAfter),
+		Output: *out, Mode: *mode, Squawk: *squawk, Keypad: *keypad}
 	var answer struct{ Message string }
 	err := localDo(ctx, *data, "POST", "/api/v1/devices/"+url.PathEscape(strings.ToLower(ieee))+"/adopt", req, &answer)
 	if err == nil {
@@ -178,7 +188,8 @@ func adoptCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if set.Zigbee.Zones == nil {
 			set.Zigbee.Zones = map[string]zigbee.ZoneBinding{}
 		}
-		set.Zigbee.Zones[*zone] = zigbee.ZoneBinding{IEEE: strings.ToLower(ieee), Property: *property, CheckIn: hub.Duration(*checkin)}
+		set.Zigbee.Zones[*zone] = zigbee.ZoneBinding{IEEE: strings.ToLower(ieee), Property: *property, CheckIn: hub.Duration(*checkin),
+			ClearAfter: hub.Duration(*clearAfter)}
 		what = "zone " + *zone
 	case *out != "":
 		if !hasOutput(cfg, *out) {
@@ -187,7 +198,7 @@ func adoptCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if set.Zigbee.Outputs == nil {
 			set.Zigbee.Outputs = map[string]zigbee.OutputBinding{}
 		}
-		set.Zigbee.Outputs[*out] = zigbee.OutputBinding{IEEE: strings.ToLower(ieee), Mode: *mode}
+		set.Zigbee.Outputs[*out] = zigbee.OutputBinding{IEEE: strings.ToLower(ieee), Mode: *mode, Squawk: *squawk}
 		what = "output " + *out
 	default:
 		if set.Zigbee.Keypads == nil {

@@ -47,9 +47,20 @@ type gpioHubRun struct {
 
 func startGPIOHub(t *testing.T, domain, bootExtra string, chips gpioChipsFunc) (*gpioHubRun, string) {
 	t.Helper()
-	dir, args := setupIn(t, t.TempDir(), domain)
+	boot := ""
 	if bootExtra != "" {
-		if err := os.WriteFile(filepath.Join(dir, "vakt.yaml"), []byte(bootYAML+bootExtra), 0o600); err != nil {
+		boot = bootYAML + bootExtra
+	}
+	return startServed(t, domain, boot, func(o *options) { o.gpio = chips })
+}
+
+// startServed serves a hub in process on domain, with the boot file boot (""
+// the tests' usual one) and the options set changes.
+func startServed(t *testing.T, domain, boot string, set func(*options)) (*gpioHubRun, string) {
+	t.Helper()
+	dir, args := setupIn(t, t.TempDir(), domain)
+	if boot != "" {
+		if err := os.WriteFile(filepath.Join(dir, "vakt.yaml"), []byte(boot), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -58,7 +69,7 @@ func startGPIOHub(t *testing.T, domain, bootExtra string, chips gpioChipsFunc) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt.gpio = chips
+	set(&opt)
 	ready := make(chan map[string]string, 1)
 	opt.ready = func(a map[string]string) { ready <- a }
 	ctx, cancel := context.WithCancel(context.Background())

@@ -118,6 +118,9 @@ type options struct {
 	ready func(addrs map[string]string)
 	// gpio returns the GPIO chips; nil: the machine's (tests give a fake).
 	gpio gpioChipsFunc
+	// zigbeeClock is the Zigbee adapter's clock; zero: the real one (tests
+	// give their own).
+	zigbeeClock zigbeeClock
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -333,7 +336,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	for id := range set.MQTT.Outputs {
 		drivers[id] = drv
 	}
-	zb, err := newZigbeeSide(boot.MQTT, set.Zigbee, bus, log)
+	zb, err := newZigbeeSide(boot.MQTT, set.Zigbee, bus, log, opt.zigbeeClock)
 	if err != nil {
 		return err
 	}

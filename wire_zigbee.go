@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"vakt/hub"
 	"vakt/hub/output"
@@ -42,6 +43,13 @@ func zigbeeBase(m bootMQTT) string {
 	return zigbee.DefaultBase
 }
 
+// zigbeeClock is the Zigbee adapter's clock: its supervision, stuck and clear
+// rules run on it. Zero: the real one.
+type zigbeeClock struct {
+	now   func() time.Time
+	after func(time.Duration) <-chan time.Time
+}
+
 // zigbeeSide is the Zigbee2MQTT adapter as the hub runs it. It is built even
 // with nothing bound, so that `vakt devices` lists what Zigbee2MQTT knows before
 // anything is adopted.
@@ -54,14 +62,14 @@ type zigbeeSide struct {
 
 // newZigbeeSide builds the adapter for the bindings bs on bus. The hub comes
 // later (start): the outputs keeper, which the hub needs, needs the adapter.
-func newZigbeeSide(m bootMQTT, bs zigbee.Bindings, bus mqttdev.Bus, log *slog.Logger) (*zigbeeSide, error) {
+func newZigbeeSide(m bootMQTT, bs zigbee.Bindings, bus mqttdev.Bus, log *slog.Logger, clk zigbeeClock) (*zigbeeSide, error) {
 	base := zigbeeBase(m)
 	if base == "" || strings.ContainsAny(base, "+#") || strings.HasPrefix(base, "/") {
 		return nil, fmt.Errorf("mqtt.zigbee_base_topic %q: a topic without wildcards is needed", m.ZigbeeBaseTopic)
 	}
 	late := &lateHub{}
 	// The panel also for no keypads: one may be adopted while the hub runs.
-	opt := zigbee.Options{Base: base, Keypads: bs.Keypads, Log: log, Panel: late}
+	opt := zigbee.Options{Base: base, Keypads: bs.Keypads, Log: log, Panel: late, Now: clk.now, After: clk.after}
 	a, err := zigbee.New(zigbeeBus{bus}, late, bs.Zones, bs.Outputs, opt)
 	if err != nil {
 		return nil, err

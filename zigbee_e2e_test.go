@@ -187,7 +187,19 @@ func TestZigbeeEndToEnd(t *testing.T) {
 	tester.waitFor(t, "vakt/state", "triggered")
 	z2m.pub(t, "zigbee2mqtt/hall_keypad", `{"action":"disarm","action_code":"135790","action_transaction":7}`, false)
 	tester.waitFor(t, "vakt/state", "disarmed")
-	got := z2m.next(t, 7)
+	// The siren's stop and the keypad's status may come more than once at start:
+	// the hub reading Zigbee2MQTT's retained bridge/state and bridge/devices, and
+	// the subscription, each tell them again, and the output keeper sends on its
+	// own goroutine, so some may reach the subscription late. Repeats of those
+	// levels before the arming are skipped; everything after is compared whole.
+	var got []string
+	for len(got) < 7 {
+		m := z2m.next(t, 1)[0]
+		if len(got) == 0 && slices.Contains(first, m) {
+			continue
+		}
+		got = append(got, m)
+	}
 	want7 := []string{
 		`zigbee2mqtt/hall_keypad/set {"arm_mode":{"mode":"arm_night_zones"}}`,
 		`zigbee2mqtt/hall_keypad/set {"arm_mode":{"delay":1,"mode":"entry_delay"}}`,

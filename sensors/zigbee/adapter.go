@@ -61,6 +61,10 @@ type zone struct {
 	// whether it is stuck active (FaultStuck raised).
 	activeSince time.Time
 	stuck       bool
+	// A pulse detector with a clear rule (ClearAfter): when it last reported
+	// a new detection, and since when the rule takes it as closed while it
+	// still reports active (zero: not).
+	lastActive, clearedAt time.Time
 }
 
 // dev is what the adapter knows of one device.
@@ -76,6 +80,8 @@ type dev struct {
 	heard bool // a state message came since start
 	// avail is Zigbee2MQTT's availability: unknown when it does not say.
 	avail tri
+	// zerr is the last error Zigbee2MQTT reported about the device (bridgelog.go).
+	zerr *DeviceError
 }
 
 // Adapter reads Zigbee2MQTT's topics: it feeds zones bound to Zigbee devices
@@ -119,6 +125,13 @@ type Adapter struct {
 	cancel   func()
 
 	postMu sync.Mutex // held by whoever posts the queue
+
+	// lastState is the hub's state last seen, for the arm and disarm squawks
+	// ("": none yet). a.mu guards it.
+	lastState hub.StateName
+	// attrOnly: bridge/info says Zigbee2MQTT publishes no JSON state
+	// (bridgeinfo.go). a.mu guards it.
+	attrOnly bool
 }
 
 // New returns an adapter for zones (by zone id), outputs (by output id) and,
@@ -157,6 +170,9 @@ func New(bus Bus, h Inputs, zones map[string]ZoneBinding, outputs map[string]Out
 		b := c.zones[id]
 		a.zones[b.IEEE] = append(a.zones[b.IEEE], &zone{id: id, b: b})
 		a.device(b.IEEE).seen = start
+	}
+	for _, b := range c.outs {
+		a.device(b.IEEE).seen = start // sirens are supervised too
 	}
 	a.outs.Store(&c.outs)
 	a.keypads = c.keypads
@@ -330,6 +346,12 @@ func (a *Adapter) bridgeMsg(sub string, m Message) {
 		a.bridgeEvent(m.Payload)
 	case "logging":
 		a.bridgeLogging(m.Payload)
+	case "info":
+		a.bridgeInfo(m.Payload)
+	default:
+		if req, ok := strings.CutPrefix(sub, "response/"); ok {
+			a.bridgeResponse(req, m.Payload)
+		}
 	}
 }
 
@@ -456,10 +478,15 @@ func (a *Adapter) stateMsg(ieee string, r *dev, m Message) {
 	}
 	// Any message is a sign of life.
 	r.seen = a.now()
+	if r.lost && a.sirenOf(ieee) {
+		a.log.Info("zigbee: siren heard again", "ieee", ieee, "device", r.info.FriendlyName)
+		a.resend = append(a.resend, func(o hub.Output) bool { b, ok := a.outputs()[o.ID]; return ok && b.IEEE == ieee })
+	}
 	r.lost, r.heard = false, true
 	if r.bin == nil {
 		r.bin = map[string]bool{}
 	}
+	a.pulse(ieee, r, s)
 	maps.Copy(r.bin, s.Binary)
 	if s.Battery != nil {
 		r.batt = s.Battery
@@ -553,6 +580,9 @@ func (a *Adapter) evaluate(ieee string) {
 				} else {
 					z.testLogged = false
 				}
+				if open == active && !z.clearedAt.IsZero() {
+					open = inactive // taken as closed by its clear rule (pulse.go)
+				}
 				if open != z.open {
 					z.open = open
 					a.post(sensor(z.id, open == active, hub.SigOpen, hub.SigClose))
@@ -593,23 +623,57 @@ func checkIn(z *zone, r *dev) time.Duration {
 	return DefaultCheckInBattery
 }
 
-// Check raises "device lost" (the zone offline) for every bound device silent
-// longer than its check-in interval, and returns when to check next.
+// sirenCheckIn is how long siren device r bound by b may stay silent.
+func sirenCheckIn(b OutputBinding, r *dev) time.Duration {
+	if b.CheckIn > 0 {
+		return b.CheckIn.D()
+	}
+	if r.info != nil && r.info.Battery() {
+		return DefaultCheckInBattery
+	}
+	return DefaultCheckInMains
+}
+
+// supervised returns, by IEEE address, how long each bound zone device and
+// siren may stay silent: the shortest of its bindings' check-in intervals.
+// a.mu is held.
+func (a *Adapter) supervised() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	shortest := func(ieee string, w time.Duration) {
+		if cur, ok := out[ieee]; !ok || w < cur {
+			out[ieee] = w
+		}
+	}
+	for ieee, zs := range a.zones {
+		for _, z := range zs {
+			shortest(ieee, checkIn(z, a.device(ieee)))
+		}
+	}
+	for _, b := range a.outputs() {
+		shortest(b.IEEE, sirenCheckIn(b, a.device(b.IEEE)))
+	}
+	return out
+}
+
+// Check raises "device lost" for every bound device silent longer than its
+// check-in interval (a zone's device: the zone offline; a siren: its output
+// unreachable, which the output keeper fails), and returns when to check next.
 func (a *Adapter) Check() time.Time {
 	a.mu.Lock()
 	now := a.now()
 	next := a.checkStuck(now)
-	for _, ieee := range slices.Sorted(maps.Keys(a.zones)) {
+	for _, due := range []time.Time{a.checkClear(now), a.kpRefresh(now)} {
+		if !due.IsZero() && (next.IsZero() || due.Before(next)) {
+			next = due
+		}
+	}
+	windows := a.supervised()
+	for _, ieee := range slices.Sorted(maps.Keys(windows)) {
 		r := a.devs[ieee]
 		if r.lost {
 			continue
 		}
-		window := time.Duration(0)
-		for _, z := range a.zones[ieee] {
-			if w := checkIn(z, r); window == 0 || w < window {
-				window = w
-			}
-		}
+		window := windows[ieee]
 		due := r.seen.Add(window)
 		if now.Before(due) {
 			if next.IsZero() || due.Before(next) {
@@ -619,7 +683,8 @@ func (a *Adapter) Check() time.Time {
 		}
 		r.lost = true
 		a.log.Error("zigbee: device lost: silent longer than its check-in interval", "ieee", ieee,
-			"silent", now.Sub(r.seen).Round(time.Second).String(), "checkin", window.String())
+			"bound_to", strings.Join(a.boundTo(ieee), ", "), "silent", now.Sub(r.seen).Round(time.Second).String(),
+			"checkin", window.String())
 		a.evaluate(ieee)
 	}
 	a.mu.Unlock()
@@ -635,8 +700,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 		updates, unsub = a.panel.Subscribe(64)
 		defer func() { unsub() }()
 		a.mu.Lock()
-		a.kpState(a.panel.Snapshot().State)
-		a.watch(a.panel.Snapshot().State)
+		a.follow(a.panel.Snapshot().State)
 		a.mu.Unlock()
 		a.flush()
 	}
@@ -665,12 +729,19 @@ func (a *Adapter) Run(ctx context.Context) error {
 				u.Snapshot = a.panel.Snapshot()
 			}
 			a.mu.Lock()
-			a.kpState(u.Snapshot.State)
-			a.watch(u.Snapshot.State)
+			a.follow(u.Snapshot.State)
 			a.mu.Unlock()
 			a.flush()
 		}
 	}
+}
+
+// follow takes the hub's state st: the keypads' panel status, the stuck rule's
+// silence, the sirens' squawks. a.mu is held.
+func (a *Adapter) follow(st hub.State) {
+	a.kpState(st)
+	a.watch(st)
+	a.squawkState(st)
 }
 
 // Discovered lists the devices in bridge/devices that no zone, output or keypad

@@ -89,8 +89,15 @@ func (d Device) CheckAdopt(kind, property string) error {
 	switch kind {
 	case "zone":
 		props := d.ZoneProperties()
-		if len(props) == 0 {
-			return fmt.Errorf("%s exposes nothing that can open a zone", name)
+		if _, tamper := d.prop("tamper"); len(props) == 0 {
+			// A device with only a tamper bit (a keypad, a siren) can be a zone
+			// of its own that reports its tamper, battery and supervision.
+			switch {
+			case !tamper:
+				return fmt.Errorf("%s exposes nothing that can open a zone, nor a tamper", name)
+			case property != "":
+				return fmt.Errorf("%s does not expose %q: it has only a tamper (adopt it with no property)", name, property)
+			}
 		}
 		if property != "" && !slices.Contains(props, property) {
 			return fmt.Errorf("%s does not expose %q: it has %s", name, property, strings.Join(props, ", "))
@@ -122,12 +129,21 @@ func DescribeChange(before, after Bindings) []string {
 		if b.StuckAfter > 0 {
 			s += " stuck_after " + b.StuckAfter.D().String()
 		}
+		if b.ClearAfter > 0 {
+			s += " clear_after " + b.ClearAfter.D().String()
+		}
 		return s
 	})
 	lines = describeEach(lines, "output", before.Outputs, after.Outputs, func(b OutputBinding) string {
 		s := strings.ToLower(b.IEEE)
 		if b.Mode != "" {
 			s += " " + b.Mode
+		}
+		if b.Squawk {
+			s += " squawk"
+		}
+		if b.CheckIn > 0 {
+			s += " checkin " + b.CheckIn.D().String()
 		}
 		return s
 	})

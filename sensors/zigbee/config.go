@@ -29,6 +29,13 @@ type ZoneBinding struct {
 	// silenced before it is a trouble: stuck active, it cannot report a new one.
 	// Zero: DefaultStuckAfter.
 	StuckAfter hub.Duration `json:"stuck_after,omitempty" yaml:"stuck_after,omitempty"`
+	// ClearAfter is the clear rule of a pulse detector (a motion or vibration
+	// sensor that reports its clear late, after a timeout of its own or of
+	// Zigbee2MQTT, or never): the zone is taken as closed this long after the
+	// device's last report of the active value, unless the device reports clear
+	// first. Only with Property one of occupancy, vibration, presence or tilt.
+	// Zero: no rule, the zone closes when the device says so.
+	ClearAfter hub.Duration `json:"clear_after,omitempty" yaml:"clear_after,omitempty"`
 }
 
 // OutputBinding binds an output to a Zigbee siren (YAML under an output:
@@ -50,6 +57,10 @@ type OutputBinding struct {
 	// Squawk: a chime (pulse) is sent as a squawk, the short arm/disarm chirp
 	// of sirens that have one. Without it a chime is not sent to the siren.
 	Squawk bool `json:"squawk,omitempty" yaml:"squawk,omitempty"`
+	// CheckIn is how long the siren may stay silent before it is lost: its
+	// output is unreachable, so the output keeper fails it. Zero:
+	// DefaultCheckInMains or DefaultCheckInBattery by the siren's power source.
+	CheckIn hub.Duration `json:"checkin,omitempty" yaml:"checkin,omitempty"`
 }
 
 // KeypadBinding binds a Zigbee keypad or remote (IAS ACE: frient KEPZB-110,
@@ -72,6 +83,8 @@ const (
 	// alarm after the alarm was silenced (the siren stopped, or disarmed)
 	// before it is stuck active.
 	DefaultStuckAfter = 10 * time.Minute
+	// MaxClearAfter is the longest clear rule (ZoneBinding.ClearAfter).
+	MaxClearAfter = 24 * time.Hour
 	// DefaultBatteryLow is the battery percentage under which a zone has a low
 	// battery.
 	DefaultBatteryLow = 20.0
@@ -121,6 +134,15 @@ func (b ZoneBinding) check() (ZoneBinding, error) {
 	if b.StuckAfter < 0 {
 		return b, fmt.Errorf("stuck_after %s is negative", b.StuckAfter.D())
 	}
+	if b.ClearAfter != 0 {
+		if !slices.Contains(pulseProps, b.Property) {
+			return b, fmt.Errorf("clear_after needs property set to one of %s (a door contact or a smoke detector is never taken as closed)",
+				strings.Join(pulseProps, ", "))
+		}
+		if b.ClearAfter.D() < time.Second || b.ClearAfter.D() > MaxClearAfter {
+			return b, fmt.Errorf("clear_after %s is not between 1s and %s", b.ClearAfter.D(), MaxClearAfter)
+		}
+	}
 	return b, nil
 }
 
@@ -141,6 +163,9 @@ func (b OutputBinding) check() (OutputBinding, error) {
 	}
 	if !slices.Contains(sirenLevels, b.Level) {
 		return b, fmt.Errorf("level %q is not one of %s", b.Level, strings.Join(sirenLevels, ", "))
+	}
+	if b.CheckIn < 0 {
+		return b, fmt.Errorf("checkin %s is negative", b.CheckIn.D())
 	}
 	if b.Duration < 0 || b.Duration.D() > 65534*time.Second {
 		return b, fmt.Errorf("duration %s is not between 0 and 65534s", b.Duration.D())

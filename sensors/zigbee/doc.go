@@ -37,6 +37,11 @@
 // the test ends is posted. A device leaving the network, or vanishing from
 // bridge/devices, is a tamper of its zones until it is back.
 //
+// A life-safety detector still reporting its alarm long after the alarm was
+// silenced is stuck active (stuck.go); a motion or vibration zone may have a
+// clear rule that takes it as closed when the device's clear does not come
+// (pulse.go).
+//
 // # Supervision
 //
 // Zigbee2MQTT's availability is off by default and waits 25 h for battery
@@ -61,6 +66,8 @@
 // neither it nor Zigbee2MQTT is offline. When Zigbee2MQTT comes online, or
 // subscribes to a siren's /set topic (Subscribed, from the broker), the keeper
 // resends the siren's level: Zigbee2MQTT keeps no commands across a restart.
+// A siren bound with Squawk chirps when the system is armed and disarmed
+// (squawk.go).
 //
 // # Keypads
 //

@@ -40,7 +40,13 @@ type keypads struct {
 	recent map[string]kpSent // last transaction by ieee
 	mode   map[string]string // panel mode last sent, by ieee
 	state  *hub.State        // the hub state last seen
+	// refreshAt: an exit delay longer than a keypad can count (255 s) is sent
+	// as 255 s and again from this time on (zero: none).
+	refreshAt time.Time
 }
+
+// maxPanelDelay is the longest delay a keypad's panel status takes.
+const maxPanelDelay = 255 * time.Second
 
 func newKeypads() *keypads {
 	return &keypads{queue: make(chan kpRequest, 16), recent: map[string]kpSent{}, mode: map[string]string{}}
@@ -176,9 +182,14 @@ func (a *Adapter) kpState(st hub.State) {
 		return
 	}
 	a.kp.state = &st
-	mode, delay := panelMode(st, a.now())
+	now := a.now()
+	mode, delay := panelMode(st, now)
 	if mode == "" {
 		return
+	}
+	a.kp.refreshAt = time.Time{}
+	if mode == "exit_delay" && st.ExitDeadline.Sub(now) > maxPanelDelay {
+		a.kp.refreshAt = st.ExitDeadline.Add(-maxPanelDelay)
 	}
 	for _, ieee := range slices.Sorted(maps.Keys(a.keypads)) {
 		if a.kp.mode[ieee] == mode {
@@ -196,6 +207,19 @@ func (a *Adapter) kpState(st hub.State) {
 		payload, _ := json.Marshal(map[string]any{"arm_mode": am})
 		a.pubs = append(a.pubs, pub{a.base + "/" + r.info.FriendlyName + "/set", payload})
 	}
+}
+
+// kpRefresh sends the exit delay again once the time left fits a keypad, and
+// returns when to look again (zero: nothing pending). a.mu is held.
+func (a *Adapter) kpRefresh(now time.Time) time.Time {
+	if a.kp == nil || a.kp.refreshAt.IsZero() || a.kp.state == nil {
+		return time.Time{}
+	}
+	if now.Before(a.kp.refreshAt) {
+		return a.kp.refreshAt
+	}
+	a.kpResendAll()
+	return a.kp.refreshAt
 }
 
 // kpResendAll sends every keypad its panel status again (Zigbee2MQTT keeps it

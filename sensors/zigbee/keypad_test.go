@@ -89,3 +89,26 @@ func TestKeypad(t *testing.T) {
 		return s == "keypad online" || s == "keypad tamper_restore" || s == "keypad battery_ok" || s[:5] == "fault"
 	}), nil)
 }
+
+// An exit delay longer than a keypad can count (255 s) is sent as 255 s, and
+// again when the time left fits, so the keypad's countdown ends with the hub's.
+func TestKeypadLongExitDelay(t *testing.T) {
+	r := started(t)
+	r.a.mu.Lock()
+	r.a.kpState(hub.State{Name: hub.Arming, Mode: hub.ModeAway, ExitDeadline: r.clock.Now().Add(5 * time.Minute)})
+	r.a.mu.Unlock()
+	r.a.flush()
+	expect(t, "exit delay", r.bus.take(), []string{kpSet + `{"arm_mode":{"delay":255,"mode":"exit_delay"}} retain=false`})
+	if next := r.a.Check(); !next.Equal(r.clock.Now().Add(45 * time.Second)) {
+		t.Errorf("next check %s", next)
+	}
+	r.clock.Add(44 * time.Second)
+	r.a.Check()
+	expect(t, "not yet", r.bus.take(), nil)
+	r.clock.Add(time.Second)
+	r.a.Check()
+	expect(t, "the time left fits", r.bus.take(), []string{kpSet + `{"arm_mode":{"delay":255,"mode":"exit_delay"}} retain=false`})
+	r.clock.Add(time.Minute)
+	r.a.Check()
+	expect(t, "sent once", r.bus.take(), nil)
+}

@@ -110,6 +110,7 @@ func (a *Adapter) apply(c checked) {
 			next[b.IEEE] = append(next[b.IEEE], z)
 			if z.b != b {
 				z.b = b
+				a.ruleChanged(z)
 				fresh = append(fresh, b.IEEE)
 			}
 			continue
@@ -126,6 +127,11 @@ func (a *Adapter) apply(c checked) {
 	a.zones = next
 	for _, ieee := range slices.Compact(slices.Sorted(slices.Values(fresh))) {
 		a.evaluate(ieee)
+	}
+	for _, b := range c.outs {
+		if r := a.device(b.IEEE); !r.heard && !a.sirenOf(b.IEEE) {
+			r.seen = now // a newly bound siren: its check-in interval starts now
+		}
 	}
 	a.outs.Store(&c.outs)
 	for ieee, id := range c.keypads {

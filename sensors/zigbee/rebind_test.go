@@ -129,11 +129,13 @@ func TestDescribeChange(t *testing.T) {
 	before := Bindings{Zones: map[string]ZoneBinding{"door": {IEEE: ieeeFrontDoor}, "smoke": {IEEE: ieeeKitchenSmk}},
 		Keypads: map[string]KeypadBinding{"hall": {IEEE: ieeeKeypad}}}
 	after := Bindings{Zones: map[string]ZoneBinding{"door": {IEEE: ieeeFrontDoor},
-		"smoke": {IEEE: ieeeKitchenSmk, Property: "smoke", StuckAfter: hub.Duration(15 * time.Minute)}},
-		Outputs: map[string]OutputBinding{"siren": {IEEE: ieeeHallSiren, Mode: "fire"}}}
+		"smoke": {IEEE: ieeeKitchenSmk, Property: "smoke", StuckAfter: hub.Duration(15 * time.Minute)},
+		"pir":   {IEEE: ieeeAqaraMotion, Property: "occupancy", ClearAfter: hub.Duration(90 * time.Second)}},
+		Outputs: map[string]OutputBinding{"siren": {IEEE: ieeeHallSiren, Mode: "fire", Squawk: true}}}
 	expect(t, "lines", DescribeChange(before, after), []string{
+		"zone pir: zigbee none → 0x00158d0002bbbb02 occupancy clear_after 1m30s",
 		"zone smoke: zigbee 0x000d6f0011cccc03 → 0x000d6f0011cccc03 smoke stuck_after 15m0s",
-		"output siren: zigbee none → 0x0015bc001b02c3d4 fire",
+		"output siren: zigbee none → 0x0015bc001b02c3d4 fire squawk",
 		"keypad hall: zigbee 0x0015bc002f00a1b2 → none",
 	})
 }

@@ -110,7 +110,7 @@ func SirenPayload(d Device, b OutputBinding, refresh time.Duration, l output.Lev
 			if !b.Squawk || !d.Squawk {
 				return nil, nil
 			}
-			return json.Marshal(map[string]any{"squawk": map[string]any{"state": "system_is_armed", "level": b.Level, "strobe": strobe}})
+			return squawkPayload(b, "system_is_armed")
 		}
 		if l == output.Off {
 			w := map[string]any{"mode": "stop", "strobe": false, "duration": 0}
@@ -166,8 +166,8 @@ func sirenSeconds(b OutputBinding, refresh time.Duration) int {
 }
 
 // Reachable reports whether output o's siren can hear commands: it is in
-// bridge/devices, Zigbee2MQTT is not offline, and Zigbee2MQTT does not call the
-// device offline.
+// bridge/devices, Zigbee2MQTT is not offline, Zigbee2MQTT does not call the
+// device offline, and it was heard from within its check-in interval.
 func (a *Adapter) Reachable(o hub.Output) bool {
 	b, ok := a.outputs()[o.ID]
 	if !ok {
@@ -176,7 +176,7 @@ func (a *Adapter) Reachable(o hub.Output) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	r := a.devs[b.IEEE]
-	return r != nil && r.info != nil && a.bridge != inactive && r.avail != inactive
+	return r != nil && r.info != nil && a.bridge != inactive && r.avail != inactive && !r.lost
 }
 
 // sirenFeedback passes a siren's reported level to the keeper. a.mu is held;
@@ -204,39 +204,38 @@ type fb struct {
 	on bool
 }
 
-// bridgeLogging watches Zigbee2MQTT's log for failed commands to sirens and
-// keypads: "Publish 'set' '<key>' to '<name>' failed: …".
-func (a *Adapter) bridgeLogging(payload []byte) {
-	var l struct {
-		Level   string `json:"level"`
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(payload, &l) != nil || l.Level != "error" {
-		return
-	}
-	rest, ok := strings.CutPrefix(l.Message, "Publish 'set' '")
+// setFailed reads an error line of Zigbee2MQTT's log for a failed command to a
+// siren or keypad, "Publish 'set' '<key>' to '<name>' failed: …": a siren's
+// output is refused (the keeper fails it), a keypad's panel status is sent
+// again at the next change. It reports whether the line was about a siren. a.mu
+// is held.
+func (a *Adapter) setFailed(message string) bool {
+	rest, ok := strings.CutPrefix(message, "Publish 'set' '")
 	if !ok {
-		return
+		return false
 	}
 	key, rest, ok := strings.Cut(rest, "' to '")
 	if !ok {
-		return
+		return false
 	}
 	name, why, ok := strings.Cut(rest, "' failed")
 	if !ok {
-		return
+		return false
 	}
 	ieee := a.names[name]
+	siren := false
 	for id, b := range a.outputs() {
 		if b.IEEE == ieee && ieee != "" {
+			siren = true
 			a.log.Error("zigbee: siren command failed in Zigbee2MQTT", "output", id, "device", name, "key", key,
-				"message", clip(l.Message))
+				"message", clip(message))
 			a.refusals = append(a.refusals, refusal{id, "Zigbee2MQTT could not deliver " + key + clip(why)})
 		}
 	}
-	if kp := a.keypads[ieee]; kp != "" && ieee != "" {
-		a.log.Error("zigbee: keypad command failed in Zigbee2MQTT", "keypad", kp, "device", name, "key", key)
+	if kp := a.keypads[ieee]; kp != "" && ieee != "" && a.kp != nil {
+		delete(a.kp.mode, ieee) // its panel status goes again with the next change
 	}
+	return siren
 }
 
 // bridgeEvent reads bridge/event: a device leaving is tamper-class.

@@ -23,6 +23,9 @@ type DeviceStatus struct {
 	Availability string `json:"availability,omitempty"`
 	// Lost: silent longer than its zones' check-in interval.
 	Lost bool `json:"lost,omitempty"`
+	// LastError is the last error Zigbee2MQTT reported about it (its log or an
+	// answer to a request), until a state message from it is newer.
+	LastError *DeviceError `json:"last_error,omitempty"`
 	// Adoptable says what the device can be adopted as: "zone", "output",
 	// "keypad"; ZoneProperties are the properties that can open a zone (the
 	// first is the default).
@@ -57,6 +60,7 @@ func (a *Adapter) Status() []DeviceStatus {
 			s.LastSeen = r.seen
 		}
 		s.Availability = availability(r.avail)
+		s.LastError = lastError(r)
 		out = append(out, s)
 	}
 	slices.SortFunc(out, func(x, y DeviceStatus) int { return strings.Compare(x.FriendlyName, y.FriendlyName) })
@@ -81,6 +85,9 @@ type ZoneDevice struct {
 	// own supervision lost it.
 	Availability string `json:"availability,omitempty"`
 	Lost         bool   `json:"lost,omitempty"`
+	// LastError is the last error Zigbee2MQTT reported about the device, until a
+	// state message from it is newer.
+	LastError *DeviceError `json:"last_error,omitempty"`
 }
 
 // ZoneDevices returns, by zone id, the device of every zone bound here.
@@ -108,6 +115,7 @@ func (a *Adapter) ZoneDevices() map[string]ZoneDevice {
 					d.LastSeen = r.seen
 				}
 				d.Availability, d.Lost = availability(r.avail), r.lost
+				d.LastError = lastError(r)
 			}
 			out[z.id] = d
 		}

@@ -169,7 +169,7 @@ func TestSupervision(t *testing.T) {
 	r.a.Check()
 	expect(t, "sink silent 10 min", r.hub.take(), []string{"sink offline"})
 	expect(t, "log", r.logs.take(), []string{"ERROR zigbee: device lost: silent longer than its check-in interval ieee=" +
-		ieeeLeak + " silent=10m0s checkin=10m0s"})
+		ieeeLeak + " bound_to=zone sink silent=10m0s checkin=10m0s"})
 	r.bus.send("zigbee2mqtt/sink_leak", `{"water_leak":false}`)
 	expect(t, "sink back", r.hub.take(), []string{"sink online"})
 	r.clock.Add(20 * time.Minute) // t0+30m
@@ -279,4 +279,35 @@ func TestActionZoneAndLeave(t *testing.T) {
 	r.bus.send("zigbee2mqtt/bridge/event", `{"data":{"friendly_name":"safe_vibration","ieee_address":"`+ieeeVibration+`"},"type":"device_leave"}`)
 	r.bus.send("zigbee2mqtt/bridge/devices", devices)
 	expect(t, "left and back", r.hub.take(), []string{"safe_moved tamper", "safe_moved tamper_restore"})
+}
+
+// A device whose only alarm-relevant bit is its tamper (a keypad) can be
+// adopted as a zone of its own, with no property: the zone reports its tamper;
+// a device with neither is refused, and so is a property it lacks.
+func TestAdoptTamperZone(t *testing.T) {
+	list, err := ParseDevices([]byte(loadFixtures(t)["bridge_devices_abbrev"].Payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range list {
+		for _, prop := range []string{"", "contact"} {
+			err := d.CheckAdopt("zone", prop)
+			got = append(got, fmt.Sprintf("%s %q: %v", d.FriendlyName, prop, err))
+		}
+	}
+	expect(t, "zones", got, []string{
+		`front_door "": <nil>`,
+		`front_door "contact": <nil>`,
+		`hall_motion "": <nil>`,
+		`hall_motion "contact": hall_motion (0x00124b0022d4e5f6) does not expose "contact": it has occupancy`,
+		`hall_keypad "": <nil>`,
+		`hall_keypad "contact": hall_keypad (0x0015bc002f00a1b2) does not expose "contact": it has only a tamper (adopt it with no property)`,
+		`hall_siren "": hall_siren (0x0015bc001b02c3d4) exposes nothing that can open a zone, nor a tamper`,
+		`hall_siren "contact": hall_siren (0x0015bc001b02c3d4) exposes nothing that can open a zone, nor a tamper`,
+	})
+	r := newRig(t, map[string]ZoneBinding{"keypad_tamper": {IEEE: ieeeKeypad}}, nil, nil)
+	r.bus.send("zigbee2mqtt/bridge/devices", string(allDevices(t)))
+	r.bus.send("zigbee2mqtt/hall_keypad", loadFixtures(t)["frient_KEPZB110_tamper"].Payload)
+	expect(t, "the keypad's tamper", r.hub.take(), []string{"keypad_tamper online", "keypad_tamper tamper", "keypad_tamper battery_ok"})
 }

@@ -16,9 +16,13 @@ type AdoptRequest struct {
 	Zone     string       `json:"zone,omitempty"`
 	Property string       `json:"property,omitempty"`
 	CheckIn  hub.Duration `json:"checkin,omitempty"`
-	Output   string       `json:"output,omitempty"`
-	Mode     string       `json:"mode,omitempty"`
-	Keypad   string       `json:"keypad,omitempty"`
+	// ClearAfter is a motion or vibration zone's clear rule.
+	ClearAfter hub.Duration `json:"clear_after,omitempty"`
+	Output     string       `json:"output,omitempty"`
+	Mode       string       `json:"mode,omitempty"`
+	// Squawk: the siren chirps at arming and disarming.
+	Squawk bool   `json:"squawk,omitempty"`
+	Keypad string `json:"keypad,omitempty"`
 }
 
 // Devices is what the devices routes need (optional, Options.Zigbee): adopting

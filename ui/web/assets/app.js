@@ -42,7 +42,7 @@ const T = {
     do_output: "A siren or output does not answer. Check its power and connection.",
     do_storage: "The hub cannot write to its storage. Free space or replace the SD card; alarms still go out.",
     do_broker: "The MQTT broker cannot be reached. Check that it runs.",
-    do_zigbee: "Zigbee2MQTT is offline. Check the Zigbee adapter and Zigbee2MQTT.",
+    do_zigbee: "Zigbee2MQTT is offline, or (…/output) publishes no JSON state. Check the Zigbee adapter and Zigbee2MQTT (advanced.output: json).",
     do_mains: "Mains power is off: the hub runs on its battery.", do_battery: "The backup battery is low: replace it.",
     do_gpio: "A wired input cannot be read. Check the wiring.", do_offline: "The detector is not heard. Check its battery and range.",
     do_tamper: "A cover is open or a device was moved.", do_low_battery: "Replace the detector's battery.",
@@ -120,7 +120,7 @@ const T = {
     do_output: "En siren eller utgång svarar inte. Kontrollera ström och anslutning.",
     do_storage: "Centralen kan inte skriva till lagringen. Frigör utrymme eller byt SD-kort; larmen går ändå fram.",
     do_broker: "MQTT-brokern nås inte. Kontrollera att den är igång.",
-    do_zigbee: "Zigbee2MQTT är nere. Kontrollera Zigbee-adaptern och Zigbee2MQTT.",
+    do_zigbee: "Zigbee2MQTT är nere, eller (…/output) skickar inget JSON-tillstånd. Kontrollera Zigbee-adaptern och Zigbee2MQTT (advanced.output: json).",
     do_mains: "Nätspänningen är borta: centralen går på batteri.", do_battery: "Reservbatteriet är svagt: byt det.",
     do_gpio: "En trådad ingång går inte att läsa. Kontrollera kablaget.", do_offline: "Detektorn hörs inte. Kontrollera batteri och räckvidd.",
     do_tamper: "Ett lock är öppet eller en enhet har flyttats.", do_low_battery: "Byt detektorns batteri.",
@@ -723,13 +723,20 @@ async function loadDevices() {
       const tr = document.createElement("tr");
       tr.dataset.ieee = d.ieee;
       const bound = [...(d.zones || []).map((z) => zoneNames[z] || z), ...(d.outputs || []), d.keypad || ""].filter(Boolean).join(", ") || t("discovered");
-      for (const c of [d.friendly_name, [d.vendor, d.model].filter(Boolean).join(" "), d.power_source || "", d.lost ? t("z_offline") : d.availability || "",
+      for (const c of [d.friendly_name, [d.vendor, d.model].filter(Boolean).join(" "), d.power_source || "", d.lost ? t("z_offline") : !d.ready ? t("dev_not_ready") : d.availability || "",
         d.last_seen ? when(d.last_seen) : "", bound]) {
         const td = document.createElement("td");
         td.textContent = c;
         tr.append(td);
       }
       if (d.lost) tr.className = "alarm";
+      if (d.last_error) {
+        // What Zigbee2MQTT last said went wrong with it (until it is heard from again).
+        const e = document.createElement("div");
+        e.className = "device-error";
+        e.textContent = t("z2m_error", { when: when(d.last_error.at), msg: d.last_error.message });
+        tr.firstChild.append(e);
+      }
       body.append(tr);
       if (me && me.user.role === "admin") body.append(adoptRow(d, doc, zones));
     }
@@ -741,11 +748,24 @@ async function loadDevices() {
 Object.assign(T.en, {
   adopt: "Adopt", adopt_as: "As", release: "Release", property: "Property", default_prop: "default ({p})",
   as_zone: "zone", as_output: "output", as_keypad: "keypad", keypad_id: "Keypad id", release_q: "Release {name} from {what}?",
+  checkin: "Check-in interval (e.g. 2h; empty: by power source)", clear_after: "Clear after (e.g. 2m; empty: when the device clears)",
+  z2m_error: "Zigbee2MQTT error {when}: {msg}", dev_not_ready: "not ready (interview not done)", tamper_only: "none (its tamper only)", output_label: "Output", siren_mode: "Warning", mode_default: "default (burglar)", squawk: "Chirp at arming and disarming",
+  sm_burglar: "burglar", sm_fire: "fire", sm_emergency: "emergency", sm_police_panic: "police panic", sm_fire_panic: "fire panic",
+  sm_emergency_panic: "emergency panic",
 });
 Object.assign(T.sv, {
   adopt: "Koppla", adopt_as: "Som", release: "Koppla loss", property: "Egenskap", default_prop: "standard ({p})",
   as_zone: "zon", as_output: "utgång", as_keypad: "knappsats", keypad_id: "Knappsatsens id", release_q: "Koppla loss {name} från {what}?",
+  checkin: "Incheckningsintervall (t.ex. 2h; tomt: efter strömkälla)", clear_after: "Återställ efter (t.ex. 2m; tomt: när enheten återställer)",
+  z2m_error: "Fel i Zigbee2MQTT {when}: {msg}", dev_not_ready: "inte klar (intervjun ej klar)", tamper_only: "ingen (bara dess sabotage)", output_label: "Utgång", siren_mode: "Larmljud", mode_default: "standard (inbrott)", squawk: "Pip vid till- och frånkoppling",
+  sm_burglar: "inbrott", sm_fire: "brand", sm_emergency: "nödläge", sm_police_panic: "överfall", sm_fire_panic: "brandlarm",
+  sm_emergency_panic: "nödlarm",
 });
+
+// The properties a clear rule may take as cleared, and the warnings a siren
+// can sound (a siren that names none takes them all).
+const PULSE_PROPS = ["occupancy", "vibration", "presence", "tilt"];
+const SIREN_MODES = ["burglar", "fire", "emergency", "police_panic", "fire_panic", "emergency_panic"];
 
 // adoptRow is the row under a device: a form that adopts a discovered device
 // as a zone, an output or a keypad, or a button that releases a bound one.
@@ -793,10 +813,26 @@ function adoptRow(d, doc, zones) {
   const zone = field(t("zone"), select(zones.map((z) => [z.id, z.name || z.id])));
   zone.name = "zone";
   const props = d.zone_properties || [];
-  const prop = field(t("property"), select([["", t("default_prop", { p: props[0] || "" })], ...props.map((p) => [p, p])]));
+  const prop = field(t("property"), select([["", props.length ? t("default_prop", { p: props[0] }) : t("tamper_only")], ...props.map((p) => [p, p])]));
   prop.name = "property";
-  const out = field(t("as_output"), select(((doc && doc.outputs) || []).map((o) => [o, o])));
+  const text = (name) => {
+    const i = document.createElement("input");
+    i.name = name;
+    i.autocomplete = "off";
+    i.spellcheck = false;
+    return i;
+  };
+  const checkin = field(t("checkin"), text("checkin"));
+  const clearAfter = field(t("clear_after"), text("clear_after"));
+  const out = field(t("output_label"), select(((doc && doc.outputs) || []).map((o) => [o, o])));
   out.name = "output";
+  const modes = SIREN_MODES.filter((m) => !(d.siren_modes || []).length || d.siren_modes.includes(m));
+  const mode = field(t("siren_mode"), select([["", t("mode_default")], ...modes.map((m) => [m, t("sm_" + m)])]));
+  mode.name = "mode";
+  const squawk = document.createElement("input");
+  squawk.type = "checkbox";
+  squawk.name = "squawk";
+  field(t("squawk"), squawk);
   const kp = field(t("keypad_id"), document.createElement("input"));
   kp.name = "keypad";
   kp.value = d.friendly_name.replace(/[^A-Za-z0-9_]+/g, "_").toLowerCase();
@@ -806,16 +842,23 @@ function adoptRow(d, doc, zones) {
   go.textContent = t("adopt");
   form.append(go);
   const shown = () => {
-    zone.parentElement.hidden = prop.parentElement.hidden = kind.value !== "zone";
-    out.parentElement.hidden = kind.value !== "output";
+    const z = kind.value === "zone", o = kind.value === "output";
+    zone.parentElement.hidden = prop.parentElement.hidden = checkin.parentElement.hidden = !z;
+    // A clear rule only for a motion or vibration property named in the form.
+    clearAfter.parentElement.hidden = !z || !PULSE_PROPS.includes(prop.value);
+    out.parentElement.hidden = !o;
+    mode.parentElement.hidden = !o || d.siren !== "ias_wd";
+    squawk.parentElement.hidden = !o || !d.squawk;
     kp.parentElement.hidden = kind.value !== "keypad";
   };
-  kind.onchange = shown;
+  kind.onchange = prop.onchange = shown;
   shown();
   form.onsubmit = async (ev) => {
     ev.preventDefault();
-    const body = kind.value === "zone" ? { zone: zone.value, ...(prop.value ? { property: prop.value } : {}) }
-      : kind.value === "output" ? { output: out.value } : { keypad: kp.value };
+    const given = (input, key) => (!input.parentElement.hidden && input.value.trim() ? { [key]: input.value.trim() } : {});
+    const body = kind.value === "zone" ? { zone: zone.value, ...given(prop, "property"), ...given(checkin, "checkin"), ...given(clearAfter, "clear_after") }
+      : kind.value === "output" ? { output: out.value, ...given(mode, "mode"), ...(squawk.checked && !squawk.parentElement.hidden ? { squawk: true } : {}) }
+      : { keypad: kp.value };
     try {
       say((await api("POST", "/devices/" + encodeURIComponent(d.ieee) + "/adopt", body)).message);
       loadDevices();
