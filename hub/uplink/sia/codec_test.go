@@ -526,8 +526,8 @@ func TestCodes(t *testing.T) {
 			t.Errorf("bad entry %+v", e)
 		}
 	}
-	for _, code := range []int{100, 110, 120, 121, 122, 130, 131, 132, 133, 134, 137, 139, 154, 162, 301, 302,
-		305, 350, 354, 381, 383, 384, 401, 406, 450, 461, 570, 601, 602} {
+	for _, code := range []int{100, 110, 120, 121, 122, 130, 131, 132, 133, 134, 137, 139, 154, 162, 300, 301, 302,
+		305, 320, 321, 330, 350, 354, 373, 380, 381, 383, 384, 401, 406, 450, 461, 570, 601, 602} {
 		if !seen[code] {
 			t.Errorf("CID %d missing", code)
 		}
@@ -551,6 +551,11 @@ func TestCodes(t *testing.T) {
 		{ContactID{Qualifier: 3, Code: 450, Partition: 1, Zone: 5}, "Nri1/CF005"},
 		{ContactID{Qualifier: 1, Code: 305}, "NYW000"},
 		{ContactID{Qualifier: 3, Code: 384, Zone: 4}, "NXR004"},
+		{ContactID{Qualifier: 1, Code: 300}, "NIA000"},
+		{ContactID{Qualifier: 3, Code: 321, Zone: 2}, "NYH002"},
+		{ContactID{Qualifier: 1, Code: 320, Zone: 3}, "NYA003"},
+		{ContactID{Qualifier: 1, Code: 330, Zone: 1}, "NET001"},
+		{ContactID{Qualifier: 3, Code: 330, Zone: 1}, "NER001"},
 	} {
 		d, err := tc.c.DCS()
 		if err != nil {

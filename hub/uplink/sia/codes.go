@@ -68,7 +68,11 @@ func (e EventCode) DCS(c ContactID) (DCSEvent, error) {
 // alarm, is BV (Ajax) and has no restore; 381 device lost uses Ajax's XL/XC, since
 // there is no agreed pair (pysiaalarm sends YC/YK); 400 and 401 both map to OP/CL;
 // for 441 and 456 the opening (qualifier 1) is OG and the closing (3) CG; 406 cancel
-// is OC (pysiaalarm; BC is the burglary-specific alternative).
+// is OC (pysiaalarm; BC is the burglary-specific alternative). The hub's own
+// troubles take the DC-03 letters nearest to them: 300 (the journal cannot be
+// written) IA/IR equipment failure, 320 and 321 (an output or siren that does not
+// agree) YA/YH bell fault, 330 (a power input's line, a camera) ET/ER expansion
+// trouble.
 func Codes() []EventCode {
 	return []EventCode{
 		{CID: 100, SIA: "MA", Restore: "MH", Name: "Medical"},
@@ -93,9 +97,13 @@ func Codes() []EventCode {
 		{CID: 158, SIA: "KA", Restore: "KH", Name: "High temperature"},
 		{CID: 159, SIA: "ZA", Restore: "ZH", Name: "Low temperature"},
 		{CID: 162, SIA: "GA", Restore: "GH", Name: "Carbon monoxide"},
+		{CID: 300, SIA: "IA", Restore: "IR", Name: "System trouble"},
 		{CID: 301, SIA: "AT", Restore: "AR", Name: "AC power loss"},
 		{CID: 302, SIA: "YT", Restore: "YR", Name: "Low system battery"},
 		{CID: 305, SIA: "YW", Name: "System reset"},
+		{CID: 320, SIA: "YA", Restore: "YH", Name: "Sounder/relay trouble"},
+		{CID: 321, SIA: "YA", Restore: "YH", Name: "Bell trouble"},
+		{CID: 330, SIA: "ET", Restore: "ER", Name: "System peripheral trouble"},
 		{CID: 344, SIA: "XQ", Restore: "XH", Name: "RF jamming"},
 		{CID: 350, SIA: "YC", Restore: "YK", Name: "Communication trouble"},
 		{CID: 354, SIA: "YC", Restore: "YK", Name: "Failure to communicate"},
