@@ -116,6 +116,11 @@ func TestBrowserClipsAndCameraFault(t *testing.T) {
 	run(t, ctx, "camera fault", waitJS(`(() => { const li = document.querySelector('li[data-fault="camera:porch"]');
 		return !!li && li.textContent.startsWith("Camera without video: porch") && li.textContent.endsWith("Arming is not blocked: the detectors still protect."); })()`),
 		waitText("#ready-away", "Ready"))
+	// Zigbee2MQTT publishing attributes only is its own fault for people.
+	input(hub.Fault{ID: hub.FaultID{Kind: hub.FaultZigbee, Subject: "zigbee2mqtt/output"}, Active: true, Detail: "advanced.output is attribute"})
+	run(t, ctx, "zigbee output fault", waitJS(`(() => { const li = document.querySelector('li[data-fault="zigbee:zigbee2mqtt/output"]');
+		return !!li && li.textContent.startsWith("Zigbee2MQTT sends no sensor states: zigbee2mqtt/output") && li.textContent.endsWith("in Zigbee2MQTT's configuration."); })()`))
+	input(hub.Fault{ID: hub.FaultID{Kind: hub.FaultZigbee, Subject: "zigbee2mqtt/output"}, Active: false})
 
 	// An alarm in the door zone, and two clips of it: one on disk, one pruned.
 	input(hub.Command{Kind: hub.CmdArm, Mode: hub.ModeAway, Who: hub.Actor{UserID: "alice", UserName: "Alice", UserNum: 1, Via: hub.ViaAPI}, Role: hub.RoleAdmin})

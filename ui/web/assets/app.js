@@ -42,7 +42,9 @@ const T = {
     do_output: "A siren or output does not answer. Check its power and connection.",
     do_storage: "The hub cannot write to its storage. Free space or replace the SD card; alarms still go out.",
     do_broker: "The MQTT broker cannot be reached. Check that it runs.",
-    do_zigbee: "Zigbee2MQTT is offline, or (…/output) publishes no JSON state. Check the Zigbee adapter and Zigbee2MQTT (advanced.output: json).",
+    do_zigbee: "Zigbee2MQTT is offline. Check the Zigbee adapter and that Zigbee2MQTT runs and reaches the hub's MQTT broker.",
+    f_zigbee_output: "Zigbee2MQTT sends no sensor states",
+    do_zigbee_output: "Zigbee2MQTT is set to publish attributes only, so the hub hears no sensor. Set advanced.output: json (or attribute_and_json) in Zigbee2MQTT's configuration.",
     do_mains: "Mains power is off: the hub runs on its battery.", do_battery: "The backup battery is low: replace it.",
     do_gpio: "A wired input cannot be read. Check the wiring.", do_offline: "The detector is not heard. Check its battery and range.",
     do_tamper: "A cover is open or a device was moved.", do_low_battery: "Replace the detector's battery.",
@@ -120,7 +122,9 @@ const T = {
     do_output: "En siren eller utgång svarar inte. Kontrollera ström och anslutning.",
     do_storage: "Centralen kan inte skriva till lagringen. Frigör utrymme eller byt SD-kort; larmen går ändå fram.",
     do_broker: "MQTT-brokern nås inte. Kontrollera att den är igång.",
-    do_zigbee: "Zigbee2MQTT är nere, eller (…/output) skickar inget JSON-tillstånd. Kontrollera Zigbee-adaptern och Zigbee2MQTT (advanced.output: json).",
+    do_zigbee: "Zigbee2MQTT är nere. Kontrollera Zigbee-adaptern och att Zigbee2MQTT kör och når hubbens MQTT-broker.",
+    f_zigbee_output: "Zigbee2MQTT skickar inga sensortillstånd",
+    do_zigbee_output: "Zigbee2MQTT är inställd på att bara publicera attribut, så hubben hör inga sensorer. Sätt advanced.output: json (eller attribute_and_json) i Zigbee2MQTT:s konfiguration.",
     do_mains: "Nätspänningen är borta: centralen går på batteri.", do_battery: "Reservbatteriet är svagt: byt det.",
     do_gpio: "En trådad ingång går inte att läsa. Kontrollera kablaget.", do_offline: "Detektorn hörs inte. Kontrollera batteri och räckvidd.",
     do_tamper: "Ett lock är öppet eller en enhet har flyttats.", do_low_battery: "Byt detektorns batteri.",
@@ -465,8 +469,10 @@ function renderFaults(faults, silent, flapping) {
     ul.append(li);
   };
   for (const f of faults) {
-    const title = (T.en["f_" + f.kind] ? t("f_" + f.kind) : f.kind) + (f.zone ? ": " + (zoneNames[f.zone] || f.zone) : f.subject ? ": " + f.subject : "");
-    item(f.id, title, [f.since && t("since_t", { t: when(f.since) }), T.en["do_" + f.kind] && t("do_" + f.kind)]);
+    // Zigbee2MQTT's "attribute" output is a fault of its own kind for people.
+    const kind = f.kind === "zigbee" && /\/output$/.test(f.subject || "") ? "zigbee_output" : f.kind;
+    const title = (T.en["f_" + kind] ? t("f_" + kind) : kind) + (f.zone ? ": " + (zoneNames[f.zone] || f.zone) : f.subject ? ": " + f.subject : "");
+    item(f.id, title, [f.since && t("since_t", { t: when(f.since) }), T.en["do_" + kind] && t("do_" + kind)]);
   }
   for (const z of silent) item("silent:" + z.zone, t("silent") + ": " + z.name, [z.last_activity ? t("last_seen", { t: when(z.last_activity) }) : t("never_seen"), t("do_silent")]);
   for (const z of flapping) item("flapping:" + z.zone, t("flapping", { n: z.opens_last_hour }) + ": " + z.name, [t("do_flapping")]);
