@@ -888,7 +888,9 @@ func (s *step) arm(c Command) *Error {
 		var forced []string
 		var reports []Report
 		for _, r := range reasons {
-			if r.Reason != "open" {
+			// A fire, CO or panic zone cannot be bypassed: it keeps guarding
+			// through a forced arming, so it is not reported bypassed (570).
+			if r.Reason != "open" || s.c.zones[r.Zone].Type.undeniable() {
 				continue
 			}
 			zs := s.st.Zones[r.Zone]
@@ -976,10 +978,15 @@ func (s *step) disarm(c Command) *Error {
 	s.st.ExitDeadline, s.st.EntryDeadline, s.st.EntryZone = time.Time{}, time.Time{}, ""
 	s.st.AlarmStart, s.st.SirenUntil, s.st.AlarmZone = time.Time{}, time.Time{}, ""
 	s.st.ArmedBy = Actor{}
+	var unbypassed []string
 	for id, zs := range s.st.Zones {
+		if zs.Bypassed {
+			unbypassed = append(unbypassed, id)
+		}
 		zs.Bypassed, zs.Forced, zs.Alarms, zs.Latched = false, false, 0, false
 		s.setZone(id, zs)
 	}
+	slices.Sort(unbypassed)
 	if wasArmed {
 		// The opening report (1401) pairs with a closing report (3401): none when
 		// the arming never completed (disarmed during the exit delay).
@@ -988,6 +995,13 @@ func (s *step) disarm(c Command) *Error {
 			opening = append(opening, Report{Code: CodeOpenClose, Qualifier: QualNew, Zone: c.Who.UserNum})
 		}
 		s.record(Event{Type: EvDisarmed, Class: ClassArming, Who: c.Who}, opening...)
+	}
+	// A bypass lasts until the disarm: its end is an event, and the centre,
+	// which was told of the bypass (1570), gets its restore (3570), or it would
+	// show the zone bypassed for ever.
+	for _, id := range unbypassed {
+		s.record(Event{Type: EvUnbypass, Class: ClassArming, Zone: id, Who: c.Who, Detail: "ended by the disarm"},
+			Report{Code: CodeBypass, Qualifier: QualRestore, Zone: s.zoneNum(id)})
 	}
 	s.st.ClosingReported = false
 	return nil

@@ -761,7 +761,7 @@ func armingCases() []coreCase {
 				`zone back open bypassed`,
 				`zone bed open`,
 			)},
-		{name: "forced arming bypasses the open zones until disarm, 570 each, other reasons only logged",
+		{name: "forced arming bypasses the open zones until disarm, 570 each and 3570 at the disarm, other reasons only logged",
 			moves: []move{
 				{0, open_("window"), lines(
 					`event zone_open class=routine zone=window state=disarmed who=window/sensor`,
@@ -796,6 +796,10 @@ func armingCases() []coreCase {
 				{3 * minute, disarm(alice, RoleAdmin), lines(
 					`event disarmed class=arming state=disarmed who=alice`,
 					`report 1401 zone=1`,
+					`event unbypass class=arming zone=back state=disarmed who=alice detail="ended by the disarm"`,
+					`report 3570 zone=11`,
+					`event unbypass class=arming zone=window state=disarmed who=alice detail="ended by the disarm"`,
+					`report 3570 zone=2`,
 					`result ok`,
 				)}},
 			state: lines(
@@ -803,6 +807,34 @@ func armingCases() []coreCase {
 				`zone door low_battery`,
 				`zone window open`,
 				`zone back open`,
+			)},
+		{name: "forced arming past an open fire zone does not bypass it: it keeps guarding, no 570",
+			moves: []move{{0, open_("smoke"), lines(
+				`out sounder on`,
+				`out siren on`,
+				`out strobe on`,
+				`event zone_open class=routine zone=smoke state=disarmed who=smoke/sensor`,
+				`event alarm class=alarm zone=smoke state=triggered who=smoke/sensor detail="fire"`,
+				`report 1110 zone=5 alarm`,
+			)}, {second, disarm(alice, RoleAdmin), lines(
+				`out sounder off`,
+				`out siren off`,
+				`out strobe off`,
+				`event alarm_cancel class=alarm zone=smoke state=triggered who=alice`,
+				`report 1406 zone=1`,
+				`result ok`,
+			)}, {2 * second, force(ModeNight, alice, RoleAdmin), lines(
+				`event arm_forced class=arming mode=night state=disarmed who=alice reasons=smoke:open`,
+				`event armed class=arming mode=night state=armed_night who=alice`,
+				`report 3401 zone=1`,
+				`result ok`,
+			)}, {3 * second, disarm(alice, RoleAdmin), lines(
+				`event disarmed class=arming state=disarmed who=alice`,
+				`report 1401 zone=1`,
+				`result ok`,
+			)}}, state: lines(
+				`name=disarmed`,
+				`zone smoke open`,
 			)},
 		{name: "forced arming with nothing to force is a normal arming",
 			moves: []move{{0, force(ModeNight, bob, RoleUser), lines(
@@ -2322,7 +2354,7 @@ func commandCases() []coreCase {
 			)},
 
 		// Bypass and isolation.
-		{name: "bypass lasts until disarm",
+		{name: "bypass lasts until disarm, which restores it (3570)",
 			moves: []move{{0, zoneCmd(CmdBypass, "window", bob, RoleUser), lines(
 				`event bypass class=arming zone=window state=disarmed who=bob`,
 				`report 1570 zone=2`,
@@ -2337,6 +2369,8 @@ func commandCases() []coreCase {
 				)}, {2 * minute, disarm(alice, RoleAdmin), lines(
 					`event disarmed class=arming state=disarmed who=alice`,
 					`report 1401 zone=1`,
+					`event unbypass class=arming zone=window state=disarmed who=alice detail="ended by the disarm"`,
+					`report 3570 zone=2`,
 					`result ok`,
 				)}},
 			state: lines(
