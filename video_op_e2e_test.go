@@ -50,8 +50,9 @@ func sockJSON(t *testing.T, data, path string, out any) {
 }
 
 // alarmInWindow arms night with the window closed and opens it: the siren
-// sounds and the hub is triggered.
-func alarmInWindow(t *testing.T, p *hubProc) {
+// sounds and the hub is triggered. It returns its MQTT client for what follows
+// (a second client with the same id would take its session over).
+func alarmInWindow(t *testing.T, p *hubProc) *mqttClient {
 	t.Helper()
 	c := dialMQTT(t, p.mqtt, "tester", "tester-pass")
 	c.sub(t, "vakt/state", "test/siren")
@@ -61,6 +62,7 @@ func alarmInWindow(t *testing.T, p *hubProc) {
 	c.waitFor(t, "vakt/state", "armed_night")
 	c.pub(t, "test/window", `{"contact":false,"tamper":false}`, true)
 	c.waitAll(t, "test/siren", "ON", "vakt/state", "triggered")
+	return c
 }
 
 func writeVideoBoot(t *testing.T, dir, video string) {
@@ -191,7 +193,7 @@ uplink:
 	p := startHubLog(t, clipped, args...)
 	defer p.stop(t)
 	fake.AwaitPublished(t, fake.Published()+25)
-	alarmInWindow(t, p)
+	c := alarmInWindow(t, p)
 	frames := map[string]string{}
 	for _, want := range []string{"3401 01 001", "1131 01 002"} {
 		e := waitCID(t, rcv, want)
@@ -238,8 +240,6 @@ uplink:
 			t.Fatalf("view event %+v", v)
 		}
 	}
-	c := dialMQTT(t, p.mqtt, "tester", "tester-pass")
-	c.sub(t, "vakt/state")
 	c.pub(t, "vakt/command", `{"command":"DISARM","code":"135790"}`, false)
 	c.waitFor(t, "vakt/state", "disarmed")
 	for _, want := range []string{"1406 01 001", "1401 01 001"} {
