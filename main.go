@@ -522,7 +522,8 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	deadline, done := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer done()
 	if video != nil {
-		video.closeLive() // the views end, recorded by the hub
+		video.closeLive()         // the views end, recorded by the hub
+		video.stopClips(deadline) // clips cut short, recorded too
 	}
 	zones.Close()
 	zb.close()

@@ -273,3 +273,37 @@ uplink:
 		t.Errorf("a wrong token: %d, want 401", c)
 	}
 }
+
+// A stop during a clip cuts it short, and the clip is still recorded in the
+// journal with what it holds: the clip writer ends before the hub stops.
+func TestClipCutShortByAStopIsRecorded(t *testing.T) {
+	fake := camtest.Start(t, camtest.Options{User: "viewer", Pass: "pw", FPS: 25})
+	dir, args := setup(t)
+	writeVideoBoot(t, dir, "video:\n  clip_seconds: 300\n  cameras:\n    - {name: garden, url: \""+fake.URL+"\", always_on: true, buffer_seconds: 2, zones: [window]}\n")
+	started := &matchWriter{re: regexp.MustCompile(`msg=event type=(alarm) zone=window`), ch: make(chan []string, 4)}
+	p := startHubLog(t, started, args...)
+	fake.AwaitPublished(t, fake.Published()+25)
+	alarmInWindow(t, p)
+	started.await(t, "the alarm", 30*time.Second)
+	fake.AwaitPublished(t, fake.Published()+25) // a second of the clip after the alarm
+	p.stop(t)
+
+	p = startHub(t, args...)
+	defer p.stop(t)
+	type page struct{ Events []hub.Event }
+	var alarms, clipEvs page
+	sockJSON(t, p.data, "/api/v1/events?type=alarm", &alarms)
+	sockJSON(t, p.data, "/api/v1/events?type=clip", &clipEvs)
+	if len(alarms.Events) != 1 || len(clipEvs.Events) != 1 {
+		t.Fatalf("alarms %+v clips %+v", alarms.Events, clipEvs.Events)
+	}
+	alarm, ce := alarms.Events[0], clipEvs.Events[0]
+	info, err := os.Stat(filepath.Join(p.data, "clips", ce.Clip.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ce.Clip.Camera != "garden" || ce.Clip.Alarm != alarm.Seq || ce.Clip.Bytes != info.Size() || info.Size() == 0 ||
+		ce.Clip.End.Sub(alarm.Time) < 500*time.Millisecond || ce.Clip.End.Sub(alarm.Time) > time.Minute {
+		t.Fatalf("clip event %+v, alarm %+v, file %d bytes", ce, alarm, info.Size())
+	}
+}

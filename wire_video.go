@@ -174,6 +174,12 @@ type videoSide struct {
 	events eventLog                // to find a resumed alarm's event
 	op     *operator.Server        // the operator link; nil without operator_url
 
+	// stopClip ends the clip writer (stopClips); clipsDone is closed once it
+	// and its clips are done.
+	stopMu    sync.Mutex
+	stopClip  context.CancelFunc
+	clipsDone chan struct{}
+
 	mu       sync.Mutex
 	clipping map[string]bool // cameras with a clip being written
 	faulty   map[string]bool // the camera faults the hub was told of (or had at start)
@@ -297,7 +303,14 @@ func (vs *videoSide) start(h *hub.Hub, goRun func(string, func(context.Context) 
 	}
 	updates, cancel := h.Subscribe(256)
 	resumed := h.Snapshot().State
+	done := make(chan struct{})
+	vs.clipsDone = done
 	goRun("clips", func(ctx context.Context) error {
+		ctx, stop := context.WithCancel(ctx)
+		vs.stopMu.Lock()
+		vs.stopClip = stop
+		vs.stopMu.Unlock()
+		defer close(done)
 		defer cancel()
 		var wg sync.WaitGroup // the clips being written
 		defer wg.Wait()
@@ -307,6 +320,25 @@ func (vs *videoSide) start(h *hub.Hub, goRun func(string, func(context.Context) 
 		vs.onAlarms(ctx, &wg, updates)
 		return nil
 	})
+}
+
+// stopClips ends the clips being written, each with what it has, and waits
+// (until deadline) for them to be recorded: called while the hub still runs, so
+// that a clip cut short by a stop is in the journal too.
+func (vs *videoSide) stopClips(deadline context.Context) {
+	if vs.clipsDone == nil {
+		return
+	}
+	vs.stopMu.Lock()
+	if vs.stopClip != nil {
+		vs.stopClip()
+	}
+	vs.stopMu.Unlock()
+	select {
+	case <-vs.clipsDone:
+	case <-deadline.Done():
+		vs.log.Error("video: clips still being written at the shutdown deadline")
+	}
 }
 
 // onAlarms writes a clip from each always-on camera of an alarm's zone, one at a
