@@ -127,14 +127,8 @@ func TestAlarmClipEventAndRestart(t *testing.T) {
 	alarmInWindow(t, p)
 	file := lines.await(t, "clip event", 30*time.Second)[1]
 
-	type page struct{ Events []hub.Event }
-	var alarms, clipEvs page
-	sockJSON(t, p.data, "/api/v1/events?type=alarm", &alarms)
-	sockJSON(t, p.data, "/api/v1/events?type=clip", &clipEvs)
-	if len(alarms.Events) != 1 || len(clipEvs.Events) != 1 {
-		t.Fatalf("alarms %+v clips %+v", alarms.Events, clipEvs.Events)
-	}
-	alarm, ce := alarms.Events[0], clipEvs.Events[0]
+	alarm, ce := theAlarmAndItsClip(t, p.data)
+	var clipEvs struct{ Events []hub.Event }
 	info, err := os.Stat(filepath.Join(p.data, "clips", file))
 	if err != nil {
 		t.Fatal(err)
@@ -290,14 +284,7 @@ func TestClipCutShortByAStopIsRecorded(t *testing.T) {
 
 	p = startHub(t, args...)
 	defer p.stop(t)
-	type page struct{ Events []hub.Event }
-	var alarms, clipEvs page
-	sockJSON(t, p.data, "/api/v1/events?type=alarm", &alarms)
-	sockJSON(t, p.data, "/api/v1/events?type=clip", &clipEvs)
-	if len(alarms.Events) != 1 || len(clipEvs.Events) != 1 {
-		t.Fatalf("alarms %+v clips %+v", alarms.Events, clipEvs.Events)
-	}
-	alarm, ce := alarms.Events[0], clipEvs.Events[0]
+	alarm, ce := theAlarmAndItsClip(t, p.data)
 	info, err := os.Stat(filepath.Join(p.data, "clips", ce.Clip.File))
 	if err != nil {
 		t.Fatal(err)
@@ -306,4 +293,16 @@ func TestClipCutShortByAStopIsRecorded(t *testing.T) {
 		ce.Clip.End.Sub(alarm.Time) < 500*time.Millisecond || ce.Clip.End.Sub(alarm.Time) > time.Minute {
 		t.Fatalf("clip event %+v, alarm %+v, file %d bytes", ce, alarm, info.Size())
 	}
+}
+
+// theAlarmAndItsClip reads the journal's alarm and clip events, one of each.
+func theAlarmAndItsClip(t *testing.T, data string) (alarm, clip hub.Event) {
+	t.Helper()
+	var alarms, clips struct{ Events []hub.Event }
+	sockJSON(t, data, "/api/v1/events?type=alarm", &alarms)
+	sockJSON(t, data, "/api/v1/events?type=clip", &clips)
+	if len(alarms.Events) != 1 || len(clips.Events) != 1 {
+		t.Fatalf("alarms %+v clips %+v", alarms.Events, clips.Events)
+	}
+	return alarms.Events[0], clips.Events[0]
 }
