@@ -74,6 +74,9 @@ type Options struct {
 	// which decoders skip) up to Bitrate/FPS/8 bytes, for load figures: a
 	// camera's 4 Mbit/s costs the hub in RTP packets and bytes, not in pictures.
 	Bitrate int
+	// Audio, when set, publishes an audio track besides the video: AudioPCMU,
+	// AudioPCMA, AudioOpus, or AudioAAC (a codec the hub skips).
+	Audio string
 }
 
 // Camera is a running fake camera.
@@ -87,12 +90,14 @@ type Camera struct {
 	server *gortsplib.Server
 	stream *gortsplib.ServerStream
 	media  *description.Media
+	audio  *description.Media // nil without Options.Audio
 
-	mu        sync.Mutex
-	paused    bool
-	published int
-	sessions  map[*gortsplib.ServerSession]struct{}
-	setups    int
+	mu             sync.Mutex
+	paused         bool
+	published      int
+	audioPublished int
+	sessions       map[*gortsplib.ServerSession]struct{}
+	setups         int
 
 	pubSignal chan struct{} // a frame was published
 
@@ -133,7 +138,11 @@ func Start(t testing.TB, opts Options) *Camera {
 			PPS:               st.PPS,
 		}},
 	}
-	c.stream = &gortsplib.ServerStream{Server: c.server, Desc: &description.Session{Medias: []*description.Media{c.media}}}
+	medias := []*description.Media{c.media}
+	if c.audio = audioMedia(opts.Audio); c.audio != nil {
+		medias = append(medias, c.audio)
+	}
+	c.stream = &gortsplib.ServerStream{Server: c.server, Desc: &description.Session{Medias: medias}}
 	if err := c.stream.Initialize(); err != nil {
 		t.Fatalf("camtest: stream: %v", err)
 	}
@@ -143,6 +152,9 @@ func Start(t testing.TB, opts Options) *Camera {
 	}
 	c.URL = fmt.Sprintf("rtsp://%s%s/stream", creds, ln.Addr())
 	c.wg.Go(c.publish)
+	if c.audio != nil {
+		c.wg.Go(c.publishAudio)
+	}
 	t.Cleanup(c.Close)
 	return c
 }
