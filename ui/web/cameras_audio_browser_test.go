@@ -13,17 +13,23 @@ import (
 const audioReceived = `(() => {
 	const v = [...liveViews.values()][0];
 	if (v) v.pc.getStats().then((r) => r.forEach((s) => {
-		if (s.type === "inbound-rtp" && s.kind === "audio") window.vaktAudio = s.packetsReceived;
+		if (s.type === "inbound-rtp" && s.kind === "audio") { window.vaktAudio = s.packetsReceived; window.vaktAudioCodec = r.get(s.codecId).mimeType; }
 		if (s.type === "inbound-rtp" && s.kind === "video") window.vaktFrames = s.framesDecoded;
 	}));
 	return (window.vaktAudio || 0) > 0 && (window.vaktFrames || 0) > 0;
 })()`
 
-// A camera with G.711 audio in a real browser: the picture is decoded and the
+// A camera with G.711 or Opus audio in a real browser: the picture is decoded and the
 // audio received, the video starts muted, and the sound button (shown because
 // the view has audio) turns the sound on and off again.
 func TestBrowserCameraAudio(t *testing.T) {
-	fake := camtest.Start(t, camtest.Options{Audio: camtest.AudioPCMU})
+	for _, codec := range []string{camtest.AudioPCMU, camtest.AudioOpus} {
+		t.Run(codec, func(t *testing.T) { browserCameraAudio(t, codec) })
+	}
+}
+
+func browserCameraAudio(t *testing.T, codec string) {
+	fake := camtest.Start(t, camtest.Options{Audio: codec})
 	cam := testCamera(t, "porch", fake.URL, true, "living")
 	runCamera(t, cam)
 	lv := newLiveView(t, cam)
@@ -36,6 +42,7 @@ func TestBrowserCameraAudio(t *testing.T) {
 		chromedp.Click(chromedp.ID("login-submit")), waitText("#state", "Disarmed"))
 	run(t, ctx, "cameras", chromedp.Click(chromedp.ID("nav-cameras")), waitJS(`liveViews.size === 1`))
 	run(t, ctx, "audio and frames", waitJS(audioReceived))
+	same(t, "codec", eval[string](t, ctx, `window.vaktAudioCodec`), map[string]string{camtest.AudioPCMU: "audio/PCMU", camtest.AudioOpus: "audio/opus"}[codec])
 	const button = `document.querySelector('.camera[data-camera="porch"] button.sound')`
 	type state struct {
 		Hidden  bool   `json:"hidden"`
