@@ -176,12 +176,19 @@ func (c *Camera) AwaitAudio(ctx context.Context) Audio {
 	}
 	sub := c.Subscribe(ReplayNone, 1)
 	defer sub.Close()
-	select {
-	case <-c.connected:
-	case <-ctx.Done():
+	for {
+		select {
+		case <-c.connected:
+		case <-ctx.Done():
+		case _, ok := <-sub.C():
+			if ok {
+				continue // a frame: the connection is up, connected is closed
+			}
+			// The camera stopped.
+		}
+		a, _ := c.Audio()
+		return a
 	}
-	a, _ := c.Audio()
-	return a
 }
 
 // setAudio records the audio of a new connection. Reader goroutine.

@@ -2,6 +2,8 @@ package camera
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -213,3 +215,44 @@ func TestRingKeepsAudioFromItsFirstPicture(t *testing.T) {
 }
 
 func rtpPayload(n int) *rtp.Packet { return &rtp.Packet{Payload: make([]byte, n)} }
+
+func TestAwaitAudioConnectsAnOnDemandCamera(t *testing.T) {
+	fake := camtest.Start(t, camtest.Options{FPS: 25, Audio: camtest.AudioOpus})
+	cam, err := New(Config{Name: "shed", URL: fake.URL}, Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, known := cam.Audio(); a != (Audio{}) || known {
+		t.Fatalf("before any connection: Audio() = %+v, %v; want unknown", a, known)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	runCamera(t, cam)
+	want := Audio{Codec: AudioOpus, ClockRate: 48000, Channels: 2}
+	if a := cam.AwaitAudio(ctx); a != want || ctx.Err() != nil {
+		t.Fatalf("AwaitAudio = %+v (ctx %v), want %+v", a, ctx.Err(), want)
+	}
+	// Known now: the next call answers at once, even with an ended context.
+	done, stop := context.WithCancel(context.Background())
+	stop()
+	if a := cam.AwaitAudio(done); a != want || fake.Setups() != 2 {
+		t.Errorf("AwaitAudio again = %+v after %d setups, want %+v after 2 (video and audio, one connection)", a, fake.Setups(), want)
+	}
+}
+
+func TestAwaitAudioOfAStoppedCameraReturns(t *testing.T) {
+	cam, err := New(Config{Name: "shed", URL: "rtsp://127.0.0.1:1/x"}, Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := cam.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
+	}
+	wait, stop := context.WithTimeout(context.Background(), 20*time.Second)
+	defer stop()
+	if a := cam.AwaitAudio(wait); a != (Audio{}) || wait.Err() != nil {
+		t.Errorf("AwaitAudio of a stopped camera = %+v (ctx %v), want none at once", a, wait.Err())
+	}
+}

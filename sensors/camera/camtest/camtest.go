@@ -2,7 +2,8 @@
 // on loopback that publishes a small H.264 stream made by ffmpeg
 // (scripts/make-test-video) in real time, looped, with its SPS and PPS only in
 // the SDP as many cameras do. Tests can pause it (connected, no frames), drop its
-// clients, and require credentials.
+// clients, and require credentials. With Options.Audio it publishes an audio
+// track as well (G.711 tone, Opus silence, or AAC).
 package camtest
 
 import (
@@ -181,7 +182,7 @@ func (c *Camera) Resume() { c.mu.Lock(); c.paused = false; c.mu.Unlock() }
 // Published counts the frames written to the stream.
 func (c *Camera) Published() int { c.mu.Lock(); defer c.mu.Unlock(); return c.published }
 
-// Setups counts the sessions that set the stream up (one per client connection).
+// Setups counts the SETUP requests: one per track per client connection.
 func (c *Camera) Setups() int { c.mu.Lock(); defer c.mu.Unlock(); return c.setups }
 
 // DropClients closes every client session, as a camera rebooting would.
