@@ -256,3 +256,48 @@ func TestAwaitAudioOfAStoppedCameraReturns(t *testing.T) {
 		t.Errorf("AwaitAudio of a stopped camera = %+v (ctx %v), want none at once", a, wait.Err())
 	}
 }
+
+func TestSlowAudioSubscriberDropsAudioOnly(t *testing.T) {
+	cam, err := New(Config{Name: "yard", URL: "rtsp://127.0.0.1:1/x", AlwaysOn: true}, Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := cam.SubscribeAudio(ReplayNone, 1) // room for 1 frame and 4 audio packets
+	fast := cam.SubscribeAudio(ReplayNone, 100)
+	video := cam.Subscribe(ReplayNone, 100)
+	a := Audio{Codec: AudioPCMU, ClockRate: 8000, Channels: 1}
+	cam.publish([][]byte{{0x65, 0x88}}, true, 0, 0, 2, true)
+	for i := range 10 {
+		cam.publishAudio(&rtp.Packet{Header: rtp.Header{Marker: true}, Payload: []byte{byte(i)}}, time.Duration(i)*20*time.Millisecond, a)
+	}
+	var slowSeqs, fastSeqs []uint64
+	for len(slow.Audio()) > 0 {
+		slowSeqs = append(slowSeqs, (<-slow.Audio()).Seq)
+	}
+	for len(fast.Audio()) > 0 {
+		p := <-fast.Audio()
+		fastSeqs = append(fastSeqs, p.Seq)
+		if p.RTP.Payload[0] != byte(p.Seq-1) || p.RTP.Timestamp != uint32(160*(p.Seq-1)) || p.RTP.SequenceNumber != uint16(p.Seq) {
+			t.Errorf("packet %d: payload %x ts %d seq %d", p.Seq, p.RTP.Payload, p.RTP.Timestamp, p.RTP.SequenceNumber)
+		}
+	}
+	if want := []uint64{1, 2, 3, 4}; !slices.Equal(slowSeqs, want) {
+		t.Errorf("slow subscriber got %v, want %v", slowSeqs, want)
+	}
+	if want := []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}; !slices.Equal(fastSeqs, want) {
+		t.Errorf("fast subscriber got %v, want %v", fastSeqs, want)
+	}
+	// Audio lost to a full queue costs no video, and a video-only subscriber
+	// gets no audio.
+	if slow.AudioDropped() != 6 || fast.AudioDropped() != 0 || slow.Dropped() != 0 || len(slow.C()) != 1 || len(video.C()) != 1 || video.Audio() != nil {
+		t.Errorf("dropped audio slow %d fast %d, video %d; frames slow %d video %d",
+			slow.AudioDropped(), fast.AudioDropped(), slow.Dropped(), len(slow.C()), len(video.C()))
+	}
+	if st := cam.Stats(); st.AudioPackets != 10 || st.AudioDropped != 6 || st.Dropped != 0 {
+		t.Errorf("stats %+v, want 10 audio packets, 6 dropped, no frame dropped", st)
+	}
+	slow.Close()
+	if _, ok := <-slow.Audio(); ok {
+		t.Error("closed subscription still delivers audio")
+	}
+}
