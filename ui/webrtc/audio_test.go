@@ -1,7 +1,6 @@
 package webrtc
 
 import (
-	"bytes"
 	"net/http"
 	"regexp"
 	"slices"
@@ -101,19 +100,16 @@ func TestWHEPForwardsTheCamerasAudio(t *testing.T) {
 			if tc.fake == camtest.AudioOpus {
 				step = 960
 			}
-			n0 := -1
-			for k := range 3000 {
-				if p, _ := camtest.AudioPayload(tc.fake, k); bytes.Equal(p, got[0].Payload) {
-					n0 = k
-					break
+			payloads := make([][]byte, n)
+			for i, p := range got {
+				payloads[i] = p.Payload
+				if p.SequenceNumber != got[0].SequenceNumber+uint16(i) || p.Timestamp != got[0].Timestamp+uint32(i)*step {
+					t.Fatalf("audio packet %d: seq %d ts %d, want seq %d ts %d",
+						i, p.SequenceNumber, p.Timestamp, got[0].SequenceNumber+uint16(i), got[0].Timestamp+uint32(i)*step)
 				}
 			}
-			for i, p := range got {
-				want, _ := camtest.AudioPayload(tc.fake, n0+i)
-				if n0 < 0 || p.SequenceNumber != got[0].SequenceNumber+uint16(i) || p.Timestamp != got[0].Timestamp+uint32(i)*step || !bytes.Equal(p.Payload, want) {
-					t.Fatalf("audio packet %d: seq %d ts %d, want seq %d ts %d and the camera's payload (%v)",
-						i, p.SequenceNumber, p.Timestamp, got[0].SequenceNumber+uint16(i), got[0].Timestamp+uint32(i)*step, n0 >= 0 && bytes.Equal(p.Payload, want))
-				}
+			if camtest.AudioIndex(tc.fake, payloads...) < 0 {
+				t.Fatal("the audio payloads are not the camera's packets in order")
 			}
 			for range 10 {
 				w.next(t)

@@ -1,7 +1,11 @@
 package camtest
 
 import (
+	"bytes"
+	_ "embed"
+	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
@@ -14,16 +18,57 @@ import (
 const (
 	AudioPCMU = "pcmu" // G.711 µ-law, 8 kHz mono: a 440 Hz tone
 	AudioPCMA = "pcma" // G.711 A-law, 8 kHz mono: a 440 Hz tone
-	AudioOpus = "opus" // Opus 48 kHz stereo: silent 20 ms frames
+	AudioOpus = "opus" // Opus 48 kHz: a 440 Hz tone made by ffmpeg, looped
 	AudioAAC  = "aac"  // MPEG-4 audio (AAC-LC): a track browsers cannot play
 )
 
 // AudioPacketTime is the duration of one published audio packet.
 const AudioPacketTime = 20 * time.Millisecond
 
-// opusSilence is one 20 ms Opus frame (CELT, fullband, code 0) that decodes to
-// silence.
-var opusSilence = []byte{0xf8, 0xff, 0xfe}
+//go:embed testdata/tone.opus
+var toneOpus []byte
+
+// OpusPackets are the Opus packets of the checked-in tone (20 ms each).
+var OpusPackets = sync.OnceValue(func() [][]byte {
+	p, err := oggPackets(toneOpus)
+	if err != nil {
+		panic(err)
+	}
+	return p
+})
+
+// oggPackets reads the audio packets of an Ogg Opus file (RFC 7845): the
+// packets after the OpusHead and OpusTags headers.
+func oggPackets(b []byte) ([][]byte, error) {
+	var packets [][]byte
+	var cur []byte
+	for len(b) > 0 {
+		if len(b) < 27 || !bytes.HasPrefix(b, []byte("OggS")) {
+			return nil, fmt.Errorf("camtest: tone.opus: not an Ogg page at %d bytes from the end", len(b))
+		}
+		n := int(b[26])
+		if len(b) < 27+n {
+			return nil, fmt.Errorf("camtest: tone.opus: short page")
+		}
+		lacing := b[27 : 27+n]
+		b = b[27+n:]
+		for _, l := range lacing {
+			if len(b) < int(l) {
+				return nil, fmt.Errorf("camtest: tone.opus: short segment")
+			}
+			cur = append(cur, b[:l]...)
+			b = b[l:]
+			if l < 255 {
+				packets = append(packets, cur)
+				cur = nil
+			}
+		}
+	}
+	if len(packets) < 3 || !bytes.HasPrefix(packets[0], []byte("OpusHead")) {
+		return nil, fmt.Errorf("camtest: tone.opus: no Opus packets")
+	}
+	return packets[2:], nil
+}
 
 // audioMedia is the SDP media of codec, or nil for none.
 func audioMedia(codec string) *description.Media {
@@ -53,7 +98,8 @@ func audioMedia(codec string) *description.Media {
 func AudioPayload(codec string, n int) ([]byte, uint32) {
 	switch codec {
 	case AudioOpus:
-		return opusSilence, uint32(n * 960)
+		p := OpusPackets()
+		return p[n%len(p)], uint32(n * 960)
 	case AudioAAC:
 		// One AU header (13-bit size 1, index 0) and a one-byte access unit.
 		return []byte{0x00, 0x10, 0x00, 0x08, 0x00}, uint32(n * 1024)
@@ -143,4 +189,21 @@ func (c *Camera) publishAudio() {
 		c.audioPublished++
 		c.mu.Unlock()
 	}
+}
+
+// AudioIndex is the n at which payloads are the camera's packets n, n+1, … in
+// codec (in order, none missing), or -1.
+func AudioIndex(codec string, payloads ...[]byte) int {
+	for n := range 5000 {
+		i := 0
+		for ; i < len(payloads); i++ {
+			if p, _ := AudioPayload(codec, n+i); !bytes.Equal(p, payloads[i]) {
+				break
+			}
+		}
+		if i == len(payloads) {
+			return n
+		}
+	}
+	return -1
 }

@@ -3,7 +3,7 @@
 // (scripts/make-test-video) in real time, looped, with its SPS and PPS only in
 // the SDP as many cameras do. Tests can pause it (connected, no frames), drop its
 // clients, and require credentials. With Options.Audio it publishes an audio
-// track as well (G.711 tone, Opus silence, or AAC).
+// track as well (a G.711 or Opus tone, or AAC).
 package camtest
 
 import (
