@@ -13,7 +13,11 @@
 // backoff, and a wanted camera that delivers no frame for Config.StallAfter is a
 // fault, reported through Options.OnState until frames flow again.
 //
-// Audio is not handled yet: only the camera's H.264 video track is set up.
+// Audio is passed through when the camera offers Opus or G.711 (PCMU/PCMA, 8 kHz
+// mono) besides its video: set up on the same session, placed on the video's
+// timeline, buffered with the video and handed to subscribers that ask for it
+// (SubscribeAudio). Other audio codecs are skipped with a log line; nothing is
+// transcoded.
 package camera
 
 import (
@@ -132,6 +136,9 @@ type Stats struct {
 	Dropped uint64
 	// Connects counts successful connections (reconnects are Connects-1).
 	Connects uint64
+	// AudioPackets counts audio packets passed through; AudioDropped those
+	// subscribers lost because their audio queue was full.
+	AudioPackets, AudioDropped uint64
 }
 
 // Replay says which buffered frames a new subscriber gets first.
@@ -158,16 +165,19 @@ type Camera struct {
 	onState func(State)
 	notify  chan struct{}
 
-	mu        sync.Mutex
-	ring      ring
-	subs      map[*Subscription]struct{}
-	state     State
-	stats     Stats
-	wantSince time.Time // when the camera became wanted, or its last frame
-	lastSub   time.Time // when the last subscriber left
-	wake      chan struct{}
-	stopped   bool
-	delivered State // last state handed to OnState
+	mu         sync.Mutex
+	ring       ring
+	subs       map[*Subscription]struct{}
+	state      State
+	stats      Stats
+	wantSince  time.Time // when the camera became wanted, or its last frame
+	lastSub    time.Time // when the last subscriber left
+	wake       chan struct{}
+	stopped    bool
+	delivered  State // last state handed to OnState
+	audio      Audio // current or last connection's audio
+	audioKnown bool
+	connected  chan struct{} // closed at the first connection
 
 	tl timeline // reader goroutine only
 }
@@ -212,6 +222,8 @@ func New(cfg Config, opts Options) (*Camera, error) {
 		notify:  make(chan struct{}, 1),
 		subs:    map[*Subscription]struct{}{},
 		wake:    make(chan struct{}, 1),
+
+		connected: make(chan struct{}),
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -326,7 +338,7 @@ func (c *Camera) Run(ctx context.Context) error {
 	c.stopped = true
 	for s := range c.subs {
 		delete(c.subs, s)
-		close(s.ch)
+		s.closeChans()
 	}
 	c.state.Status = StatusStopped
 	c.state.Fault = ""

@@ -90,16 +90,7 @@ func runCamera(t *testing.T, cam *Camera) {
 // next reads one frame or fails the test after a generous deadline.
 func next(t *testing.T, s *Subscription) *Frame {
 	t.Helper()
-	select {
-	case f, ok := <-s.C():
-		if !ok {
-			t.Fatal("subscription closed")
-		}
-		return f
-	case <-time.After(20 * time.Second):
-		t.Fatal("no frame within 20s")
-	}
-	return nil
+	return receive(t, s.C(), "frame")
 }
 
 // expectedAU is the fake camera's access unit i as the camera must deliver

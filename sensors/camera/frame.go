@@ -34,11 +34,13 @@ type Frame struct {
 // WebRTC path (1200 bytes of UDP payload less the SRTP and RTP overhead).
 const RTPPayloadMax = 1100
 
-// ring keeps the recent frames of a camera, always starting at a keyframe.
+// ring keeps the recent frames of a camera, always starting at a keyframe, and
+// the audio packets from that keyframe on. maxBytes counts both.
 type ring struct {
 	span     time.Duration // history to keep behind the newest frame
 	maxBytes int           // hard limit, whatever span says
 	frames   []*Frame
+	audio    []*AudioPacket
 	bytes    int
 }
 
@@ -51,14 +53,19 @@ func (r *ring) push(f *Frame) (overflow bool) {
 	}
 	r.frames = append(r.frames, f)
 	r.bytes += f.Size
+	return r.trim(f.PTS)
+}
+
+// trim drops the oldest picture groups (and their audio) while what remains
+// still covers span behind newest, or while the buffer is over its byte limit.
+// It reports whether the buffer had to be emptied.
+func (r *ring) trim(newest time.Duration) (overflow bool) {
 	for {
 		k := r.secondKey()
 		if k < 0 {
 			break
 		}
-		// Drop the oldest picture group while what remains still covers span,
-		// or while the buffer is over its byte limit.
-		if f.PTS-r.frames[k].PTS < r.span && r.bytes <= r.maxBytes {
+		if newest-r.frames[k].PTS < r.span && r.bytes <= r.maxBytes {
 			break
 		}
 		r.dropFront(k)
@@ -68,6 +75,16 @@ func (r *ring) push(f *Frame) (overflow bool) {
 		return true
 	}
 	return false
+}
+
+// pushAudio adds p if the buffer holds a picture from p's time or before.
+func (r *ring) pushAudio(p *AudioPacket) (overflow bool) {
+	if len(r.frames) == 0 || p.PTS < r.frames[0].PTS {
+		return false
+	}
+	r.audio = append(r.audio, p)
+	r.bytes += p.Size()
+	return r.trim(p.PTS)
 }
 
 // secondKey is the index of the second keyframe, or -1.
@@ -86,12 +103,26 @@ func (r *ring) dropFront(n int) {
 		r.frames[i] = nil
 	}
 	r.frames = r.frames[n:]
+	a := 0
+	for a < len(r.audio) && r.audio[a].PTS < r.frames[0].PTS {
+		r.bytes -= r.audio[a].Size()
+		r.audio[a] = nil
+		a++
+	}
+	r.audio = r.audio[a:]
 }
 
 func (r *ring) reset() {
 	clear(r.frames)
 	r.frames = r.frames[:0]
+	clear(r.audio)
+	r.audio = r.audio[:0]
 	r.bytes = 0
+}
+
+// allAudio is the buffered audio, copied.
+func (r *ring) allAudio() []*AudioPacket {
+	return append([]*AudioPacket(nil), r.audio...)
 }
 
 // all is the whole buffer (starting at a keyframe), copied.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v4"
@@ -60,7 +61,25 @@ func (c *Camera) stream(ctx context.Context) (flowed bool, err error) {
 	if _, err := client.Setup(desc.BaseURL, medi, 0, 0); err != nil {
 		return false, fmt.Errorf("camera %s: setup %s: %w", c.cfg.Name, c.url, err)
 	}
+	amedi, aforma, audio, skipped := audioTrack(desc)
+	if len(skipped) > 0 {
+		c.log.Info("camera: audio track skipped: only Opus and G.711 (8 kHz mono) pass through to browsers, and the hub does not transcode", "codecs", skipped)
+	}
+	if amedi != nil {
+		if _, err := client.Setup(desc.BaseURL, amedi, 0, 0); err != nil {
+			return false, fmt.Errorf("camera %s: setup audio %s: %w", c.cfg.Name, c.url, err)
+		}
+		in.audio = audio
+		client.OnPacketRTP(amedi, aforma, func(pkt *rtp.Packet) {
+			in.audioPacket(pkt, time.Now())
+		})
+	}
 	client.OnPacketRTP(medi, forma, func(pkt *rtp.Packet) {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		if !in.tsSeen {
+			in.v0 = time.Now()
+		}
 		pts := in.unwrap(pkt.Timestamp)
 		au, err := dec.Decode(pkt)
 		if err != nil {
@@ -84,7 +103,8 @@ func (c *Camera) stream(ctx context.Context) (flowed bool, err error) {
 	c.mu.Lock()
 	c.stats.Connects++
 	c.mu.Unlock()
-	c.log.Info("camera: connected", "url", c.url)
+	c.setAudio(audio)
+	c.log.Info("camera: connected", "url", c.url, "audio", string(audio.Codec))
 	err = client.Wait()
 	if ctx.Err() != nil {
 		return in.frames > 0, ctx.Err()
@@ -92,8 +112,10 @@ func (c *Camera) stream(ctx context.Context) (flowed bool, err error) {
 	return in.frames > 0, fmt.Errorf("camera %s: %s: %w", c.cfg.Name, c.url, err)
 }
 
-// ingest turns one connection's access units into Frames.
+// ingest turns one connection's access units into Frames (and its audio
+// packets into AudioPackets).
 type ingest struct {
+	mu       sync.Mutex // the tracks' callbacks
 	c        *Camera
 	sps, pps []byte
 	dts      *h264.DTSExtractor
@@ -105,6 +127,13 @@ type ingest struct {
 	tsSeen bool
 	lastTS uint32
 	ext    int64
+	v0     time.Time // arrival of the first video packet
+	// audio
+	audio  Audio
+	aSeen  bool
+	aLast  uint32
+	aExt   int64
+	aStart time.Duration // the first audio packet on the connection's timeline
 }
 
 // unwrap extends a 32-bit RTP timestamp to the connection's 64-bit timeline.

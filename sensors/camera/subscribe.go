@@ -12,17 +12,38 @@ import (
 // subscription resumes at the next keyframe, so what it gets is always
 // decodable. C is closed when the subscription or the camera ends.
 type Subscription struct {
-	c  *Camera
-	ch chan *Frame
+	c     *Camera
+	ch    chan *Frame
+	audio chan *AudioPacket // nil unless SubscribeAudio
 	// guarded by c.mu
-	waitKey bool // skip frames until a keyframe
-	started bool // a frame was queued
-	dropped uint64
-	once    sync.Once
+	waitKey      bool // skip frames until a keyframe
+	started      bool // a frame was queued
+	dropped      uint64
+	audioDropped uint64
+	once         sync.Once
 }
 
 // C is the subscription's frames.
 func (s *Subscription) C() <-chan *Frame { return s.ch }
+
+// Audio is the subscription's audio packets, in order; nil for a subscription
+// made with Subscribe. It is closed with C.
+func (s *Subscription) Audio() <-chan *AudioPacket { return s.audio }
+
+// AudioDropped counts the audio packets this subscription lost to a full queue.
+func (s *Subscription) AudioDropped() uint64 {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	return s.audioDropped
+}
+
+// closeChans closes C and Audio. c.mu held.
+func (s *Subscription) closeChans() {
+	close(s.ch)
+	if s.audio != nil {
+		close(s.audio)
+	}
+}
 
 // Dropped counts the frames this subscription lost to a full queue.
 func (s *Subscription) Dropped() uint64 {
@@ -38,7 +59,7 @@ func (s *Subscription) Close() {
 		c.mu.Lock()
 		if _, ok := c.subs[s]; ok {
 			delete(c.subs, s)
-			close(s.ch)
+			s.closeChans()
 			if len(c.subs) == 0 {
 				c.lastSub = c.clock.Now()
 			}
@@ -55,20 +76,32 @@ func (c *Camera) Subscribe(replay Replay, queue int) *Subscription {
 	if queue <= 0 {
 		queue = DefaultQueue
 	}
+	return c.subscribe(replay, queue, false)
+}
+
+func (c *Camera) subscribe(replay Replay, queue int, audio bool) *Subscription {
 	c.mu.Lock()
 	var first []*Frame
+	var firstAudio []*AudioPacket
 	switch replay {
 	case ReplayGOP:
 		first = c.ring.lastGOP()
 	case ReplayAll:
 		first = c.ring.all()
+		firstAudio = c.ring.allAudio()
 	}
 	s := &Subscription{c: c, ch: make(chan *Frame, len(first)+queue), waitKey: len(first) == 0, started: len(first) > 0}
 	for _, f := range first {
 		s.ch <- f
 	}
+	if audio {
+		s.audio = make(chan *AudioPacket, len(firstAudio)+4*queue)
+		for _, p := range firstAudio {
+			s.audio <- p
+		}
+	}
 	if c.stopped {
-		close(s.ch)
+		s.closeChans()
 		c.mu.Unlock()
 		return s
 	}
@@ -90,6 +123,7 @@ type timeline struct {
 	step    time.Duration // last frame interval
 	enc     *rtph264.Encoder
 	seq     uint64
+	aseq    uint64 // audio packets
 }
 
 // publish is called by the reader goroutine with one access unit.

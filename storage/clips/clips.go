@@ -1,7 +1,9 @@
 // Package clips writes alarm clips: a camera's pre-alarm ring buffer plus the
 // following seconds, as a fragmented MP4 (one fragment per picture group,
 // mediacommon's fMP4 writer), into a directory kept under a disk quota by
-// deleting the oldest clips first.
+// deleting the oldest clips first. A camera's Opus audio goes into the clip as a
+// second track; G.711 audio does not (MP4 has no place for it without
+// transcoding), so those clips are video only.
 package clips
 
 import (
@@ -77,6 +79,17 @@ type Clip struct {
 	Bytes              int64
 	// FirstSeq is the camera's Frame.Seq of the clip's first frame.
 	FirstSeq uint64
+	// AudioSamples counts the clip's audio packets (Opus only; 0 for a clip
+	// without audio).
+	AudioSamples int
+}
+
+// AudioSource is a Source with audio (a *camera.Camera is one): a camera's Opus
+// audio goes into its clips.
+type AudioSource interface {
+	Source
+	Audio() (a camera.Audio, known bool)
+	SubscribeAudio(replay camera.Replay, queue int) *camera.Subscription
 }
 
 // New checks cfg and creates Dir.
@@ -111,7 +124,16 @@ func New(cfg Config) (*Writer, error) {
 func (w *Writer) Clip(ctx context.Context, cam Source, reason string) (Clip, error) {
 	trigger := w.cfg.Now()
 	name := cam.Name()
-	sub := cam.Subscribe(camera.ReplayAll, 4096)
+	var sub *camera.Subscription
+	audio := false
+	if ac, ok := cam.(AudioSource); ok {
+		if a, _ := ac.Audio(); a.Codec == camera.AudioOpus {
+			sub, audio = ac.SubscribeAudio(camera.ReplayAll, 4096), true
+		}
+	}
+	if sub == nil {
+		sub = cam.Subscribe(camera.ReplayAll, 4096)
+	}
 	defer sub.Close()
 
 	final := filepath.Join(w.cfg.Dir, fileName(name, trigger))
@@ -127,7 +149,7 @@ func (w *Writer) Clip(ctx context.Context, cam Source, reason string) (Clip, err
 		}
 	}()
 
-	enc := &encoder{f: tmp}
+	enc := &encoder{f: tmp, audio: audio}
 	deadline := time.NewTimer(w.cfg.Post + Grace)
 	defer deadline.Stop()
 	var triggerPTS time.Duration
@@ -155,6 +177,10 @@ loop:
 			if err := enc.add(f); err != nil {
 				return Clip{}, fmt.Errorf("clips: %s: %w", name, err)
 			}
+		case p, ok := <-sub.Audio():
+			if ok && (!triggerSet || p.PTS-triggerPTS < w.cfg.Post) {
+				enc.addAudio(p)
+			}
 		}
 	}
 	if enc.frames == 0 {
@@ -162,6 +188,18 @@ loop:
 	}
 	if !triggerSet {
 		triggerPTS = enc.lastPTS
+	}
+	// The audio that came with the last pictures.
+	for drained := false; !drained; {
+		select {
+		case p, ok := <-sub.Audio():
+			if ok && p.PTS < enc.lastPTS+enc.lastDur {
+				enc.addAudio(p)
+			}
+			drained = !ok
+		default:
+			drained = true
+		}
 	}
 	if err := enc.finish(); err != nil {
 		return Clip{}, fmt.Errorf("clips: %s: %w", name, err)
@@ -180,7 +218,7 @@ loop:
 	c := Clip{
 		Path: final, Name: filepath.Base(final), Camera: name, Reason: reason, Trigger: trigger,
 		PreAlarm: triggerPTS - enc.firstPTS, Duration: enc.lastPTS - enc.firstPTS + enc.lastDur,
-		Frames: enc.frames, Bytes: enc.bytes, FirstSeq: enc.firstSeq,
+		Frames: enc.frames, Bytes: enc.bytes, FirstSeq: enc.firstSeq, AudioSamples: enc.audioSamples,
 	}
 	w.log.Info("clips: clip written", "camera", name, "reason", reason, "file", c.Name,
 		"pre_alarm", c.PreAlarm, "duration", c.Duration, "bytes", c.Bytes)
@@ -293,6 +331,14 @@ type encoder struct {
 	partBase time.Duration // DTS of the part's first sample
 	frames   int
 	bytes    int64
+	// audio (Opus), when the clip has it: track 2
+	audio        bool
+	early        []*camera.AudioPacket // before the first keyframe
+	apending     *camera.AudioPacket
+	apart        []*fmp4.Sample
+	apartBase    time.Duration
+	alastDur     time.Duration
+	audioSamples int
 }
 
 const timeScale = 90000
@@ -316,11 +362,19 @@ func (e *encoder) add(f *camera.Frame) error {
 			}
 		}
 		init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: 1, TimeScale: timeScale, Codec: &mp4.CodecH264{SPS: sps, PPS: pps}}}}
+		if e.audio {
+			init.Tracks = append(init.Tracks, &fmp4.InitTrack{ID: 2, TimeScale: audioTimeScale, Codec: &mp4.CodecOpus{ChannelCount: 2}})
+		}
 		if err := e.write(init.Marshal); err != nil {
 			return fmt.Errorf("init segment: %w", err)
 		}
 		e.started = true
 		e.firstDTS, e.firstPTS, e.firstSeq = f.DTS, f.PTS, f.Seq
+		early := e.early
+		e.early = nil
+		for _, p := range early {
+			e.addAudio(p)
+		}
 	}
 	if e.pending != nil {
 		if err := e.sample(e.pending, f.DTS-e.pending.DTS); err != nil {
@@ -360,7 +414,10 @@ func (e *encoder) flush() error {
 	part := fmp4.Part{SequenceNumber: e.seq, Tracks: []*fmp4.PartTrack{{
 		ID: 1, BaseTime: uint64(ticks(e.partBase - e.firstDTS)), Samples: e.part,
 	}}}
-	e.part = nil
+	if len(e.apart) > 0 {
+		part.Tracks = append(part.Tracks, &fmp4.PartTrack{ID: 2, BaseTime: uint64(audioTicks(e.apartBase - e.firstDTS)), Samples: e.apart})
+	}
+	e.part, e.apart = nil, nil
 	if err := e.write(part.Marshal); err != nil {
 		return fmt.Errorf("fragment %d: %w", e.seq, err)
 	}
@@ -379,6 +436,10 @@ func (e *encoder) finish() error {
 		}
 		e.pending = nil
 	}
+	if e.apending != nil {
+		e.audioSample(e.apending, e.alastDur)
+		e.apending = nil
+	}
 	return e.flush()
 }
 
@@ -390,4 +451,39 @@ func (e *encoder) write(marshal func(io.WriteSeeker) error) error {
 	n, err := e.f.Write(buf.Bytes())
 	e.bytes += int64(n)
 	return err
+}
+
+const audioTimeScale = 48000
+
+func audioTicks(d time.Duration) int64 {
+	return int64(d/time.Second)*audioTimeScale + int64(d%time.Second)*audioTimeScale/int64(time.Second)
+}
+
+// addAudio adds one Opus packet as a sample of the audio track; packets from
+// before the clip's first picture are left out. Like a frame, a packet waits
+// for the next one, which gives its duration.
+func (e *encoder) addAudio(p *camera.AudioPacket) {
+	if !e.started {
+		e.early = append(e.early, p)
+		return
+	}
+	if p.PTS < e.firstPTS || (e.apending != nil && p.PTS <= e.apending.PTS) {
+		return
+	}
+	if e.apending != nil {
+		e.audioSample(e.apending, p.PTS-e.apending.PTS)
+	}
+	e.apending = p
+}
+
+func (e *encoder) audioSample(p *camera.AudioPacket, dur time.Duration) {
+	if dur <= 0 {
+		dur = 20 * time.Millisecond
+	}
+	if len(e.apart) == 0 {
+		e.apartBase = p.PTS
+	}
+	e.apart = append(e.apart, &fmp4.Sample{Duration: uint32(audioTicks(dur)), Payload: p.RTP.Payload})
+	e.alastDur = dur
+	e.audioSamples++
 }

@@ -26,12 +26,24 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // and returns it with a subscription that has seen every frame so far.
 func liveCamera(t *testing.T) (*camera.Camera, *camera.Subscription) {
 	t.Helper()
-	fake := camtest.Start(t, camtest.Options{FPS: 25})
-	cam, err := camera.New(camera.Config{Name: "front door", URL: fake.URL, AlwaysOn: true, Buffer: time.Second}, camera.Options{Logger: quietLogger()})
+	return runCamera(t, "front door", camtest.Options{FPS: 25}, false)
+}
+
+// runCamera runs an always-on camera with a 1 s buffer on a fake RTSP camera
+// with opts and returns it with a subscription (with audio when audio is set)
+// that has seen everything so far.
+func runCamera(t *testing.T, name string, opts camtest.Options, audio bool) (*camera.Camera, *camera.Subscription) {
+	t.Helper()
+	fake := camtest.Start(t, opts)
+	cam, err := camera.New(camera.Config{Name: name, URL: fake.URL, AlwaysOn: true, Buffer: time.Second}, camera.Options{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := cam.Subscribe(camera.ReplayNone, 1000)
+	subscribe := cam.Subscribe
+	if audio {
+		subscribe = cam.SubscribeAudio
+	}
+	all := subscribe(camera.ReplayNone, 1000)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- cam.Run(ctx) }()

@@ -11,8 +11,10 @@
 // All media goes through one UDP port (ICE UDP mux), optionally announced with
 // public addresses (NAT 1:1) and STUN/TURN servers. The camera's RTP packets are
 // forwarded as they come; a new viewer starts at the newest keyframe of the
-// camera's ring buffer, so the first picture shows at once. Who may watch is up
-// to Config.Authorize; every view is reported to Config.OnView when it ends.
+// camera's ring buffer, so the first picture shows at once. A camera's Opus or
+// G.711 audio goes to viewers whose offer can receive it, as it comes; other
+// viewers get video only. Who may watch is up to Config.Authorize; every view
+// is reported to Config.OnView when it ends.
 package webrtc
 
 import (
@@ -50,6 +52,18 @@ type Camera interface {
 	Subscribe(replay camera.Replay, queue int) *camera.Subscription
 }
 
+// AudioCamera is a Camera with audio (a *camera.Camera is one); its audio goes
+// to viewers that can receive its codec.
+type AudioCamera interface {
+	Camera
+	AwaitAudio(ctx context.Context) camera.Audio
+	SubscribeAudio(replay camera.Replay, queue int) *camera.Subscription
+}
+
+// audioWait bounds the wait for an on-demand camera's first connection, which
+// tells whether it has audio, before answering.
+const audioWait = 3 * time.Second
+
 // ICEServer is a STUN or TURN server handed to the WebRTC stack and announced to
 // WHEP clients (Link headers).
 type ICEServer struct {
@@ -66,6 +80,9 @@ type View struct {
 	Duration time.Duration
 	// Frames counts the frames sent to the viewer.
 	Frames uint64
+	// AudioPackets counts the audio packets sent to the viewer (none when the
+	// camera or the viewer has no audio).
+	AudioPackets uint64
 	// Ended says why the view ended: "viewer left" (DELETE), "connection
 	// failed", "connection closed", "camera stopped", "closed by the hub", or the
 	// reason given to CloseSessions.
@@ -206,6 +223,16 @@ func New(cfg Config) (*Server, error) {
 		if err != nil {
 			udp.Close()
 			return nil, fmt.Errorf("webrtc: register H.264: %w", err)
+		}
+	}
+	for _, c := range []pion.RTPCodecParameters{
+		{RTPCodecCapability: audioCapability(camera.AudioOpus), PayloadType: 111},
+		{RTPCodecCapability: audioCapability(camera.AudioPCMU), PayloadType: 0},
+		{RTPCodecCapability: audioCapability(camera.AudioPCMA), PayloadType: 8},
+	} {
+		if err := me.RegisterCodec(c, pion.RTPCodecTypeAudio); err != nil {
+			udp.Close()
+			return nil, fmt.Errorf("webrtc: register %s: %w", c.MimeType, err)
 		}
 	}
 	ir := &interceptor.Registry{}
@@ -514,9 +541,14 @@ func (s *Server) open(ctx context.Context, name, who string, cam Camera, offer s
 	if err != nil {
 		return fail(http.StatusInternalServerError, fmt.Errorf("webrtc: add track: %w", err))
 	}
+	audioSender, err := ss.addAudio(ctx, offer)
+	if err != nil {
+		return fail(http.StatusInternalServerError, err)
+	}
 	if err := pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeOffer, SDP: offer}); err != nil {
 		return fail(http.StatusBadRequest, fmt.Errorf("webrtc: offer: %w", err))
 	}
+	stopOtherAudio(pc, audioSender)
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
 		if strings.Contains(err.Error(), "no codecs") {
@@ -531,6 +563,11 @@ func (s *Server) open(ctx context.Context, name, who string, cam Camera, offer s
 	}
 	if !negotiated(pc, sender) {
 		return fail(http.StatusNotAcceptable, errors.New("webrtc: the offer has no H.264 video to receive"))
+	}
+	if audioSender != nil && !negotiated(pc, audioSender) {
+		// The viewer's audio cannot take the camera's codec: video only.
+		s.log.Info("webrtc: the viewer cannot receive the camera's audio; video only", "camera", name, "codec", string(ss.audio.Codec))
+		ss.audioTrack, audioSender = nil, nil
 	}
 	select {
 	case <-gathered:
@@ -564,6 +601,9 @@ func (s *Server) open(ctx context.Context, name, who string, cam Camera, offer s
 		}
 	})
 	go ss.readRTCP(sender)
+	if audioSender != nil {
+		go ss.readRTCP(audioSender)
+	}
 	go ss.forward()
 	return ss, pc.LocalDescription().SDP, 0, nil
 }
@@ -614,6 +654,8 @@ type session struct {
 	cam         Camera
 	pc          *pion.PeerConnection
 	track       *boundTrack
+	audioTrack  *pion.TrackLocalStaticRTP // nil: video only
+	audio       camera.Audio
 	start       time.Time
 	bound, done chan struct{}
 	connected   chan struct{}
@@ -621,6 +663,7 @@ type session struct {
 	endOnce     sync.Once
 	mu          sync.Mutex
 	frames      uint64
+	audioPkts   uint64
 }
 
 // readRTCP drains the sender's RTCP (the interceptors act on it).
@@ -643,12 +686,21 @@ func (ss *session) forward() {
 			return
 		}
 	}
-	sub := ss.cam.Subscribe(camera.ReplayGOP, ss.s.cfg.Queue)
+	var sub *camera.Subscription
+	if ac, ok := ss.cam.(AudioCamera); ok && ss.audioTrack != nil {
+		sub = ac.SubscribeAudio(camera.ReplayGOP, ss.s.cfg.Queue)
+	} else {
+		sub = ss.cam.Subscribe(camera.ReplayGOP, ss.s.cfg.Queue)
+	}
 	defer sub.Close()
 	for {
 		select {
 		case <-ss.done:
 			return
+		case p, ok := <-sub.Audio():
+			if ok && !ss.writeAudio(p) {
+				return
+			}
 		case f, ok := <-sub.C():
 			if !ok {
 				go ss.end("camera stopped")
@@ -681,9 +733,9 @@ func (ss *session) end(reason string) {
 			s.log.Debug("webrtc: close peer connection", "session", ss.id, "err", err)
 		}
 		ss.mu.Lock()
-		v := View{Who: ss.who, Camera: ss.camera, Start: ss.start, Duration: s.cfg.Now().Sub(ss.start), Frames: ss.frames, Ended: reason}
+		v := View{Who: ss.who, Camera: ss.camera, Start: ss.start, Duration: s.cfg.Now().Sub(ss.start), Frames: ss.frames, AudioPackets: ss.audioPkts, Ended: reason}
 		ss.mu.Unlock()
-		s.log.Info("webrtc: live view ended", "camera", v.Camera, "who", v.Who, "duration", v.Duration, "frames", v.Frames, "ended", reason)
+		s.log.Info("webrtc: live view ended", "camera", v.Camera, "who", v.Who, "duration", v.Duration, "frames", v.Frames, "audio_packets", v.AudioPackets, "ended", reason)
 		if s.cfg.OnView != nil {
 			s.cfg.OnView(v)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/pion/rtp"
 	pion "github.com/pion/webrtc/v4"
 )
 
@@ -34,7 +35,13 @@ func liveCamera(t testing.TB, name string) *camera.Camera {
 // stoppableCamera is liveCamera with a function that stops the camera.
 func stoppableCamera(t testing.TB, name string) (*camera.Camera, func()) {
 	t.Helper()
-	fake := camtest.Start(t, camtest.Options{FPS: 25})
+	return fakeCamera(t, name, camtest.Options{FPS: 25})
+}
+
+// fakeCamera is stoppableCamera on a fake camera with opts.
+func fakeCamera(t testing.TB, name string, opts camtest.Options) (*camera.Camera, func()) {
+	t.Helper()
+	fake := camtest.Start(t, opts)
 	cam, err := camera.New(camera.Config{Name: name, URL: fake.URL, AlwaysOn: true}, camera.Options{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -138,9 +145,20 @@ type viewer struct {
 	resp   *http.Response
 	answer string
 	aus    chan [][]byte // access units, closed when the track ends
+	// audio receives the audio track's packets (with an audio transceiver);
+	// audioCodec is the track's codec.
+	audio      chan *rtp.Packet
+	audioCodec chan pion.RTPCodecParameters
 }
 
 func newViewer(t testing.TB, url, token string) *viewer {
+	t.Helper()
+	return newViewerAudio(t, url, token, false)
+}
+
+// newViewerAudio is newViewer with a recvonly audio transceiver when audio is
+// set, as browsers offer.
+func newViewerAudio(t testing.TB, url, token string, audio bool) *viewer {
 	t.Helper()
 	se := pion.SettingEngine{LoggerFactory: pionLogs{quietLogger()}}
 	se.SetIncludeLoopbackCandidate(true)
@@ -159,8 +177,17 @@ func newViewer(t testing.TB, url, token string) *viewer {
 	if _, err := pc.AddTransceiverFromKind(pion.RTPCodecTypeVideo, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionRecvonly}); err != nil {
 		t.Fatal(err)
 	}
-	v := &viewer{pc: pc, aus: make(chan [][]byte, 1000)}
+	if audio {
+		if _, err := pc.AddTransceiverFromKind(pion.RTPCodecTypeAudio, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := &viewer{pc: pc, aus: make(chan [][]byte, 1000), audio: make(chan *rtp.Packet, 1000), audioCodec: make(chan pion.RTPCodecParameters, 1)}
 	pc.OnTrack(func(tr *pion.TrackRemote, _ *pion.RTPReceiver) {
+		if tr.Kind() == pion.RTPCodecTypeAudio {
+			v.readAudio(tr)
+			return
+		}
 		defer close(v.aus)
 		dec := &rtph264.Decoder{}
 		if err := dec.Init(); err != nil {

@@ -2,7 +2,8 @@
 // on loopback that publishes a small H.264 stream made by ffmpeg
 // (scripts/make-test-video) in real time, looped, with its SPS and PPS only in
 // the SDP as many cameras do. Tests can pause it (connected, no frames), drop its
-// clients, and require credentials.
+// clients, and require credentials. With Options.Audio it publishes an audio
+// track as well (a G.711 or Opus tone, or AAC).
 package camtest
 
 import (
@@ -74,6 +75,9 @@ type Options struct {
 	// which decoders skip) up to Bitrate/FPS/8 bytes, for load figures: a
 	// camera's 4 Mbit/s costs the hub in RTP packets and bytes, not in pictures.
 	Bitrate int
+	// Audio, when set, publishes an audio track besides the video: AudioPCMU,
+	// AudioPCMA, AudioOpus, or AudioAAC (a codec the hub skips).
+	Audio string
 }
 
 // Camera is a running fake camera.
@@ -87,12 +91,14 @@ type Camera struct {
 	server *gortsplib.Server
 	stream *gortsplib.ServerStream
 	media  *description.Media
+	audio  *description.Media // nil without Options.Audio
 
-	mu        sync.Mutex
-	paused    bool
-	published int
-	sessions  map[*gortsplib.ServerSession]struct{}
-	setups    int
+	mu             sync.Mutex
+	paused         bool
+	published      int
+	audioPublished int
+	sessions       map[*gortsplib.ServerSession]struct{}
+	setups         int
 
 	pubSignal chan struct{} // a frame was published
 
@@ -133,7 +139,11 @@ func Start(t testing.TB, opts Options) *Camera {
 			PPS:               st.PPS,
 		}},
 	}
-	c.stream = &gortsplib.ServerStream{Server: c.server, Desc: &description.Session{Medias: []*description.Media{c.media}}}
+	medias := []*description.Media{c.media}
+	if c.audio = audioMedia(opts.Audio); c.audio != nil {
+		medias = append(medias, c.audio)
+	}
+	c.stream = &gortsplib.ServerStream{Server: c.server, Desc: &description.Session{Medias: medias}}
 	if err := c.stream.Initialize(); err != nil {
 		t.Fatalf("camtest: stream: %v", err)
 	}
@@ -143,6 +153,9 @@ func Start(t testing.TB, opts Options) *Camera {
 	}
 	c.URL = fmt.Sprintf("rtsp://%s%s/stream", creds, ln.Addr())
 	c.wg.Go(c.publish)
+	if c.audio != nil {
+		c.wg.Go(c.publishAudio)
+	}
 	t.Cleanup(c.Close)
 	return c
 }
@@ -169,7 +182,7 @@ func (c *Camera) Resume() { c.mu.Lock(); c.paused = false; c.mu.Unlock() }
 // Published counts the frames written to the stream.
 func (c *Camera) Published() int { c.mu.Lock(); defer c.mu.Unlock(); return c.published }
 
-// Setups counts the sessions that set the stream up (one per client connection).
+// Setups counts the SETUP requests: one per track per client connection.
 func (c *Camera) Setups() int { c.mu.Lock(); defer c.mu.Unlock(); return c.setups }
 
 // DropClients closes every client session, as a camera rebooting would.

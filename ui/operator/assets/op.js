@@ -12,17 +12,36 @@ function ended() {
   document.getElementById("alarm").textContent = "This link has ended: the alarm was closed or its time is over.";
   document.getElementById("alarm").className = "ended";
   for (const pc of Object.values(views)) pc.close();
-  for (const v of document.querySelectorAll("video")) v.remove();
+  for (const v of document.querySelectorAll("video, button.sound")) v.remove();
 }
 
 async function watch(name, url, fig) {
   const pc = new RTCPeerConnection();
   views[name] = pc;
   pc.addTransceiver("video", { direction: "recvonly" });
+  pc.addTransceiver("audio", { direction: "recvonly" });
   const video = el("video");
+  // Muted until the sound button is pressed: browsers block autoplay with sound.
   video.muted = true; video.autoplay = true; video.playsInline = true;
-  pc.ontrack = (e) => { video.srcObject = e.streams[0] || new MediaStream([e.track]); };
-  fig.prepend(video);
+  const sound = el("button", "Sound");
+  sound.type = "button"; sound.className = "sound"; sound.hidden = true;
+  sound.setAttribute("aria-label", "Sound: " + name);
+  sound.setAttribute("aria-pressed", "false");
+  sound.onclick = () => {
+    video.muted = !video.muted;
+    sound.setAttribute("aria-pressed", String(!video.muted));
+    if (!video.muted) video.play().catch(() => {});
+  };
+  pc.ontrack = (e) => {
+    let stream = e.streams[0];
+    if (!stream) {
+      stream = video.srcObject instanceof MediaStream ? video.srcObject : new MediaStream();
+      stream.addTrack(e.track);
+    }
+    if (video.srcObject !== stream) video.srcObject = stream;
+    if (e.track.kind === "audio") sound.hidden = false;
+  };
+  fig.prepend(video, sound);
   await pc.setLocalDescription(await pc.createOffer());
   await new Promise((done) => {
     if (pc.iceGatheringState === "complete") return done();

@@ -9,6 +9,7 @@ Object.assign(T.en, {
   live_of: "Live view: {name}", view_full: "Full screen", all_cameras: "All cameras", alarm_cameras: "Cameras at the alarm",
   v_connecting: "Connecting…", v_live: "Live", v_failed: "No picture: {why}", v_lost: "Connection lost", retry: "Try again",
   ev_camera_view: "camera watched", scope_cameras: "Cameras only",
+  sound: "Sound", sound_of: "Sound: {name}",
 });
 Object.assign(T.sv, {
   nav_cameras: "Kameror", cameras: "Kameror", no_cameras: "Inga kameror är inställda.",
@@ -16,6 +17,7 @@ Object.assign(T.sv, {
   live_of: "Direktbild: {name}", view_full: "Helskärm", all_cameras: "Alla kameror", alarm_cameras: "Kameror vid larmet",
   v_connecting: "Ansluter…", v_live: "Direkt", v_failed: "Ingen bild: {why}", v_lost: "Anslutningen bröts", retry: "Försök igen",
   ev_camera_view: "kamera visad", scope_cameras: "Bara kameror",
+  sound: "Ljud", sound_of: "Ljud: {name}",
 });
 
 // liveViews are the open views by their video element's id: {pc, location,
@@ -54,7 +56,19 @@ async function openView(cam, video, note, group) {
   delete note.parentElement.dataset.failed;
   note.textContent = t("v_connecting");
   pc.addTransceiver("video", { direction: "recvonly" });
-  pc.addEventListener("track", (e) => { video.srcObject = e.streams[0] || new MediaStream([e.track]); });
+  // The camera's audio, if it has any; the video stays muted (browsers block
+  // autoplay with sound) until the sound button is pressed.
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  pc.addEventListener("track", (e) => {
+    let stream = e.streams[0];
+    if (!stream) {
+      stream = video.srcObject instanceof MediaStream ? video.srcObject : new MediaStream();
+      stream.addTrack(e.track);
+    }
+    if (video.srcObject !== stream) video.srcObject = stream;
+    const sound = video.parentElement && video.parentElement.querySelector("button.sound");
+    if (e.track.kind === "audio" && sound) sound.hidden = false;
+  });
   pc.addEventListener("connectionstatechange", () => {
     if (liveViews.get(video.id) !== view) return;
     if (pc.connectionState === "connected") note.textContent = t("v_live");
@@ -135,7 +149,7 @@ function cameraTile(cam, group, full) {
   retry.textContent = t("retry");
   retry.setAttribute("aria-label", t("retry") + ": " + cam.name);
   retry.addEventListener("click", () => openView(cam, video, note, group));
-  bar.append(retry);
+  bar.append(retry, soundButton(video, cam.name));
   if (full) {
     const fs = document.createElement("button");
     fs.type = "button";
@@ -153,6 +167,24 @@ function cameraTile(cam, group, full) {
   box.append(video, bar);
   openView(cam, video, note, group);
   return box;
+}
+
+// soundButton turns video's sound on and off; hidden until the view has an
+// audio track.
+function soundButton(video, name) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "sound";
+  b.hidden = true;
+  b.textContent = t("sound");
+  b.setAttribute("aria-label", t("sound_of", { name }));
+  b.setAttribute("aria-pressed", "false");
+  b.addEventListener("click", () => {
+    video.muted = !video.muted;
+    b.setAttribute("aria-pressed", String(!video.muted));
+    if (!video.muted) video.play().catch(() => {});
+  });
+  return b;
 }
 
 // showState shows a camera's state in its badge.
