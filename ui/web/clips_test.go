@@ -142,9 +142,15 @@ func TestBrowserClipsAndCameraFault(t *testing.T) {
 	input(hub.ClipSaved{Camera: "garden", Zone: "door", Alarm: seq, File: "garden_1.mp4", Start: s.now().Add(-10 * time.Second), End: s.now().Add(20 * time.Second), Bytes: 16})
 	run(t, ctx, "the event log", chromedp.Navigate(s.srv.URL+"/#/events"),
 		waitJS(`document.querySelectorAll('#events-body tr[data-type="clip"]').length === 2`))
-	buttons := eval[string](t, ctx, `[...document.querySelectorAll("#events-body tr")].filter(tr => tr.querySelector("button.clip"))
-		.map(tr => tr.dataset.type + ": " + [...tr.querySelectorAll("button.clip")].map(b => b.textContent).join(", ")).join("; ")`)
-	if buttons != "clip: ▶ clip garden; clip: ▶ clip porch; alarm: ▶ clip garden, ▶ clip porch" {
+	// The alarm's row gets its buttons once the page knows its clips: wait for
+	// the whole list (briefly), then compare it.
+	const clipButtons = `[...document.querySelectorAll("#events-body tr")].filter(tr => tr.querySelector("button.clip"))
+		.map(tr => tr.dataset.type + ": " + [...tr.querySelectorAll("button.clip")].map(b => b.textContent).join(", ")).join("; ")`
+	const want = "clip: ▶ clip garden; clip: ▶ clip porch; alarm: ▶ clip garden, ▶ clip porch"
+	waitCtx, cancelWait := context.WithTimeout(ctx, 10*time.Second)
+	_ = chromedp.Do(waitCtx, waitJS(clipButtons+` === `+quote(want)))
+	cancelWait()
+	if buttons := eval[string](t, ctx, clipButtons); buttons != want {
 		t.Fatalf("buttons %q", buttons)
 	}
 	run(t, ctx, "play the porch clip", chromedp.Click(chromedp.CSS(`tr[data-type="alarm"] button.clip[data-file="porch_1.mp4"]`)),
