@@ -22,6 +22,8 @@ import (
 
 	"vakt/sensors/camera"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
@@ -32,6 +34,8 @@ import (
 const (
 	DefaultPost  = 20 * time.Second
 	DefaultQuota = 2 << 30 // 2 GiB
+	// DefaultReserve is the free disk space clips leave for the journal.
+	DefaultReserve = 256 << 20
 	// Grace is how much longer than Post a clip waits, by the wall clock, for a
 	// camera that stalls before it closes the clip with what it has.
 	Grace = 10 * time.Second
@@ -53,7 +57,14 @@ type Config struct {
 	Post time.Duration
 	// Quota bounds the bytes of all clips in Dir (default 2 GiB); after each clip
 	// the oldest others are deleted until the rest fits.
-	Quota  int64
+	Quota int64
+	// Reserve is the free space on Dir's file system that clips never take:
+	// the journal and the alarm queue live on the same disk (default 256 MiB).
+	// Below it the oldest clips go first; a clip that cannot be kept above it
+	// ends early, or is not started.
+	Reserve int64
+	// Free tells the free bytes on Dir's file system (default statfs).
+	Free   func() (int64, error)
 	Logger *slog.Logger
 	// Now is the wall clock (default time.Now).
 	Now func() time.Time
@@ -103,6 +114,13 @@ func New(cfg Config) (*Writer, error) {
 	if cfg.Quota <= 0 {
 		cfg.Quota = DefaultQuota
 	}
+	if cfg.Reserve <= 0 {
+		cfg.Reserve = DefaultReserve
+	}
+	if cfg.Free == nil {
+		dir := cfg.Dir
+		cfg.Free = func() (int64, error) { return freeBytes(dir) }
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -136,6 +154,9 @@ func (w *Writer) Clip(ctx context.Context, cam Source, reason string) (Clip, err
 	}
 	defer sub.Close()
 
+	if !w.room("") {
+		return Clip{}, fmt.Errorf("clips: %s: %w: less than %d MiB free, kept for the journal", name, ErrDiskFull, w.cfg.Reserve>>20)
+	}
 	final := filepath.Join(w.cfg.Dir, fileName(name, trigger))
 	tmp, err := os.CreateTemp(w.cfg.Dir, ".clip-*")
 	if err != nil {
@@ -174,8 +195,14 @@ loop:
 			if triggerSet && f.PTS-triggerPTS >= w.cfg.Post {
 				break loop
 			}
+			before := enc.seq
 			if err := enc.add(f); err != nil {
 				return Clip{}, fmt.Errorf("clips: %s: %w", name, err)
+			}
+			if enc.seq != before && !w.room(tmp.Name()) {
+				w.log.Warn("clips: the disk is nearly full; closing the clip early to keep the journal's space",
+					"camera", name, "reserve_mib", w.cfg.Reserve>>20)
+				break loop
 			}
 		case p, ok := <-sub.Audio():
 			if ok && (!triggerSet || p.PTS-triggerPTS < w.cfg.Post) {
@@ -280,6 +307,53 @@ func (w *Writer) List() ([]File, error) {
 		return strings.Compare(a.Name, b.Name)
 	})
 	return out, nil
+}
+
+// ErrDiskFull: the disk has no room for clips above the reserve.
+var ErrDiskFull = errors.New("disk nearly full")
+
+// room deletes the oldest clips other than keep (a clip being written: a
+// temporary file, not in the list) until the file system has Reserve free; it
+// says whether it has. A file system that cannot tell is taken as having room.
+func (w *Writer) room(keep string) bool {
+	free, err := w.cfg.Free()
+	if err != nil {
+		w.log.Warn("clips: free disk space unknown", "dir", w.cfg.Dir, "err", err)
+		return true
+	}
+	if free >= w.cfg.Reserve {
+		return true
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	files, err := w.List()
+	if err != nil {
+		w.log.Error("clips: list", "err", err)
+		return false
+	}
+	for _, f := range files {
+		if f.Name == filepath.Base(keep) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(w.cfg.Dir, f.Name)); err != nil {
+			w.log.Error("clips: delete for disk space", "file", f.Name, "err", err)
+			continue
+		}
+		w.log.Info("clips: deleted the oldest clip: the disk is nearly full", "file", f.Name, "reserve_mib", w.cfg.Reserve>>20)
+		if free, err = w.cfg.Free(); err != nil || free >= w.cfg.Reserve {
+			return true
+		}
+	}
+	return false
+}
+
+// freeBytes is the space an unprivileged writer may use on dir's file system.
+func freeBytes(dir string) (int64, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0, fmt.Errorf("clips: statfs %s: %w", dir, err)
+	}
+	return int64(st.Bavail) * int64(st.Bsize), nil
 }
 
 // prune deletes the oldest clips other than keep until all fit the quota.

@@ -203,36 +203,18 @@ func TestPruneDeletesOldestFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	for i, name := range []string{"a_1.mp4", "b_2.mp4", "c_3.mp4", "d_4.mp4"} {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, make([]byte, 100), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(p, base.Add(time.Duration(i)*time.Hour), base.Add(time.Duration(i)*time.Hour)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	oldClips(t, dir)
 	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), make([]byte, 1000), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	w.prune(filepath.Join(dir, "d_4.mp4"))
-	files, err := w.List()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, f := range files {
-		names = append(names, f.Name)
-	}
-	if want := []string{"c_3.mp4", "d_4.mp4"}; !slices.Equal(names, want) {
-		t.Errorf("left %v, want %v", names, want)
+	if got, want := names(t, w), []string{"c_3.mp4", "d_4.mp4"}; !slices.Equal(got, want) {
+		t.Errorf("left %v, want %v", got, want)
 	}
 	// A clip larger than the quota on its own stays; all others go.
 	small, _ := New(Config{Dir: dir, Quota: 50, Logger: quietLogger()})
 	small.prune(filepath.Join(dir, "c_3.mp4"))
-	files, _ = small.List()
-	if len(files) != 1 || files[0].Name != "c_3.mp4" {
-		t.Errorf("left %+v, want c_3.mp4 only", files)
+	if got := names(t, small); !slices.Equal(got, []string{"c_3.mp4"}) {
+		t.Errorf("left %v, want c_3.mp4 only", got)
 	}
 }
