@@ -11,7 +11,8 @@
 // All media goes through one UDP port (ICE UDP mux), optionally announced with
 // public addresses (NAT 1:1) and STUN/TURN servers. The camera's RTP packets are
 // forwarded as they come; a new viewer starts at the newest keyframe of the
-// camera's ring buffer, so the first picture shows at once. Who may watch is up
+// camera's ring buffer, so the first picture shows at once, and a viewer that
+// reports a lost picture (PLI/FIR) gets that keyframe group again at once. Who may watch is up
 // to Config.Authorize; every view is reported to Config.OnView when it ends.
 package webrtc
 
@@ -34,6 +35,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	pion "github.com/pion/webrtc/v4"
 )
 
@@ -498,6 +501,7 @@ func (s *Server) open(ctx context.Context, name, who string, cam Camera, offer s
 	ss := &session{
 		s: s, id: randomID(16), etag: `"` + randomID(8) + `"`, camera: name, who: who, cam: cam, pc: pc,
 		start: s.cfg.Now(), bound: make(chan struct{}), connected: make(chan struct{}), done: make(chan struct{}),
+		pli: make(chan struct{}, 1),
 	}
 	fail := func(code int, err error) (*session, string, int, error) {
 		if cerr := pc.Close(); cerr != nil {
@@ -617,24 +621,44 @@ type session struct {
 	start       time.Time
 	bound, done chan struct{}
 	connected   chan struct{}
+	pli         chan struct{} // a keyframe request, for forward
 	connOnce    sync.Once
 	endOnce     sync.Once
 	mu          sync.Mutex
 	frames      uint64
 }
 
-// readRTCP drains the sender's RTCP (the interceptors act on it).
+// readRTCP reads the viewer's RTCP (the interceptors act on it first) and
+// passes picture loss indications and full intra requests to forward.
 func (ss *session) readRTCP(sender *pion.RTPSender) {
-	buf := make([]byte, 1500)
 	for {
-		if _, _, err := sender.Read(buf); err != nil {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
 			return
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				select {
+				case ss.pli <- struct{}{}:
+				default:
+				}
+			}
 		}
 	}
 }
 
 // forward sends the camera's frames, from the newest keyframe on, once the
-// connection is up.
+// connection is up. The session numbers the packets itself, so a viewer sees
+// one unbroken sequence whatever it is sent.
+//
+// A viewer that lost a picture sends a PLI (or FIR). A camera on RTSP cannot
+// be asked for a keyframe, so the session sends the ring buffer's newest
+// keyframe and the frames after it again, at once (their timestamps just after
+// the last one sent, so the viewer decodes them straight through to the live
+// picture), instead of leaving the viewer's picture broken until the camera's
+// next keyframe. It does so at most once per keyframe: further requests before
+// the camera's next keyframe are answered by that keyframe.
 func (ss *session) forward() {
 	for _, ch := range []chan struct{}{ss.bound, ss.connected} {
 		select {
@@ -644,23 +668,60 @@ func (ss *session) forward() {
 		}
 	}
 	sub := ss.cam.Subscribe(camera.ReplayGOP, ss.s.cfg.Queue)
-	defer sub.Close()
+	defer func() { sub.Close() }()
+	var (
+		out       rtp.Packet
+		seq       uint16 // next outgoing sequence number
+		sent      bool   // a frame was sent
+		lastSeq   uint64 // the camera's number of the newest frame sent
+		lastKey   uint64 // ... of the newest keyframe sent
+		resentKey uint64 // ... of the keyframe sent again on the last request
+		lastTS    uint32 // timestamp of the last frame sent
+	)
 	for {
 		select {
 		case <-ss.done:
 			return
+		case <-ss.pli:
+			if !sent || lastKey == resentKey {
+				continue
+			}
+			resentKey = lastKey
+			sub.Close()
+			sub = ss.cam.Subscribe(camera.ReplayGOP, ss.s.cfg.Queue)
+			ss.s.log.Debug("webrtc: keyframe requested; sending the newest keyframe again", "session", ss.id)
 		case f, ok := <-sub.C():
 			if !ok {
 				go ss.end("camera stopped")
 				return
 			}
+			if len(f.RTP) == 0 {
+				continue
+			}
+			again := sent && f.Seq <= lastSeq
+			ts := f.RTP[0].Timestamp
+			if again {
+				ts = lastTS + 1
+			}
 			for _, p := range f.RTP {
-				if err := ss.track.WriteRTP(p); err != nil {
+				out.Header = p.Header
+				out.Payload = p.Payload
+				out.SequenceNumber = seq
+				out.Timestamp = ts
+				seq++
+				if err := ss.track.WriteRTP(&out); err != nil {
 					if errors.Is(err, io.ErrClosedPipe) {
 						return
 					}
 					ss.s.log.Debug("webrtc: write rtp", "session", ss.id, "err", err)
 				}
+			}
+			sent, lastTS = true, ts
+			if !again {
+				lastSeq = f.Seq
+			}
+			if f.Key && f.Seq > lastKey {
+				lastKey = f.Seq
 			}
 			ss.mu.Lock()
 			ss.frames++
