@@ -139,10 +139,10 @@ func TestVideoFigure(t *testing.T) {
 		}
 	}
 	got := make([]uint64, viewers)
-	var joinGaps uint64 // RTP packets lost while joining (the keyframe group's burst)
+	var joinSkipped uint64 // RTP packets lost while joining (the keyframe group's burst)
 	for i, v := range vs {
 		got[i] = v.Frames()
-		joinGaps += v.Gaps()
+		joinSkipped += v.Gaps()
 	}
 	published := fake.Published()
 	busyCPU := cpuShare(t, pid, window)
@@ -153,13 +153,13 @@ func TestVideoFigure(t *testing.T) {
 		}
 	}
 	published = fake.Published() - published
-	var gaps, repeats uint64
+	var skipped, late, missing, repeats uint64
 	minGot, maxGot := uint64(1<<63), uint64(0)
 	for i, v := range vs {
 		got[i] = v.Frames() - got[i]
 		minGot, maxGot = min(minGot, got[i]), max(maxGot, got[i])
-		gaps += v.Gaps()
-		repeats += v.Repeats()
+		s, l, m, r := v.Packets()
+		skipped, late, missing, repeats = skipped+s, late+l, missing+m, repeats+r
 		v.Close(t, base)
 	}
 
@@ -177,8 +177,8 @@ func TestVideoFigure(t *testing.T) {
 		viewers, fps, window.Seconds(), busyCPU*100, perViewer*100, idleCPU*100, (busyCPU-idleCPU)*100, viewers)
 	fmt.Printf("| live view: hub RSS with %d viewers | %s; +%s per viewer over one viewer, +%s over none | %s with the camera alone, %s with one viewer | (goal ≤ 2 MB per viewer) |\n",
 		viewers, mb(busyRSS), mb((busyRSS-oneRSS)/(viewers-1)), mb((busyRSS-idleRSS)/viewers), mb(idleRSS), mb(oneRSS))
-	fmt.Printf("| live view: frames each viewer got in those %.0f s | %d to %d; RTP packets lost %d, out of order %d (all viewers; %d more lost while joining) | %d published by the camera | (goal: all) |\n",
-		window.Seconds(), minGot, maxGot, gaps-joinGaps, repeats, joinGaps, published)
+	fmt.Printf("| live view: frames each viewer got in those %.0f s | %d to %d; RTP packets never received %d, lost and resent on NACK %d of %d lost (%d of them while joining), twice %d (all viewers) | %d published by the camera | (goal: all) |\n",
+		window.Seconds(), minGot, maxGot, missing, late, skipped, joinSkipped, repeats, published)
 	slices.Sort(first.d)
 	fmt.Printf("| live view: POST to the first complete keyframe at the viewer, always-on camera, n %d one after the other | median %.1f ms, max %.1f ms | | (goal ≤ 1 s) |\n",
 		len(first.d), ms(first.q(0.5)), ms(first.d[len(first.d)-1]))

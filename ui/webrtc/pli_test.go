@@ -3,11 +3,14 @@ package webrtc
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 
 	"vakt/sensors/camera/camtest"
+	"vakt/ui/webrtc/whepclient"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/pion/rtp"
 )
 
 // pictureIndex maps the test stream's pictures (their slices) to their place in
@@ -109,5 +112,62 @@ func TestPictureLossResendsNewestKeyframeGroup(t *testing.T) {
 	}
 	if g, r := w.Gaps(), w.Repeats(); g != 0 || r != 0 {
 		t.Errorf("RTP sequence: %d missing, %d repeated; want an unbroken sequence", g, r)
+	}
+}
+
+// A viewer's NACK gets the very packets it names again (the NACK history keeps
+// the camera's payloads without copying them, and each packet's own header).
+func TestNACKResendsTheSamePackets(t *testing.T) {
+	cam := liveCamera(t, "porch")
+	_, hs := newServer(t, map[string]Camera{"porch": cam}, nil)
+	type seen struct {
+		hdr     rtp.Header
+		payload []byte
+	}
+	var mu sync.Mutex
+	first := map[uint16]seen{}
+	var again []seen
+	var order []uint16
+	w := whepclient.Dial(t, hs.URL+"/api/v1/cameras/porch/whep", whepclient.Options{Token: "alice-token", Resends: true,
+		OnPacket: func(p *rtp.Packet) {
+			mu.Lock()
+			defer mu.Unlock()
+			s := seen{hdr: p.Header.Clone(), payload: slices.Clone(p.Payload)}
+			if _, ok := first[p.SequenceNumber]; ok {
+				again = append(again, s)
+				return
+			}
+			first[p.SequenceNumber] = s
+			order = append(order, p.SequenceNumber)
+		}})
+	if w.Resp.StatusCode != 201 {
+		t.Fatalf("POST: %d %s", w.Resp.StatusCode, w.Answer)
+	}
+	for range 40 {
+		w.Next(t)
+	}
+	mu.Lock()
+	// Three packets well behind the newest, and the newest.
+	want := []uint16{order[len(order)-35], order[len(order)-20], order[len(order)-19], order[len(order)-1]}
+	mu.Unlock()
+	if err := w.RequestResend(want...); err != nil {
+		t.Fatal(err)
+	}
+	for range 25 {
+		w.Next(t)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var got []uint16
+	for _, s := range again {
+		got = append(got, s.hdr.SequenceNumber)
+		f := first[s.hdr.SequenceNumber]
+		if s.hdr.Timestamp != f.hdr.Timestamp || s.hdr.Marker != f.hdr.Marker || !slices.Equal(s.payload, f.payload) {
+			t.Errorf("packet %d sent again as ts %d marker %v %d bytes, first as ts %d marker %v %d bytes",
+				s.hdr.SequenceNumber, s.hdr.Timestamp, s.hdr.Marker, len(s.payload), f.hdr.Timestamp, f.hdr.Marker, len(f.payload))
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("packets sent again %v, want %v", got, want)
 	}
 }

@@ -48,11 +48,62 @@ const (
 	DefaultQueue       = 128
 	maxOfferBytes      = 64 << 10
 	// nackHistory is how many sent packets each view keeps to resend on a NACK
-	// (a power of two): 256 are about half a second of a 4 Mbit/s stream, longer
-	// than a repair is worth in a live picture (a PLI brings the picture back),
-	// and at most about 400 KB a viewer, where pion's default of 1024 took 1.5 MB.
-	nackHistory = 256
+	// (a power of two, pion's default): about 2 s of a 4 Mbit/s stream. The
+	// packets' payloads are the camera's own (see headerCopy), so a view keeps
+	// only their headers.
+	nackHistory = 1024
 )
+
+// interceptors are pion's default interceptors (NACK, RTCP reports, stats,
+// transport-wide congestion control), except that the NACK responder keeps the
+// packets it may resend without copying their payloads: they are the camera's
+// frames, shared by every view and never modified, where a copy per view cost
+// about 1.5 KB a packet (1.5 MB a viewer for pion's 1024 packets).
+func interceptors(me *pion.MediaEngine) (*interceptor.Registry, error) {
+	ir := &interceptor.Registry{}
+	responder, err := nack.NewResponderInterceptor(nack.ResponderSize(nackHistory), nack.DisableCopy())
+	if err != nil {
+		return nil, err
+	}
+	generator, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	me.RegisterFeedback(pion.RTCPFeedback{Type: "nack"}, pion.RTPCodecTypeVideo)
+	me.RegisterFeedback(pion.RTCPFeedback{Type: "nack", Parameter: "pli"}, pion.RTPCodecTypeVideo)
+	// The first added is the innermost: the responder gets each packet from
+	// headerCopy, after the others have written their header extensions.
+	ir.Add(responder)
+	ir.Add(headerCopy{})
+	ir.Add(generator)
+	if err := pion.ConfigureRTCPReports(ir); err != nil {
+		return nil, err
+	}
+	if err := pion.ConfigureSimulcastExtensionHeaders(me); err != nil {
+		return nil, err
+	}
+	if err := pion.ConfigureStatsInterceptor(ir); err != nil {
+		return nil, err
+	}
+	if err := pion.ConfigureTWCCSender(me, ir); err != nil {
+		return nil, err
+	}
+	return ir, nil
+}
+
+// headerCopy hands each outgoing packet to the interceptors inside it with a
+// header of its own: the track reuses its header for the next packet, and the
+// NACK responder keeps headers (not payloads, which the track never reuses).
+type headerCopy struct{ interceptor.NoOp }
+
+func (headerCopy) NewInterceptor(string) (interceptor.Interceptor, error) { return &headerCopy{}, nil }
+
+func (*headerCopy) BindLocalStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		c := h.Clone()
+		return w.Write(&c, payload, a)
+	})
+}
 
 // Camera is what the server needs of a camera.
 type Camera interface {
@@ -217,8 +268,8 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("webrtc: register H.264: %w", err)
 		}
 	}
-	ir := &interceptor.Registry{}
-	if err := pion.RegisterDefaultInterceptorsWithOptions(me, ir, pion.WithNackResponderOptions(nack.ResponderSize(nackHistory))); err != nil {
+	ir, err := interceptors(me)
+	if err != nil {
 		udp.Close()
 		return nil, fmt.Errorf("webrtc: interceptors: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/pion/logging"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	pion "github.com/pion/webrtc/v4"
 )
 
@@ -30,6 +31,12 @@ type Options struct {
 	// Queue is how many access units AUs holds before further ones are dropped
 	// (they are still counted; default 1000).
 	Queue int
+	// OnPacket, when set, sees every RTP packet of the track as it arrives (on
+	// the track's goroutine; the packet is not reused).
+	OnPacket func(*rtp.Packet)
+	// Resends turns SRTP replay protection off, so packets the viewer asks for
+	// again (RequestResend) arrive even if it had them already.
+	Resends bool
 }
 
 // AU is one access unit as the viewer reassembled it.
@@ -59,9 +66,12 @@ type Viewer struct {
 	opts     Options
 	url      string
 	frames   atomic.Uint64
-	gaps     atomic.Uint64 // RTP sequence numbers missing
-	dups     atomic.Uint64 // RTP sequence numbers repeated or going back
 	ssrc     atomic.Uint32
+	mu       sync.Mutex
+	missing  map[uint16]struct{} // RTP sequence numbers skipped and not yet come
+	gaps     uint64              // sequence numbers skipped
+	late     uint64              // ... of those that came later (resent on NACK)
+	dups     uint64              // packets that came again
 	firstKey chan struct{}
 	keyAt    time.Time // set before firstKey is closed
 	goneOnce sync.Once
@@ -87,6 +97,7 @@ func Dial(t testing.TB, url string, opts Options) *Viewer {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4})
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	se.DisableSRTPReplayProtection(opts.Resends)
 	me := &pion.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -100,7 +111,7 @@ func Dial(t testing.TB, url string, opts Options) *Viewer {
 	if _, err := pc.AddTransceiverFromKind(pion.RTPCodecTypeVideo, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionRecvonly}); err != nil {
 		t.Fatal(err)
 	}
-	v := &Viewer{PC: pc, AUs: make(chan AU, opts.Queue), Gone: make(chan struct{}), opts: opts, url: url, firstKey: make(chan struct{})}
+	v := &Viewer{PC: pc, AUs: make(chan AU, opts.Queue), Gone: make(chan struct{}), opts: opts, url: url, firstKey: make(chan struct{}), missing: map[uint16]struct{}{}}
 	pc.OnTrack(func(tr *pion.TrackRemote, _ *pion.RTPReceiver) {
 		if tr.Kind() != pion.RTPCodecTypeVideo {
 			return
@@ -160,15 +171,30 @@ func (v *Viewer) receive(t testing.TB, tr *pion.TrackRemote) {
 		if err != nil {
 			return
 		}
-		if seen {
-			switch d := pkt.SequenceNumber - last; {
-			case d == 0 || d >= 0x8000:
-				v.dups.Add(1)
-			case d > 1:
-				v.gaps.Add(uint64(d - 1))
+		switch d := pkt.SequenceNumber - last; {
+		case !seen:
+			seen, last = true, pkt.SequenceNumber
+		case d == 0 || d >= 0x8000: // an old one: the newest stays the reference
+			v.mu.Lock()
+			if _, ok := v.missing[pkt.SequenceNumber]; ok {
+				delete(v.missing, pkt.SequenceNumber)
+				v.late++
+			} else {
+				v.dups++
 			}
+			v.mu.Unlock()
+		default:
+			v.mu.Lock()
+			for s := last + 1; s != pkt.SequenceNumber; s++ {
+				v.missing[s] = struct{}{}
+				v.gaps++
+			}
+			v.mu.Unlock()
+			last = pkt.SequenceNumber
 		}
-		seen, last = true, pkt.SequenceNumber
+		if v.opts.OnPacket != nil {
+			v.opts.OnPacket(pkt)
+		}
 		nalus, err := dec.Decode(pkt)
 		if err != nil {
 			continue // not the end of an access unit, or a broken one
@@ -220,14 +246,40 @@ func (v *Viewer) FirstKeyframe(t testing.TB) time.Duration {
 // Frames counts the access units received from the first keyframe on.
 func (v *Viewer) Frames() uint64 { return v.frames.Load() }
 
-// Gaps counts the RTP sequence numbers that never arrived, and Repeats those
-// that arrived again or out of order.
-func (v *Viewer) Gaps() uint64    { return v.gaps.Load() }
-func (v *Viewer) Repeats() uint64 { return v.dups.Load() }
+// Packets is what became of the RTP packets: skipped counts the sequence
+// numbers that did not come in order, late those of them that came later (resent
+// on the viewer's NACK), missing those still missing, and repeats the packets
+// that came again.
+func (v *Viewer) Packets() (skipped, late, missing, repeats uint64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.gaps, v.late, uint64(len(v.missing)), v.dups
+}
+
+// Gaps counts the RTP sequence numbers that did not come in order, and Repeats
+// the packets that came again or late.
+func (v *Viewer) Gaps() uint64 {
+	g, _, _, _ := v.Packets()
+	return g
+}
+
+func (v *Viewer) Repeats() uint64 {
+	_, l, _, r := v.Packets()
+	return l + r
+}
 
 // RequestKeyframe sends a picture loss indication (RTCP PLI) for the track.
 func (v *Viewer) RequestKeyframe() error {
 	return v.PC.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: v.ssrc.Load()}})
+}
+
+// RequestResend sends a NACK (RTCP generic NACK) for the packets seqs.
+func (v *Viewer) RequestResend(seqs ...uint16) error {
+	n := &rtcp.TransportLayerNack{MediaSSRC: v.ssrc.Load()}
+	for _, s := range seqs {
+		n.Nacks = append(n.Nacks, rtcp.NackPair{PacketID: s})
+	}
+	return v.PC.WriteRTCP([]rtcp.Packet{n})
 }
 
 // Close ends the session with a DELETE on its Location (base is prepended, the
