@@ -12,8 +12,9 @@
 // public addresses (NAT 1:1) and STUN/TURN servers. The camera's RTP packets are
 // forwarded as they come; a new viewer starts at the newest keyframe of the
 // camera's ring buffer, so the first picture shows at once, and a viewer that
-// reports a lost picture (PLI/FIR) gets that keyframe group again at once. Who may watch is up
-// to Config.Authorize; every view is reported to Config.OnView when it ends.
+// reports a lost picture (PLI/FIR) gets that keyframe group again at once. Who
+// may watch is up to Config.Authorize; every view is reported to Config.OnView
+// when it ends.
 package webrtc
 
 import (
