@@ -47,6 +47,7 @@ func TestMain(m *testing.M) {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		ignoreHangup(os.Stderr)
 		stopProfile := startCPUProfile(os.Getenv(cpuProfileEnv))
+		heapProfileOnSignal(os.Getenv(heapProfileEnv))
 		err := run(ctx, strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr)
 		stop()
 		stopProfile()

@@ -3,93 +3,28 @@ package operator
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
-
-	pion "github.com/pion/webrtc/v4"
 
 	"vakt/hub"
 	"vakt/sensors/camera"
 	"vakt/sensors/camera/camtest"
 	"vakt/ui/webrtc"
+	"vakt/ui/webrtc/whepclient"
 )
 
-// operatorPeer is a pion receive-only peer that counts the video packets that
-// end a frame (RTP marker) and says when its connection ends.
+// operatorPeer is a pion receive-only peer (whepclient) and the status of its POST.
 type operatorPeer struct {
-	pc     *pion.PeerConnection
+	*whepclient.Viewer
 	status int
-	frames chan struct{}
-	gone   chan struct{}
 }
 
 func watchWith(t *testing.T, url, bearer string) *operatorPeer {
 	t.Helper()
-	se := pion.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4})
-	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-	pc, err := pion.NewAPI(pion.WithSettingEngine(se)).NewPeerConnection(pion.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	p := &operatorPeer{pc: pc, frames: make(chan struct{}, 4096), gone: make(chan struct{})}
-	if _, err := pc.AddTransceiverFromKind(pion.RTPCodecTypeVideo, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
-	pc.OnTrack(func(tr *pion.TrackRemote, _ *pion.RTPReceiver) {
-		for {
-			pkt, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			if pkt.Marker {
-				select {
-				case p.frames <- struct{}{}:
-				default:
-				}
-			}
-		}
-	})
-	var once bool
-	pc.OnConnectionStateChange(func(s pion.PeerConnectionState) {
-		if (s == pion.PeerConnectionStateClosed || s == pion.PeerConnectionStateFailed || s == pion.PeerConnectionStateDisconnected) && !once {
-			once = true
-			close(p.gone)
-		}
-	})
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := pion.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	req, _ := http.NewRequest("POST", url, strings.NewReader(pc.LocalDescription().SDP))
-	req.Header.Set("Content-Type", "application/sdp")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	p.status = res.StatusCode
-	if res.StatusCode == http.StatusCreated {
-		if err := pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeAnswer, SDP: string(answer)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return p
+	v := whepclient.Dial(t, url, whepclient.Options{Token: bearer})
+	return &operatorPeer{Viewer: v, status: v.Resp.StatusCode}
 }
 
 // The operator's token with a real WHEP server and a pion client: 201 and
@@ -135,12 +70,8 @@ func TestOperatorLiveViewEndsWithTheWindow(t *testing.T) {
 	if p.status != http.StatusCreated {
 		t.Fatalf("porch with the token: %d", p.status)
 	}
-	for i := range 10 {
-		select {
-		case <-p.frames:
-		case <-time.After(20 * time.Second):
-			t.Fatalf("%d frames, want 10", i)
-		}
+	for range 10 {
+		p.Next(t)
 	}
 	sessions := srv.Sessions()
 	if len(sessions) != 1 || sessions[0].Who != fmt.Sprintf("operator (alarm %d)", f.door.Seq) || sessions[0].Camera != "porch" {
@@ -164,7 +95,7 @@ func TestOperatorLiveViewEndsWithTheWindow(t *testing.T) {
 		t.Errorf("ended %+v, sessions %+v", ended, srv.Sessions())
 	}
 	select {
-	case <-p.gone:
+	case <-p.Gone:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the peer's connection did not end")
 	}

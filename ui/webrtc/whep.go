@@ -11,10 +11,11 @@
 // All media goes through one UDP port (ICE UDP mux), optionally announced with
 // public addresses (NAT 1:1) and STUN/TURN servers. The camera's RTP packets are
 // forwarded as they come; a new viewer starts at the newest keyframe of the
-// camera's ring buffer, so the first picture shows at once. A camera's Opus or
-// G.711 audio goes to viewers whose offer can receive it, as it comes; other
-// viewers get video only. Who may watch is up to Config.Authorize; every view
-// is reported to Config.OnView when it ends.
+// camera's ring buffer, so the first picture shows at once, and a viewer that
+// reports a lost picture (PLI/FIR) gets that keyframe group again at once. A
+// camera's Opus or G.711 audio goes to viewers whose offer can receive it, as it
+// comes; other viewers get video only. Who may watch is up to Config.Authorize;
+// every view is reported to Config.OnView when it ends.
 package webrtc
 
 import (
@@ -36,6 +37,9 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	pion "github.com/pion/webrtc/v4"
 )
 
@@ -45,7 +49,63 @@ const (
 	DefaultMaxSessions = 16
 	DefaultQueue       = 128
 	maxOfferBytes      = 64 << 10
+	// nackHistory is how many sent packets each view keeps to resend on a NACK
+	// (a power of two, pion's default): about 2 s of a 4 Mbit/s stream. The
+	// packets' payloads are the camera's own (see headerCopy), so a view keeps
+	// only their headers.
+	nackHistory = 1024
 )
+
+// interceptors are pion's default interceptors (NACK, RTCP reports, stats,
+// transport-wide congestion control), except that the NACK responder keeps the
+// packets it may resend without copying their payloads: they are the camera's
+// frames, shared by every view and never modified, where a copy per view cost
+// about 1.5 KB a packet (1.5 MB a viewer for pion's 1024 packets).
+func interceptors(me *pion.MediaEngine) (*interceptor.Registry, error) {
+	ir := &interceptor.Registry{}
+	responder, err := nack.NewResponderInterceptor(nack.ResponderSize(nackHistory), nack.DisableCopy())
+	if err != nil {
+		return nil, err
+	}
+	generator, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	me.RegisterFeedback(pion.RTCPFeedback{Type: "nack"}, pion.RTPCodecTypeVideo)
+	me.RegisterFeedback(pion.RTCPFeedback{Type: "nack", Parameter: "pli"}, pion.RTPCodecTypeVideo)
+	// The first added is the innermost: the responder gets each packet from
+	// headerCopy, after the others have written their header extensions.
+	ir.Add(responder)
+	ir.Add(headerCopy{})
+	ir.Add(generator)
+	if err := pion.ConfigureRTCPReports(ir); err != nil {
+		return nil, err
+	}
+	if err := pion.ConfigureSimulcastExtensionHeaders(me); err != nil {
+		return nil, err
+	}
+	if err := pion.ConfigureStatsInterceptor(ir); err != nil {
+		return nil, err
+	}
+	if err := pion.ConfigureTWCCSender(me, ir); err != nil {
+		return nil, err
+	}
+	return ir, nil
+}
+
+// headerCopy hands each outgoing packet to the interceptors inside it with a
+// header of its own: the track reuses its header for the next packet, and the
+// NACK responder keeps headers (not payloads, which the track never reuses).
+type headerCopy struct{ interceptor.NoOp }
+
+func (headerCopy) NewInterceptor(string) (interceptor.Interceptor, error) { return &headerCopy{}, nil }
+
+func (*headerCopy) BindLocalStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		c := h.Clone()
+		return w.Write(&c, payload, a)
+	})
+}
 
 // Camera is what the server needs of a camera.
 type Camera interface {
@@ -235,8 +295,8 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("webrtc: register %s: %w", c.MimeType, err)
 		}
 	}
-	ir := &interceptor.Registry{}
-	if err := pion.RegisterDefaultInterceptors(me, ir); err != nil {
+	ir, err := interceptors(me)
+	if err != nil {
 		udp.Close()
 		return nil, fmt.Errorf("webrtc: interceptors: %w", err)
 	}
@@ -525,6 +585,7 @@ func (s *Server) open(ctx context.Context, name, who string, cam Camera, offer s
 	ss := &session{
 		s: s, id: randomID(16), etag: `"` + randomID(8) + `"`, camera: name, who: who, cam: cam, pc: pc,
 		start: s.cfg.Now(), bound: make(chan struct{}), connected: make(chan struct{}), done: make(chan struct{}),
+		pli: make(chan struct{}, 1),
 	}
 	fail := func(code int, err error) (*session, string, int, error) {
 		if cerr := pc.Close(); cerr != nil {
@@ -659,6 +720,7 @@ type session struct {
 	start       time.Time
 	bound, done chan struct{}
 	connected   chan struct{}
+	pli         chan struct{} // a keyframe request, for forward
 	connOnce    sync.Once
 	endOnce     sync.Once
 	mu          sync.Mutex
@@ -666,18 +728,37 @@ type session struct {
 	audioPkts   uint64
 }
 
-// readRTCP drains the sender's RTCP (the interceptors act on it).
+// readRTCP reads the viewer's RTCP (the interceptors act on it first) and
+// passes picture loss indications and full intra requests to forward.
 func (ss *session) readRTCP(sender *pion.RTPSender) {
-	buf := make([]byte, 1500)
 	for {
-		if _, _, err := sender.Read(buf); err != nil {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
 			return
+		}
+		for _, p := range pkts {
+			switch p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				select {
+				case ss.pli <- struct{}{}:
+				default:
+				}
+			}
 		}
 	}
 }
 
 // forward sends the camera's frames, from the newest keyframe on, once the
-// connection is up.
+// connection is up. The session numbers the packets itself, so a viewer sees
+// one unbroken sequence whatever it is sent.
+//
+// A viewer that lost a picture sends a PLI (or FIR). A camera on RTSP cannot
+// be asked for a keyframe, so the session sends the ring buffer's newest
+// keyframe and the frames after it again, at once (their timestamps just after
+// the last one sent, so the viewer decodes them straight through to the live
+// picture), instead of leaving the viewer's picture broken until the camera's
+// next keyframe. It does so at most once per keyframe: further requests before
+// the camera's next keyframe are answered by that keyframe.
 func (ss *session) forward() {
 	for _, ch := range []chan struct{}{ss.bound, ss.connected} {
 		select {
@@ -686,13 +767,24 @@ func (ss *session) forward() {
 			return
 		}
 	}
-	var sub *camera.Subscription
-	if ac, ok := ss.cam.(AudioCamera); ok && ss.audioTrack != nil {
-		sub = ac.SubscribeAudio(camera.ReplayGOP, ss.s.cfg.Queue)
-	} else {
-		sub = ss.cam.Subscribe(camera.ReplayGOP, ss.s.cfg.Queue)
+	// The subscription carries the camera's audio too when the viewer takes it.
+	subscribe := func() *camera.Subscription {
+		if ac, ok := ss.cam.(AudioCamera); ok && ss.audioTrack != nil {
+			return ac.SubscribeAudio(camera.ReplayGOP, ss.s.cfg.Queue)
+		}
+		return ss.cam.Subscribe(camera.ReplayGOP, ss.s.cfg.Queue)
 	}
-	defer sub.Close()
+	sub := subscribe()
+	defer func() { sub.Close() }()
+	var (
+		out       rtp.Packet
+		seq       uint16 // next outgoing sequence number
+		sent      bool   // a frame was sent
+		lastSeq   uint64 // the camera's number of the newest frame sent
+		lastKey   uint64 // ... of the newest keyframe sent
+		resentKey uint64 // ... of the keyframe sent again on the last request
+		lastTS    uint32 // timestamp of the last frame sent
+	)
 	for {
 		select {
 		case <-ss.done:
@@ -701,18 +793,46 @@ func (ss *session) forward() {
 			if ok && !ss.writeAudio(p) {
 				return
 			}
+		case <-ss.pli:
+			if !sent || lastKey == resentKey {
+				continue
+			}
+			resentKey = lastKey
+			sub.Close()
+			sub = subscribe()
+			ss.s.log.Debug("webrtc: keyframe requested; sending the newest keyframe again", "session", ss.id)
 		case f, ok := <-sub.C():
 			if !ok {
 				go ss.end("camera stopped")
 				return
 			}
+			if len(f.RTP) == 0 {
+				continue
+			}
+			again := sent && f.Seq <= lastSeq
+			ts := f.RTP[0].Timestamp
+			if again {
+				ts = lastTS + 1
+			}
 			for _, p := range f.RTP {
-				if err := ss.track.WriteRTP(p); err != nil {
+				out.Header = p.Header
+				out.Payload = p.Payload
+				out.SequenceNumber = seq
+				out.Timestamp = ts
+				seq++
+				if err := ss.track.WriteRTP(&out); err != nil {
 					if errors.Is(err, io.ErrClosedPipe) {
 						return
 					}
 					ss.s.log.Debug("webrtc: write rtp", "session", ss.id, "err", err)
 				}
+			}
+			sent, lastTS = true, ts
+			if !again {
+				lastSeq = f.Seq
+			}
+			if f.Key && f.Seq > lastKey {
+				lastKey = f.Seq
 			}
 			ss.mu.Lock()
 			ss.frames++

@@ -16,8 +16,8 @@ import (
 
 	"vakt/sensors/camera"
 	"vakt/sensors/camera/camtest"
+	"vakt/ui/webrtc/whepclient"
 
-	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/pion/rtp"
 	pion "github.com/pion/webrtc/v4"
@@ -138,13 +138,13 @@ func newServer(t testing.TB, cams map[string]Camera, v *views, ice ...ICEServer)
 	return s, hs
 }
 
-// viewer is a WHEP client made with pion: it receives the video track and
-// reassembles access units.
+// viewer is a WHEP client made with pion (whepclient): it receives the video
+// track and reassembles access units.
 type viewer struct {
+	*whepclient.Viewer
 	pc     *pion.PeerConnection
 	resp   *http.Response
 	answer string
-	aus    chan [][]byte // access units, closed when the track ends
 	// audio receives the audio track's packets (with an audio transceiver);
 	// audioCodec is the track's codec.
 	audio      chan *rtp.Packet
@@ -160,96 +160,15 @@ func newViewer(t testing.TB, url, token string) *viewer {
 // set, as browsers offer.
 func newViewerAudio(t testing.TB, url, token string, audio bool) *viewer {
 	t.Helper()
-	se := pion.SettingEngine{LoggerFactory: pionLogs{quietLogger()}}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]pion.NetworkType{pion.NetworkTypeUDP4})
-	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-	me := &pion.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	api := pion.NewAPI(pion.WithSettingEngine(se), pion.WithMediaEngine(me))
-	pc, err := api.NewPeerConnection(pion.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	if _, err := pc.AddTransceiverFromKind(pion.RTPCodecTypeVideo, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
-	if audio {
-		if _, err := pc.AddTransceiverFromKind(pion.RTPCodecTypeAudio, pion.RTPTransceiverInit{Direction: pion.RTPTransceiverDirectionRecvonly}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	v := &viewer{pc: pc, aus: make(chan [][]byte, 1000), audio: make(chan *rtp.Packet, 1000), audioCodec: make(chan pion.RTPCodecParameters, 1)}
-	pc.OnTrack(func(tr *pion.TrackRemote, _ *pion.RTPReceiver) {
-		if tr.Kind() == pion.RTPCodecTypeAudio {
-			v.readAudio(tr)
-			return
-		}
-		defer close(v.aus)
-		dec := &rtph264.Decoder{}
-		if err := dec.Init(); err != nil {
-			t.Error(err)
-			return
-		}
-		for {
-			pkt, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			au, err := dec.Decode(pkt)
-			if err != nil {
-				continue
-			}
-			select {
-			case v.aus <- au:
-			default:
-			}
-		}
-	})
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := pion.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	<-gathered
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(pc.LocalDescription().SDP))
-	req.Header.Set("Content-Type", "application/sdp")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	v.resp, v.answer = resp, string(body)
-	if resp.StatusCode == http.StatusCreated {
-		if err := pc.SetRemoteDescription(pion.SessionDescription{Type: pion.SDPTypeAnswer, SDP: v.answer}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	v := &viewer{audio: make(chan *rtp.Packet, 1000), audioCodec: make(chan pion.RTPCodecParameters, 1)}
+	wv := whepclient.Dial(t, url, whepclient.Options{Token: token, Audio: audio, OnAudio: v.readAudio})
+	v.Viewer, v.pc, v.resp, v.answer = wv, wv.PC, wv.Resp, wv.Answer
 	return v
 }
 
 func (v *viewer) next(t testing.TB) [][]byte {
 	t.Helper()
-	select {
-	case au, ok := <-v.aus:
-		if !ok {
-			t.Fatal("track ended")
-		}
-		return au
-	case <-time.After(20 * time.Second):
-		t.Fatal("no frame within 20s")
-	}
-	return nil
+	return v.Next(t).NALUs
 }
 
 func do(t *testing.T, method, url string, hdr map[string]string, body string) *http.Response {
@@ -332,7 +251,7 @@ func TestWHEPLiveViewStartsAtKeyframeAndEndsOnDelete(t *testing.T) {
 		t.Errorf("sessions after DELETE: %+v", got)
 	}
 	// The viewer's track ends: the server closed the connection.
-	for range w.aus {
+	for range w.AUs {
 	}
 	if resp := do(t, http.MethodDelete, hs.URL+loc, nil, ""); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("second DELETE: %d, want 404", resp.StatusCode)
@@ -512,7 +431,7 @@ func TestWHEPOptionsPatchAndCloseSessions(t *testing.T) {
 	if want := (View{Who: "operator", Camera: "porch", Start: t0, Duration: time.Second, Ended: "operator window ended"}); view != want {
 		t.Errorf("view %+v, want %+v", view, want)
 	}
-	for range w.aus {
+	for range w.AUs {
 	}
 }
 
@@ -554,7 +473,7 @@ func TestWHEPViewsEndWithTheCameraOrTheServer(t *testing.T) {
 	if want := (View{Who: "alice", Camera: "porch", Start: t0, Duration: 2 * time.Second, Ended: "camera stopped"}); view != want {
 		t.Errorf("view %+v, want %+v", view, want)
 	}
-	for range w1.aus {
+	for range w1.AUs {
 	}
 
 	if err := s.Close(); err != nil {
@@ -565,7 +484,7 @@ func TestWHEPViewsEndWithTheCameraOrTheServer(t *testing.T) {
 	if want := (View{Who: "alice", Camera: "yard", Start: t0.Add(time.Second), Duration: 2 * time.Second, Ended: "closed by the hub"}); view != want {
 		t.Errorf("view %+v, want %+v", view, want)
 	}
-	for range w2.aus {
+	for range w2.AUs {
 	}
 	if resp := do(t, http.MethodPost, hs.URL+"/api/v1/cameras/yard/whep", map[string]string{"Content-Type": "application/sdp", "Authorization": "Bearer alice-token"}, "v=0"); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("POST after Close: %d, want 503", resp.StatusCode)
