@@ -228,6 +228,8 @@ func newVideoSide(v bootVideo, data string, zones map[string]bool, events eventL
 		return vs.cams[i], true
 	}
 	lc.OnView = vs.viewed
+	// The centre's operator is never refused a live view for want of room.
+	lc.Priority = operator.IsViewer
 	if vs.live, err = webrtc.New(lc); err != nil {
 		return nil, fmt.Errorf("video: live view: %w", err)
 	}

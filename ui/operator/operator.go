@@ -198,6 +198,13 @@ func LoadKey(path string) ([]byte, error) {
 // Who names an alarm's operator as a viewer, for the view events.
 func Who(alarm uint64) string { return fmt.Sprintf("operator (alarm %d)", alarm) }
 
+// IsViewer says whether who (a live view's viewer) is an operator link's.
+func IsViewer(who string) bool {
+	var alarm uint64
+	n, err := fmt.Sscanf(who, "operator (alarm %d)", &alarm)
+	return err == nil && n == 1 && Who(alarm) == who
+}
+
 // mac is the token's MAC of payload.
 func (s *Server) mac(payload []byte) []byte {
 	m := hmac.New(sha256.New, s.cfg.Key)

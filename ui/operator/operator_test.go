@@ -334,3 +334,14 @@ func TestRunClosesOnDisarm(t *testing.T) {
 		t.Fatalf("hall after a disarm: %d", b)
 	}
 }
+
+func TestIsViewer(t *testing.T) {
+	for who, want := range map[string]bool{
+		Who(42): true, "operator (alarm 42)": true, "operator (alarm 42) ": false, "operator (alarm x)": false,
+		"web:alice@127.0.0.1": false, "operator": false, "": false,
+	} {
+		if got := IsViewer(who); got != want {
+			t.Errorf("IsViewer(%q) = %v, want %v", who, got, want)
+		}
+	}
+}

@@ -47,8 +47,10 @@ import (
 const (
 	DefaultUDPAddr     = "0.0.0.0:8189"
 	DefaultMaxSessions = 16
-	DefaultQueue       = 128
-	maxOfferBytes      = 64 << 10
+	// DefaultMaxPerViewer is Config.MaxPerViewer's default.
+	DefaultMaxPerViewer = 4
+	DefaultQueue        = 128
+	maxOfferBytes       = 64 << 10
 	// nackHistory is how many sent packets each view keeps to resend on a NACK
 	// (a power of two, pion's default): about 2 s of a 4 Mbit/s stream. The
 	// packets' payloads are the camera's own (see headerCopy), so a view keeps
@@ -176,8 +178,17 @@ type Config struct {
 	// IncludeLoopback also offers 127.0.0.1 candidates (for a viewer on the hub
 	// itself, and tests); a UDPAddr on loopback always does.
 	IncludeLoopback bool
-	// MaxSessions bounds concurrent views (default 16); more get 503.
+	// MaxSessions bounds concurrent views (default 16); more get 503, except
+	// for a Priority viewer.
 	MaxSessions int
+	// MaxPerViewer bounds one viewer's concurrent views (default 4): its next
+	// view ends its oldest ("replaced by a newer view"), so a page reloaded
+	// without its DELETE cannot fill the server.
+	MaxPerViewer int
+	// Priority names the viewers that are never refused for want of room (the
+	// monitoring centre's operator during an alarm): when the server is full,
+	// the oldest other view ends ("made room for the monitoring centre").
+	Priority func(who string) bool
 	// Queue is how many frames may wait for a slow viewer before it loses some
 	// and resumes at the next keyframe (default 128).
 	Queue  int
@@ -199,6 +210,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
+	opening  int // views being opened: their slots are taken
 	closed   bool
 }
 
@@ -212,6 +224,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxSessions <= 0 {
 		cfg.MaxSessions = DefaultMaxSessions
+	}
+	if cfg.MaxPerViewer <= 0 {
+		cfg.MaxPerViewer = DefaultMaxPerViewer
 	}
 	if cfg.Queue <= 0 {
 		cfg.Queue = DefaultQueue
@@ -443,8 +458,15 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	full := len(s.sessions) >= s.cfg.MaxSessions
 	closed := s.closed
+	var evict map[*session]string
+	full := false
+	if !closed {
+		evict, full = s.room(who)
+		if !full {
+			s.opening++ // the slot is taken until open has put the session in
+		}
+	}
 	s.mu.Unlock()
 	if closed {
 		s.fail(w, r, http.StatusServiceUnavailable, "webrtc: shutting down")
@@ -455,7 +477,13 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusServiceUnavailable, fmt.Sprintf("webrtc: %d live views already; close one first", s.cfg.MaxSessions))
 		return
 	}
+	for old, reason := range evict {
+		old.end(reason)
+	}
 	ss, answer, code, err := s.open(r.Context(), name, who, cam, string(body))
+	s.mu.Lock()
+	s.opening--
+	s.mu.Unlock()
 	if err != nil {
 		s.fail(w, r, code, err.Error())
 		return
@@ -473,6 +501,43 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("webrtc: write answer", "err", err)
 	}
 	s.log.Info("webrtc: live view started", "camera", name, "who", who, "session", ss.id)
+}
+
+// room decides, under s.mu, whether a new view of who fits: the views to end
+// for it (who's oldest beyond MaxPerViewer; for a Priority viewer, the oldest
+// other view when the server is full), or full when it must be refused.
+func (s *Server) room(who string) (evict map[*session]string, full bool) {
+	evict = map[*session]string{}
+	oldest := func(match func(*session) bool) *session {
+		var o *session
+		for _, ss := range s.sessions {
+			if _, going := evict[ss]; !going && match(ss) && (o == nil || ss.start.Before(o.start) || ss.start.Equal(o.start) && ss.id < o.id) {
+				o = ss
+			}
+		}
+		return o
+	}
+	mine := 0
+	for _, ss := range s.sessions {
+		if ss.who == who {
+			mine++
+		}
+	}
+	for ; mine >= s.cfg.MaxPerViewer; mine-- {
+		evict[oldest(func(ss *session) bool { return ss.who == who })] = "replaced by a newer view"
+	}
+	if len(s.sessions)-len(evict)+s.opening < s.cfg.MaxSessions {
+		return evict, false
+	}
+	if s.cfg.Priority == nil || !s.cfg.Priority(who) {
+		return nil, true
+	}
+	o := oldest(func(ss *session) bool { return !s.cfg.Priority(ss.who) })
+	if o == nil {
+		return nil, true // every view is a priority viewer's
+	}
+	evict[o] = "made room for the monitoring centre"
+	return evict, false
 }
 
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) *session {

@@ -111,6 +111,8 @@ func newServer(t testing.TB, cams map[string]Camera, v *views, ice ...ICEServer)
 				return "alice", true
 			case "Bearer porch-only":
 				return "operator", cam == "porch"
+			case "Bearer bob-token":
+				return "bob", true
 			}
 			return "", false
 		},
@@ -488,5 +490,59 @@ func TestWHEPViewsEndWithTheCameraOrTheServer(t *testing.T) {
 	}
 	if resp := do(t, http.MethodPost, hs.URL+"/api/v1/cameras/yard/whep", map[string]string{"Content-Type": "application/sdp", "Authorization": "Bearer alice-token"}, "v=0"); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("POST after Close: %d, want 503", resp.StatusCode)
+	}
+}
+
+// Room for views: one viewer's views beyond MaxPerViewer end its oldest; a full
+// server refuses others but makes room for a priority viewer (the centre's
+// operator) by ending the oldest other view.
+func TestWHEPRoomPerViewerAndForTheCentre(t *testing.T) {
+	porch, yard := liveCamera(t, "porch"), liveCamera(t, "yard")
+	v := &views{ch: make(chan View, 8)}
+	s, hs := newServer(t, map[string]Camera{"porch": porch, "yard": yard}, v)
+	s.cfg.MaxSessions, s.cfg.MaxPerViewer = 3, 2
+	s.cfg.Priority = func(who string) bool { return who == "operator" }
+	post := func(cam, token string, want int) *viewer {
+		t.Helper()
+		w := newViewer(t, hs.URL+"/api/v1/cameras/"+cam+"/whep", token)
+		if w.resp.StatusCode != want {
+			t.Fatalf("%s on %s: %d %q, want %d", token, cam, w.resp.StatusCode, w.answer, want)
+		}
+		return w
+	}
+	ended := func() string {
+		t.Helper()
+		select {
+		case x := <-v.ch:
+			return x.Who + " " + x.Camera + ": " + x.Ended
+		case <-time.After(10 * time.Second):
+			t.Fatal("no view ended")
+			return ""
+		}
+	}
+	post("porch", "alice-token", http.StatusCreated)
+	post("yard", "alice-token", http.StatusCreated)
+	post("porch", "alice-token", http.StatusCreated) // her third: the first goes
+	var got []string
+	got = append(got, ended())
+	post("yard", "bob-token", http.StatusCreated)
+	post("porch", "bob-token", http.StatusServiceUnavailable) // full
+	post("porch", "porch-only", http.StatusCreated)           // the centre: alice's oldest goes
+	got = append(got, ended())
+	if want := []string{"alice porch: replaced by a newer view", "alice yard: made room for the monitoring centre"}; !slices.Equal(got, want) {
+		t.Errorf("views ended %q, want %q", got, want)
+	}
+	var left []string
+	for _, x := range s.Sessions() {
+		left = append(left, x.Who+" "+x.Camera)
+	}
+	slices.Sort(left)
+	if want := []string{"alice porch", "bob yard", "operator porch"}; !slices.Equal(left, want) {
+		t.Errorf("sessions %q, want %q", left, want)
+	}
+	select {
+	case x := <-v.ch:
+		t.Errorf("another view ended: %+v", x)
+	default:
 	}
 }
