@@ -1222,6 +1222,8 @@ func (s *step) fault(f Fault) {
 		reports = append(reports, Report{Code: CodePeripheral, Qualifier: q})
 	case FaultCamera:
 		reports = append(reports, Report{Code: CodePeripheral, Qualifier: q, Zone: f.Point})
+	case FaultDevice:
+		reports = append(reports, Report{Code: CodeSupervision, Qualifier: q})
 	case FaultStuck:
 		code := CodeSensorTrouble
 		z, _ := s.c.Zone(f.ID.Subject)

@@ -62,6 +62,12 @@ const (
 	// arming: video verifies an alarm, it does not detect one, so a dead camera
 	// loses the pictures but not the protection.
 	FaultCamera FaultKind = "camera"
+	// FaultDevice: a supervised device that is neither a zone nor an output
+	// (a Zigbee keypad) has been silent longer than its check-in interval
+	// (Subject: what it is, e.g. "keypad:hall"). Contact ID 381, loss of
+	// supervision, with no point number; like a lost zone device it stands in
+	// the way of arming until it is heard again or the arming is forced.
+	FaultDevice FaultKind = "device"
 )
 
 // FaultID names one fault: its kind and what it is about.
@@ -127,6 +133,8 @@ func (f FaultID) reason() string {
 		return "detector_stuck"
 	case FaultCamera:
 		return "camera_fault"
+	case FaultDevice:
+		return "device_lost"
 	}
 	return string(f.Kind) + "_fault"
 }

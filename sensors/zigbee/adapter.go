@@ -176,6 +176,9 @@ func New(bus Bus, h Inputs, zones map[string]ZoneBinding, outputs map[string]Out
 	}
 	a.outs.Store(&c.outs)
 	a.keypads = c.keypads
+	for ieee := range c.keypads {
+		a.device(ieee).seen = start // keypads are supervised too
+	}
 	if opt.Panel != nil {
 		a.kp = newKeypads() // also for keypads adopted later (Rebind)
 	}
@@ -482,6 +485,9 @@ func (a *Adapter) stateMsg(ieee string, r *dev, m Message) {
 		a.log.Info("zigbee: siren heard again", "ieee", ieee, "device", r.info.FriendlyName)
 		a.resend = append(a.resend, func(o hub.Output) bool { b, ok := a.outputs()[o.ID]; return ok && b.IEEE == ieee })
 	}
+	if id := a.keypads[ieee]; id != "" && r.lost {
+		a.post(keypadLost(id, false, "heard again"))
+	}
 	r.lost, r.heard = false, true
 	if r.bin == nil {
 		r.bin = map[string]bool{}
@@ -652,7 +658,44 @@ func (a *Adapter) supervised() map[string]time.Duration {
 	for _, b := range a.outputs() {
 		shortest(b.IEEE, sirenCheckIn(b, a.device(b.IEEE)))
 	}
+	for ieee := range a.keypads {
+		shortest(ieee, keypadCheckIn(a.device(ieee)))
+	}
 	return out
+}
+
+// keypadCheckIn is how long keypad device r may stay silent: by its power source.
+func keypadCheckIn(r *dev) time.Duration {
+	if r.info != nil && !r.info.Battery() {
+		return DefaultCheckInMains
+	}
+	return DefaultCheckInBattery
+}
+
+// keypadFaults takes up the keypad losses the hub resumed at its start: a
+// keypad still bound is lost until it is heard (its next message restores the
+// fault), the loss of one no longer bound is restored now. a.mu is held.
+func (a *Adapter) keypadFaults(st hub.State) {
+	bound := map[string]string{} // keypad id -> ieee
+	for ieee, id := range a.keypads {
+		bound[id] = ieee
+	}
+	for f, on := range st.Faults {
+		id, ok := strings.CutPrefix(f.Subject, "keypad:")
+		if !on || f.Kind != hub.FaultDevice || !ok {
+			continue
+		}
+		if ieee, ok := bound[id]; ok {
+			a.device(ieee).lost = true
+			continue
+		}
+		a.post(keypadLost(id, false, "the keypad is no longer bound"))
+	}
+}
+
+// keypadLost is the hub's fault of a lost keypad (id: its keypad id).
+func keypadLost(id string, active bool, detail string) hub.Fault {
+	return hub.Fault{ID: hub.FaultID{Kind: hub.FaultDevice, Subject: "keypad:" + id}, Active: active, Detail: detail}
 }
 
 // Check raises "device lost" for every bound device silent longer than its
@@ -685,6 +728,10 @@ func (a *Adapter) Check() time.Time {
 		a.log.Error("zigbee: device lost: silent longer than its check-in interval", "ieee", ieee,
 			"bound_to", strings.Join(a.boundTo(ieee), ", "), "silent", now.Sub(r.seen).Round(time.Second).String(),
 			"checkin", window.String())
+		if id := a.keypads[ieee]; id != "" {
+			a.post(keypadLost(id, true, fmt.Sprintf("silent for %s, longer than its check-in interval (%s)",
+				now.Sub(r.seen).Round(time.Second), window)))
+		}
 		a.evaluate(ieee)
 	}
 	a.mu.Unlock()
@@ -700,7 +747,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 		updates, unsub = a.panel.Subscribe(64)
 		defer func() { unsub() }()
 		a.mu.Lock()
-		a.follow(a.panel.Snapshot().State)
+		st := a.panel.Snapshot().State
+		a.follow(st)
+		a.keypadFaults(st)
 		a.mu.Unlock()
 		a.flush()
 	}

@@ -138,6 +138,14 @@ func (a *Adapter) apply(c checked) {
 		if a.keypads[ieee] != id && a.kp != nil {
 			delete(a.kp.mode, ieee) // a new keypad hears the panel's state
 		}
+		if r := a.device(ieee); a.keypads[ieee] == "" && !r.heard {
+			r.seen = now // a newly bound keypad: its check-in interval starts now
+		}
+	}
+	for ieee, id := range a.keypads {
+		if c.keypads[ieee] != id {
+			a.post(keypadLost(id, false, "the keypad is no longer bound"))
+		}
 	}
 	a.keypads = c.keypads
 	a.kpResendNew()

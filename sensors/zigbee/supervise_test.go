@@ -66,3 +66,51 @@ func TestSirenSupervision(t *testing.T) {
 	expect(t, "reachable at last", reachable(), nil)
 	expect(t, "no hub input for sirens", r.hub.take(), nil)
 }
+
+// Keypads are supervised too: one silent longer than its check-in interval (by
+// power source; both here run on batteries) is the hub's fault
+// device:keypad:<id>, restored by its next message. A loss the hub resumed at a
+// start is restored by the keypad's next message, and the loss of a keypad no
+// longer bound at once.
+func TestKeypadSupervision(t *testing.T) {
+	r := newRig(t, nil, nil, fixtureKeypads())
+	r.bus.send("zigbee2mqtt/bridge/devices", string(allDevices(t)))
+	r.bus.send("zigbee2mqtt/bridge/state", `{"state":"online"}`)
+	r.hub.take()
+	name := map[string]string{}
+	for _, d := range r.a.Devices() {
+		name[d.IEEE] = d.FriendlyName
+	}
+	if next := r.a.Check(); !next.Equal(r.clock.Now().Add(DefaultCheckInBattery)) {
+		t.Errorf("next check %s", next)
+	}
+	r.clock.Add(DefaultCheckInBattery - time.Second)
+	r.a.Check()
+	expect(t, "within the interval", r.hub.take(), nil)
+	r.clock.Add(time.Second)
+	r.a.Check()
+	expect(t, "both lost", r.hub.take(), []string{"fault device:keypad:hall_keypad active=true", "fault device:keypad:bob active=true"})
+	r.a.Check()
+	expect(t, "lost once", r.hub.take(), nil)
+	r.bus.send("zigbee2mqtt/"+name[ieeeKeypad], `{"battery":90,"tamper":false}`)
+	expect(t, "heard again", r.hub.take(), []string{"fault device:keypad:hall_keypad active=false"})
+	r.bus.send("zigbee2mqtt/"+name[ieeeKeypad], `{"battery":90,"tamper":false}`)
+	expect(t, "restored once", r.hub.take(), nil)
+
+	// A start with losses in the hub's state.
+	r2 := newRig(t, nil, nil, fixtureKeypads())
+	r2.bus.send("zigbee2mqtt/bridge/devices", string(allDevices(t)))
+	r2.hub.take()
+	st := hub.State{Name: hub.Disarmed, Faults: map[hub.FaultID]bool{
+		{Kind: hub.FaultDevice, Subject: "keypad:hall_keypad"}: true,
+		{Kind: hub.FaultDevice, Subject: "keypad:gone"}:        true,
+		{Kind: hub.FaultCamera, Subject: "porch"}:              true,
+	}}
+	r2.a.mu.Lock()
+	r2.a.keypadFaults(st)
+	r2.a.mu.Unlock()
+	r2.a.flush()
+	expect(t, "a keypad no longer bound", r2.hub.take(), []string{"fault device:keypad:gone active=false"})
+	r2.bus.send("zigbee2mqtt/"+name[ieeeKeypad], `{"battery":90,"tamper":false}`)
+	expect(t, "the resumed loss restored", r2.hub.take(), []string{"fault device:keypad:hall_keypad active=false"})
+}

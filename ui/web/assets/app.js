@@ -1471,11 +1471,15 @@ Object.assign(T.en, {
   ev_clip: "alarm clip", ev_operator_view: "operator viewed the alarm", play_clip: "▶ clip {camera}", clip_gone: "clip removed (disk quota)",
   f_camera: "Camera without video", r_camera_fault: "camera without video",
   do_camera: "The camera sends no video: alarms in its zones get no clip and no live view. Check its power, network cable or Wi-Fi, and its user and password. Arming is not blocked: the detectors still protect.",
+  f_device: "Device lost", r_device_lost: "device lost",
+  do_device: "The device has not been heard from for longer than its check-in interval: a keypad that cannot arm, disarm or raise panic. Check its battery and that it is within reach of the Zigbee network; it restores by itself when heard again.",
 });
 Object.assign(T.sv, {
   ev_clip: "larmklipp", ev_operator_view: "operatör såg larmet", play_clip: "▶ klipp {camera}", clip_gone: "klippet borttaget (diskkvot)",
   f_camera: "Kamera utan bild", r_camera_fault: "kamera utan bild",
   do_camera: "Kameran skickar ingen video: larm i dess zoner får inget klipp och ingen livebild. Kontrollera ström, nätverkskabel eller wifi, och dess användare och lösenord. Larmning hindras inte: detektorerna skyddar fortfarande.",
+  f_device: "Enhet borta", r_device_lost: "enhet borta",
+  do_device: "Enheten har inte hörts av längre än sitt incheckningsintervall: en knappsats som inte kan larma, avlarma eller larma panik. Kontrollera batteriet och att den når Zigbee-nätet; felet återställs av sig självt när den hörs igen.",
 });
 
 // clipButton plays a clip below its event; a clip pruned by the disk quota (404)
