@@ -548,6 +548,10 @@ func figurePath(t *testing.T, n int, row func(...string), underLoad bool) {
 // journal.
 func figureIngest(t *testing.T, row func(...string)) {
 	p3, _ := figureHub(t, "")
+	// The baseline brackets the measurement, 3 s before and 3 s after it under
+	// the same conditions, so that a machine whose load drifts does not skew the
+	// ratio either way.
+	rawBefore := rawGroupCommit(t, t.TempDir(), 1000, 3*time.Second)
 	before := journalCount(t, p3)
 	load := startLoad(t, p3.mqtt, 100, 0)
 	time.Sleep(time.Second) // connections up, steady state
@@ -562,9 +566,11 @@ func figureIngest(t *testing.T, row func(...string)) {
 		}
 	}
 	rate := float64(to-from) / elapsed.Seconds()
-	raw := rawGroupCommit(t, t.TempDir(), 1000, 3*time.Second)
+	rawAfter := rawGroupCommit(t, t.TempDir(), 1000, 3*time.Second)
+	raw := (rawBefore + rawAfter) / 2
 	row("durable events over MQTT, 100 devices, 10 s", fmt.Sprintf("%.0f events/s; %d sent, %d in the journal", rate, sent, stored),
-		fmt.Sprintf("raw bbolt group commit %.0f events/s", raw), fmt.Sprintf("%.0f%% (goal ≥ 50,000/s and ≥ 40%%)", 100*rate/raw))
+		fmt.Sprintf("raw bbolt group commit %.0f events/s (%.0f before, %.0f after)", raw, rawBefore, rawAfter),
+		fmt.Sprintf("%.0f%% (goal ≥ 50,000/s and ≥ 40%%)", 100*rate/raw))
 }
 
 // figureUplink: alarm to DC-09 ACK from the receiver on loopback.
