@@ -435,6 +435,9 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	if video != nil {
 		video.start(h, goRun)
 	}
+	if ns := newNotifySide(boot.Notify, video, loc, log); ns != nil {
+		ns.start(h, goRun)
+	}
 	goRun("metrics", mets.Run)
 	goRun("retention", func(ctx context.Context) error { return prune(ctx, store, h, log) })
 	goRun("snapshots", func(ctx context.Context) error { return store.RunSnapshots(ctx, log) })

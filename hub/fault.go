@@ -62,6 +62,12 @@ const (
 	// arming: video verifies an alarm, it does not detect one, so a dead camera
 	// loses the pictures but not the protection.
 	FaultCamera FaultKind = "camera"
+	// FaultNotify: a notification target (ntfy, a webhook) has failed to take
+	// notifications for a while (Subject: the target's name). Local only, never
+	// reported to the centre (which gets the alarms itself; the homeowner's push
+	// service is none of its business), and not in the way of arming: the
+	// hub still protects and reports, only the homeowner's pushes are missing.
+	FaultNotify FaultKind = "notify"
 )
 
 // FaultID names one fault: its kind and what it is about.
@@ -127,6 +133,8 @@ func (f FaultID) reason() string {
 		return "detector_stuck"
 	case FaultCamera:
 		return "camera_fault"
+	case FaultNotify:
+		return "notify_failed"
 	}
 	return string(f.Kind) + "_fault"
 }
