@@ -231,7 +231,7 @@ func NewNotice(c Config, ev hub.Event, zoneName, link string, loc *time.Location
 	if ev.State != "" {
 		fmt.Fprintf(&b, " State: %s.", ev.State)
 	}
-	if ev.Detail != "" && (ev.Type != hub.EvAlarm || !hub.ZoneType(ev.Detail).Valid()) { // an alarm's zone type is in its label
+	if ev.Detail != "" && (ev.Type != hub.EvAlarm || ev.Detail != "burglary" && !hub.ZoneType(ev.Detail).Valid()) { // in the label
 		fmt.Fprintf(&b, " %s.", strings.TrimSuffix(ev.Detail, "."))
 	}
 	if link != "" {
@@ -254,6 +254,9 @@ func label(ev hub.Event) string {
 			return "Water leak alarm"
 		case string(hub.ZonePanic):
 			return "PANIC alarm"
+		}
+		if strings.HasPrefix(ev.Detail, "burglary") {
+			return "BURGLARY alarm"
 		}
 		return "ALARM"
 	case hub.EvPanic:

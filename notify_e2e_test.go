@@ -1,0 +1,245 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"vakt/hub"
+)
+
+// hook is a notification target on loopback: it records each request as
+// "path | headers | body" with the times and journal numbers made stable, and
+// answers with status (200 unless set).
+type hook struct {
+	srv     *httptest.Server
+	mu      sync.Mutex
+	status  int
+	got     []string
+	arrived chan string
+}
+
+var (
+	stampRe = regexp.MustCompile(`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z]+`)
+	isoRe   = regexp.MustCompile(`"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"`)
+	seqRe   = regexp.MustCompile(`"seq":\d+,`)
+)
+
+func newHook(t *testing.T) *hook {
+	h := &hook{status: 200, arrived: make(chan string, 1024)}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var hs []string
+		for _, k := range []string{"Authorization", "Content-Type", "Title", "Priority", "Tags", "Click"} {
+			if v := r.Header.Get(k); v != "" {
+				hs = append(hs, k+"="+v)
+			}
+		}
+		body := stampRe.ReplaceAllString(string(b), "TIME")
+		body = isoRe.ReplaceAllString(body, `"time":"T"`)
+		body = seqRe.ReplaceAllString(body, "")
+		line := r.URL.Path + " | " + strings.Join(hs, " ") + " | " + body
+		h.mu.Lock()
+		status := h.status
+		h.got = append(h.got, fmt.Sprintf("%d %s", status, line))
+		h.mu.Unlock()
+		w.WriteHeader(status)
+		select {
+		case h.arrived <- line:
+		default: // a target retried for long: its lines are in got
+		}
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hook) setStatus(s int) {
+	h.mu.Lock()
+	h.status = s
+	h.mu.Unlock()
+}
+
+// next returns the next n requests' lines.
+func (h *hook) next(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	for len(out) < n {
+		select {
+		case l := <-h.arrived:
+			out = append(out, l)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("only %d of %d notifications: %q", len(out), n, out)
+		}
+	}
+	return out
+}
+
+// none checks that no request came.
+func (h *hook) none(t *testing.T) {
+	t.Helper()
+	select {
+	case l := <-h.arrived:
+		t.Errorf("unexpected notification %s", l)
+	default:
+	}
+}
+
+func (h *hook) all() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.got...)
+}
+
+// The real hub with three targets: an ntfy topic (default events), a JSON
+// webhook (alarms, faults, arming) and one that goes down. An alarm, its cancel,
+// a duress disarm and a silent panic (never notified), and a target down for
+// trouble_after: the fault notify:<name> and its restore reach the others.
+func TestNotificationsFromTheHub(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the hub")
+	}
+	saved := notifyRetry
+	notifyRetry.min, notifyRetry.max = 10*time.Millisecond, 100*time.Millisecond
+	t.Cleanup(func() { notifyRetry = saved })
+	phone, ha, flaky := newHook(t), newHook(t), newHook(t)
+
+	var users []hub.User
+	bob := hub.User{ID: "bob"}
+	var err error
+	if bob.PINHash, err = hub.HashPIN(users, "246800", hub.DefaultHashParams); err != nil {
+		t.Fatal(err)
+	}
+	if bob.DuressHash, err = hub.HashPIN([]hub.User{bob}, "864200", hub.DefaultHashParams); err != nil {
+		t.Fatal(err)
+	}
+	domain := strings.Replace(domainYAML, "outputs:",
+		"  - {id: button, name: Bedside button, number: 3, type: silent_panic, mqtt: {topic: test/button}}\noutputs:", 1) +
+		"users:\n  - {id: bob, name: Bob, number: 2, role: user, pin_hash: \"" + bob.PINHash + "\", duress_hash: \"" + bob.DuressHash + "\"}\n"
+	dir, args := setupIn(t, t.TempDir(), domain)
+	boot := bootYAML + fmt.Sprintf(`log_level: debug
+notify:
+  name: Villa
+  app_url: https://vakt.lan:8443
+  trouble_after: 1s
+  targets:
+    - {name: phone, url: "%s/vakt-alarm", format: ntfy, headers: {Authorization: "Bearer tk_secret"}}
+    - {name: ha, url: "%s/api/webhook/vakt-x", format: json, events: ["class:alarm", fault, fault_restore, armed]}
+    - {name: flaky, url: "%s/flaky", events: [armed]}
+`, phone.srv.URL, ha.srv.URL, flaky.srv.URL)
+	if err := os.WriteFile(filepath.Join(dir, "vakt.yaml"), []byte(boot), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	silent := &matchWriter{re: regexp.MustCompile(`msg=event type=(duress|silent_panic) `), ch: make(chan []string, 4)}
+	p := startHubLog(t, silent, args...)
+	defer p.stop(t)
+	c := dialMQTT(t, p.mqtt, "tester", "tester-pass")
+	c.sub(t, "vakt/state")
+	c.waitFor(t, "vakt/state", "disarmed")
+
+	// Armed, an alarm in the window, disarmed: the alarm and its cancel.
+	c.pub(t, "test/window", `{"contact":true,"tamper":false}`, true)
+	c.pub(t, "vakt/command", `{"command":"ARM_NIGHT","code":"135790"}`, false)
+	c.waitFor(t, "vakt/state", "armed_night")
+	ha.next(t, 1)
+	flaky.next(t, 1)
+	c.pub(t, "test/window", `{"contact":false,"tamper":false}`, true)
+	c.waitFor(t, "vakt/state", "triggered")
+	phone.next(t, 1)
+	ha.next(t, 1)
+	c.pub(t, "vakt/command", `{"command":"DISARM","code":"135790"}`, false)
+	c.waitFor(t, "vakt/state", "disarmed")
+	phone.next(t, 1)
+	ha.next(t, 1)
+
+	// Armed again, then Bob's duress code disarms, and the silent panic
+	// button: nothing of either is notified.
+	c.pub(t, "test/window", `{"contact":true,"tamper":false}`, true)
+	c.pub(t, "vakt/command", `{"command":"ARM_NIGHT","code":"135790"}`, false)
+	c.waitFor(t, "vakt/state", "armed_night")
+	ha.next(t, 1)
+	flaky.next(t, 1)
+	c.pub(t, "vakt/command", `{"command":"DISARM","code":"864200"}`, false)
+	c.waitFor(t, "vakt/state", "disarmed")
+	c.pub(t, "test/button", "ON", true)
+	c.pub(t, "test/button", "OFF", true)
+	// Both are in the journal before the trouble below (more than a second
+	// later): had either been notified, it would have come before it.
+	for _, typ := range []string{"duress", "silent_panic"} {
+		if got := silent.await(t, typ, 30*time.Second)[1]; got != typ {
+			t.Fatalf("%s, want %s", got, typ)
+		}
+	}
+
+	// The flaky target fails from now on: the next arming is retried until
+	// it has failed for a second, a trouble the others are told of, and
+	// arming is not refused for it.
+	flaky.setStatus(503)
+	c.pub(t, "vakt/command", `{"command":"ARM_NIGHT","code":"135790"}`, false)
+	c.waitFor(t, "vakt/state", "armed_night")
+	ha.next(t, 1)
+	phone.next(t, 1)
+	ha.next(t, 1)
+	flaky.setStatus(200)
+	phone.next(t, 1)
+	ha.next(t, 1)
+	phone.none(t)
+	ha.none(t)
+
+	const (
+		ntfy     = "200 /vakt-alarm | Authorization=Bearer tk_secret Content-Type=text/plain; charset=utf-8 Title=Villa: "
+		click    = " Click=https://vakt.lan:8443 | "
+		alice    = "Alice Admin at mqtt:tester/test-tester via mqtt"
+		hubJSON  = `,"hub":"Villa","app_url":"https://vakt.lan:8443"`
+		armed    = `{"event":"armed","class":"arming","who":"` + alice + `","time":"T","state":"armed_night"` + hubJSON + `,"title":"Villa: Armed night","message":"Armed night at TIME, by ` + alice + `. State: armed_night."}`
+		haPost   = "200 /api/webhook/vakt-x | Content-Type=application/json | "
+		haArmed  = haPost + armed
+		down     = "notify:flaky: no notification delivered for 1s: HTTP 503 Service Unavailable"
+		restored = "notify:flaky: delivered again"
+	)
+	wantPhone := []string{
+		ntfy + "BURGLARY alarm - Window Priority=urgent Tags=rotating_light,alarm" + click + "BURGLARY alarm in Window at TIME, by window via sensor. State: triggered.",
+		ntfy + "Alarm cancelled - Window Priority=default Tags=white_check_mark,alarm_cancel" + click + "Alarm cancelled in Window at TIME, by " + alice + ". State: triggered.",
+		ntfy + "Trouble Priority=high Tags=warning,fault" + click + "Trouble at TIME, by hub via system. State: armed_night. " + down + ".",
+		ntfy + "Trouble restored Priority=default Tags=white_check_mark,fault_restore" + click + "Trouble restored at TIME, by hub via system. State: armed_night. " + restored + ".",
+	}
+	if got := phone.all(); !reflect.DeepEqual(got, wantPhone) {
+		t.Errorf("ntfy requests\n got %s\nwant %s", strings.Join(got, "\n"), strings.Join(wantPhone, "\n"))
+	}
+	wantHA := []string{
+		haArmed,
+		haPost + `{"event":"alarm","class":"alarm","zone":"window","zone_name":"Window","who":"window via sensor","time":"T","state":"triggered","detail":"burglary"` + hubJSON +
+			`,"title":"Villa: BURGLARY alarm - Window","message":"BURGLARY alarm in Window at TIME, by window via sensor. State: triggered."}`,
+		haPost + `{"event":"alarm_cancel","class":"alarm","zone":"window","zone_name":"Window","who":"` + alice + `","time":"T","state":"triggered"` + hubJSON +
+			`,"title":"Villa: Alarm cancelled - Window","message":"Alarm cancelled in Window at TIME, by ` + alice + `. State: triggered."}`,
+		haArmed,
+		haArmed,
+		haPost + `{"event":"fault","class":"fault","who":"hub via system","time":"T","state":"armed_night","detail":"` + down + `"` + hubJSON +
+			`,"title":"Villa: Trouble","message":"Trouble at TIME, by hub via system. State: armed_night. ` + down + `."}`,
+		haPost + `{"event":"fault_restore","class":"fault","who":"hub via system","time":"T","state":"armed_night","detail":"` + restored + `"` + hubJSON +
+			`,"title":"Villa: Trouble restored","message":"Trouble restored at TIME, by hub via system. State: armed_night. ` + restored + `."}`,
+	}
+	if got := ha.all(); !reflect.DeepEqual(got, wantHA) {
+		t.Errorf("webhook requests\n got %s\nwant %s", strings.Join(got, "\n"), strings.Join(wantHA, "\n"))
+	}
+	// The flaky target: the armed notification tried again and again while
+	// it answered 503, then taken.
+	flakyArmed := " /flaky | Content-Type=application/json | " + armed
+	var gotFlaky []string
+	for _, l := range flaky.all() {
+		if len(gotFlaky) == 0 || gotFlaky[len(gotFlaky)-1] != l {
+			gotFlaky = append(gotFlaky, l)
+		}
+	}
+	if want := []string{"200" + flakyArmed, "503" + flakyArmed, "200" + flakyArmed}; !reflect.DeepEqual(gotFlaky, want) {
+		t.Errorf("flaky requests (repeats collapsed)\n got %s\nwant %s", strings.Join(gotFlaky, "\n"), strings.Join(want, "\n"))
+	}
+}
