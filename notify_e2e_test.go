@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"vakt/hub"
+	"vakt/hub/uplink/receiver"
+	"vakt/hub/uplink/sia"
+	"vakt/sensors/camera/camtest"
 )
 
 // hook is a notification target on loopback: it records each request as
@@ -24,6 +27,7 @@ type hook struct {
 	srv     *httptest.Server
 	mu      sync.Mutex
 	status  int
+	hold    chan struct{} // when set, each request waits until it is closed
 	got     []string
 	arrived chan string
 }
@@ -38,6 +42,9 @@ func newHook(t *testing.T) *hook {
 	h := &hook{status: 200, arrived: make(chan string, 1024)}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
+		if h.hold != nil {
+			<-h.hold
+		}
 		var hs []string
 		for _, k := range []string{"Authorization", "Content-Type", "Title", "Priority", "Tags", "Click"} {
 			if v := r.Header.Get(k); v != "" {
@@ -241,5 +248,123 @@ notify:
 	}
 	if want := []string{"200" + flakyArmed, "503" + flakyArmed, "200" + flakyArmed}; !reflect.DeepEqual(gotFlaky, want) {
 		t.Errorf("flaky requests (repeats collapsed)\n got %s\nwant %s", strings.Join(gotFlaky, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// An alarm's notification carries the operator link, the very URL (same
+// token) that goes to the monitoring centre in the report's [V] data.
+func TestNotificationCarriesTheOperatorLink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the hub and a camera")
+	}
+	key, err := sia.ParseKey("000102030405060708090A0B0C0D0E0F", "hex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := startReceiver(t, receiver.Account{ID: "4321", Key: key})
+	fake := camtest.Start(t, camtest.Options{User: "viewer", Pass: "pw", FPS: 25})
+	phone, ha := newHook(t), newHook(t)
+	dir, args := setup(t)
+	writeVideoBoot(t, dir, fmt.Sprintf(`video:
+  operator_url: https://home.example.net:8443
+  cameras:
+    - {name: garden, url: %q, always_on: true, buffer_seconds: 2, zones: [window]}
+uplink:
+  paths:
+    - {addr: %q, network: tcp, account: "4321", key: "000102030405060708090A0B0C0D0E0F", key_format: hex, poll: 1m}
+notify:
+  targets:
+    - {name: phone, url: "%s/vakt", format: ntfy, events: [alarm]}
+    - {name: ha, url: "%s/hook", events: [alarm]}
+`, fake.URL, rcv.TCPAddr().String(), phone.srv.URL, ha.srv.URL))
+	p := startHub(t, args...)
+	defer p.stop(t)
+	fake.AwaitPublished(t, fake.Published()+25)
+	alarmInWindow(t, p)
+	xdata := fmt.Sprint(waitCID(t, rcv, "1131 01 002").Message.XData)
+	link := strings.TrimPrefix(strings.TrimSuffix(xdata, "}]"), "[{V ")
+	if !strings.HasPrefix(link, "https://home.example.net:8443/operator/") {
+		t.Fatalf("xdata %q", xdata)
+	}
+	gotPhone, gotHA := phone.next(t, 1)[0], ha.next(t, 1)[0]
+	wantPhone := "/vakt | Content-Type=text/plain; charset=utf-8 Title=Vakt: BURGLARY alarm - Window Priority=urgent Tags=rotating_light,alarm Click=" + link +
+		" | BURGLARY alarm in Window at TIME, by window via sensor. State: triggered.\nCameras: " + link
+	if gotPhone != wantPhone {
+		t.Errorf("ntfy request\n got %q\nwant %q", gotPhone, wantPhone)
+	}
+	wantHA := `/hook | Content-Type=application/json | {"event":"alarm","class":"alarm","zone":"window","zone_name":"Window","who":"window via sensor",` +
+		`"time":"T","state":"triggered","detail":"burglary","hub":"Vakt","operator_link":"` + link + `","title":"Vakt: BURGLARY alarm - Window",` +
+		`"message":"BURGLARY alarm in Window at TIME, by window via sensor. State: triggered.\nCameras: ` + link + `"}`
+	if gotHA != wantHA {
+		t.Errorf("webhook request\n got %s\nwant %s", gotHA, wantHA)
+	}
+}
+
+// A flood of events while one target hangs: the hub goes on (the arming after
+// the flood reaches the other target), and the hung target's queue stays
+// bounded: all but the one in flight and the 64 queued are dropped, counted.
+func TestNotifyFloodWithAHungTarget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the hub")
+	}
+	slow := newHook(t)
+	slow.hold = make(chan struct{})
+	t.Cleanup(func() { close(slow.hold) }) // before the server closes
+	fast := newHook(t)
+	dir, args := setup(t)
+	boot := bootYAML + fmt.Sprintf(`notify:
+  targets:
+    - {name: slow, url: "%s/slow", events: [zone_open, zone_closed, armed]}
+    - {name: fast, url: "%s/fast", events: [armed]}
+`, slow.srv.URL, fast.srv.URL)
+	if err := os.WriteFile(filepath.Join(dir, "vakt.yaml"), []byte(boot), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	drops := &matchWriter{re: regexp.MustCompile(`notify: queue full.* target=slow .*dropped=(\d+)`), ch: make(chan []string, 4096)}
+	p := startHubLog(t, drops, args...)
+	defer p.stop(t)
+	c := dialMQTT(t, p.mqtt, "tester", "tester-pass")
+	c.sub(t, "vakt/state")
+	c.waitFor(t, "vakt/state", "disarmed")
+	const toggles = 150
+	for i := range toggles {
+		c.pub(t, "test/window", fmt.Sprintf(`{"contact":%v}`, i%2 == 1), true)
+	}
+	c.pub(t, "vakt/command", `{"command":"ARM_NIGHT","code":"135790"}`, false)
+	c.waitFor(t, "vakt/state", "armed_night")
+	if got := fast.next(t, 1)[0]; !strings.HasPrefix(got, `/fast | Content-Type=application/json | {"event":"armed"`) {
+		t.Fatalf("fast target got %s", got)
+	}
+	var evs struct{ Events []hub.Event }
+	sockJSON(t, p.data, "/api/v1/events?type=zone_open,zone_closed,armed&limit=1000", &evs)
+	n := len(evs.Events)
+	if n < toggles/2 {
+		t.Fatalf("only %d events from %d toggles", n, toggles)
+	}
+	// Every notice but the one in flight and the 64 queued is dropped, each
+	// drop logged with the count so far (the log comes through a pipe: the
+	// last line may still be on its way).
+	want := fmt.Sprint(n - 1 - 64)
+	var counts []string
+	for len(counts) == 0 || counts[len(counts)-1] != want {
+		select {
+		case m := <-drops.ch:
+			counts = append(counts, m[1])
+		case <-time.After(30 * time.Second):
+			t.Fatalf("drop counts %v, want the last %s (of %d notices)", counts, want, n)
+		}
+	}
+	for i, c := range counts {
+		if c != fmt.Sprint(i+1) {
+			t.Fatalf("drop counts %v, want 1 to %s", counts, want)
+		}
+	}
+	select {
+	case m := <-drops.ch:
+		t.Errorf("one more drop: %s", m[0])
+	default:
+	}
+	if got := slow.all(); len(got) != 0 {
+		t.Errorf("the hung target answered %q", got)
 	}
 }
