@@ -24,7 +24,10 @@ type notifySide struct {
 	link func(hub.Event) string
 	loc  *time.Location
 	log  *slog.Logger
-	h    *hub.Hub
+
+	h       *hub.Hub
+	updates <-chan hub.Update
+	cancel  func()
 }
 
 // newNotifySide makes the senders of the configured targets; nil for none.
@@ -42,26 +45,36 @@ func newNotifySide(c notify.Config, video *videoSide, loc *time.Location, log *s
 	return ns
 }
 
-// start runs the senders and the feed from the hub.
-func (ns *notifySide) start(h *hub.Hub, goRun func(string, func(context.Context) error)) {
+// subscribe takes the hub's updates from now on; nil-safe.
+func (ns *notifySide) subscribe(h *hub.Hub) {
+	if ns == nil {
+		return
+	}
 	ns.h = h
+	ns.updates, ns.cancel = h.Subscribe(1024)
+}
+
+// start runs the senders and the feed from the hub (subscribe first); nil-safe.
+func (ns *notifySide) start(goRun func(string, func(context.Context) error)) {
+	if ns == nil {
+		return
+	}
 	ns.syncFaults()
 	for _, s := range ns.senders {
 		goRun("notify "+s.Name(), s.Run)
 	}
-	updates, cancel := h.Subscribe(1024)
 	goRun("notifications", func(ctx context.Context) error {
-		defer func() { cancel() }()
+		defer func() { ns.cancel() }()
 		for {
 			select {
 			case <-ctx.Done():
 				return nil
-			case u, ok := <-updates:
+			case u, ok := <-ns.updates:
 				if !ok {
 					// Fell behind the hub (which never waits for us): take up
 					// the updates again from now.
 					ns.log.Error("notify: fell behind the hub's updates; some events were not notified")
-					updates, cancel = h.Subscribe(1024)
+					ns.updates, ns.cancel = ns.h.Subscribe(1024)
 					continue
 				}
 				ns.feed(u)
