@@ -368,3 +368,93 @@ func TestNotifyFloodWithAHungTarget(t *testing.T) {
 		t.Errorf("the hung target answered %q", got)
 	}
 }
+
+// A target's trouble outlives a restart: still configured, its next delivery
+// restores it; no longer configured, the start clears it.
+func TestNotifyFaultAcrossRestarts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the hub")
+	}
+	saved := notifyRetry
+	notifyRetry.min, notifyRetry.max = 10*time.Millisecond, 100*time.Millisecond
+	t.Cleanup(func() { notifyRetry = saved })
+	ha, phone := newHook(t), newHook(t)
+	gone := httptest.NewServer(http.NotFoundHandler())
+	closed := gone.URL
+	gone.Close()
+	dir, args := setup(t)
+	boot := func(phoneURL string, withPhone bool) {
+		t.Helper()
+		b := bootYAML + fmt.Sprintf("notify:\n  trouble_after: 1s\n  targets:\n    - {name: ha, url: %q, events: [fault, fault_restore]}\n", ha.srv.URL+"/hook")
+		if withPhone {
+			b += fmt.Sprintf("    - {name: phone, url: %q, events: [armed, disarmed]}\n", phoneURL+"/phone")
+		}
+		if err := os.WriteFile(filepath.Join(dir, "vakt.yaml"), []byte(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	trouble := func(p *hubProc) []string {
+		var tr struct{ Faults []struct{ ID, Detail string } }
+		sockJSON(t, p.data, "/api/v1/trouble", &tr)
+		var out []string
+		for _, f := range tr.Faults {
+			out = append(out, f.Detail) // the raising event's detail, which names the fault
+		}
+		return out
+	}
+	arm := func(p *hubProc, cmd, state string) {
+		c := dialMQTT(t, p.mqtt, "tester", "tester-pass")
+		c.sub(t, "vakt/state")
+		c.pub(t, "test/window", `{"contact":true}`, true)
+		c.pub(t, "vakt/command", `{"command":"`+cmd+`","code":"135790"}`, false)
+		c.waitFor(t, "vakt/state", state)
+	}
+	const down = "notify:phone: no notification delivered for 1s: "
+
+	// The phone's service is down: a trouble.
+	boot(closed, true)
+	p := startHub(t, args...)
+	arm(p, "ARM_NIGHT", "armed_night")
+	first := ha.next(t, 1)[0]
+	p.stop(t)
+	// Back, at another address: the trouble is still there after the start,
+	// until the phone takes the disarm.
+	boot(phone.srv.URL, true)
+	p = startHub(t, args...)
+	if got := trouble(p); len(got) != 1 || !strings.HasPrefix(got[0], down) {
+		t.Errorf("trouble after the restart %q", got)
+	}
+	arm(p, "DISARM", "disarmed")
+	ha.next(t, 1)
+	if got := trouble(p); len(got) != 0 {
+		t.Errorf("trouble after the delivery %q", got)
+	}
+	// Down again, then taken out of the configuration: the start clears it.
+	phone.setStatus(503)
+	arm(p, "ARM_NIGHT", "armed_night")
+	ha.next(t, 1)
+	p.stop(t)
+	boot("", false)
+	p = startHub(t, args...)
+	defer p.stop(t)
+	ha.next(t, 1)
+	if got := trouble(p); len(got) != 0 {
+		t.Errorf("trouble after the target went %q", got)
+	}
+	hook := "200 /hook | Content-Type=application/json | "
+	fault := func(event, state, detail, title string) string {
+		return hook + `{"event":"` + event + `","class":"fault","who":"hub via system","time":"T","state":"` + state + `","detail":"` + detail +
+			`","hub":"Vakt","title":"Vakt: ` + title + `","message":"` + title + ` at TIME, by hub via system. State: ` + state + `. ` + detail + `."}`
+	}
+	dial := strings.Split(first, `"detail":"`)[1][len(down):]
+	dial = dial[:strings.Index(dial, `"`)]
+	want := []string{
+		fault("fault", "armed_night", down+dial, "Trouble"),
+		fault("fault_restore", "disarmed", "notify:phone: delivered again", "Trouble restored"),
+		fault("fault", "armed_night", down+"HTTP 503 Service Unavailable", "Trouble"),
+		fault("fault_restore", "armed_night", "notify:phone: target no longer configured", "Trouble restored"),
+	}
+	if got := ha.all(); !reflect.DeepEqual(got, want) {
+		t.Errorf("webhook requests\n got %s\nwant %s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
