@@ -61,6 +61,10 @@ type Target struct {
 	// Headers are sent with every request (e.g. Authorization for ntfy or a
 	// bearer token); never logged.
 	Headers map[string]string `yaml:"headers"`
+	// MinInterval, when set, skips a notification of the same event type and
+	// zone as one queued less than MinInterval before (a zone opening all
+	// day); alarm-class notifications always go.
+	MinInterval time.Duration `yaml:"min_interval"`
 }
 
 // knownTypes is every event type a target may ask for. Duress and silent panic
@@ -113,6 +117,9 @@ func (c Config) Validate() error {
 			if err := checkEvent(e); err != nil {
 				errs = append(errs, fmt.Errorf("%s: events: %w", at, err))
 			}
+		}
+		if t.MinInterval < 0 {
+			errs = append(errs, fmt.Errorf("%s: min_interval %s is negative", at, t.MinInterval))
 		}
 		for k, v := range t.Headers {
 			if k == "" || strings.ContainsAny(k, ": \r\n") || strings.ContainsAny(v, "\r\n") {

@@ -161,7 +161,7 @@ func TestValidate(t *testing.T) {
 		{Name: "", URL: "ftp://x/secret-path", Format: "xml"},
 		{Name: "a b", URL: "http://", Events: []string{"duress", "class:nope", "alarms"}},
 		{Name: "ha", URL: "https://ha.lan/secret-path", Headers: map[string]string{"Bad: x": "1", "X-Ok": "a\nb"}},
-		{Name: "ha", URL: "https://ha.lan"},
+		{Name: "ha", URL: "https://ha.lan", MinInterval: -time.Second},
 	}}
 	got := strings.Split(bad.Validate().Error(), "\n")
 	want := []string{
@@ -178,6 +178,7 @@ func TestValidate(t *testing.T) {
 		`notify.targets[2]: headers: "Bad: x" is not a valid header`,
 		`notify.targets[2]: headers: "X-Ok" is not a valid header`,
 		`notify.targets[3]: duplicate name "ha"`,
+		`notify.targets[3]: min_interval -1s is negative`,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("errors\n got %q\nwant %q", got, want)

@@ -43,6 +43,7 @@ type Stats struct {
 	Dropped uint64 // dropped from a full queue
 	Refused uint64 // answered 4xx, not retried
 	Retries uint64 // attempts that failed and were tried again
+	Skipped uint64 // within the target's MinInterval of the one before
 	Queued  int    // waiting now
 }
 
@@ -56,8 +57,9 @@ type Sender struct {
 	q       []Notice
 	stats   Stats
 	wake    chan struct{}
-	failing time.Time // when the current run of failures began; zero when healthy
-	trouble bool      // OnTrouble was told of the failures
+	last    map[string]time.Time // event type and zone: when last queued (MinInterval)
+	failing time.Time            // when the current run of failures began; zero when healthy
+	trouble bool                 // OnTrouble was told of the failures
 }
 
 // NewSender makes the sender of target t.
@@ -100,6 +102,19 @@ func (s *Sender) Target() Target { return s.t }
 // are alarms), or the oldest alarm when all are alarms.
 func (s *Sender) Enqueue(n Notice) {
 	s.mu.Lock()
+	if s.t.MinInterval > 0 && !n.Important() {
+		key, now := string(n.Event)+"/"+n.Zone, s.o.Now()
+		if at, ok := s.last[key]; ok && now.Sub(at) < s.t.MinInterval {
+			s.stats.Skipped++
+			s.mu.Unlock()
+			s.o.Log.Debug("notify: within min_interval, skipped", "target", s.t.Name, "event", n.Event, "zone", n.Zone)
+			return
+		}
+		if s.last == nil || len(s.last) >= 1024 {
+			s.last = map[string]time.Time{}
+		}
+		s.last[key] = now
+	}
 	s.q = append(s.q, n)
 	var dropped *Notice
 	if len(s.q) > s.o.Queue {

@@ -242,3 +242,32 @@ func TestSenderFloodNeverWaits(t *testing.T) {
 		t.Errorf("delivered %v, want %v", got, want)
 	}
 }
+
+// min_interval: a notice of the same type and zone within it is skipped and
+// counted; another zone, another type, an alarm, or the interval passed, goes.
+func TestMinInterval(t *testing.T) {
+	var now time.Time
+	s := NewSender(Target{Name: "hook", URL: "http://127.0.0.1:1", MinInterval: time.Minute}, Options{Now: func() time.Time { return now }})
+	open := func(seq uint64, zone string) Notice {
+		return NewNotice(Config{}, hub.Event{Seq: seq, Type: hub.EvZoneOpen, Class: hub.ClassRoutine, Zone: zone}, "", "", nil)
+	}
+	now = t0
+	s.Enqueue(open(1, "door"))
+	now = t0.Add(30 * time.Second)
+	s.Enqueue(open(2, "door"))   // skipped
+	s.Enqueue(open(3, "window")) // another zone
+	s.Enqueue(notice(4, true))   // an alarm
+	s.Enqueue(notice(5, true))   // an alarm again
+	now = t0.Add(61 * time.Second)
+	s.Enqueue(open(6, "door"))
+	var seqs []uint64
+	for _, n := range s.q {
+		seqs = append(seqs, n.Seq)
+	}
+	if want := []uint64{1, 3, 4, 5, 6}; !reflect.DeepEqual(seqs, want) {
+		t.Errorf("queue %v, want %v", seqs, want)
+	}
+	if got, want := s.Stats(), (Stats{Skipped: 1, Queued: 5}); got != want {
+		t.Errorf("stats %+v, want %+v", got, want)
+	}
+}
