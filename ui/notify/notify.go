@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -121,8 +122,8 @@ func (c Config) Validate() error {
 		if t.MinInterval < 0 {
 			errs = append(errs, fmt.Errorf("%s: min_interval %s is negative", at, t.MinInterval))
 		}
-		for k, v := range t.Headers {
-			if k == "" || strings.ContainsAny(k, ": \r\n") || strings.ContainsAny(v, "\r\n") {
+		for _, k := range slices.Sorted(maps.Keys(t.Headers)) {
+			if v := t.Headers[k]; k == "" || strings.ContainsAny(k, ": \r\n") || strings.ContainsAny(v, "\r\n") {
 				errs = append(errs, fmt.Errorf("%s: headers: %q is not a valid header", at, k))
 			}
 		}
