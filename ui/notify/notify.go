@@ -320,7 +320,7 @@ func Request(t Target, n Notice) (*http.Request, error) {
 	}
 	req, err := http.NewRequest(http.MethodPost, t.URL, strings.NewReader(string(body)))
 	if err != nil {
-		return nil, fmt.Errorf("notify: target %s: request: %w", t.Name, errors.Unwrap(err))
+		return nil, fmt.Errorf("notify: target %s: its URL cannot be used", t.Name) // not err: it names the URL
 	}
 	req.Header = h
 	req.Header.Set("User-Agent", "Vakt")
