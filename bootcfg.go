@@ -18,6 +18,7 @@ import (
 	"vakt/sensors/binding"
 	"vakt/sensors/mqttclient"
 	"vakt/storage"
+	"vakt/ui/notify"
 )
 
 // bootFile is the boot configuration. Flags override its fields.
@@ -36,6 +37,8 @@ type bootFile struct {
 	Uplink uplink.Config `yaml:"uplink"`
 	// Video is the cameras and alarm clips.
 	Video bootVideo `yaml:"video"`
+	// Notify is the push services and webhooks told of events.
+	Notify notify.Config `yaml:"notify"`
 }
 
 // bootMQTT configures the embedded broker, or the external one used instead, and
@@ -142,6 +145,9 @@ func (f bootFile) Validate() error {
 	}
 	errs = append(errs, f.MQTT.validateBroker()...)
 	errs = append(errs, f.Video.validate()...)
+	if err := f.Notify.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(f.Uplink.Paths) > 0 {
 		if err := f.Uplink.Validate(); err != nil {
 			errs = append(errs, err)

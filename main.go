@@ -399,6 +399,8 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	defer stopHub()
 	hubDone := make(chan error, 1)
+	notes := newNotifySide(boot.Notify, video, loc, log)
+	notes.subscribe(h) // before Run: no event of the start is missed
 	go func() { hubDone <- h.Run(hubCtx) }()
 	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -435,6 +437,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	if video != nil {
 		video.start(h, goRun)
 	}
+	notes.start(goRun)
 	goRun("metrics", mets.Run)
 	goRun("retention", func(ctx context.Context) error { return prune(ctx, store, h, log) })
 	goRun("snapshots", func(ctx context.Context) error { return store.RunSnapshots(ctx, log) })

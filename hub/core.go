@@ -850,8 +850,8 @@ func (c *Core) Ready(st State, m Mode) []Reason {
 		return strings.Compare(a.String(), b.String())
 	})
 	for _, f := range faults {
-		if f.Kind == FaultStuck && st.Zones[f.Subject].Isolated || f.Kind == FaultCamera {
-			continue // isolated until it is repaired; a camera verifies, it does not detect
+		if f.Kind == FaultStuck && st.Zones[f.Subject].Isolated || f.Kind == FaultCamera || f.Kind == FaultNotify {
+			continue // isolated until it is repaired; a camera verifies, it does not detect; notifications are a convenience
 		}
 		if st.Faults[f] {
 			rs = append(rs, Reason{Reason: f.reason(), Fault: f.String()})

@@ -68,6 +68,12 @@ const (
 	// supervision, with no point number; like a lost zone device it stands in
 	// the way of arming until it is heard again or the arming is forced.
 	FaultDevice FaultKind = "device"
+	// FaultNotify: a notification target (ntfy, a webhook) has failed to take
+	// notifications for a while (Subject: the target's name). Local only, never
+	// reported to the centre (which gets the alarms itself; the homeowner's push
+	// service is none of its business), and not in the way of arming: the
+	// hub still protects and reports, only the homeowner's pushes are missing.
+	FaultNotify FaultKind = "notify"
 )
 
 // FaultID names one fault: its kind and what it is about.
@@ -135,6 +141,8 @@ func (f FaultID) reason() string {
 		return "camera_fault"
 	case FaultDevice:
 		return "device_lost"
+	case FaultNotify:
+		return "notify_failed"
 	}
 	return string(f.Kind) + "_fault"
 }

@@ -1482,6 +1482,17 @@ Object.assign(T.sv, {
   do_device: "Enheten har inte hörts av längre än sitt incheckningsintervall: en knappsats som inte kan larma, avlarma eller larma panik. Kontrollera batteriet och att den når Zigbee-nätet; felet återställs av sig självt när den hörs igen.",
 });
 
+// --- notification targets (ntfy, webhooks) that stopped taking notifications ---
+
+Object.assign(T.en, {
+  f_notify: "Notifications not delivered", r_notify_failed: "notifications not delivered",
+  do_notify: "The push service or webhook has not taken a notification for minutes: phones get no alarms from the hub. Check that it runs and is reachable, and its address and token in the hub's configuration. Arming is not blocked and the monitoring centre still gets every alarm.",
+});
+Object.assign(T.sv, {
+  f_notify: "Aviseringar levereras inte", r_notify_failed: "aviseringar levereras inte",
+  do_notify: "Pushtjänsten eller webhooken har inte tagit emot någon avisering på flera minuter: telefonerna får inga larm från centralen. Kontrollera att den körs och går att nå, och dess adress och token i centralens konfiguration. Larmning hindras inte och larmcentralen får fortfarande alla larm.",
+});
+
 // clipButton plays a clip below its event; a clip pruned by the disk quota (404)
 // says so instead.
 function clipButton(clip) {

@@ -1,0 +1,148 @@
+// The notification targets: the hub's committed events, filtered per target,
+// queued and sent by each target's own goroutine.
+
+package main
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"time"
+
+	"vakt/hub"
+	"vakt/ui/notify"
+)
+
+// notifyRetry bounds the backoff of a failing target.
+var notifyRetry = struct{ min, max time.Duration }{time.Second, time.Minute}
+
+// notifySide runs the notification targets.
+type notifySide struct {
+	cfg     notify.Config
+	senders []*notify.Sender
+	// link is the operator link of an alarm event ("" for none).
+	link func(hub.Event) string
+	loc  *time.Location
+	log  *slog.Logger
+
+	h       *hub.Hub
+	updates <-chan hub.Update
+	cancel  func()
+}
+
+// newNotifySide makes the senders of the configured targets; nil for none.
+// video gives the operator links (nil without cameras).
+func newNotifySide(c notify.Config, video *videoSide, loc *time.Location, log *slog.Logger) *notifySide {
+	if len(c.Targets) == 0 {
+		return nil
+	}
+	ns := &notifySide{cfg: c, link: video.alarmLink, loc: loc, log: log}
+	for _, t := range c.Targets {
+		ns.senders = append(ns.senders, notify.NewSender(t, notify.Options{
+			RetryMin: notifyRetry.min, RetryMax: notifyRetry.max, TroubleAfter: c.TroubleAfter, Log: log,
+			OnTrouble: func(active bool, detail string) { ns.trouble(t.Name, active, detail) }}))
+	}
+	return ns
+}
+
+// subscribe takes the hub's updates from now on; nil-safe.
+func (ns *notifySide) subscribe(h *hub.Hub) {
+	if ns == nil {
+		return
+	}
+	ns.h = h
+	ns.updates, ns.cancel = h.Subscribe(1024)
+}
+
+// start runs the senders and the feed from the hub (subscribe first); nil-safe.
+func (ns *notifySide) start(goRun func(string, func(context.Context) error)) {
+	if ns == nil {
+		return
+	}
+	ns.syncFaults()
+	for _, s := range ns.senders {
+		goRun("notify "+s.Name(), s.Run)
+	}
+	goRun("notifications", func(ctx context.Context) error {
+		defer func() { ns.cancel() }()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case u, ok := <-ns.updates:
+				if !ok {
+					// Fell behind the hub (which never waits for us): take up
+					// the updates again from now.
+					ns.log.Error("notify: fell behind the hub's updates; some events were not notified")
+					ns.updates, ns.cancel = ns.h.Subscribe(1024)
+					continue
+				}
+				ns.feed(u)
+			}
+		}
+	})
+}
+
+// feed queues an update's events with the targets that want them. Silent
+// events never go anywhere (Target.Wants).
+func (ns *notifySide) feed(u hub.Update) {
+	for _, ev := range u.Events {
+		var want []*notify.Sender
+		for _, s := range ns.senders {
+			if s.Target().Wants(ev) {
+				want = append(want, s)
+			}
+		}
+		if len(want) == 0 {
+			continue
+		}
+		var zoneName string
+		if ev.Zone != "" && u.Snapshot != nil {
+			if i := slices.IndexFunc(u.Snapshot.Config.Zones, func(z hub.Zone) bool { return z.ID == ev.Zone }); i >= 0 {
+				zoneName = u.Snapshot.Config.Zones[i].Name
+			}
+		}
+		n := notify.NewNotice(ns.cfg, ev, zoneName, ns.link(ev), ns.loc)
+		for _, s := range want {
+			s.Enqueue(n)
+		}
+	}
+}
+
+// trouble raises or clears the target's fault in the hub.
+func (ns *notifySide) trouble(target string, active bool, detail string) {
+	f := hub.Fault{ID: hub.FaultID{Kind: hub.FaultNotify, Subject: target}, Active: active, Detail: detail}
+	if err := ns.h.Post(context.Background(), f); err != nil {
+		ns.log.Error("notify: hub refused the target's fault", "target", target, "err", err)
+	}
+}
+
+// syncFaults clears the faults of targets no longer configured; a configured
+// target's resumed fault is cleared by its next delivery.
+func (ns *notifySide) syncFaults() {
+	for id, on := range ns.h.Snapshot().State.Faults {
+		if !on || id.Kind != hub.FaultNotify {
+			continue
+		}
+		found := false
+		for _, s := range ns.senders {
+			if s.Name() == id.Subject {
+				s.ResumeTrouble()
+				found = true
+			}
+		}
+		if !found {
+			ns.trouble(id.Subject, false, "target no longer configured")
+		}
+	}
+}
+
+// alarmLink is the operator link of an alarm or panic event, the one its
+// report to the centre carries; "" for other events, or without an operator
+// link, or for an event not in the journal.
+func (vs *videoSide) alarmLink(ev hub.Event) string {
+	if ev.Seq == 0 || ev.Type != hub.EvAlarm && ev.Type != hub.EvPanic {
+		return ""
+	}
+	return vs.verifyURL(hub.Report{Event: ev.Seq})
+}
