@@ -160,35 +160,21 @@ func (c *Camera) AudioPublished() int { c.mu.Lock(); defer c.mu.Unlock(); return
 
 // publishAudio writes the audio track in real time, paused with the video.
 func (c *Camera) publishAudio() {
-	tick := time.NewTicker(AudioPacketTime)
-	defer tick.Stop()
-	var n int
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-tick.C:
-		}
-		c.mu.Lock()
-		paused := c.paused
-		c.mu.Unlock()
+	c.every(AudioPacketTime, func(n int) bool {
 		payload, ts := AudioPayload(c.opts.Audio, n)
-		n++
-		if paused {
-			continue
-		}
 		p := &rtp.Packet{
 			Header:  rtp.Header{Version: 2, Marker: true, PayloadType: c.audio.Formats[0].PayloadType(), SequenceNumber: uint16(n), Timestamp: ts},
 			Payload: payload,
 		}
 		if err := c.stream.WritePacketRTPWithNTP(c.audio, p, time.Now()); err != nil {
 			c.t.Errorf("camtest: write audio: %v", err)
-			return
+			return false
 		}
 		c.mu.Lock()
 		c.audioPublished++
 		c.mu.Unlock()
-	}
+		return true
+	})
 }
 
 // AudioIndex is the n at which payloads are the camera's packets n, n+1, … in

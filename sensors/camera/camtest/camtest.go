@@ -204,35 +204,19 @@ func (c *Camera) publish() {
 		c.t.Errorf("camtest: encoder: %v", err)
 		return
 	}
-	interval := time.Second / time.Duration(c.opts.FPS)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	var n int
-	for {
-		select {
-		case <-c.done:
-			return
-		case <-tick.C:
-		}
-		c.mu.Lock()
-		paused := c.paused
-		c.mu.Unlock()
+	c.every(time.Second/time.Duration(c.opts.FPS), func(n int) bool {
 		au := c.padded(c.Stream.AUs[n%len(c.Stream.AUs)])
 		ts := uint32(int64(n) * 90000 / int64(c.opts.FPS))
-		n++
-		if paused {
-			continue
-		}
 		pkts, err := enc.Encode(au)
 		if err != nil {
 			c.t.Errorf("camtest: encode: %v", err)
-			return
+			return false
 		}
 		for _, p := range pkts {
 			p.Timestamp = ts
 			if err := c.stream.WritePacketRTPWithNTP(c.media, p, time.Now()); err != nil {
 				c.t.Errorf("camtest: write: %v", err)
-				return
+				return false
 			}
 		}
 		c.mu.Lock()
@@ -241,6 +225,28 @@ func (c *Camera) publish() {
 		select {
 		case c.pubSignal <- struct{}{}:
 		default:
+		}
+		return true
+	})
+}
+
+// every calls step with the tick's number every interval until the camera
+// closes or step says stop; ticks while paused are counted and skipped, so
+// timestamps go on across a pause as a real camera's clock does.
+func (c *Camera) every(interval time.Duration, step func(n int) bool) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-c.done:
+			return
+		case <-tick.C:
+		}
+		c.mu.Lock()
+		paused := c.paused
+		c.mu.Unlock()
+		if !paused && !step(n) {
+			return
 		}
 	}
 }
