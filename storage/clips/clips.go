@@ -41,6 +41,8 @@ const (
 	Grace = 10 * time.Second
 	// Ext is the clips' file extension.
 	Ext = ".mp4"
+	// tmpPattern names a clip being written.
+	tmpPattern = ".clip-*"
 )
 
 // Source is the camera a clip records from.
@@ -131,6 +133,7 @@ func New(cfg Config) (*Writer, error) {
 	if w.log == nil {
 		w.log = slog.Default()
 	}
+	w.removeUnfinished()
 	return w, nil
 }
 
@@ -158,7 +161,7 @@ func (w *Writer) Clip(ctx context.Context, cam Source, reason string) (Clip, err
 		return Clip{}, fmt.Errorf("clips: %s: %w: less than %d MiB free, kept for the journal", name, ErrDiskFull, w.cfg.Reserve>>20)
 	}
 	final := filepath.Join(w.cfg.Dir, fileName(name, trigger))
-	tmp, err := os.CreateTemp(w.cfg.Dir, ".clip-*")
+	tmp, err := os.CreateTemp(w.cfg.Dir, tmpPattern)
 	if err != nil {
 		return Clip{}, fmt.Errorf("clips: %s: %w", name, err)
 	}
@@ -307,6 +310,27 @@ func (w *Writer) List() ([]File, error) {
 		return strings.Compare(a.Name, b.Name)
 	})
 	return out, nil
+}
+
+// removeUnfinished deletes the temporary files of clips that a crash or a
+// power cut interrupted (a clip becomes a .mp4 only once it is complete), so
+// that they do not take the disk outside the quota for ever.
+func (w *Writer) removeUnfinished() {
+	tmps, err := filepath.Glob(filepath.Join(w.cfg.Dir, tmpPattern))
+	if err != nil {
+		return
+	}
+	for _, p := range tmps {
+		info, err := os.Lstat(p)
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		if err := os.Remove(p); err != nil {
+			w.log.Error("clips: remove an unfinished clip", "file", filepath.Base(p), "err", err)
+			continue
+		}
+		w.log.Warn("clips: removed a clip left unfinished by a crash or power cut", "file", filepath.Base(p), "bytes", info.Size())
+	}
 }
 
 // ErrDiskFull: the disk has no room for clips above the reserve.

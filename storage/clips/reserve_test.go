@@ -144,3 +144,29 @@ func TestClipEndsEarlyWhenTheDiskFills(t *testing.T) {
 		t.Errorf("clips %v, want only %s", got, c.Name)
 	}
 }
+
+// A clip interrupted by a crash leaves its temporary file; the next start
+// removes it (and nothing else).
+func TestNewRemovesUnfinishedClips(t *testing.T) {
+	dir := t.TempDir()
+	oldClips(t, dir)
+	for _, name := range []string{".clip-123", ".clip-456", "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(dir, name), make([]byte, 10), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := New(Config{Dir: dir, Logger: quietLogger()}); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if want := []string{"a_1.mp4", "b_2.mp4", "c_3.mp4", "d_4.mp4", "notes.txt"}; !slices.Equal(left, want) {
+		t.Errorf("left %v, want %v", left, want)
+	}
+}
