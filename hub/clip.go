@@ -42,5 +42,5 @@ func (ClipSaved) input() {}
 func (s *step) clipSaved(c ClipSaved) {
 	s.record(Event{Type: EvClip, Class: ClassAlarm, Zone: c.Zone, Who: Actor{Device: c.Camera, Via: ViaSystem},
 		Detail: fmt.Sprintf("camera %s: %s", c.Camera, c.File),
-		Clip:   ClipRef{Camera: c.Camera, File: c.File, Alarm: c.Alarm, Start: c.Start.UTC(), End: c.End.UTC(), Bytes: c.Bytes}})
+		Clip:   &ClipRef{Camera: c.Camera, File: c.File, Alarm: c.Alarm, Start: c.Start.UTC(), End: c.End.UTC(), Bytes: c.Bytes}})
 }

@@ -200,7 +200,7 @@ func renderEvent(now time.Time, e Event) string {
 	if e.Silent {
 		b.WriteString(" silent")
 	}
-	if c := e.Clip; c != (ClipRef{}) {
+	if c := e.Clip; c != nil {
 		fmt.Fprintf(&b, " clip=%s/%s/alarm=%d/%s..%s/%dB", c.Camera, c.File, c.Alarm, off(c.Start), off(c.End), c.Bytes)
 	}
 	if !e.Time.Equal(now) {

@@ -186,7 +186,7 @@ type Event struct {
 	// keypads, state topics or event streams, where an intruder could see them.
 	Silent bool `json:"silent,omitempty"`
 	// Clip is the alarm clip a clip event records.
-	Clip ClipRef `json:"clip,omitzero"`
+	Clip *ClipRef `json:"clip,omitempty"`
 }
 
 // Reason is one reason not to arm.

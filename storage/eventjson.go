@@ -14,7 +14,7 @@ import (
 // Rare shapes (refusal reasons, zone lists, clips, times outside years 0–9999) go through
 // json.Marshal.
 func appendEvent(b []byte, e *hub.Event) ([]byte, error) {
-	if len(e.Reasons) > 0 || len(e.Zones) > 0 || e.Clip != (hub.ClipRef{}) || e.Time.Year() < 0 || e.Time.Year() > 9999 {
+	if len(e.Reasons) > 0 || len(e.Zones) > 0 || e.Clip != nil || e.Time.Year() < 0 || e.Time.Year() > 9999 {
 		v, err := json.Marshal(e)
 		return append(b, v...), err
 	}

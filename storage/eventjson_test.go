@@ -25,7 +25,7 @@ func TestAppendEventMatchesMarshal(t *testing.T) {
 		{Time: at, Who: hub.Actor{UserNum: -3}},
 		{Time: at, Detail: "bad utf-8 \xff here", Zone: "\u2028"},
 		{Time: at, Reasons: []hub.Reason{{Zone: "door", Reason: "open"}}, Zones: []string{"a", "b"}},
-		{Time: at, Type: hub.EvClip, Zone: "door", Clip: hub.ClipRef{Camera: "porch", File: "porch_x.mp4", Alarm: 7, Start: at, End: at.Add(time.Second), Bytes: 9}},
+		{Time: at, Type: hub.EvClip, Zone: "door", Clip: &hub.ClipRef{Camera: "porch", File: "porch_x.mp4", Alarm: 7, Start: at, End: at.Add(time.Second), Bytes: 9}},
 		{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
 		{Time: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)},
 	}

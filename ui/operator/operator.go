@@ -490,8 +490,8 @@ func (s *Server) clips(c claims) []hub.ClipRef {
 			return out
 		}
 		for _, e := range evs {
-			if e.Clip.Alarm == c.Alarm && slices.Contains(c.Cameras, e.Clip.Camera) {
-				out = append(out, e.Clip)
+			if e.Clip != nil && e.Clip.Alarm == c.Alarm && slices.Contains(c.Cameras, e.Clip.Camera) {
+				out = append(out, *e.Clip)
 			}
 		}
 		if next == 0 || len(evs) == 0 {

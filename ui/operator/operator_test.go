@@ -94,7 +94,7 @@ func newFixture(t *testing.T) *fixture {
 	clip := func(cam, file string, a hub.Event) hub.Event {
 		return hub.Event{Time: a.Time.Add(25 * time.Second), Type: hub.EvClip, Class: hub.ClassAlarm, Zone: a.Zone,
 			Who:  hub.Actor{Device: cam, Via: hub.ViaSystem},
-			Clip: hub.ClipRef{Camera: cam, File: file, Alarm: a.Seq, Start: a.Time.Add(-5 * time.Second), End: a.Time.Add(20 * time.Second), Bytes: 10000}}
+			Clip: &hub.ClipRef{Camera: cam, File: file, Alarm: a.Seq, Start: a.Time.Add(-5 * time.Second), End: a.Time.Add(20 * time.Second), Bytes: 10000}}
 	}
 	if _, _, err := st.Commit(hub.Batch{Events: []hub.Event{clip("porch", "porch_1.mp4", f.door), clip("hallcam", "hallcam_1.mp4", f.hall),
 		clip("garden", "garden_1.mp4", f.door)}}); err != nil {
