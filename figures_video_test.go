@@ -92,7 +92,8 @@ func TestVideoFigure(t *testing.T) {
 	const fps, bitrate, viewers, window = 25, 4_000_000, 10, 10 * time.Second
 	fake := camtest.Start(t, camtest.Options{FPS: fps, Bitrate: bitrate})
 	dir, args := setup(t)
-	video := "video:\n  media_listen: 127.0.0.1:0\n  cameras:\n    - {name: garden, url: \"" + fake.URL + "\", always_on: true}\n"
+	// The viewers all come over the local socket as one console user.
+	video := "video:\n  media_listen: 127.0.0.1:0\n  max_views: 64\n  max_views_per_viewer: 64\n  cameras:\n    - {name: garden, url: \"" + fake.URL + "\", always_on: true}\n"
 	if err := os.WriteFile(filepath.Join(dir, "vakt.yaml"), []byte(bootYAML+video), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,8 @@ func TestBootVideoLive(t *testing.T) {
 		{"video:\n  media_listen: \"router:8189\"\n", `video.media_listen "router:8189": "router" is not an IP address`},
 		{"video:\n  public_addresses: [my.router.net]\n", `video.public_addresses[0]: "my.router.net" is not an IPv4 address`},
 		{"video:\n  ice_servers:\n    - {urls: []}\n", "video.ice_servers[0]: urls is empty"},
+		{"video:\n  max_views: -1\n", "video.max_views -1 is not between 1 and 256 (0: the default, 16)"},
+		{"video:\n  max_views_per_viewer: 300\n", "video.max_views_per_viewer 300 is not between 1 and 256 (0: the default, 4)"},
 		{"video:\n  ice_servers:\n    - {urls: [\"http://stun.example.net\"]}\n", `video.ice_servers[0]: "http://stun.example.net": the scheme must be stun, turn or turns`},
 		{"video:\n  ice_servers:\n    - {urls: [\"turn:turn.example.net\"]}\n", `video.ice_servers[0]: "turn:turn.example.net": a TURN server needs a username and a credential`},
 	} {

@@ -45,6 +45,10 @@ type bootVideo struct {
 	PublicAddresses []string `yaml:"public_addresses"`
 	// ICEServers are optional STUN and TURN servers.
 	ICEServers []bootICEServer `yaml:"ice_servers"`
+	// MaxViews bounds the live views at once (default 16); MaxViewsPerViewer
+	// one viewer's views of one camera (default 4).
+	MaxViews          int `yaml:"max_views"`
+	MaxViewsPerViewer int `yaml:"max_views_per_viewer"`
 	// OperatorURL is where the monitoring centre's operator reaches this hub's
 	// web port (https://home.example.net:8443); with it, a new alarm report
 	// carries an operator link (DC-09 [V]). Empty: no link.
@@ -114,6 +118,12 @@ func (v bootVideo) validate() []error {
 // addresses and the STUN/TURN servers.
 func (v bootVideo) validateLive() []error {
 	var errs []error
+	if v.MaxViews < 0 || v.MaxViews > 256 {
+		errs = append(errs, fmt.Errorf("video.max_views %d is not between 1 and 256 (0: the default, 16)", v.MaxViews))
+	}
+	if v.MaxViewsPerViewer < 0 || v.MaxViewsPerViewer > 256 {
+		errs = append(errs, fmt.Errorf("video.max_views_per_viewer %d is not between 1 and 256 (0: the default, 4)", v.MaxViewsPerViewer))
+	}
 	if v.MediaListen != "" {
 		host, port, err := net.SplitHostPort(v.MediaListen)
 		n, perr := strconv.Atoi(port)
@@ -150,7 +160,8 @@ func (v bootVideo) validateLive() []error {
 
 // liveConfig is the WHEP server's configuration from the video keys.
 func (v bootVideo) liveConfig() webrtc.Config {
-	cfg := webrtc.Config{BasePath: web.CamerasBase, Authorize: web.AuthorizeCamera, UDPAddr: v.MediaListen, PublicIPs: v.PublicAddresses}
+	cfg := webrtc.Config{BasePath: web.CamerasBase, Authorize: web.AuthorizeCamera, UDPAddr: v.MediaListen, PublicIPs: v.PublicAddresses,
+		MaxSessions: v.MaxViews, MaxPerViewer: v.MaxViewsPerViewer}
 	for _, is := range v.ICEServers {
 		cfg.ICEServers = append(cfg.ICEServers, webrtc.ICEServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential})
 	}

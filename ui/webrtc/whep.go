@@ -181,9 +181,10 @@ type Config struct {
 	// MaxSessions bounds concurrent views (default 16); more get 503, except
 	// for a Priority viewer.
 	MaxSessions int
-	// MaxPerViewer bounds one viewer's concurrent views (default 4): its next
-	// view ends its oldest ("replaced by a newer view"), so a page reloaded
-	// without its DELETE cannot fill the server.
+	// MaxPerViewer bounds one viewer's concurrent views of one camera (default
+	// 4): its next view of that camera ends its oldest ("replaced by a newer
+	// view"), so a page reloaded without its DELETE cannot fill the server,
+	// while a grid of every camera still shows them all.
 	MaxPerViewer int
 	// Priority names the viewers that are never refused for want of room (the
 	// monitoring centre's operator during an alarm): when the server is full,
@@ -462,7 +463,7 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 	var evict map[*session]string
 	full := false
 	if !closed {
-		evict, full = s.room(who)
+		evict, full = s.room(who, name)
 		if !full {
 			s.opening++ // the slot is taken until open has put the session in
 		}
@@ -503,10 +504,11 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("webrtc: live view started", "camera", name, "who", who, "session", ss.id)
 }
 
-// room decides, under s.mu, whether a new view of who fits: the views to end
-// for it (who's oldest beyond MaxPerViewer; for a Priority viewer, the oldest
-// other view when the server is full), or full when it must be refused.
-func (s *Server) room(who string) (evict map[*session]string, full bool) {
+// room decides, under s.mu, whether a new view of camera by who fits: the
+// views to end for it (who's oldest of that camera beyond MaxPerViewer; for a
+// Priority viewer, the oldest other view when the server is full), or full when
+// it must be refused.
+func (s *Server) room(who, camera string) (evict map[*session]string, full bool) {
 	evict = map[*session]string{}
 	oldest := func(match func(*session) bool) *session {
 		var o *session
@@ -517,14 +519,15 @@ func (s *Server) room(who string) (evict map[*session]string, full bool) {
 		}
 		return o
 	}
+	same := func(ss *session) bool { return ss.who == who && ss.camera == camera }
 	mine := 0
 	for _, ss := range s.sessions {
-		if ss.who == who {
+		if same(ss) {
 			mine++
 		}
 	}
 	for ; mine >= s.cfg.MaxPerViewer; mine-- {
-		evict[oldest(func(ss *session) bool { return ss.who == who })] = "replaced by a newer view"
+		evict[oldest(same)] = "replaced by a newer view"
 	}
 	if len(s.sessions)-len(evict)+s.opening < s.cfg.MaxSessions {
 		return evict, false
