@@ -245,13 +245,8 @@ uplink:
 	}
 	// The disarm closed the incident: the hub ended the operator's live view,
 	// which is an event of its own.
-	var live struct{ Events []hub.Event }
-	for end := time.Now().Add(10 * time.Second); len(live.Events) == 0 && time.Now().Before(end); {
-		sockJSON(t, p.data, "/api/v1/events?type=camera_view", &live)
-		if len(live.Events) == 0 {
-			<-time.After(50 * time.Millisecond)
-		}
-	}
+	type viewPage struct{ Events []hub.Event }
+	live := pollJSON(t, p.data, "/api/v1/events?type=camera_view", func(pg viewPage) bool { return len(pg.Events) > 0 })
 	if len(live.Events) != 1 {
 		t.Fatalf("camera views %+v", live.Events)
 	}
