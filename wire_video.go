@@ -324,13 +324,16 @@ func (vs *videoSide) start(h *hub.Hub, goRun func(string, func(context.Context) 
 		vs.stopClip = stop
 		vs.stopMu.Unlock()
 		defer close(done)
-		defer cancel()
+		defer func() { cancel() }()
 		var wg sync.WaitGroup // the clips being written
 		defer wg.Wait()
 		if resumed.Name == hub.Triggered && resumed.AlarmZone != "" {
 			vs.resumedAlarm(ctx, &wg, resumed.AlarmZone)
 		}
-		vs.onAlarms(ctx, &wg, updates)
+		vs.onAlarms(ctx, &wg, updates, func() <-chan hub.Update {
+			updates, cancel = h.Subscribe(256)
+			return updates
+		})
 		return nil
 	})
 }
@@ -356,15 +359,18 @@ func (vs *videoSide) stopClips(deadline context.Context) {
 
 // onAlarms writes a clip from each always-on camera of an alarm's zone, one at a
 // time per camera (a second alarm during a clip is in it already).
-func (vs *videoSide) onAlarms(ctx context.Context, wg *sync.WaitGroup, updates <-chan hub.Update) {
+func (vs *videoSide) onAlarms(ctx context.Context, wg *sync.WaitGroup, updates <-chan hub.Update, again func() <-chan hub.Update) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case u, ok := <-updates:
 			if !ok {
-				vs.log.Error("video: fell behind the hub's updates; alarms from now on get no clip")
-				return
+				// The hub drops a subscriber that falls behind; take up the
+				// updates again from now (an alarm in between got no clip).
+				vs.log.Error("video: fell behind the hub's updates; subscribing again")
+				updates = again()
+				continue
 			}
 			for _, ev := range u.Events {
 				if ev.Type == hub.EvAlarm && ev.Zone != "" {
