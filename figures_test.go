@@ -782,7 +782,7 @@ func figureCodes(t *testing.T, row func(...string)) {
 	if err := run(context.Background(), []string{"config", "import", "-data", data, domain}, nil, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	cmd, addr := startHubProcess(t, "-config", boot, "-data", data, "-http", "127.0.0.1:0", "-https", "127.0.0.1:0", "-mqtt", "127.0.0.1:0")
+	cmd, addr := startProductHub(t, "-config", boot, "-data", data, "-http", "127.0.0.1:0", "-https", "127.0.0.1:0", "-mqtt", "127.0.0.1:0")
 	rss := func() float64 {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -76,6 +77,11 @@ func spawnHub(t *testing.T, args ...string) (*exec.Cmd, io.Reader) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), hubArgsEnv+"="+strings.Join(args, "\x1f"))
+	return spawn(t, cmd)
+}
+
+func spawn(t *testing.T, cmd *exec.Cmd) (*exec.Cmd, io.Reader) {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +98,28 @@ func spawnHub(t *testing.T, args ...string) (*exec.Cmd, io.Reader) {
 func startHubChild(t *testing.T, args ...string) (cmd *exec.Cmd, data, mqttAddr string) {
 	t.Helper()
 	cmd, stderr := spawnHub(t, args...)
+	data, mqttAddr = waitStarted(t, stderr)
+	return cmd, data, mqttAddr
+}
+
+// startProductHub builds the hub as a user does (`go build`) and runs that
+// binary: for figures of the process itself, whose resident memory counts the
+// binary's pages, and the test binary carries the tests' code and libraries too.
+func startProductHub(t *testing.T, args ...string) (cmd *exec.Cmd, mqttAddr string) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "vakt")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd, stderr := spawn(t, exec.Command(bin, args...))
+	_, mqttAddr = waitStarted(t, stderr)
+	return cmd, mqttAddr
+}
+
+// waitStarted reads a hub's log until it serves and returns its data directory
+// and MQTT address.
+func waitStarted(t *testing.T, stderr io.Reader) (data, mqttAddr string) {
+	t.Helper()
 	addrs := make(chan []string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -103,11 +131,11 @@ func startHubChild(t *testing.T, args ...string) (cmd *exec.Cmd, data, mqttAddr 
 	}()
 	select {
 	case a := <-addrs:
-		return cmd, a[0], a[2]
+		return a[0], a[2]
 	case <-time.After(30 * time.Second):
 		t.Fatal("hub process did not start")
 	}
-	return nil, "", ""
+	return "", ""
 }
 
 func kill(t *testing.T, cmd *exec.Cmd) {
