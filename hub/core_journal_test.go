@@ -429,7 +429,7 @@ func cjWriter(j Journal, q *ReportQueue) (*writer, *[]cjDelivery, *[]cjStorage, 
 	w := newWriter(j, q, slog.New(log), 0)
 	var ds []cjDelivery
 	var ss []cjStorage
-	w.deliver = func(items []*item, _ State, _ *Core, storageErr string) {
+	w.deliver = func(items []*item, _ []Event, _ State, _ *Core, storageErr string) {
 		ds = append(ds, cjDelivery{items, storageErr})
 	}
 	w.storage = func(failing bool, detail string) { ss = append(ss, cjStorage{failing, detail}) }

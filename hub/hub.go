@@ -444,15 +444,19 @@ func (h *Hub) queue(it *item, reply chan error) error {
 
 // deliver runs on the writer's goroutine after items were committed (or held in
 // memory after a failed commit): log, snapshot, fan-out, uplink, replies, in order.
-func (h *Hub) deliver(items []*item, st State, core *Core, storageErr string) {
-	n := 0
-	for _, it := range items {
-		n += len(it.events)
+func (h *Hub) deliver(items []*item, events []Event, st State, core *Core, storageErr string) {
+	if events == nil {
+		n := 0
+		for _, it := range items {
+			n += len(it.events)
+		}
+		events = make([]Event, 0, n)
+		for _, it := range items {
+			events = append(events, it.events...)
+		}
 	}
-	events := make([]Event, 0, n)
 	reports := false
 	for _, it := range items {
-		events = append(events, it.events...)
 		reports = reports || len(it.reports) > 0
 	}
 	for _, e := range events {

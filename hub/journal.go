@@ -23,6 +23,8 @@ import (
 // failing, or the store is closed. The writer keeps the batch in memory and tries
 // again, together with whatever follows.
 type Journal interface {
+	// Commit stores b in one transaction. It must not modify b.Events: the hub
+	// hands the same events on once they are stored.
 	Commit(b Batch) ([]Event, []Report, error)
 	// Sequences returns the last event and report sequence numbers ever assigned,
 	// so numbering goes on after a restart. It is called once, at start.
@@ -76,8 +78,9 @@ type writer struct {
 	// agree).
 	take func() ([]*item, State, *Core)
 	// deliver hands committed (or, on failure, memory-only) items downstream:
-	// fan-out, uplink, replies. storageErr is "" after a good commit.
-	deliver func(items []*item, st State, c *Core, storageErr string)
+	// fan-out, uplink, replies. events are the items' events in order (nil:
+	// deliver gathers them). storageErr is "" after a good commit.
+	deliver func(items []*item, events []Event, st State, c *Core, storageErr string)
 	// storage tells the hub that the journal started or stopped failing.
 	storage func(failing bool, detail string)
 	metrics Metrics // optional
@@ -246,6 +249,7 @@ func (w *writer) commit(items []*item, st State, core *Core) {
 	}
 	var err error
 	var written, skipped []uint64
+	var events []Event // items' events, delivered after the commit
 	if dirty && len(group) > 0 {
 		var b Batch
 		n := 0
@@ -256,6 +260,13 @@ func (w *writer) commit(items []*item, st State, core *Core) {
 		for _, it := range group {
 			b.Events = append(b.Events, it.events...)
 		}
+		// The items come last in the group: their events are the batch's tail,
+		// which the journal does not modify.
+		mine := 0
+		for _, it := range items {
+			mine += len(it.events)
+		}
+		events = b.Events[n-mine:]
 		for _, it := range group {
 			for _, r := range it.reports {
 				if w.reports != nil && w.reports.acked(r.Seq) {
@@ -308,7 +319,7 @@ func (w *writer) commit(items []*item, st State, core *Core) {
 			w.trim(w.backlog, n-maxPending*9/10)
 			w.mu.Unlock()
 		}
-		w.deliver(items, st, core, err.Error())
+		w.deliver(items, events, st, core, err.Error())
 		if !w.failing {
 			w.failing = true
 			w.storage(true, err.Error())
@@ -321,7 +332,7 @@ func (w *writer) commit(items []*item, st State, core *Core) {
 		w.reports.written(written)
 		w.reports.forgetAcked(skipped)
 	}
-	w.deliver(items, st, core, "")
+	w.deliver(items, events, st, core, "")
 	if w.failing {
 		w.failing = false
 		detail := "the journal is written again"

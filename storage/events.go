@@ -54,7 +54,8 @@ var _ hub.Journal = (*Store)(nil)
 // Seq 0 gets the next sequence number. Sequence numbers are never reused, not even
 // after the events are pruned. On input, Report.Event is the index into b.Events of
 // the event the report belongs to; on output it is that event's Seq. It returns
-// copies of the events and reports as stored; b is not modified.
+// the events and reports as stored; b is not modified (the events returned are
+// b.Events itself when every one was numbered already).
 //
 // An error means nothing of the batch was stored (the transaction rolled back): the
 // disk failed or is full, the store is closed, or a report refers to an event index
@@ -79,7 +80,9 @@ func (s *Store) Commit(b hub.Batch) ([]hub.Event, []hub.Report, error) {
 			return nil, nil, fmt.Errorf("storage: commit: %w", err)
 		}
 	}
-	events := slices.Clone(b.Events)
+	// The caller's events are not modified: they are copied only when the journal
+	// numbers one itself (the hub numbers its own, so ingest copies none).
+	events, own := b.Events, false
 	reports := slices.Clone(b.Reports)
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		evb := tx.Bucket(bucketEvents)
@@ -94,12 +97,17 @@ func (s *Store) Commit(b hub.Batch) ([]hub.Event, []hub.Report, error) {
 		var buf []byte
 		cut := func(from int) []byte { return buf[from:len(buf):len(buf)] }
 		for i := range events {
-			e := &events[i]
-			seq, err := nextSeq(evb, e.Seq)
+			seq, err := nextSeq(evb, events[i].Seq)
 			if err != nil {
 				return err
 			}
-			e.Seq = seq
+			if seq != events[i].Seq {
+				if !own {
+					events, own = slices.Clone(events), true
+				}
+				events[i].Seq = seq
+			}
+			e := &events[i]
 			if cap(buf)-len(buf) < 512 {
 				buf = make([]byte, 0, max(64<<10, 2*cap(buf)))
 			}
