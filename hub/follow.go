@@ -25,8 +25,12 @@ func NewFollow(subscribe SubscribeFunc, buf int) *Follow {
 }
 
 // C returns the channel of the current subscription, subscribing anew after
-// Stop. The hub closes it when it drops the subscription: call Again then.
+// Stop. The hub closes it when it drops the subscription: call Again then. C of
+// a nil Follow is nil: a select case that never fires.
 func (f *Follow) C() <-chan Update {
+	if f == nil {
+		return nil
+	}
 	if f.ch == nil {
 		f.ch, f.cancel = f.subscribe(f.buf)
 	}

@@ -111,7 +111,7 @@ func (s *fakeSubscriptions) subscribe(buf int) (<-chan Update, func()) {
 
 // TestFollowSubscriptions: each drop ends the old subscription before the new one
 // is made and lost is called after it; the end of ctx ends the last one; Stop
-// ends one and C makes the next.
+// ends one and C makes the next; a nil Follow's C is nil.
 func TestFollowSubscriptions(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &fakeSubscriptions{}
@@ -139,6 +139,10 @@ func TestFollowSubscriptions(t *testing.T) {
 			t.Error("C after Stop is not the new subscription")
 		}
 		f.Stop()
+		var none *Follow
+		if none.C() != nil {
+			t.Error("C of a nil Follow is not nil")
+		}
 		want := []string{"subscribe 1 (4)", "update 1", "cancel 1", "subscribe 2 (4)", "lost",
 			"update 2", "update 3", "cancel 2", "subscribe 3 (4)", "lost", "update 4", "cancel 3",
 			"subscribe 4 (4)", "cancel 4"}

@@ -57,8 +57,7 @@ func (a *activity) open(zone string, at time.Time) {
 // events) and then from the hub's updates, until ctx ends. The trouble page works
 // before it has finished, knowing less.
 func (s *Server) Run(ctx context.Context) error {
-	updates, cancel := s.opt.Hub.Subscribe(1024)
-	defer cancel()
+	f := hub.NewFollow(s.opt.Hub.Subscribe, 1024)
 	a := &s.activity
 	// The journal, newest first, as far back as activityScan events.
 	var evs []hub.Event
@@ -88,27 +87,27 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	a.learned = true
 	a.mu.Unlock()
-	for {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
 		select {
-		case <-ctx.Done():
-			return nil
 		case <-s.closing:
-			return nil
-		case u, ok := <-updates:
-			if !ok {
-				updates, cancel = s.opt.Hub.Subscribe(1024) // dropped as too slow: carry on
-				defer cancel()
-				continue
-			}
-			a.mu.Lock()
-			for _, e := range u.Events {
-				if e.Type == hub.EvZoneOpen && e.Seq > newest { // not read from the journal already
-					a.open(e.Zone, e.Time)
-				}
-			}
-			a.mu.Unlock()
+			stop()
+		case <-ctx.Done():
 		}
-	}
+	}()
+	// A subscription dropped as too slow is made again; the openings in between
+	// are not counted.
+	f.Run(ctx, func(u hub.Update) {
+		a.mu.Lock()
+		for _, e := range u.Events {
+			if e.Type == hub.EvZoneOpen && e.Seq > newest { // not read from the journal already
+				a.open(e.Zone, e.Time)
+			}
+		}
+		a.mu.Unlock()
+	}, nil)
+	return nil
 }
 
 // troubleFault is an active fault: since when, and the event that raised it.
