@@ -63,8 +63,8 @@ func (ns *notifySide) start(goRun func(string, func(context.Context) error)) {
 		goRun("notify "+s.Name(), s.Run)
 	}
 	goRun("notifications", func(ctx context.Context) error {
-		// Fell behind the hub (which never waits for us): take up the updates
-		// again from now.
+		// Having fallen behind the hub (which never waits for us), it takes up
+		// the updates again from now.
 		ns.updates.Run(ctx, ns.feed, func() {
 			ns.log.Error("notify: fell behind the hub's updates; some events were not notified")
 		})
