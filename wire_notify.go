@@ -26,8 +26,7 @@ type notifySide struct {
 	log  *slog.Logger
 
 	h       *hub.Hub
-	updates <-chan hub.Update
-	cancel  func()
+	updates *hub.Follow
 }
 
 // newNotifySide makes the senders of the configured targets; nil for none.
@@ -51,7 +50,7 @@ func (ns *notifySide) subscribe(h *hub.Hub) {
 		return
 	}
 	ns.h = h
-	ns.updates, ns.cancel = h.Subscribe(1024)
+	ns.updates = hub.NewFollow(h.Subscribe, 1024)
 }
 
 // start runs the senders and the feed from the hub (subscribe first); nil-safe.
@@ -64,22 +63,12 @@ func (ns *notifySide) start(goRun func(string, func(context.Context) error)) {
 		goRun("notify "+s.Name(), s.Run)
 	}
 	goRun("notifications", func(ctx context.Context) error {
-		defer func() { ns.cancel() }()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case u, ok := <-ns.updates:
-				if !ok {
-					// Fell behind the hub (which never waits for us): take up
-					// the updates again from now.
-					ns.log.Error("notify: fell behind the hub's updates; some events were not notified")
-					ns.updates, ns.cancel = ns.h.Subscribe(1024)
-					continue
-				}
-				ns.feed(u)
-			}
-		}
+		// Having fallen behind the hub (which never waits for us), it takes up
+		// the updates again from now.
+		ns.updates.Run(ctx, ns.feed, func() {
+			ns.log.Error("notify: fell behind the hub's updates; some events were not notified")
+		})
+		return nil
 	})
 }
 

@@ -314,7 +314,7 @@ func (vs *videoSide) start(h *hub.Hub, goRun func(string, func(context.Context) 
 			return nil
 		})
 	}
-	updates, cancel := h.Subscribe(256)
+	alarms := hub.NewFollow(h.Subscribe, 256)
 	resumed := h.Snapshot().State
 	done := make(chan struct{})
 	vs.clipsDone = done
@@ -324,16 +324,12 @@ func (vs *videoSide) start(h *hub.Hub, goRun func(string, func(context.Context) 
 		vs.stopClip = stop
 		vs.stopMu.Unlock()
 		defer close(done)
-		defer func() { cancel() }()
 		var wg sync.WaitGroup // the clips being written
 		defer wg.Wait()
 		if resumed.Name == hub.Triggered && resumed.AlarmZone != "" {
 			vs.resumedAlarm(ctx, &wg, resumed.AlarmZone)
 		}
-		vs.onAlarms(ctx, &wg, updates, func() <-chan hub.Update {
-			updates, cancel = h.Subscribe(256)
-			return updates
-		})
+		onAlarms(ctx, alarms, vs.log, func(zone string, alarm uint64) { vs.clipAlarm(ctx, &wg, zone, alarm) })
 		return nil
 	})
 }
@@ -357,28 +353,21 @@ func (vs *videoSide) stopClips(deadline context.Context) {
 	}
 }
 
-// onAlarms writes a clip from each always-on camera of an alarm's zone, one at a
-// time per camera (a second alarm during a clip is in it already).
-func (vs *videoSide) onAlarms(ctx context.Context, wg *sync.WaitGroup, updates <-chan hub.Update, again func() <-chan hub.Update) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case u, ok := <-updates:
-			if !ok {
-				// The hub drops a subscriber that falls behind; take up the
-				// updates again from now (an alarm in between got no clip).
-				vs.log.Error("video: fell behind the hub's updates; subscribing again")
-				updates = again()
-				continue
-			}
-			for _, ev := range u.Events {
-				if ev.Type == hub.EvAlarm && ev.Zone != "" {
-					vs.clipAlarm(ctx, wg, ev.Zone, ev.Seq)
-				}
+// onAlarms calls clip with the zone and journal number of each alarm in a zone
+// until ctx ends (clipAlarm writes a clip from each always-on camera of the zone,
+// one at a time per camera: a second alarm during a clip is in it already).
+func onAlarms(ctx context.Context, updates *hub.Follow, log *slog.Logger, clip func(zone string, alarm uint64)) {
+	updates.Run(ctx, func(u hub.Update) {
+		for _, ev := range u.Events {
+			if ev.Type == hub.EvAlarm && ev.Zone != "" {
+				clip(ev.Zone, ev.Seq)
 			}
 		}
-	}
+	}, func() {
+		// The hub drops a subscriber that falls behind; the updates are taken
+		// up again from now (an alarm in between got no clip).
+		log.Error("video: fell behind the hub's updates; subscribing again")
+	})
 }
 
 // clipAlarm starts a clip from each always-on camera of zone that is not

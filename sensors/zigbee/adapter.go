@@ -741,11 +741,10 @@ func (a *Adapter) Check() time.Time {
 
 // Run supervises devices (Check) and serves keypads until ctx is cancelled.
 func (a *Adapter) Run(ctx context.Context) error {
-	var updates <-chan hub.Update
-	var unsub func()
+	var updates *hub.Follow // nil without keypads: its case never fires
 	if a.kp != nil {
-		updates, unsub = a.panel.Subscribe(64)
-		defer func() { unsub() }()
+		updates = hub.NewFollow(a.panel.Subscribe, 64)
+		defer updates.Stop()
 		a.mu.Lock()
 		st := a.panel.Snapshot().State
 		a.follow(st)
@@ -772,9 +771,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 		case r := <-a.rebind:
 			a.apply(r.c)
 			close(r.done)
-		case u, ok := <-updates:
+		case u, ok := <-updates.C():
 			if !ok {
-				updates, unsub = a.panel.Subscribe(64)
+				updates.Again()
 				u.Snapshot = a.panel.Snapshot()
 			}
 			a.mu.Lock()

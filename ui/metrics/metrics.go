@@ -37,10 +37,8 @@ type Metrics struct {
 	failed   prometheus.Counter
 	events   *prometheus.CounterVec
 	paths    func() []uplink.PathStatus
-	h        Hub
 	// The subscription SetHub made, for Run.
-	ch     <-chan hub.Update
-	cancel func()
+	follow *hub.Follow
 }
 
 // New returns the metrics; paths (optional) gives the uplink's path states at
@@ -83,38 +81,20 @@ func (m *Metrics) Committed(d time.Duration, n int, err error) {
 // own events are counted) and before Handler serves.
 func (m *Metrics) SetHub(h Hub) {
 	m.reg.MustRegister(&stateCollector{h: h, paths: m.paths})
-	m.h = h
-	m.ch, m.cancel = h.Subscribe(1024)
+	m.follow = hub.NewFollow(h.Subscribe, 1024)
 }
 
 // Run counts the hub's events until ctx ends. A subscription the hub drops as
 // too slow is made again (the events in between are not counted).
 func (m *Metrics) Run(ctx context.Context) error {
-	for {
-		ch, cancel := m.ch, m.cancel
-		if ch == nil {
-			ch, cancel = m.h.Subscribe(1024)
-		}
-		m.ch = nil
-		for open := true; open; {
-			select {
-			case <-ctx.Done():
-				cancel()
-				return nil
-			case u, ok := <-ch:
-				if !ok {
-					open = false
-					break
-				}
-				for _, e := range u.Events {
-					if !e.Silent {
-						m.events.WithLabelValues(string(e.Type)).Inc()
-					}
-				}
+	m.follow.Run(ctx, func(u hub.Update) {
+		for _, e := range u.Events {
+			if !e.Silent {
+				m.events.WithLabelValues(string(e.Type)).Inc()
 			}
 		}
-		cancel()
-	}
+	}, nil)
+	return nil
 }
 
 // Handler serves the metrics in Prometheus's text format.

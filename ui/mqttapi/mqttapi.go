@@ -63,8 +63,7 @@ type API struct {
 	hub     Hub
 	log     *slog.Logger
 	queue   chan Message
-	updates <-chan hub.Update
-	unsub   func()
+	updates *hub.Follow
 	started time.Time
 	now     func() time.Time
 
@@ -188,7 +187,7 @@ func truncate(s string) string {
 // Start subscribes to the command topic and publishes the current state.
 func (a *API) Start(ctx context.Context) (cancel func(), err error) {
 	a.started = a.now()
-	a.updates, a.unsub = a.hub.Subscribe(256)
+	a.updates = hub.NewFollow(a.hub.Subscribe, 256)
 	cancel, err = a.bus.Subscribe(a.Topic("command"), func(m Message) {
 		select {
 		case a.queue <- m:
@@ -197,7 +196,7 @@ func (a *API) Start(ctx context.Context) (cancel func(), err error) {
 		}
 	})
 	if err != nil {
-		a.unsub()
+		a.updates.Stop()
 		return nil, fmt.Errorf("mqttapi: subscribe %s: %w", a.Topic("command"), err)
 	}
 	a.publishState(a.hub.Snapshot(), true)
@@ -233,7 +232,7 @@ func (a *API) Listening() {
 // and a command's own update before its answer, so that everything is told in the
 // order it happened.
 func (a *API) Run(ctx context.Context) error {
-	defer func() { a.unsub() }()
+	defer a.updates.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -241,7 +240,7 @@ func (a *API) Run(ctx context.Context) error {
 		case m := <-a.queue:
 			a.publishWaiting()
 			a.command(ctx, m)
-		case u, ok := <-a.updates:
+		case u, ok := <-a.updates.C():
 			a.publishUpdates(u, ok)
 		}
 	}
@@ -250,7 +249,7 @@ func (a *API) Run(ctx context.Context) error {
 // publishWaiting publishes the updates waiting, if any.
 func (a *API) publishWaiting() {
 	select {
-	case u, ok := <-a.updates:
+	case u, ok := <-a.updates.C():
 		a.publishUpdates(u, ok)
 	default:
 	}
@@ -261,7 +260,7 @@ func (a *API) publishWaiting() {
 // made again and the state republished.
 func (a *API) publishUpdates(u hub.Update, ok bool) {
 	if !ok {
-		a.updates, a.unsub = a.hub.Subscribe(256)
+		a.updates.Again()
 		a.publishState(a.hub.Snapshot(), true)
 		return
 	}
@@ -269,7 +268,7 @@ func (a *API) publishUpdates(u hub.Update, ok bool) {
 more:
 	for {
 		select {
-		case u, ok := <-a.updates:
+		case u, ok := <-a.updates.C():
 			if !ok {
 				break more
 			}

@@ -104,8 +104,9 @@ func sysConfig(t *testing.T) hub.Config {
 	}
 }
 
-// startSystem starts a system on cfg and connects the watching client as account.
-func startSystem(t *testing.T, cfg hub.Config, account string) *system {
+// startSystem starts a system on cfg and connects the watching client as account;
+// wrap (optional) stands between the API and the hub.
+func startSystem(t *testing.T, cfg hub.Config, account string, wrap ...func(Hub) Hub) *system {
 	t.Helper()
 	store, err := storage.Open(filepath.Join(t.TempDir(), "vakt.db"), storage.Options{NoSync: true})
 	if err != nil {
@@ -127,7 +128,11 @@ func startSystem(t *testing.T, cfg hub.Config, account string) *system {
 	now := func() time.Time { return time.Unix(0, s.clock.Load()).UTC() }
 	log := slog.New(s.logs)
 	s.h = hub.New(hub.Options{Config: cfg, Journal: store, Outputs: nopOutputs{}, Log: log, Now: now, Location: time.UTC})
-	api := New("vakt", testBus{brk}, s.h, log)
+	var h Hub = s.h
+	for _, w := range wrap {
+		h = w(h)
+	}
+	api := New("vakt", testBus{brk}, h, log)
 	api.SetClock(now)
 	unsub, err := api.Start(ctx)
 	if err != nil {

@@ -368,8 +368,8 @@ func disarms(evs []hub.Event) []time.Time {
 // on disarms (from the hub's updates) and at their end (checked every second)
 // until ctx ends.
 func (s *Server) Run(ctx context.Context, subscribe func(buf int) (<-chan hub.Update, func())) error {
-	updates, cancel := subscribe(64)
-	defer func() { cancel() }()
+	updates := hub.NewFollow(subscribe, 64)
+	defer updates.Stop()
 	evs, _, err := s.cfg.Events.Events(storage.EventQuery{Types: []hub.EventType{hub.EvDisarmed, hub.EvDuress}, Limit: 100})
 	if err != nil {
 		s.cfg.Log.Error("operator: the last disarm cannot be read; windows end at their time only", "err", err)
@@ -385,10 +385,10 @@ func (s *Server) Run(ctx context.Context, subscribe func(buf int) (<-chan hub.Up
 			return nil
 		case <-tick.C:
 			s.Expire()
-		case u, ok := <-updates:
+		case u, ok := <-updates.C():
 			if !ok {
 				s.cfg.Log.Warn("operator: fell behind the hub's updates; subscribing again")
-				updates, cancel = subscribe(64)
+				updates.Again()
 				continue
 			}
 			for _, at := range disarms(u.Events) {

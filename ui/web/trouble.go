@@ -54,11 +54,11 @@ func (a *activity) open(zone string, at time.Time) {
 }
 
 // Run learns the zones' activity from the journal (the newest activityScan
-// events) and then from the hub's updates, until ctx ends. The trouble page works
-// before it has finished, knowing less.
+// events) and then from the hub's updates, until ctx ends (and from the journal
+// again what it missed when the hub dropped it as too slow). The trouble page
+// works before it has finished, knowing less.
 func (s *Server) Run(ctx context.Context) error {
-	updates, cancel := s.opt.Hub.Subscribe(1024)
-	defer cancel()
+	f := hub.NewFollow(s.opt.Hub.Subscribe, 1024)
 	a := &s.activity
 	// The journal, newest first, as far back as activityScan events.
 	var evs []hub.Event
@@ -88,27 +88,53 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	a.learned = true
 	a.mu.Unlock()
-	for {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
 		select {
-		case <-ctx.Done():
-			return nil
 		case <-s.closing:
-			return nil
-		case u, ok := <-updates:
-			if !ok {
-				updates, cancel = s.opt.Hub.Subscribe(1024) // dropped as too slow: carry on
-				defer cancel()
-				continue
+			stop()
+		case <-ctx.Done():
+		}
+	}()
+	// A subscription dropped as too slow is made again, and the openings
+	// committed in between are read from the journal.
+	f.Run(ctx, func(u hub.Update) {
+		a.mu.Lock()
+		for _, e := range u.Events {
+			if e.Type == hub.EvZoneOpen && e.Seq > newest { // not read from the journal already
+				a.open(e.Zone, e.Time)
 			}
-			a.mu.Lock()
-			for _, e := range u.Events {
-				if e.Type == hub.EvZoneOpen && e.Seq > newest { // not read from the journal already
-					a.open(e.Zone, e.Time)
-				}
-			}
-			a.mu.Unlock()
+			newest = max(newest, e.Seq)
+		}
+		a.mu.Unlock()
+	}, func() { newest = s.catchUp(newest) })
+	return nil
+}
+
+// catchUp learns the openings recorded after the event numbered after from the
+// journal, as far as activityScan events: those of the updates missed when the
+// hub dropped the tracker. It returns the number of the last one read.
+func (s *Server) catchUp(after uint64) uint64 {
+	a := &s.activity
+	for n := 0; n < activityScan; n += storage.MaxLimit {
+		page, _, err := s.opt.Events.Events(storage.EventQuery{After: after, Ascending: true,
+			Types: []hub.EventType{hub.EvZoneOpen}, Limit: storage.MaxLimit})
+		if err != nil {
+			s.opt.Log.Warn("web: reading the zones' activity missed", "err", err)
+			return after
+		}
+		a.mu.Lock()
+		for _, e := range page {
+			a.open(e.Zone, e.Time)
+			after = e.Seq
+		}
+		a.mu.Unlock()
+		if len(page) < storage.MaxLimit {
+			break
 		}
 	}
+	return after
 }
 
 // troubleFault is an active fault: since when, and the event that raised it.
