@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -126,7 +127,7 @@ func TestSenderRetriesAndRefusals(t *testing.T) {
 	if got, want := r.requests(), []string{"1:500", "1:503", "1:200", "2:400", "3:200"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("requests %v, want %v", got, want)
 	}
-	if got, want := s.Stats(), (Stats{Sent: 2, Refused: 1, Retries: 2}); got != want {
+	if got, want := s.Stats(), (Stats{Sent: 2, Refused: 1, Retries: 2, Failures: [NumReasons]uint64{ReasonHTTP4xx: 1, ReasonHTTP5xx: 2}}); got != want {
 		t.Errorf("stats %+v, want %+v", got, want)
 	}
 
@@ -139,7 +140,11 @@ func TestSenderRetriesAndRefusals(t *testing.T) {
 	trouble := make(chan string, 1)
 	var s2 *Sender
 	s2 = NewSender(Target{Name: "gone", URL: url}, Options{RetryMin: time.Millisecond, RetryMax: time.Millisecond,
-		TroubleAfter: 3 * time.Minute, Done: func(Notice, error) { t.Error("delivered to a closed port") },
+		TroubleAfter: 3 * time.Minute, Done: func(_ Notice, err error) {
+			if !errors.Is(err, ErrLost) { // at the end of the test
+				t.Errorf("delivered to a closed port: %v", err)
+			}
+		},
 		Now: func() time.Time { return t0.Add(time.Duration(now.Add(int64(time.Minute)))) },
 		OnTrouble: func(active bool, detail string) {
 			trouble <- fmt.Sprint(active, " after ", s2.Stats().Retries, " attempts: ", detail)
