@@ -161,7 +161,7 @@ func TestNotifyQueueDeliveredAtStop(t *testing.T) {
 	}
 	slices.Sort(lines[1:])
 	wantLines := []string{
-		`notify: delivering the queued notifications before stopping queued=8 within=2s`,
+		`notify: delivering the queued notifications before stopping queued=8 sending=2 within=2s`,
 		`notify: stopped with every notification delivered target=phone`,
 		`notify: stopped with notifications not delivered target=stuck lost=5 alarms=2 seqs="[` + strings.Join(seqs, " ") + `]"`,
 	}

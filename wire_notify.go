@@ -112,15 +112,19 @@ func (ns *notifySide) stop(deadline time.Time) {
 	if last := deadline.Add(-notifyMargin); last.Before(until) {
 		until = last
 	}
-	queued := 0
+	queued, sending := 0, 0
 	for _, s := range ns.senders {
-		queued += s.Stats().Queued
+		st := s.Stats()
+		queued += st.Queued
+		if st.Sending {
+			sending++
+		}
 	}
-	ns.log.Info("notify: delivering the queued notifications before stopping", "queued", queued,
-		"within", max(until.Sub(now), 0).Round(time.Millisecond))
 	for _, s := range ns.senders {
 		s.Stop(until)
 	}
+	ns.log.Info("notify: delivering the queued notifications before stopping", "queued", queued, "sending", sending,
+		"within", max(until.Sub(now), 0).Round(time.Millisecond))
 }
 
 // feed queues an update's events with the targets that want them. Silent

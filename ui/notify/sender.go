@@ -66,6 +66,7 @@ type Stats struct {
 	Lost     uint64             // not delivered when the sender stopped
 	Failures [NumReasons]uint64 // failed attempts by reason, retried or refused
 	Queued   int                // waiting now (not the one being sent)
+	Sending  bool               // one is being sent (or waits out its backoff)
 	Trouble  bool               // the target is in trouble now
 }
 
@@ -91,6 +92,7 @@ type Sender struct {
 	stopping chan struct{} // closed by Stop
 	until    time.Time     // Stop's deadline
 	finished bool          // Run has returned: what comes is lost
+	sending  bool          // Run has taken a notice it has not finished with
 }
 
 // NewSender makes the sender of target t.
@@ -196,7 +198,7 @@ func (s *Sender) Stats() Stats {
 	defer s.mu.Unlock()
 	st := s.stats
 	st.Queued = len(s.q)
-	st.Trouble = s.trouble
+	st.Sending, st.Trouble = s.sending, s.trouble
 	return st
 }
 
@@ -288,7 +290,7 @@ func (s *Sender) finish(cur *Notice) error {
 	}
 	lost = append(lost, s.q...)
 	s.q = nil
-	s.finished = true
+	s.finished, s.sending = true, false
 	s.stats.Lost += uint64(len(lost))
 	s.mu.Unlock()
 	if len(lost) == 0 {
@@ -321,6 +323,7 @@ func (s *Sender) take() (Notice, bool) {
 	}
 	n := s.q[0]
 	s.q = slices.Delete(s.q, 0, 1)
+	s.sending = true
 	return n, true
 }
 
@@ -345,6 +348,7 @@ func (s *Sender) deliver(ctx context.Context, n Notice) bool {
 		case err == nil:
 			s.mu.Lock()
 			s.stats.Sent++
+			s.sending = false
 			s.mu.Unlock()
 			s.healthy()
 			s.done(n, nil)
@@ -352,6 +356,7 @@ func (s *Sender) deliver(ctx context.Context, n Notice) bool {
 		case errors.Is(err, errRefused):
 			s.mu.Lock()
 			s.stats.Refused++
+			s.sending = false
 			s.mu.Unlock()
 			s.o.Log.Error("notify: target refused a notification; not retried", "target", s.t.Name, "event", n.Event,
 				"seq", n.Seq, "err", err)

@@ -237,7 +237,7 @@ func TestSenderFloodNeverWaits(t *testing.T) {
 	for i := uint64(2); i <= 1001; i++ {
 		s.Enqueue(notice(i, i%10 == 0))
 	}
-	if got, want := s.Stats(), (Stats{Dropped: 992, Queued: 8}); got != want {
+	if got, want := s.Stats(), (Stats{Dropped: 992, Queued: 8, Sending: true}); got != want {
 		t.Errorf("stats %+v, want %+v", got, want)
 	}
 	close(r.hold)
