@@ -401,6 +401,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	hubDone := make(chan error, 1)
 	notes := newNotifySide(boot.Notify, video, loc, log)
 	notes.subscribe(h) // before Run: no event of the start is missed
+	mets.SetNotify(notes.targets())
 	go func() { hubDone <- h.Run(hubCtx) }()
 	runCtx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -520,7 +521,8 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 
 	// Orderly shutdown, in reverse order, under one deadline: no more inputs, the
 	// outputs off (the restart resumes what must sound), the journal flushed,
-	// "offline" published, then the rest.
+	// "offline" published, then the rest, while the notification targets
+	// deliver their queues (up to notifyDrain).
 	log.Info("vakt stopping")
 	deadline, done := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer done()
@@ -542,6 +544,8 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	case <-deadline.Done():
 		log.Error("hub: journal not flushed before the shutdown deadline")
 	}
+	dl, _ := deadline.Deadline()
+	notes.stop(dl) // the queued notifications go out while the rest stops
 	api.Stop()
 	cancel()
 	stopped := make(chan struct{})

@@ -16,6 +16,14 @@ import (
 // notifyRetry bounds the backoff of a failing target.
 var notifyRetry = struct{ min, max time.Duration }{time.Second, time.Minute}
 
+// notifyDrain is the targets' share of the shutdown deadline: how long they
+// may take at a stop to deliver what is queued. They end notifyMargin before
+// the deadline at the latest, leaving the rest of the shutdown its time.
+const (
+	notifyDrain  = 2 * time.Second
+	notifyMargin = time.Second
+)
+
 // notifySide runs the notification targets.
 type notifySide struct {
 	cfg     notify.Config
@@ -70,6 +78,42 @@ func (ns *notifySide) start(goRun func(string, func(context.Context) error)) {
 		})
 		return nil
 	})
+}
+
+// targets are the senders, for the metrics; nil-safe.
+func (ns *notifySide) targets() []*notify.Sender {
+	if ns == nil {
+		return nil
+	}
+	return ns.senders
+}
+
+// stop gives the targets until notifyDrain from now, or notifyMargin before
+// the shutdown deadline if that is sooner, to deliver what is queued, the
+// alarms first. It does not wait: the senders return by then, and each logs
+// what it could not deliver. Call it once the hub has stopped; nil-safe.
+func (ns *notifySide) stop(deadline time.Time) {
+	if ns == nil {
+		return
+	}
+	now := time.Now()
+	until := now.Add(notifyDrain)
+	if last := deadline.Add(-notifyMargin); last.Before(until) {
+		until = last
+	}
+	queued, sending := 0, 0
+	for _, s := range ns.senders {
+		st := s.Stats()
+		queued += st.Queued
+		if st.Sending {
+			sending++
+		}
+	}
+	for _, s := range ns.senders {
+		s.Stop(until)
+	}
+	ns.log.Info("notify: delivering the queued notifications before stopping", "queued", queued, "sending", sending,
+		"within", max(until.Sub(now), 0).Round(time.Millisecond))
 }
 
 // feed queues an update's events with the targets that want them. Silent

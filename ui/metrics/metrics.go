@@ -1,7 +1,7 @@
 // Package metrics exports the hub's figures in Prometheus's text format with
 // client_golang: the state, the active faults, the uplink's paths and queue, the
-// events by type, and the alarm path's timings (an input to its outputs switched,
-// a journal commit).
+// events by type, the alarm path's timings (an input to its outputs switched,
+// a journal commit), and the notification targets' deliveries (SetNotify).
 //
 // The state, faults and paths are read from the hub at each scrape; the events
 // are counted from the hub's updates by Run, which the owner starts and stops

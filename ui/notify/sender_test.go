@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -111,7 +112,7 @@ func wait(t *testing.T, ch chan result, n int) []result {
 // 5xx and network errors are retried with backoff until the target takes the
 // notice; a 4xx is logged and not retried.
 func TestSenderRetriesAndRefusals(t *testing.T) {
-	r := newReceiver(t, 500, 503, 200, 400, 200)
+	r := newReceiver(t, 302, 500, 503, 200, 400, 200) // a 302 without a Location is an answer too
 	done, ch := results()
 	s := NewSender(Target{Name: "hook", URL: r.srv.URL}, Options{RetryMin: time.Millisecond, RetryMax: 2 * time.Millisecond, Done: done})
 	run(t, s)
@@ -123,10 +124,11 @@ func TestSenderRetriesAndRefusals(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("results %v, want %v", got, want)
 	}
-	if got, want := r.requests(), []string{"1:500", "1:503", "1:200", "2:400", "3:200"}; !reflect.DeepEqual(got, want) {
+	if got, want := r.requests(), []string{"1:302", "1:500", "1:503", "1:200", "2:400", "3:200"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("requests %v, want %v", got, want)
 	}
-	if got, want := s.Stats(), (Stats{Sent: 2, Refused: 1, Retries: 2}); got != want {
+	if got, want := s.Stats(), (Stats{Sent: 2, Refused: 1, Retries: 3,
+		Failures: [NumReasons]uint64{ReasonHTTPOther: 1, ReasonHTTP4xx: 1, ReasonHTTP5xx: 2}}); got != want {
 		t.Errorf("stats %+v, want %+v", got, want)
 	}
 
@@ -139,7 +141,11 @@ func TestSenderRetriesAndRefusals(t *testing.T) {
 	trouble := make(chan string, 1)
 	var s2 *Sender
 	s2 = NewSender(Target{Name: "gone", URL: url}, Options{RetryMin: time.Millisecond, RetryMax: time.Millisecond,
-		TroubleAfter: 3 * time.Minute, Done: func(Notice, error) { t.Error("delivered to a closed port") },
+		TroubleAfter: 3 * time.Minute, Done: func(_ Notice, err error) {
+			if !errors.Is(err, ErrLost) { // at the end of the test
+				t.Errorf("delivered to a closed port: %v", err)
+			}
+		},
 		Now: func() time.Time { return t0.Add(time.Duration(now.Add(int64(time.Minute)))) },
 		OnTrouble: func(active bool, detail string) {
 			trouble <- fmt.Sprint(active, " after ", s2.Stats().Retries, " attempts: ", detail)
@@ -232,7 +238,7 @@ func TestSenderFloodNeverWaits(t *testing.T) {
 	for i := uint64(2); i <= 1001; i++ {
 		s.Enqueue(notice(i, i%10 == 0))
 	}
-	if got, want := s.Stats(), (Stats{Dropped: 992, Queued: 8}); got != want {
+	if got, want := s.Stats(), (Stats{Dropped: 992, Queued: 8, Sending: true}); got != want {
 		t.Errorf("stats %+v, want %+v", got, want)
 	}
 	close(r.hold)
@@ -268,6 +274,22 @@ func TestMinInterval(t *testing.T) {
 		t.Errorf("queue %v, want %v", seqs, want)
 	}
 	if got, want := s.Stats(), (Stats{Skipped: 1, Queued: 5}); got != want {
+		t.Errorf("stats %+v, want %+v", got, want)
+	}
+}
+
+// A request that cannot be made (a URL the validation would refuse) is refused
+// at once, its failure counted as invalid.
+func TestSenderInvalidRequest(t *testing.T) {
+	done, ch := results()
+	s := NewSender(Target{Name: "bad", URL: "http://bad host/"}, Options{Done: done})
+	run(t, s)
+	s.Enqueue(notice(1, true))
+	want := []result{{1, "refused: notify: target bad: its URL cannot be used"}}
+	if got := wait(t, ch, 1); !reflect.DeepEqual(got, want) {
+		t.Errorf("results %v, want %v", got, want)
+	}
+	if got, want := s.Stats(), (Stats{Refused: 1, Failures: [NumReasons]uint64{ReasonInvalid: 1}}); got != want {
 		t.Errorf("stats %+v, want %+v", got, want)
 	}
 }
