@@ -160,8 +160,17 @@ func TestNotifyQueueDeliveredAtStop(t *testing.T) {
 		t.Errorf("the hung target answered %q", got)
 	}
 	slices.Sort(lines[1:])
+	// The targets get 2 s, less if the stop's own deadline comes sooner (a slow
+	// journal flush on a busy machine): any share up to 2 s is right.
+	withinRe := regexp.MustCompile(` within=(\S+)$`)
+	if m := withinRe.FindStringSubmatch(lines[0]); m != nil {
+		if d, err := time.ParseDuration(m[1]); err != nil || d <= 0 || d > 2*time.Second {
+			t.Errorf("the targets' share of the stop: %s, want up to 2s", m[1])
+		}
+		lines[0] = withinRe.ReplaceAllString(lines[0], " within=(up to 2s)")
+	}
 	wantLines := []string{
-		`notify: delivering the queued notifications before stopping queued=8 sending=2 within=2s`,
+		`notify: delivering the queued notifications before stopping queued=8 sending=2 within=(up to 2s)`,
 		`notify: stopped with every notification delivered target=phone`,
 		`notify: stopped with notifications not delivered target=stuck lost=5 alarms=2 seqs="[` + strings.Join(seqs, " ") + `]"`,
 	}
