@@ -7,6 +7,7 @@
 package camtest
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"net"
@@ -78,6 +79,10 @@ type Options struct {
 	// Audio, when set, publishes an audio track besides the video: AudioPCMU,
 	// AudioPCMA, AudioOpus, or AudioAAC (a codec the hub skips).
 	Audio string
+	// Addr is the RTSP server's address (default 127.0.0.1:0, a free port);
+	// the address of a closed camera starts it again, as a camera that was
+	// switched off and on.
+	Addr string
 }
 
 // Camera is a running fake camera.
@@ -120,7 +125,7 @@ func Start(t testing.TB, opts Options) *Camera {
 	var ln net.Listener
 	c.server = &gortsplib.Server{
 		Handler:     c,
-		RTSPAddress: "127.0.0.1:0",
+		RTSPAddress: cmp.Or(opts.Addr, "127.0.0.1:0"),
 		Listen: func(network, address string) (net.Listener, error) {
 			l, err := net.Listen(network, address)
 			ln = l
