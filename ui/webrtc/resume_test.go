@@ -3,7 +3,6 @@ package webrtc
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,7 +23,6 @@ import (
 func TestViewResumesWhenTheCameraReconnects(t *testing.T) {
 	const backoff = 2 * time.Second // the break lasts at least this
 	fake := camtest.Start(t, camtest.Options{FPS: 10})
-	addr := strings.TrimSuffix(strings.TrimPrefix(fake.URL, "rtsp://"), "/stream")
 	states := make(chan camera.State, 16)
 	cam, err := camera.New(camera.Config{Name: "porch", URL: fake.URL, AlwaysOn: true, MinBackoff: backoff},
 		camera.Options{Logger: quietLogger(), OnState: func(s camera.State) { states <- s }})
@@ -75,7 +73,7 @@ func TestViewResumesWhenTheCameraReconnects(t *testing.T) {
 	if err := w.RequestKeyframe(); err != nil {
 		t.Fatal(err)
 	}
-	camtest.Start(t, camtest.Options{FPS: 10, Addr: addr})
+	camtest.Start(t, camtest.Options{FPS: 10, Addr: fake.Addr()})
 	// Up to the break, the pictures follow one another; after it comes a
 	// keyframe of the restarted camera (the first it sent to the hub).
 	for {

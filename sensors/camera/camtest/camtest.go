@@ -2,7 +2,8 @@
 // on loopback that publishes a small H.264 stream made by ffmpeg
 // (scripts/make-test-video) in real time, looped, with its SPS and PPS only in
 // the SDP as many cameras do. Tests can pause it (connected, no frames), drop its
-// clients, and require credentials. With Options.Audio it publishes an audio
+// clients, switch it off and on (Close, and Start at its Addr), and require
+// credentials. With Options.Audio it publishes an audio
 // track as well (a G.711 or Opus tone, or AAC).
 package camtest
 
@@ -90,6 +91,7 @@ type Camera struct {
 	// URL is the stream's RTSP URL, credentials included.
 	URL    string
 	Stream Stream
+	addr   string
 
 	t      testing.TB
 	opts   Options
@@ -156,7 +158,8 @@ func Start(t testing.TB, opts Options) *Camera {
 	if opts.User != "" {
 		creds = opts.User + ":" + opts.Pass + "@"
 	}
-	c.URL = fmt.Sprintf("rtsp://%s%s/stream", creds, ln.Addr())
+	c.addr = ln.Addr().String()
+	c.URL = fmt.Sprintf("rtsp://%s%s/stream", creds, c.addr)
 	c.wg.Go(c.publish)
 	if c.audio != nil {
 		c.wg.Go(c.publishAudio)
@@ -164,6 +167,10 @@ func Start(t testing.TB, opts Options) *Camera {
 	t.Cleanup(c.Close)
 	return c
 }
+
+// Addr is the RTSP server's address: Options.Addr for a camera started again
+// there once this one is closed.
+func (c *Camera) Addr() string { return c.addr }
 
 // Close stops the camera.
 func (c *Camera) Close() {
