@@ -52,7 +52,9 @@ func decodedNow(t *testing.T, ctx context.Context) int {
 // over the picture, as a status, that there is no video from the porch since
 // the last picture, and no more pictures come; in Swedish too. The camera is
 // switched on again: the hub reconnects to it, the same view decodes its
-// pictures again, by itself, and the words go.
+// pictures again, by itself, and the words go. Then the hub ends the session
+// (as when it restarts): the view says so at once and starts a new one by
+// itself.
 func TestBrowserCameraStallAndRecovery(t *testing.T) {
 	fake := camtest.Start(t, camtest.Options{FPS: 25})
 	cam := testCamera(t, "porch", fake.URL, true, "living")
@@ -106,6 +108,19 @@ func TestBrowserCameraStallAndRecovery(t *testing.T) {
 	run(t, ctx, "pictures again", waitJS(decoded+` > `+quoteInt(int64(frames)+25)), waitText(`#cameras-grid .what`, "Direkt"))
 	same(t, "live again", eval[liveStatus](t, ctx, readLiveStatus), liveStatus{Role: "status", Note: "Direkt"})
 	same(t, "the same session", lv.srv.Sessions(), session)
+
+	// The hub ends the session (it stops, or restarts): the view says so at
+	// once and opens a new session by itself.
+	lv.srv.CloseSessions(func(string, string) bool { return true }, "closed by the hub")
+	run(t, ctx, "reconnecting", waitText(`#cameras-grid .what`, "Ansluter igen…"))
+	since = time.UnixMilli(eval[int64](t, ctx, `Number(document.getElementById("video-grid-porch").dataset.since)`))
+	same(t, "reconnecting", eval[liveStatus](t, ctx, readLiveStatus),
+		liveStatus{Over: "Ingen bild från porch sedan " + since.In(loc).Format("15:04:05"), Role: "status", Note: "Ansluter igen…"})
+	run(t, ctx, "a new session", waitText(`#cameras-grid .what`, "Direkt"))
+	same(t, "live in a new session", eval[liveStatus](t, ctx, readLiveStatus), liveStatus{Role: "status", Note: "Direkt"})
+	if now := lv.srv.Sessions(); len(now) != 1 || now[0].ID == session[0].ID || now[0].Camera != "porch" {
+		t.Fatalf("sessions %+v, want a new one of porch", now)
+	}
 }
 
 func quoteInt(n int64) string { return strconv.FormatInt(n, 10) }

@@ -10,8 +10,10 @@ const LIVE_STALL_MS = 3000;
 // watchLive checks pc's video twice a second and calls on.live() when pictures
 // decode (the first, and again after a stall), on.stall(since) when none has
 // for LIVE_STALL_MS (since: the Date of the last picture, null for none yet),
-// and on.broken() when packets go on arriving for as long without a picture:
-// that session shows nothing any more, a new one is needed. It returns
+// and on.broken() when packets go on arriving for as long without a picture,
+// or when the hub ended the session (its DTLS transport closed: the hub
+// stopped or restarted): that session shows nothing any more, a new one is
+// needed. It returns
 // {stop(), last()}: last is the Date of the newest picture (null for none).
 function watchLive(pc, on) {
   let timer = 0, frames = 0, firstAt = 0, firstFrames = 0, lastAt = 0, connectedAt = 0, packets = 0, busySince = 0, state = "";
@@ -20,13 +22,20 @@ function watchLive(pc, on) {
     try {
       (await pc.getStats()).forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "video") video = s; });
     } catch (e) { return; } // closed
-    if (!timer) return; // stopped meanwhile
+    if (!timer || state === "broken") return; // stopped meanwhile, or done
     const now = Date.now();
+    const ended = pc.getReceivers().some((r) => r.transport && (r.transport.state === "closed" || r.transport.state === "failed"));
     if (!connectedAt && pc.connectionState === "connected") connectedAt = now;
     const f = video ? video.framesDecoded || 0 : 0;
     const p = video ? video.packetsReceived || 0 : 0;
     const arriving = p > packets;
     packets = p;
+    if (ended) {
+      if (state !== "stalled") on.stall(lastAt ? new Date(lastAt) : null);
+      state = "broken";
+      on.broken();
+      return;
+    }
     if (f > frames) {
       if (!firstAt) { firstAt = now; firstFrames = f; }
       frames = f; lastAt = now; busySince = 0;
@@ -38,7 +47,7 @@ function watchLive(pc, on) {
     if (!since || now - since < Math.max(LIVE_STALL_MS, 3 * interval)) return;
     if (state === "" || state === "live") { state = "stalled"; on.stall(lastAt ? new Date(lastAt) : null); }
     busySince = arriving ? busySince || now : 0;
-    if (busySince && now - busySince >= LIVE_STALL_MS && state !== "broken") { state = "broken"; on.broken(); }
+    if (busySince && now - busySince >= LIVE_STALL_MS) { state = "broken"; on.broken(); }
   };
   timer = setInterval(tick, 500);
   return {
