@@ -51,8 +51,9 @@ func decodedNow(t *testing.T, ctx context.Context) int {
 // A camera switched off while Bob watches it: within seconds the view says
 // over the picture, as a status, that there is no video from the porch since
 // the last picture, and no more pictures come; in Swedish too. The camera is
-// switched on again: the hub reconnects to it, the same view decodes its
-// pictures again, by itself, and the words go. Then the hub ends the session
+// switched on again, with another picture size: the hub reconnects to it, the
+// same view decodes its pictures again, in the new size, by itself, and the
+// words go. Then the hub ends the session
 // (as when it restarts): the view says so at once and starts a new one by
 // itself.
 func TestBrowserCameraStallAndRecovery(t *testing.T) {
@@ -103,11 +104,14 @@ func TestBrowserCameraStallAndRecovery(t *testing.T) {
 		waitJS(`document.querySelector("#lang").dispatchEvent(new Event("change"))`))
 	same(t, "stalled, in Swedish", eval[liveStatus](t, ctx, readLiveStatus), liveStatus{Over: "Ingen bild från porch sedan " + at, Role: "status"})
 
-	// On again: the hub reconnects to the camera, and the same view goes on.
-	camtest.Start(t, camtest.Options{FPS: 25, Addr: fake.Addr()})
+	// On again, with other settings (160x90 instead of 128x96: another SPS
+	// and PPS): the hub reconnects to the camera, and the same view goes on
+	// in the new size.
+	camtest.Start(t, camtest.Options{FPS: 25, Addr: fake.Addr(), Wide: true})
 	run(t, ctx, "pictures again", waitJS(decoded+` > `+quoteInt(int64(frames)+25)), waitText(`#cameras-grid .what`, "Direkt"))
 	same(t, "live again", eval[liveStatus](t, ctx, readLiveStatus), liveStatus{Role: "status", Note: "Direkt"})
 	same(t, "the same session", lv.srv.Sessions(), session)
+	run(t, ctx, "the new size", waitJS(`(v => v.videoWidth === 160 && v.videoHeight === 90)(document.getElementById("video-grid-porch"))`))
 
 	// The hub ends the session (it stops, or restarts): the view says so at
 	// once and opens a new session by itself.

@@ -28,6 +28,9 @@ import (
 //go:embed testdata/stream.h264
 var streamH264 []byte
 
+//go:embed testdata/stream-wide.h264
+var wideH264 []byte
+
 // Stream is the test stream: its access units (without SPS and PPS), SPS and PPS.
 type Stream struct {
 	AUs      [][][]byte
@@ -36,9 +39,11 @@ type Stream struct {
 
 // LoadStream splits the checked-in Annex-B file into access units at its
 // access unit delimiters.
-func LoadStream() (Stream, error) {
+func LoadStream() (Stream, error) { return loadStream(streamH264) }
+
+func loadStream(b []byte) (Stream, error) {
 	var nalus h264.AnnexB
-	if err := nalus.Unmarshal(streamH264); err != nil {
+	if err := nalus.Unmarshal(b); err != nil {
 		return Stream{}, fmt.Errorf("camtest: stream: %w", err)
 	}
 	var st Stream
@@ -80,6 +85,9 @@ type Options struct {
 	// Audio, when set, publishes an audio track besides the video: AudioPCMU,
 	// AudioPCMA, AudioOpus, or AudioAAC (a codec the hub skips).
 	Audio string
+	// Wide publishes the test stream at 160x90 instead of 128x96: its own SPS
+	// and PPS, as a camera that came back with other settings.
+	Wide bool
 	// Addr is the RTSP server's address (default 127.0.0.1:0, a free port);
 	// the address of a closed camera starts it again, as a camera that was
 	// switched off and on.
@@ -120,6 +128,9 @@ func Start(t testing.TB, opts Options) *Camera {
 		opts.FPS = 10
 	}
 	st, err := LoadStream()
+	if opts.Wide {
+		st, err = loadStream(wideH264)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
