@@ -47,6 +47,7 @@ function watch(name, url, fig) {
     w.stop();
     pc.close();
     if (views[name] !== pc) return; // the link ended
+    if (w.steady()) tries = 0;
     setTimeout(() => { if (views[name] === pc) connect(); }, liveBackoff(tries++));
   };
   const connect = async () => {
@@ -63,7 +64,7 @@ function watch(name, url, fig) {
       if (video.srcObject !== stream) video.srcObject = stream;
       if (e.track.kind === "audio") sound.hidden = false;
     };
-    const w = watchLive(pc, { live() { tries = 0; show(true); }, stall(at) { show(false, at); }, broken() { again(pc, w); } });
+    const w = watchLive(pc, { live() { show(true); }, stall(at) { show(false, at); }, broken() { again(pc, w); } });
     pc.onconnectionstatechange = () => { if (pc.connectionState === "failed") { show(false, w.last()); again(pc, w); } };
     try {
       await pc.setLocalDescription(await pc.createOffer());

@@ -76,7 +76,7 @@ function retryView(cam, video, note, group, tries) {
 // openView starts camera cam's live view in video (a WHEP session) and shows
 // how it goes in note, and over the video while its picture is not live. A
 // session that fails or shows nothing more is started again by itself (tries:
-// sessions failed in a row).
+// sessions that failed without staying live for LIVE_STEADY_MS, in a row).
 async function openView(cam, video, note, group, tries = 0) {
   closeView(video.id, true);
   const view = { pc: new RTCPeerConnection(), location: "", group, camera: cam.name };
@@ -84,12 +84,13 @@ async function openView(cam, video, note, group, tries = 0) {
   const pc = view.pc;
   const failed = (text) => { note.textContent = text; note.parentElement.dataset.failed = "true"; };
   const mine = () => liveViews.get(video.id) === view;
+  const again = () => retryView(cam, video, note, group, view.watch.steady() ? 0 : tries);
   delete note.parentElement.dataset.failed;
   note.textContent = t("v_connecting");
   view.watch = watchLive(pc, {
-    live() { if (!mine()) return; tries = 0; note.textContent = t("v_live"); showStalled(video, cam.name, null, true); },
+    live() { if (mine()) { note.textContent = t("v_live"); showStalled(video, cam.name, null, true); } },
     stall(since) { if (mine()) { note.textContent = ""; showStalled(video, cam.name, since); } },
-    broken() { if (mine()) retryView(cam, video, note, group, tries); },
+    broken() { if (mine()) again(); },
   });
   pc.addTransceiver("video", { direction: "recvonly" });
   // The camera's audio, if it has any; the video stays muted (browsers block
@@ -108,7 +109,7 @@ async function openView(cam, video, note, group, tries = 0) {
   pc.addEventListener("connectionstatechange", () => {
     if (!mine() || pc.connectionState !== "failed") return;
     showStalled(video, cam.name, view.watch.last());
-    retryView(cam, video, note, group, tries);
+    again();
   });
   try {
     await pc.setLocalDescription(await pc.createOffer());
@@ -117,14 +118,14 @@ async function openView(cam, video, note, group, tries = 0) {
     const res = await fetch(cam.whep, { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/sdp", "X-CSRF-Token": me.csrf }, body: pc.localDescription.sdp });
     const body = await res.text();
-    if (res.status >= 500 && mine()) { retryView(cam, video, note, group, tries); return; } // full, or the hub restarting
+    if (res.status >= 500 && mine()) { again(); return; } // full, or the hub restarting
     if (res.status !== 201) throw new Error(res.status === 401 || res.status === 403 ? t("e_denied") : body.trim() || res.statusText);
     view.location = res.headers.get("Location") || "";
     if (liveViews.get(video.id) !== view) { endSession(view); return; }
     await pc.setRemoteDescription({ type: "answer", sdp: body });
   } catch (e) {
     if (!mine()) return;
-    if (e instanceof TypeError) { retryView(cam, video, note, group, tries); return; } // the hub cannot be reached
+    if (e instanceof TypeError) { again(); return; } // the hub cannot be reached
     failed(t("v_failed", { why: e.message || String(e) }));
     closeView(video.id);
   }

@@ -7,16 +7,23 @@
 // not live (three frame intervals for a camera slower than one a second).
 const LIVE_STALL_MS = 3000;
 
+// LIVE_STEADY_MS is how long a view must have stayed live for its next new
+// session to wait only liveBackoff(0): views that end one another (one viewer's
+// views of one camera beyond the hub's bound) back off instead of taking turns
+// every second.
+const LIVE_STEADY_MS = 30000;
+
 // watchLive checks pc's video twice a second and calls on.live() when pictures
 // decode (the first, and again after a stall), on.stall(since) when none has
 // for LIVE_STALL_MS (since: the Date of the last picture, null for none yet),
 // and on.broken() when packets go on arriving for as long without a picture,
 // or when the hub ended the session (its DTLS transport closed: the hub
 // stopped or restarted): that session shows nothing any more, a new one is
-// needed. It returns
-// {stop(), last()}: last is the Date of the newest picture (null for none).
+// needed. It returns {stop(), last(), steady()}: last is the Date of the
+// newest picture (null for none), steady whether pictures came for
+// LIVE_STEADY_MS on end.
 function watchLive(pc, on) {
-  let timer = 0, frames = 0, firstAt = 0, firstFrames = 0, lastAt = 0, connectedAt = 0, packets = 0, busySince = 0, state = "";
+  let timer = 0, frames = 0, firstAt = 0, firstFrames = 0, lastAt = 0, liveFrom = 0, connectedAt = 0, packets = 0, busySince = 0, state = "";
   const tick = async () => {
     let video = null;
     try {
@@ -39,7 +46,7 @@ function watchLive(pc, on) {
     if (f > frames) {
       if (!firstAt) { firstAt = now; firstFrames = f; }
       frames = f; lastAt = now; busySince = 0;
-      if (state !== "live") { state = "live"; on.live(); }
+      if (state !== "live") { state = "live"; liveFrom = now; on.live(); }
       return;
     }
     const since = lastAt || connectedAt;
@@ -53,6 +60,7 @@ function watchLive(pc, on) {
   return {
     stop() { clearInterval(timer); timer = 0; },
     last() { return lastAt ? new Date(lastAt) : null; },
+    steady() { return liveFrom > 0 && lastAt - liveFrom >= LIVE_STEADY_MS; },
   };
 }
 
