@@ -355,6 +355,42 @@ func TestStallIsAFaultUntilFramesFlowAgain(t *testing.T) {
 	}
 }
 
+// A new subscriber gets the buffer's newest picture group only while the
+// camera delivers: the last pictures of a camera that stopped would pass for
+// live. Once the camera sends again, the subscriber starts at a keyframe.
+func TestReplayGOPOnlyWhileTheCameraDelivers(t *testing.T) {
+	fake := camtest.Start(t, camtest.Options{FPS: 25})
+	clk := newFakeClock()
+	ch := make(states, 16)
+	cam, err := New(Config{Name: "drive", URL: fake.URL, AlwaysOn: true}, Options{Logger: quietLogger(), Clock: clk, OnState: func(s State) { ch <- s }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := cam.Subscribe(ReplayNone, 500)
+	runCamera(t, cam)
+	for range 12 { // a keyframe and the frames after it are in the buffer
+		next(t, sub)
+	}
+	live := cam.Subscribe(ReplayGOP, 1)
+	if n := len(live.C()); n == 0 || !next(t, live).Key {
+		t.Fatalf("while the camera delivers: %d frames replayed, want its newest picture group", n)
+	}
+	live.Close()
+	fake.Pause()
+	for st := ch.next(t); st.Fault == ""; st = ch.next(t) {
+		<-clk.afters // the stall check waits on the clock
+		clk.Advance(6 * time.Second)
+	}
+	stale := cam.Subscribe(ReplayGOP, 100)
+	if n := len(stale.C()); n != 0 {
+		t.Fatalf("with the camera stalled: %d frames replayed, want none", n)
+	}
+	fake.Resume()
+	if f := next(t, stale); !f.Key {
+		t.Errorf("the first frame after the stall: %s, want a keyframe", describeFrame(f))
+	}
+}
+
 func TestUnreachableCameraIsAFault(t *testing.T) {
 	fake := camtest.Start(t, camtest.Options{User: "viewer", Pass: "right"})
 	clk := newFakeClock()
