@@ -325,7 +325,11 @@ func (s states) next(t *testing.T) State {
 	return State{}
 }
 
-func TestStallIsAFaultUntilFramesFlowAgain(t *testing.T) {
+// drivewayCamera runs an always-on camera "drive" on a fake camera at 25
+// frames a second, with a fake clock, its states in ch and a subscription
+// from its first keyframe on.
+func drivewayCamera(t *testing.T) (*camtest.Camera, *fakeClock, states, *Camera, *Subscription) {
+	t.Helper()
 	fake := camtest.Start(t, camtest.Options{FPS: 25})
 	clk := newFakeClock()
 	ch := make(states, 16)
@@ -335,6 +339,11 @@ func TestStallIsAFaultUntilFramesFlowAgain(t *testing.T) {
 	}
 	sub := cam.Subscribe(ReplayNone, 500)
 	runCamera(t, cam)
+	return fake, clk, ch, cam, sub
+}
+
+func TestStallIsAFaultUntilFramesFlowAgain(t *testing.T) {
+	fake, clk, ch, _, sub := drivewayCamera(t)
 	for st := ch.next(t); st.Status != StatusStreaming; st = ch.next(t) {
 		if st != (State{Camera: "drive", Status: StatusConnecting}) {
 			t.Fatalf("state %+v before streaming", st)
@@ -359,15 +368,7 @@ func TestStallIsAFaultUntilFramesFlowAgain(t *testing.T) {
 // camera delivers: the last pictures of a camera that stopped would pass for
 // live. Once the camera sends again, the subscriber starts at a keyframe.
 func TestReplayGOPOnlyWhileTheCameraDelivers(t *testing.T) {
-	fake := camtest.Start(t, camtest.Options{FPS: 25})
-	clk := newFakeClock()
-	ch := make(states, 16)
-	cam, err := New(Config{Name: "drive", URL: fake.URL, AlwaysOn: true}, Options{Logger: quietLogger(), Clock: clk, OnState: func(s State) { ch <- s }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub := cam.Subscribe(ReplayNone, 500)
-	runCamera(t, cam)
+	fake, clk, ch, cam, sub := drivewayCamera(t)
 	for range 12 { // a keyframe and the frames after it are in the buffer
 		next(t, sub)
 	}
