@@ -216,13 +216,14 @@ uplink:
 	// In a browser: the alarm's clip plays (its metadata loads), the camera
 	// has its place for the live view.
 	file := clipped.await(t, "clip event", 30*time.Second)[1]
-	_, step, js := chromium(t)
+	bctx, step, js := chromium(t)
 	step("the operator page", chromedp.Navigate(web+tok),
 		js(`document.getElementById("alarm").textContent.startsWith("Alarm in zone window at ")`),
 		js(`[...document.querySelectorAll("#live figcaption")].map(f => f.textContent.split(" ")[0]).join() === "garden"`),
 		js(`(() => { const v = document.querySelector("#clips video"); return !!v && v.src.endsWith("/clips/`+file+`") && v.readyState >= 1 && v.duration > 1; })()`),
 		// The live view plays: the browser decodes pictures from the camera.
 		js(`(() => { const pc = views.garden; if (pc) pc.getStats().then((r) => r.forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "video") window.opFrames = s.framesDecoded; })); return (window.opFrames || 0) > 0; })()`))
+	operatorSeesTheCameraStallAndReturn(t, bctx, step, js, fake)
 	var views struct{ Events []hub.Event }
 	sockJSON(t, p.data, "/api/v1/events?type=operator_view", &views)
 	if len(views.Events) != 2 {

@@ -147,7 +147,9 @@ type Replay int
 // Replays.
 const (
 	// ReplayGOP starts with the newest keyframe in the buffer and the frames
-	// after it: a viewer's first picture at once.
+	// after it: a viewer's first picture at once. It does so while the camera
+	// delivers; otherwise (stalled, reconnecting, idle) it starts at the next
+	// keyframe that arrives.
 	ReplayGOP Replay = iota
 	// ReplayAll starts with the whole ring buffer: a clip's pre-alarm part.
 	ReplayAll

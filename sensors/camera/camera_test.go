@@ -325,7 +325,11 @@ func (s states) next(t *testing.T) State {
 	return State{}
 }
 
-func TestStallIsAFaultUntilFramesFlowAgain(t *testing.T) {
+// drivewayCamera runs an always-on camera "drive" on a fake camera at 25
+// frames a second, with a fake clock, its states in ch and a subscription
+// from its first keyframe on.
+func drivewayCamera(t *testing.T) (*camtest.Camera, *fakeClock, states, *Camera, *Subscription) {
+	t.Helper()
 	fake := camtest.Start(t, camtest.Options{FPS: 25})
 	clk := newFakeClock()
 	ch := make(states, 16)
@@ -335,6 +339,11 @@ func TestStallIsAFaultUntilFramesFlowAgain(t *testing.T) {
 	}
 	sub := cam.Subscribe(ReplayNone, 500)
 	runCamera(t, cam)
+	return fake, clk, ch, cam, sub
+}
+
+func TestStallIsAFaultUntilFramesFlowAgain(t *testing.T) {
+	fake, clk, ch, _, sub := drivewayCamera(t)
 	for st := ch.next(t); st.Status != StatusStreaming; st = ch.next(t) {
 		if st != (State{Camera: "drive", Status: StatusConnecting}) {
 			t.Fatalf("state %+v before streaming", st)
@@ -352,6 +361,34 @@ func TestStallIsAFaultUntilFramesFlowAgain(t *testing.T) {
 	fake.Resume()
 	if st := ch.next(t); st != (State{Camera: "drive", Status: StatusStreaming}) {
 		t.Errorf("after frames resumed: %+v", st)
+	}
+}
+
+// A new subscriber gets the buffer's newest picture group only while the
+// camera delivers: the last pictures of a camera that stopped would pass for
+// live. Once the camera sends again, the subscriber starts at a keyframe.
+func TestReplayGOPOnlyWhileTheCameraDelivers(t *testing.T) {
+	fake, clk, ch, cam, sub := drivewayCamera(t)
+	for range 12 { // a keyframe and the frames after it are in the buffer
+		next(t, sub)
+	}
+	live := cam.Subscribe(ReplayGOP, 1)
+	if n := len(live.C()); n == 0 || !next(t, live).Key {
+		t.Fatalf("while the camera delivers: %d frames replayed, want its newest picture group", n)
+	}
+	live.Close()
+	fake.Pause()
+	for st := ch.next(t); st.Fault == ""; st = ch.next(t) {
+		<-clk.afters // the stall check waits on the clock
+		clk.Advance(6 * time.Second)
+	}
+	stale := cam.Subscribe(ReplayGOP, 100)
+	if n := len(stale.C()); n != 0 {
+		t.Fatalf("with the camera stalled: %d frames replayed, want none", n)
+	}
+	fake.Resume()
+	if f := next(t, stale); !f.Key {
+		t.Errorf("the first frame after the stall: %s, want a keyframe", describeFrame(f))
 	}
 }
 

@@ -85,7 +85,12 @@ func (c *Camera) subscribe(replay Replay, queue int, audio bool) *Subscription {
 	var firstAudio []*AudioPacket
 	switch replay {
 	case ReplayGOP:
-		first = c.ring.lastGOP()
+		// Only while the camera delivers: the last pictures of a camera that
+		// stopped (or of an on-demand camera's last connection) would pass
+		// for live.
+		if c.state.Status == StatusStreaming && c.state.Fault == "" {
+			first = c.ring.lastGOP()
+		}
 	case ReplayAll:
 		first = c.ring.all()
 		firstAudio = c.ring.allAudio()

@@ -534,13 +534,16 @@ func (s *Server) clip(w http.ResponseWriter, r *http.Request, c claims, file str
 }
 
 func (s *Server) asset(w http.ResponseWriter, r *http.Request, name string) {
-	types := map[string]string{"op.js": "text/javascript; charset=utf-8", "op.css": "text/css; charset=utf-8"}
+	types := map[string]string{"op.js": "text/javascript; charset=utf-8", "op.css": "text/css; charset=utf-8", "livewatch.js": "text/javascript; charset=utf-8"}
 	ct, ok := types[name]
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
 	b, err := assets.ReadFile("assets/" + name)
+	if name == "livewatch.js" {
+		b, err = web.LiveWatchScript(), nil // the web app's own
+	}
 	if err != nil {
 		http.NotFound(w, r)
 		return
@@ -561,6 +564,7 @@ func page(ok bool) []byte {
 	body := `<main id="op"><h1>Vakt: alarm verification</h1><p id="alarm">Loading…</p>
 <section><h2>Live</h2><div id="live"></div></section>
 <section><h2>Alarm clips</h2><div id="clips"></div></section></main>
+<script src="/operator/assets/livewatch.js"></script>
 <script src="/operator/assets/op.js"></script>`
 	if !ok {
 		body = `<main><h1>Vakt: alarm verification</h1><p id="ended">This link has ended or is not valid.</p></main>`

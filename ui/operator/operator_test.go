@@ -20,6 +20,7 @@ import (
 
 	"vakt/hub"
 	"vakt/storage"
+	"vakt/ui/web"
 )
 
 var t0 = time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)
@@ -189,7 +190,7 @@ func TestPageInfoClipsAndRefusals(t *testing.T) {
 	f := newFixture(t)
 	tok := tokenOf(t, f.op.URL(hub.Report{Event: f.door.Seq}))
 	code, ct, body := get(t, f.op, "/operator/"+tok)
-	if code != 200 || ct != "text/html; charset=utf-8" || !strings.Contains(body, `<script src="/operator/assets/op.js">`) {
+	if code != 200 || ct != "text/html; charset=utf-8" || !strings.Contains(body, "<script src=\"/operator/assets/livewatch.js\"></script>\n<script src=\"/operator/assets/op.js\">") {
 		t.Fatalf("page: %d %s %s", code, ct, body)
 	}
 	want := []hub.Input{hub.OperatorView{Alarm: f.door.Seq, Zone: "door", Who: fmt.Sprintf("operator (alarm %d)", f.door.Seq),
@@ -217,6 +218,10 @@ func TestPageInfoClipsAndRefusals(t *testing.T) {
 	}
 	if code, ct, _ := get(t, f.op, "/operator/assets/op.js"); code != 200 || !strings.HasPrefix(ct, "text/javascript") {
 		t.Errorf("op.js: %d %s", code, ct)
+	}
+	// The live view's watch is the web app's own.
+	if code, ct, js := get(t, f.op, "/operator/assets/livewatch.js"); code != 200 || !strings.HasPrefix(ct, "text/javascript") || js != string(web.LiveWatchScript()) {
+		t.Errorf("livewatch.js: %d %s, %d bytes, want the web app's %d", code, ct, len(js), len(web.LiveWatchScript()))
 	}
 
 	tampered := []byte(tok)

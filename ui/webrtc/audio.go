@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"vakt/sensors/camera"
 
+	"github.com/pion/rtp"
 	pion "github.com/pion/webrtc/v4"
 )
 
@@ -69,12 +71,19 @@ func (ss *session) addAudio(ctx context.Context, offer string) (*pion.RTPSender,
 	return sender, nil
 }
 
-// writeAudio forwards one audio packet; false when the connection is gone.
-func (ss *session) writeAudio(p *camera.AudioPacket) bool {
+// writeAudio forwards one audio packet, its timestamp shift later (see
+// gapClock); false when the connection is gone.
+func (ss *session) writeAudio(p *camera.AudioPacket, shift time.Duration) bool {
 	if p.Audio.Codec != ss.audio.Codec {
 		return true // the camera's audio changed since the answer
 	}
-	if err := ss.audioTrack.WriteRTP(p.RTP); err != nil {
+	out := p.RTP
+	if shift != 0 {
+		// The packet is shared: a copy with its own timestamp.
+		out = &rtp.Packet{Header: p.RTP.Header, Payload: p.RTP.Payload}
+		out.Timestamp += uint32(ticks(shift, p.Audio.ClockRate))
+	}
+	if err := ss.audioTrack.WriteRTP(out); err != nil {
 		if errors.Is(err, io.ErrClosedPipe) {
 			return false
 		}

@@ -21,6 +21,19 @@ func pictureIndex(t *testing.T) (func(nalus [][]byte) int, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	find, n := pictures(t, st)
+	return func(nalus [][]byte) int {
+		i, ok := find(nalus)
+		if !ok {
+			t.Fatal("the viewer got a picture that is not in the stream")
+		}
+		return i
+	}, n
+}
+
+// pictures maps st's pictures (their slices) to their place in st.
+func pictures(t *testing.T, st camtest.Stream) (func(nalus [][]byte) (int, bool), int) {
+	t.Helper()
 	slicesOf := func(nalus [][]byte) string {
 		var b []byte
 		for _, n := range nalus {
@@ -37,12 +50,9 @@ func pictureIndex(t *testing.T) (func(nalus [][]byte) int, int) {
 	if len(idx) != len(st.AUs) {
 		t.Fatalf("the test stream's pictures are not all different: %d of %d", len(idx), len(st.AUs))
 	}
-	return func(nalus [][]byte) int {
+	return func(nalus [][]byte) (int, bool) {
 		i, ok := idx[slicesOf(nalus)]
-		if !ok {
-			t.Fatal("the viewer got a picture that is not in the stream")
-		}
-		return i
+		return i, ok
 	}, len(st.AUs)
 }
 

@@ -822,11 +822,15 @@ func (ss *session) readRTCP(sender *pion.RTPSender) {
 //
 // A viewer that lost a picture sends a PLI (or FIR). A camera on RTSP cannot
 // be asked for a keyframe, so the session sends the ring buffer's newest
-// keyframe and the frames after it again, at once (their timestamps just after
-// the last one sent, so the viewer decodes them straight through to the live
-// picture), instead of leaving the viewer's picture broken until the camera's
-// next keyframe. It does so at most once per keyframe: further requests before
-// the camera's next keyframe are answered by that keyframe.
+// keyframe and the frames after it again, with the camera's next frame (their
+// timestamps just after the last one sent, so the viewer decodes them straight
+// through to the live picture), instead of leaving the viewer's picture broken
+// until the camera's next keyframe. It does so at most once per keyframe:
+// further requests before the camera's next keyframe are answered by that
+// keyframe. It waits for the camera's next frame because a camera that stopped
+// sending has nothing new to show (a player asks for keyframes while it gets no
+// frames, and a replay of the old ones would pass for live), and the first
+// frame of a camera that reconnects is a keyframe anyway.
 func (ss *session) forward() {
 	for _, ch := range []chan struct{}{ss.bound, ss.connected} {
 		select {
@@ -852,23 +856,19 @@ func (ss *session) forward() {
 		lastKey   uint64 // ... of the newest keyframe sent
 		resentKey uint64 // ... of the keyframe sent again on the last request
 		lastTS    uint32 // timestamp of the last frame sent
+		pliWait   bool   // a keyframe request waits for the camera's next frame
+		gaps      gapClock
 	)
 	for {
 		select {
 		case <-ss.done:
 			return
 		case p, ok := <-sub.Audio():
-			if ok && !ss.writeAudio(p) {
+			if ok && !ss.writeAudio(p, gaps.shift) {
 				return
 			}
 		case <-ss.pli:
-			if !sent || lastKey == resentKey {
-				continue
-			}
-			resentKey = lastKey
-			sub.Close()
-			sub = subscribe()
-			ss.s.log.Debug("webrtc: keyframe requested; sending the newest keyframe again", "session", ss.id)
+			pliWait = sent && lastKey != resentKey
 		case f, ok := <-sub.C():
 			if !ok {
 				go ss.end("camera stopped")
@@ -878,7 +878,22 @@ func (ss *session) forward() {
 				continue
 			}
 			again := sent && f.Seq <= lastSeq
-			ts := f.RTP[0].Timestamp
+			if pliWait && !again {
+				pliWait = false
+				if !f.Key {
+					// The ring buffer holds f already: the new subscription
+					// replays its keyframe group up to f.
+					resentKey = lastKey
+					sub.Close()
+					sub = subscribe()
+					ss.s.log.Debug("webrtc: keyframe requested; sending the newest keyframe again", "session", ss.id)
+					continue
+				}
+			}
+			if !again {
+				gaps.next(f)
+			}
+			ts := f.RTP[0].Timestamp + uint32(ticks(gaps.shift, videoClock))
 			if again {
 				ts = lastTS + 1
 			}
@@ -907,6 +922,41 @@ func (ss *session) forward() {
 			ss.mu.Unlock()
 		}
 	}
+}
+
+// videoClock is the RTP clock rate of H.264.
+const videoClock = 90000
+
+// gapTolerance is how much later than its timestamp says a frame may arrive
+// before the gap counts as a break in the camera's video (a reconnect).
+const gapTolerance = time.Second
+
+// gapClock keeps a view's timestamps on the wall clock across a break in the
+// camera's video. The camera's timeline goes on one frame after the last one
+// when it reconnects (clips stay continuous), but a viewer's player, seeing a
+// frame arrive seconds later than its timestamp says, takes the new frames for
+// late ones and drops most of them. The view adds each break's length to the
+// timestamps it sends, so the picture resumes at once, live.
+type gapClock struct {
+	shift    time.Duration // added to the camera's timeline
+	prevPTS  time.Duration
+	prevRecv time.Time
+}
+
+// next accounts for f, the next new frame sent.
+func (g *gapClock) next(f *camera.Frame) {
+	if !g.prevRecv.IsZero() && !f.Received.IsZero() {
+		if late := f.Received.Sub(g.prevRecv) - (f.PTS - g.prevPTS); late > gapTolerance {
+			g.shift += late
+		}
+	}
+	g.prevPTS, g.prevRecv = f.PTS, f.Received
+}
+
+// ticks is d in units of an RTP clock of rate.
+func ticks(d time.Duration, rate int) int64 {
+	r := int64(rate)
+	return int64(d/time.Second)*r + int64(d%time.Second)*r/int64(time.Second)
 }
 
 // end closes the session once and reports the view.

@@ -2,11 +2,13 @@
 // on loopback that publishes a small H.264 stream made by ffmpeg
 // (scripts/make-test-video) in real time, looped, with its SPS and PPS only in
 // the SDP as many cameras do. Tests can pause it (connected, no frames), drop its
-// clients, and require credentials. With Options.Audio it publishes an audio
+// clients, switch it off and on (Close, and Start at its Addr), and require
+// credentials. With Options.Audio it publishes an audio
 // track as well (a G.711 or Opus tone, or AAC).
 package camtest
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"net"
@@ -26,6 +28,9 @@ import (
 //go:embed testdata/stream.h264
 var streamH264 []byte
 
+//go:embed testdata/stream-wide.h264
+var wideH264 []byte
+
 // Stream is the test stream: its access units (without SPS and PPS), SPS and PPS.
 type Stream struct {
 	AUs      [][][]byte
@@ -34,9 +39,11 @@ type Stream struct {
 
 // LoadStream splits the checked-in Annex-B file into access units at its
 // access unit delimiters.
-func LoadStream() (Stream, error) {
+func LoadStream() (Stream, error) { return loadStream(streamH264) }
+
+func loadStream(b []byte) (Stream, error) {
 	var nalus h264.AnnexB
-	if err := nalus.Unmarshal(streamH264); err != nil {
+	if err := nalus.Unmarshal(b); err != nil {
 		return Stream{}, fmt.Errorf("camtest: stream: %w", err)
 	}
 	var st Stream
@@ -78,6 +85,13 @@ type Options struct {
 	// Audio, when set, publishes an audio track besides the video: AudioPCMU,
 	// AudioPCMA, AudioOpus, or AudioAAC (a codec the hub skips).
 	Audio string
+	// Wide publishes the test stream at 160x90 instead of 128x96: its own SPS
+	// and PPS, as a camera that came back with other settings.
+	Wide bool
+	// Addr is the RTSP server's address (default 127.0.0.1:0, a free port);
+	// the address of a closed camera starts it again, as a camera that was
+	// switched off and on.
+	Addr string
 }
 
 // Camera is a running fake camera.
@@ -85,6 +99,7 @@ type Camera struct {
 	// URL is the stream's RTSP URL, credentials included.
 	URL    string
 	Stream Stream
+	addr   string
 
 	t      testing.TB
 	opts   Options
@@ -113,6 +128,9 @@ func Start(t testing.TB, opts Options) *Camera {
 		opts.FPS = 10
 	}
 	st, err := LoadStream()
+	if opts.Wide {
+		st, err = loadStream(wideH264)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +138,7 @@ func Start(t testing.TB, opts Options) *Camera {
 	var ln net.Listener
 	c.server = &gortsplib.Server{
 		Handler:     c,
-		RTSPAddress: "127.0.0.1:0",
+		RTSPAddress: cmp.Or(opts.Addr, "127.0.0.1:0"),
 		Listen: func(network, address string) (net.Listener, error) {
 			l, err := net.Listen(network, address)
 			ln = l
@@ -151,7 +169,8 @@ func Start(t testing.TB, opts Options) *Camera {
 	if opts.User != "" {
 		creds = opts.User + ":" + opts.Pass + "@"
 	}
-	c.URL = fmt.Sprintf("rtsp://%s%s/stream", creds, ln.Addr())
+	c.addr = ln.Addr().String()
+	c.URL = fmt.Sprintf("rtsp://%s%s/stream", creds, c.addr)
 	c.wg.Go(c.publish)
 	if c.audio != nil {
 		c.wg.Go(c.publishAudio)
@@ -159,6 +178,10 @@ func Start(t testing.TB, opts Options) *Camera {
 	t.Cleanup(c.Close)
 	return c
 }
+
+// Addr is the RTSP server's address: Options.Addr for a camera started again
+// there once this one is closed.
+func (c *Camera) Addr() string { return c.addr }
 
 // Close stops the camera.
 func (c *Camera) Close() {

@@ -7,7 +7,8 @@ Object.assign(T.en, {
   nav_cameras: "Cameras", cameras: "Cameras", no_cameras: "No cameras are set up.",
   cam_idle: "on demand", cam_connecting: "connecting", cam_streaming: "streaming", cam_stalled: "no video", cam_off: "off",
   live_of: "Live view: {name}", view_full: "Full screen", all_cameras: "All cameras", alarm_cameras: "Cameras at the alarm",
-  v_connecting: "Connecting…", v_live: "Live", v_failed: "No picture: {why}", v_lost: "Connection lost", retry: "Try again",
+  v_connecting: "Connecting…", v_live: "Live", v_failed: "No picture: {why}", retry: "Try again",
+  v_stalled: "No video from {name} since {t}", v_stalled_none: "No video from {name}", v_reconnecting: "Reconnecting…",
   ev_camera_view: "camera watched", scope_cameras: "Cameras only",
   sound: "Sound", sound_of: "Sound: {name}",
 });
@@ -15,13 +16,15 @@ Object.assign(T.sv, {
   nav_cameras: "Kameror", cameras: "Kameror", no_cameras: "Inga kameror är inställda.",
   cam_idle: "vid behov", cam_connecting: "ansluter", cam_streaming: "sänder", cam_stalled: "ingen bild", cam_off: "av",
   live_of: "Direktbild: {name}", view_full: "Helskärm", all_cameras: "Alla kameror", alarm_cameras: "Kameror vid larmet",
-  v_connecting: "Ansluter…", v_live: "Direkt", v_failed: "Ingen bild: {why}", v_lost: "Anslutningen bröts", retry: "Försök igen",
+  v_connecting: "Ansluter…", v_live: "Direkt", v_failed: "Ingen bild: {why}", retry: "Försök igen",
+  v_stalled: "Ingen bild från {name} sedan {t}", v_stalled_none: "Ingen bild från {name}", v_reconnecting: "Ansluter igen…",
   ev_camera_view: "kamera visad", scope_cameras: "Bara kameror",
   sound: "Ljud", sound_of: "Ljud: {name}",
 });
 
 // liveViews are the open views by their video element's id: {pc, location,
-// group ("grid", "full" or "alarm"), camera}.
+// group ("grid", "full" or "alarm"), camera, watch (watchLive's), timer (a new
+// session's wait: pc is null meanwhile)}.
 const liveViews = new Map();
 let cameraList = null; // the last GET /cameras
 let alarmCams = "";    // the cameras shown on the alarm screen, joined
@@ -45,16 +48,50 @@ function waitGathering(pc) {
   });
 }
 
+// showStalled says over the video that its picture is not live, and since when:
+// the last picture's time (since, or an earlier session's, kept in
+// data-since), if there was one. live clears it.
+function showStalled(video, name, since, live) {
+  const box = video.parentElement && video.parentElement.querySelector(".stalled");
+  if (live) { delete video.dataset.since; delete video.dataset.stalled; }
+  else {
+    video.dataset.stalled = name;
+    if (since && !video.dataset.since) video.dataset.since = String(since.getTime());
+  }
+  if (!box) return;
+  const at = video.dataset.since ? new Date(Number(video.dataset.since)).toLocaleTimeString(lang === "sv" ? "sv-SE" : "en-GB") : "";
+  box.textContent = live ? "" : at ? t("v_stalled", { name, t: at }) : t("v_stalled_none", { name });
+}
+
+// retryView opens cam's view again after liveBackoff(tries), by itself: the
+// camera came back, the hub restarted, the network returned.
+function retryView(cam, video, note, group, tries) {
+  closeView(video.id, true);
+  note.textContent = t("v_reconnecting");
+  const view = { pc: null, location: "", group, camera: cam.name, timer: 0 };
+  view.timer = setTimeout(() => { if (liveViews.get(video.id) === view) openView(cam, video, note, group, tries + 1); }, liveBackoff(tries));
+  liveViews.set(video.id, view);
+}
+
 // openView starts camera cam's live view in video (a WHEP session) and shows
-// how it goes in note.
-async function openView(cam, video, note, group) {
-  closeView(video.id);
+// how it goes in note, and over the video while its picture is not live. A
+// session that fails or shows nothing more is started again by itself (tries:
+// sessions that failed without staying live for LIVE_STEADY_MS, in a row).
+async function openView(cam, video, note, group, tries = 0) {
+  closeView(video.id, true);
   const view = { pc: new RTCPeerConnection(), location: "", group, camera: cam.name };
   liveViews.set(video.id, view);
   const pc = view.pc;
   const failed = (text) => { note.textContent = text; note.parentElement.dataset.failed = "true"; };
+  const mine = () => liveViews.get(video.id) === view;
+  const again = () => retryView(cam, video, note, group, view.watch.steady() ? 0 : tries);
   delete note.parentElement.dataset.failed;
   note.textContent = t("v_connecting");
+  view.watch = watchLive(pc, {
+    live() { if (mine()) { note.textContent = t("v_live"); showStalled(video, cam.name, null, true); } },
+    stall(since) { if (mine()) { note.textContent = ""; showStalled(video, cam.name, since); } },
+    broken() { if (mine()) again(); },
+  });
   pc.addTransceiver("video", { direction: "recvonly" });
   // The camera's audio, if it has any; the video stays muted (browsers block
   // autoplay with sound) until the sound button is pressed.
@@ -70,9 +107,9 @@ async function openView(cam, video, note, group) {
     if (e.track.kind === "audio" && sound) sound.hidden = false;
   });
   pc.addEventListener("connectionstatechange", () => {
-    if (liveViews.get(video.id) !== view) return;
-    if (pc.connectionState === "connected") note.textContent = t("v_live");
-    if (pc.connectionState === "failed") { failed(t("v_lost")); closeView(video.id); }
+    if (!mine() || pc.connectionState !== "failed") return;
+    showStalled(video, cam.name, view.watch.last());
+    again();
   });
   try {
     await pc.setLocalDescription(await pc.createOffer());
@@ -81,15 +118,16 @@ async function openView(cam, video, note, group) {
     const res = await fetch(cam.whep, { method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/sdp", "X-CSRF-Token": me.csrf }, body: pc.localDescription.sdp });
     const body = await res.text();
+    if (res.status >= 500 && mine()) { again(); return; } // full, or the hub restarting
     if (res.status !== 201) throw new Error(res.status === 401 || res.status === 403 ? t("e_denied") : body.trim() || res.statusText);
     view.location = res.headers.get("Location") || "";
     if (liveViews.get(video.id) !== view) { endSession(view); return; }
     await pc.setRemoteDescription({ type: "answer", sdp: body });
   } catch (e) {
-    if (liveViews.get(video.id) === view) {
-      failed(t("v_failed", { why: e.message || String(e) }));
-      closeView(video.id);
-    }
+    if (!mine()) return;
+    if (e instanceof TypeError) { again(); return; } // the hub cannot be reached
+    failed(t("v_failed", { why: e.message || String(e) }));
+    closeView(video.id);
   }
 }
 
@@ -97,19 +135,26 @@ async function openView(cam, video, note, group) {
 // would otherwise see it closed first); keepalive lets the request go out while
 // the page unloads.
 function endSession(view) {
+  clearTimeout(view.timer);
+  if (view.watch) view.watch.stop();
+  if (!view.pc) return;
   if (!view.location || !me) { view.pc.close(); return; }
   fetch(view.location, { method: "DELETE", credentials: "same-origin", keepalive: true, headers: { "X-CSRF-Token": me.csrf } })
     .catch(() => { /* the hub ends it when the connection goes */ })
     .finally(() => view.pc.close());
 }
 
-function closeView(id) {
+// closeView ends the view in video element id; unless again (a new session
+// follows), the picture and what it said of the video go too.
+function closeView(id, again) {
   const view = liveViews.get(id);
   if (!view) return;
   liveViews.delete(id);
   endSession(view);
   const video = $(id);
-  if (video) video.srcObject = null;
+  if (!video || again) return;
+  video.srcObject = null;
+  showStalled(video, view.camera, null, true);
 }
 
 // leaveCameras ends the views that are not on the page shown now (show calls
@@ -143,6 +188,10 @@ function cameraTile(cam, group, full) {
   note.className = "what";
   note.setAttribute("aria-live", "polite");
   bar.append(name, state, note);
+  // Over the video while its picture is not live (empty otherwise).
+  const stalled = document.createElement("div");
+  stalled.className = "stalled";
+  stalled.setAttribute("role", "status");
   const retry = document.createElement("button");
   retry.type = "button";
   retry.className = "retry";
@@ -164,7 +213,7 @@ function cameraTile(cam, group, full) {
     open.setAttribute("aria-label", t("view_full") + ": " + cam.name);
     bar.append(open);
   }
-  box.append(video, bar);
+  box.append(video, stalled, bar);
   openView(cam, video, note, group);
   return box;
 }
@@ -261,6 +310,10 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   window.addEventListener("pagehide", () => leaveCameras(""));
   setInterval(refreshStates, 5000);
+  // What a view says of its picture follows the language.
+  $("lang").addEventListener("change", () => {
+    for (const v of document.querySelectorAll(".camera video[data-stalled]")) showStalled(v, v.dataset.stalled);
+  });
   // Back on Home during an alarm: its cameras at once, not at the next status.
   window.addEventListener("hashchange", () => { if (status) alarmCameras(status); });
 });
