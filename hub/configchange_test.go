@@ -616,6 +616,7 @@ func TestDescribeConfigChange(t *testing.T) {
 				PasswordHash: "$argon2id$x$davepw", Schedule: []Window{{Days: []time.Weekday{time.Saturday, time.Sunday}, From: "10:00", To: "12:30"}},
 				Expires: time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)})
 		}, []string{`user dave added: name "Dave", number 5, role guest, PIN set, password set, schedule Sat/Sun 10:00–12:30, expires 2026-12-31T00:00:00Z`}},
+		{"user added with nothing set", func(c *Config) { c.Users = append(c.Users, User{ID: "eve"}) }, []string{"user eve added"}},
 		{"user removed", func(c *Config) { c.Users = slices.Delete(c.Users, 1, 2) }, []string{`user bob removed (name "Bob")`}},
 		{"user renamed", func(c *Config) { c.Users[1].Name = "Robert" }, []string{`user bob: name "Bob" → "Robert"`}},
 		{"user renumbered", func(c *Config) { c.Users[1].Number = 12 }, []string{"user bob: number 2 → 12"}},

@@ -19,6 +19,7 @@ type memJournal struct {
 	fail    error
 	commits int      // successful commits
 	configs []Config // the configuration of each successful commit that had one
+	binds   []string // the bindings of each successful commit that had them
 }
 
 func (j *memJournal) Commit(b Batch) ([]Event, []Report, error) {
@@ -36,6 +37,9 @@ func (j *memJournal) Commit(b Batch) ([]Event, []Report, error) {
 	j.commits++
 	if b.Config != nil {
 		j.configs = append(j.configs, b.Config.Clone())
+	}
+	if b.Bindings != nil {
+		j.binds = append(j.binds, string(b.Bindings))
 	}
 	return b.Events, b.Reports, nil
 }
