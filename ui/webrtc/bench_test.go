@@ -75,8 +75,10 @@ func BenchmarkTimeToFirstFrame(b *testing.B) {
 // the hub's side is about half of it.
 func BenchmarkViewerMemory(b *testing.B) {
 	cam := liveCamera(b, "porch")
-	_, hs := newServer(b, map[string]Camera{"porch": cam}, nil)
+	s, hs := newServer(b, map[string]Camera{"porch": cam}, nil)
 	const n = 10
+	// Ten people watching, not one person's ten views (which would take turns).
+	s.cfg.MaxPerViewer = n
 	var perViewer float64
 	for b.Loop() {
 		before := inUse()
