@@ -77,9 +77,10 @@ type Options struct {
 	// processors first (a commit's CPU work started at once delays a siren's
 	// command by a few hundred microseconds on a 2-core machine; a report to the
 	// centre can wait this long). Default 0; the binary uses 200µs, which becomes
-	// about 1 ms when the process is otherwise idle (the runtime's idle wait is in
-	// milliseconds); a spinning wait of exactly 200µs was tried and left the
-	// alarm → ACK time as it was, while costing a GPIO edge's p99.
+	// about 1 ms with the runtime's own timers when the process is otherwise idle
+	// (its idle wait is in milliseconds), so a delay under 1 ms sleeps in the
+	// kernel instead (Linux); a spinning wait of exactly 200µs was tried and cost
+	// a GPIO edge's p99.
 	CommitDelay time.Duration
 	// Verifier checks codes; default a new one.
 	Verifier *Verifier
@@ -459,11 +460,12 @@ func (h *Hub) deliver(items []*item, events []Event, st State, core *Core, stora
 	for _, it := range items {
 		reports = reports || len(it.reports) > 0
 	}
-	for _, e := range events {
-		h.logEvent(e)
-	}
+	// The uplink first: a report is durable now and the centre is waiting for it.
 	if reports && h.opt.Waker != nil {
 		h.opt.Waker.Wake()
+	}
+	for _, e := range events {
+		h.logEvent(e)
 	}
 	if len(items) > 0 {
 		changed := len(events) > 0 || storageErr != h.Snapshot().StorageError

@@ -230,7 +230,7 @@ func (w *writer) run() {
 			// it go ahead: the disk can wait, a siren cannot.
 			runtime.Gosched()
 			if w.gather > 0 {
-				time.Sleep(w.gather)
+				gatherWait(w.gather)
 			}
 		case <-retry:
 		}
