@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -127,9 +128,11 @@ func TestVideoFigure(t *testing.T) {
 
 	// (a, b) The camera alone, then with ten viewers.
 	idleRSS := rssKB(t, pid, "VmRSS")
+	idleHeap := goMemory(t, opts.Client)
 	idleCPU := cpuShare(t, pid, window)
 	var vs []*whepclient.Viewer
 	var oneRSS int // with the first viewer
+	var oneHeap heapFigures
 	for i := range viewers {
 		v := watch()
 		v.FirstKeyframe(t)
@@ -137,6 +140,7 @@ func TestVideoFigure(t *testing.T) {
 		fake.AwaitPublished(t, fake.Published()+2*fps)
 		if i == 0 {
 			oneRSS = rssKB(t, pid, "VmRSS")
+			oneHeap = goMemory(t, opts.Client)
 		}
 	}
 	got := make([]uint64, viewers)
@@ -148,6 +152,7 @@ func TestVideoFigure(t *testing.T) {
 	published := fake.Published()
 	busyCPU := cpuShare(t, pid, window)
 	busyRSS := rssKB(t, pid, "VmRSS")
+	busyHeap := goMemory(t, opts.Client)
 	if os.Getenv(heapProfileEnv) != "" {
 		if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 			t.Fatal(err)
@@ -178,6 +183,8 @@ func TestVideoFigure(t *testing.T) {
 		viewers, fps, window.Seconds(), busyCPU*100, perViewer*100, idleCPU*100, (busyCPU-idleCPU)*100, viewers)
 	fmt.Printf("| live view: hub RSS with %d viewers | %s; +%s per viewer over one viewer, +%s over none | %s with the camera alone, %s with one viewer | (goal ≤ 2 MB per viewer) |\n",
 		viewers, mb(busyRSS), mb((busyRSS-oneRSS)/(viewers-1)), mb((busyRSS-idleRSS)/viewers), mb(idleRSS), mb(oneRSS))
+	fmt.Printf("| live view: the hub's Go memory (its /metrics) | with %d viewers: %s | the camera alone: %s; one viewer: %s | |\n",
+		viewers, busyHeap, idleHeap, oneHeap)
 	fmt.Printf("| live view: frames each viewer got in those %.0f s | %d to %d; RTP packets never received %d, lost and resent on NACK %d of %d lost (%d of them while joining), twice %d (all viewers) | %d published by the camera | (goal: all) |\n",
 		window.Seconds(), minGot, maxGot, missing, late, skipped, joinSkipped, repeats, published)
 	slices.Sort(first.d)
@@ -186,3 +193,37 @@ func TestVideoFigure(t *testing.T) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// heapFigures is what the hub's Go runtime says of its memory (its /metrics).
+type heapFigures struct {
+	inUse, unreturned, stacks float64 // bytes; unreturned: freed, not yet given back to the system
+	goroutines                int
+}
+
+func (h heapFigures) String() string {
+	return fmt.Sprintf("heap in use %s, freed but not yet returned %s, stacks %s (%d goroutines)",
+		mb(int(h.inUse/1024)), mb(int(h.unreturned/1024)), mb(int(h.stacks/1024)), h.goroutines)
+}
+
+// goMemory reads the hub's Go memory figures from /metrics.
+func goMemory(t *testing.T, c *http.Client) heapFigures {
+	t.Helper()
+	resp, err := c.Get("http://vakt/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	m := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && strings.HasPrefix(f[0], "go_") {
+			v, err := strconv.ParseFloat(f[1], 64)
+			if err == nil {
+				m[f[0]] = v
+			}
+		}
+	}
+	return heapFigures{inUse: m["go_memstats_heap_inuse_bytes"],
+		unreturned: m["go_memstats_heap_idle_bytes"] - m["go_memstats_heap_released_bytes"],
+		stacks:     m["go_memstats_stack_inuse_bytes"], goroutines: int(m["go_goroutines"])}
+}
