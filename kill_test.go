@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,34 +25,42 @@ const hubArgsEnv = "VAKT_TEST_HUB_ARGS"
 // when it stops (VAKT_TEST_CPUPROFILE=/tmp/hub.prof FIGURES=3 scripts/bench).
 const cpuProfileEnv = "VAKT_TEST_CPUPROFILE"
 
-// startCPUProfile profiles the process into path until the returned func is
-// called; with no path it does nothing.
-func startCPUProfile(path string) func() {
+// traceEnv names a file for an execution trace of the hub's child process, written
+// when it stops (VAKT_TEST_TRACE=/tmp/hub.trace FIGURES=2 N=400 scripts/bench;
+// then go tool trace -pprof=sched /tmp/hub.trace shows where goroutines waited
+// to run).
+const traceEnv = "VAKT_TEST_TRACE"
+
+// recordTo records what start records (a CPU profile, an execution trace) into
+// the file path until the returned func is called; with no path it does nothing.
+func recordTo(path, what string, start func(io.Writer) error, stop func()) func() {
 	if path == "" {
 		return func() {}
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		os.Stderr.WriteString("vakt: cpu profile: " + err.Error() + "\n")
+		os.Stderr.WriteString("vakt: " + what + ": " + err.Error() + "\n")
 		return func() {}
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		os.Stderr.WriteString("vakt: cpu profile: " + err.Error() + "\n")
+	if err := start(f); err != nil {
+		os.Stderr.WriteString("vakt: " + what + ": " + err.Error() + "\n")
 		f.Close()
 		return func() {}
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }
+	return func() { stop(); f.Close() }
 }
 
 func TestMain(m *testing.M) {
 	if args := os.Getenv(hubArgsEnv); args != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		ignoreHangup(os.Stderr)
-		stopProfile := startCPUProfile(os.Getenv(cpuProfileEnv))
+		stopProfile := recordTo(os.Getenv(cpuProfileEnv), "cpu profile", pprof.StartCPUProfile, pprof.StopCPUProfile)
+		stopTrace := recordTo(os.Getenv(traceEnv), "trace", trace.Start, trace.Stop)
 		heapProfileOnSignal(os.Getenv(heapProfileEnv))
 		err := run(ctx, strings.Split(args, "\x1f"), os.Stdin, os.Stdout, os.Stderr)
 		stop()
 		stopProfile()
+		stopTrace()
 		if errors.Is(err, errRestart) {
 			err = reexec() // as main does: the same arguments and environment
 		}
