@@ -64,6 +64,9 @@ func binary() string {
 	return ""
 }
 
+// Installed reports whether the mosquitto binary is here.
+func Installed() bool { return binary() != "" }
+
 // Start runs a broker for the rest of the test.
 func Start(t testing.TB, opt Options) *Server {
 	t.Helper()
