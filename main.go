@@ -400,7 +400,7 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	defer stopHub()
 	hubDone := make(chan error, 1)
 	notes := newNotifySide(boot.Notify, video, loc, log)
-	notes.subscribe(h) // before Run: no event of the start is missed
+	notes.subscribe(h, store) // before Run: no event of the start is missed
 	mets.SetNotify(notes.targets())
 	go func() { hubDone <- h.Run(hubCtx) }()
 	runCtx, cancel := context.WithCancel(context.Background())

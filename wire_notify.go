@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"vakt/hub"
+	"vakt/storage"
 	"vakt/ui/notify"
 )
 
@@ -24,6 +25,15 @@ const (
 	notifyMargin = time.Second
 )
 
+// notifyCatchUp bounds how many events the notifications read back from the
+// journal after falling behind the hub's updates.
+const notifyCatchUp = 20 * storage.MaxLimit
+
+// eventReader reads the journal (a *storage.Store).
+type eventReader interface {
+	Events(q storage.EventQuery) ([]hub.Event, uint64, error)
+}
+
 // notifySide runs the notification targets.
 type notifySide struct {
 	cfg     notify.Config
@@ -35,6 +45,10 @@ type notifySide struct {
 
 	h       *hub.Hub
 	updates *hub.Follow
+	journal eventReader
+	// last is the number of the newest event fed to the targets, or the
+	// journal's newest at the start; owned by the feeding goroutine.
+	last uint64
 }
 
 // newNotifySide makes the senders of the configured targets; nil for none.
@@ -52,13 +66,25 @@ func newNotifySide(c notify.Config, video *videoSide, loc *time.Location, log *s
 	return ns
 }
 
-// subscribe takes the hub's updates from now on; nil-safe.
-func (ns *notifySide) subscribe(h *hub.Hub) {
+// subscribe takes the hub's updates from now on, and reads from journal what it
+// misses if it falls behind them; nil-safe.
+func (ns *notifySide) subscribe(h *hub.Hub, journal eventReader) {
 	if ns == nil {
 		return
 	}
 	ns.h = h
 	ns.updates = hub.NewFollow(h.Subscribe, 1024)
+	// What is in the journal now was notified before this start, or never will
+	// be: a catch-up reads only what comes after it.
+	newest, _, err := journal.Events(storage.EventQuery{Limit: 1})
+	if err != nil {
+		ns.log.Error("notify: cannot read the journal; events missed after falling behind the hub will not be read back", "err", err)
+		return
+	}
+	if len(newest) > 0 {
+		ns.last = newest[0].Seq
+	}
+	ns.journal = journal
 }
 
 // start runs the senders and the feed from the hub (subscribe first); nil-safe.
@@ -72,10 +98,8 @@ func (ns *notifySide) start(goRun func(string, func(context.Context) error)) {
 	}
 	goRun("notifications", func(ctx context.Context) error {
 		// Having fallen behind the hub (which never waits for us), it takes up
-		// the updates again from now.
-		ns.updates.Run(ctx, ns.feed, func() {
-			ns.log.Error("notify: fell behind the hub's updates; some events were not notified")
-		})
+		// the updates again from now, and what it missed from the journal.
+		ns.updates.Run(ctx, ns.feed, func() { ns.catchUp(ns.h.Snapshot()) })
 		return nil
 	})
 }
@@ -116,10 +140,59 @@ func (ns *notifySide) stop(deadline time.Time) {
 		"within", max(until.Sub(now), 0).Round(time.Millisecond))
 }
 
-// feed queues an update's events with the targets that want them. Silent
+// catchUp feeds the events committed after the last one fed, read from the
+// journal: the newest notifyCatchUp of them when more were missed. snap names
+// their zones. The updates that follow skip what it fed.
+func (ns *notifySide) catchUp(snap *hub.Snapshot) {
+	if ns.journal == nil {
+		ns.log.Error("notify: fell behind the hub's updates; some events were not notified")
+		return
+	}
+	failed := func(err error) {
+		ns.log.Error("notify: fell behind the hub's updates and cannot read the journal; some events were not notified",
+			"after", ns.last, "err", err)
+	}
+	newest, _, err := ns.journal.Events(storage.EventQuery{Limit: 1})
+	if err != nil {
+		failed(err)
+		return
+	}
+	if len(newest) == 0 || newest[0].Seq <= ns.last {
+		return
+	}
+	top, after := newest[0].Seq, ns.last
+	if top-after > notifyCatchUp {
+		after = top - notifyCatchUp
+		ns.log.Error("notify: fell behind the hub's updates by more than the journal read-back; older events were not notified",
+			"not_notified_from", ns.last+1, "not_notified_to", after, "limit", notifyCatchUp)
+	}
+	from := after
+	for after < top {
+		page, _, err := ns.journal.Events(storage.EventQuery{After: after, Ascending: true, Limit: storage.MaxLimit})
+		if err != nil {
+			failed(err)
+			return
+		}
+		if len(page) == 0 {
+			break
+		}
+		ns.feed(hub.Update{Snapshot: snap, Events: page})
+		after = page[len(page)-1].Seq
+	}
+	ns.log.Warn("notify: fell behind the hub's updates; read what it missed from the journal", "from", from+1, "to", after)
+}
+
+// feed queues an update's events with the targets that want them, skipping those
+// fed already (a catch-up reads some that the updates bring again). Silent
 // events never go anywhere (Target.Wants).
 func (ns *notifySide) feed(u hub.Update) {
 	for _, ev := range u.Events {
+		if ev.Seq != 0 {
+			if ev.Seq <= ns.last {
+				continue
+			}
+			ns.last = ev.Seq
+		}
 		var want []*notify.Sender
 		for _, s := range ns.senders {
 			if s.Target().Wants(ev) {
