@@ -29,11 +29,6 @@ const (
 // journal after falling behind the hub's updates.
 const notifyCatchUp = 20 * storage.MaxLimit
 
-// eventReader reads the journal (a *storage.Store).
-type eventReader interface {
-	Events(q storage.EventQuery) ([]hub.Event, uint64, error)
-}
-
 // notifySide runs the notification targets.
 type notifySide struct {
 	cfg     notify.Config
@@ -45,7 +40,7 @@ type notifySide struct {
 
 	h       *hub.Hub
 	updates *hub.Follow
-	journal eventReader
+	journal eventLog
 	// last is the number of the newest event fed to the targets, or the
 	// journal's newest at the start; owned by the feeding goroutine.
 	last uint64
@@ -68,7 +63,7 @@ func newNotifySide(c notify.Config, video *videoSide, loc *time.Location, log *s
 
 // subscribe takes the hub's updates from now on, and reads from journal what it
 // misses if it falls behind them; nil-safe.
-func (ns *notifySide) subscribe(h *hub.Hub, journal eventReader) {
+func (ns *notifySide) subscribe(h *hub.Hub, journal eventLog) {
 	if ns == nil {
 		return
 	}
@@ -76,15 +71,12 @@ func (ns *notifySide) subscribe(h *hub.Hub, journal eventReader) {
 	ns.updates = hub.NewFollow(h.Subscribe, 1024)
 	// What is in the journal now was notified before this start, or never will
 	// be: a catch-up reads only what comes after it.
-	newest, _, err := journal.Events(storage.EventQuery{Limit: 1})
+	top, err := journalTop(journal)
 	if err != nil {
 		ns.log.Error("notify: cannot read the journal; events missed after falling behind the hub will not be read back", "err", err)
 		return
 	}
-	if len(newest) > 0 {
-		ns.last = newest[0].Seq
-	}
-	ns.journal = journal
+	ns.last, ns.journal = top, journal
 }
 
 // start runs the senders and the feed from the hub (subscribe first); nil-safe.
@@ -141,45 +133,27 @@ func (ns *notifySide) stop(deadline time.Time) {
 }
 
 // catchUp feeds the events committed after the last one fed, read from the
-// journal: the newest notifyCatchUp of them when more were missed. snap names
-// their zones. The updates that follow skip what it fed.
+// journal: those of the newest notifyCatchUp numbers when more were missed. snap
+// names their zones. The updates that follow skip what it fed.
 func (ns *notifySide) catchUp(snap *hub.Snapshot) {
 	if ns.journal == nil {
 		ns.log.Error("notify: fell behind the hub's updates; some events were not notified")
 		return
 	}
-	failed := func(err error) {
-		ns.log.Error("notify: fell behind the hub's updates and cannot read the journal; some events were not notified",
-			"after", ns.last, "err", err)
-	}
-	newest, _, err := ns.journal.Events(storage.EventQuery{Limit: 1})
-	if err != nil {
-		failed(err)
-		return
-	}
-	if len(newest) == 0 || newest[0].Seq <= ns.last {
-		return
-	}
-	top, after := newest[0].Seq, ns.last
-	if top-after > notifyCatchUp {
-		after = top - notifyCatchUp
-		ns.log.Error("notify: fell behind the hub's updates by more than the journal read-back; older events were not notified",
-			"not_notified_from", ns.last+1, "not_notified_to", after, "limit", notifyCatchUp)
-	}
-	from := after
-	for after < top {
-		page, _, err := ns.journal.Events(storage.EventQuery{After: after, Ascending: true, Limit: storage.MaxLimit})
-		if err != nil {
-			failed(err)
-			return
-		}
-		if len(page) == 0 {
-			break
-		}
+	from := ns.last
+	read, skipped, err := readBack(ns.journal, ns.last, nil, notifyCatchUp, func(page []hub.Event) {
 		ns.feed(hub.Update{Snapshot: snap, Events: page})
-		after = page[len(page)-1].Seq
+	})
+	if skipped > 0 {
+		ns.log.Error("notify: fell behind the hub's updates by more than the journal read-back; older events were not notified",
+			"not_notified_from", from+1, "not_notified_to", skipped, "limit", notifyCatchUp)
 	}
-	ns.log.Warn("notify: fell behind the hub's updates; read what it missed from the journal", "from", from+1, "to", after)
+	if err != nil {
+		ns.log.Error("notify: fell behind the hub's updates and cannot read the journal; some events were not notified",
+			"after", read, "err", err)
+		return
+	}
+	ns.log.Warn("notify: fell behind the hub's updates; read what it missed from the journal", "from", from+1, "to", read)
 }
 
 // feed queues an update's events with the targets that want them, skipping those

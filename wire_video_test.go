@@ -15,8 +15,9 @@ import (
 )
 
 // TestClipTriggerResubscribes holds the alarm-clip trigger in its first clip
-// while the hub commits more updates than it has room for: the hub drops it.
-// Once free, it subscribes again, and a later alarm still starts a clip.
+// while the hub commits more updates than it has room for, one of them an alarm:
+// the hub drops it. Once free, it subscribes again and reads that alarm from the
+// journal, and a later alarm still starts a clip: one clip per alarm, in order.
 func TestClipTriggerResubscribes(t *testing.T) {
 	s, err := storage.Open(filepath.Join(t.TempDir(), "vakt.db"), storage.Options{})
 	if err != nil {
@@ -26,7 +27,8 @@ func TestClipTriggerResubscribes(t *testing.T) {
 	cfg := hub.Config{Settings: hub.DefaultSettings(), Zones: []hub.Zone{
 		{ID: "smoke", Name: "Smoke", Number: 1, Type: hub.ZoneFire},
 		{ID: "hall", Name: "Hall", Number: 2, Type: hub.ZoneFire},
-		{ID: "window", Name: "Window", Number: 3, Type: hub.ZonePerimeter}}}
+		{ID: "window", Name: "Window", Number: 3, Type: hub.ZonePerimeter},
+		{ID: "attic", Name: "Attic", Number: 4, Type: hub.ZoneFire}}}
 	lines := &matchWriter{re: regexp.MustCompile(`msg="(hub: subscriber too slow, dropped|video: [^"]*)"`), ch: make(chan []string, 16)}
 	log := slog.New(slog.NewTextHandler(lines, nil))
 	h := hub.New(hub.Options{Config: cfg, Journal: s, Outputs: &stampOutputs{}, Log: log})
@@ -41,7 +43,7 @@ func TestClipTriggerResubscribes(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		onAlarms(trigger, hub.NewFollow(h.Subscribe, 1), log, func(zone string, alarm uint64) {
+		onAlarms(trigger, hub.NewFollow(h.Subscribe, 1), s, 0, log, func(zone string, alarm uint64) {
 			clips <- fmt.Sprintf("%s %d", zone, alarm)
 		})
 	}()
@@ -62,11 +64,13 @@ func TestClipTriggerResubscribes(t *testing.T) {
 		}
 	}
 	// The alarm's update is taken (the trigger waits in its clip) or waits in
-	// the one place of room; either way the second update after it has no room.
+	// the one place of room; either way the second update after it, the hall's
+	// alarm, has no room.
 	input("smoke", hub.SigOpen)
 	input("window", hub.SigOpen)
-	input("window", hub.SigClose)
+	input("hall", hub.SigOpen)
 	take()
+	take() // the hall's alarm, read from the journal
 	var logged []string
 	for len(logged) < 2 {
 		select {
@@ -76,7 +80,7 @@ func TestClipTriggerResubscribes(t *testing.T) {
 			t.Fatalf("log lines %q, want the drop and the trigger subscribing again", logged)
 		}
 	}
-	input("hall", hub.SigOpen)
+	input("attic", hub.SigOpen)
 	take()
 	stop()
 	<-done
@@ -89,10 +93,11 @@ func TestClipTriggerResubscribes(t *testing.T) {
 	for _, e := range alarms {
 		want = append(want, fmt.Sprintf("%s %d", e.Zone, e.Seq))
 	}
-	if len(want) != 2 || !slices.Equal(got, want) {
+	if len(want) != 3 || !slices.Equal(got, want) {
 		t.Errorf("clips started for %q, want one for each of the alarms %q", got, want)
 	}
-	if w := []string{"hub: subscriber too slow, dropped", "video: fell behind the hub's updates; subscribing again"}; !slices.Equal(logged, w) {
+	if w := []string{"hub: subscriber too slow, dropped",
+		"video: fell behind the hub's updates; subscribing again, the alarms in between read from the journal"}; !slices.Equal(logged, w) {
 		t.Errorf("log lines %q, want %q", logged, w)
 	}
 	select {
