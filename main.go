@@ -355,6 +355,9 @@ func serve(ctx context.Context, opt options, stdout, stderr io.Writer) error {
 	hopt.Metrics = mets
 	h := hub.New(hopt)
 	mets.SetHub(h)
+	if err := mets.ReadBackFrom(store); err != nil {
+		log.Error("metrics: events missed after falling behind the hub will not be counted", "err", err)
+	}
 	late.h = h
 	keeper.SetHub(h)
 	api := mqttapi.New(base, mq.api, h, log)

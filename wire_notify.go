@@ -71,7 +71,7 @@ func (ns *notifySide) subscribe(h *hub.Hub, journal eventLog) {
 	ns.updates = hub.NewFollow(h.Subscribe, 1024)
 	// What is in the journal now was notified before this start, or never will
 	// be: a catch-up reads only what comes after it.
-	top, err := journalTop(journal)
+	top, err := storage.Top(journal)
 	if err != nil {
 		ns.log.Error("notify: cannot read the journal; events missed after falling behind the hub will not be read back", "err", err)
 		return
@@ -141,7 +141,7 @@ func (ns *notifySide) catchUp(snap *hub.Snapshot) {
 		return
 	}
 	from := ns.last
-	read, skipped, err := readBack(ns.journal, ns.last, nil, notifyCatchUp, func(page []hub.Event) {
+	read, skipped, err := storage.ReadBack(ns.journal, ns.last, nil, notifyCatchUp, func(page []hub.Event) {
 		ns.feed(hub.Update{Snapshot: snap, Events: page})
 	})
 	if skipped > 0 {

@@ -197,9 +197,7 @@ type videoSide struct {
 }
 
 // eventLog reads the journal.
-type eventLog interface {
-	Events(q storage.EventQuery) ([]hub.Event, uint64, error)
-}
+type eventLog = storage.EventReader
 
 // newVideoSide creates the cameras; nil when none are configured. events is the
 // journal.
@@ -316,7 +314,7 @@ func (vs *videoSide) start(h *hub.Hub, goRun func(string, func(context.Context) 
 	}
 	alarms := hub.NewFollow(h.Subscribe, 256)
 	resumed := h.Snapshot().State
-	seen, err := journalTop(vs.events) // alarms up to it had their clips before this start
+	seen, err := storage.Top(vs.events) // alarms up to it had their clips before this start
 	if err != nil {
 		vs.log.Error("video: cannot read the journal; alarms missed after falling behind the hub will get no clip", "err", err)
 	}
@@ -386,7 +384,7 @@ func onAlarms(ctx context.Context, updates *hub.Follow, journal eventLog, seen u
 			return
 		}
 		from := seen
-		read, _, err := readBack(journal, seen, []hub.EventType{hub.EvAlarm}, clipCatchUp, alarms)
+		read, _, err := storage.ReadBack(journal, seen, []hub.EventType{hub.EvAlarm}, clipCatchUp, alarms)
 		if err != nil {
 			log.Error("video: fell behind the hub's updates and cannot read the journal; alarms in between get no clip", "err", err)
 			return

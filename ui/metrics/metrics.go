@@ -11,6 +11,7 @@ package metrics
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"vakt/hub"
 	"vakt/hub/uplink"
+	"vakt/storage"
 )
 
 // Hub is what the metrics read of the hub.
@@ -39,6 +41,11 @@ type Metrics struct {
 	paths    func() []uplink.PathStatus
 	// The subscription SetHub made, for Run.
 	follow *hub.Follow
+	// journal, when set (ReadBackFrom), gives the events missed when the hub
+	// dropped the subscription; last is the newest event counted, or the
+	// journal's newest before the hub ran. Both owned by Run.
+	journal storage.EventReader
+	last    uint64
 }
 
 // New returns the metrics; paths (optional) gives the uplink's path states at
@@ -84,16 +91,46 @@ func (m *Metrics) SetHub(h Hub) {
 	m.follow = hub.NewFollow(h.Subscribe, 1024)
 }
 
+// ReadBackFrom has Run read from the journal r the events it misses when the
+// hub drops its subscription as too slow. Call it after SetHub, before the hub
+// runs: the events in r now are not counted.
+func (m *Metrics) ReadBackFrom(r storage.EventReader) error {
+	top, err := storage.Top(r)
+	if err != nil {
+		return fmt.Errorf("metrics: read the journal: %w", err)
+	}
+	m.journal, m.last = r, top
+	return nil
+}
+
+// readBackMax bounds how far back (in journal numbers) Run reads what it missed.
+const readBackMax = 20 * storage.MaxLimit
+
 // Run counts the hub's events until ctx ends. A subscription the hub drops as
-// too slow is made again (the events in between are not counted).
+// too slow is made again, and the events in between are read from the journal
+// (ReadBackFrom; without it they are not counted).
 func (m *Metrics) Run(ctx context.Context) error {
-	m.follow.Run(ctx, func(u hub.Update) {
-		for _, e := range u.Events {
+	count := func(events []hub.Event) {
+		for _, e := range events {
+			if e.Seq != 0 {
+				if e.Seq <= m.last {
+					continue // counted already, or from before the start
+				}
+				m.last = e.Seq
+			}
 			if !e.Silent {
 				m.events.WithLabelValues(string(e.Type)).Inc()
 			}
 		}
-	}, nil)
+	}
+	m.follow.Run(ctx, func(u hub.Update) { count(u.Events) }, func() {
+		if m.journal != nil {
+			read, _, err := storage.ReadBack(m.journal, m.last, nil, readBackMax, count)
+			if err == nil {
+				m.last = max(m.last, read)
+			}
+		}
+	})
 	return nil
 }
 

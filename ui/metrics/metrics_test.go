@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"io"
+	"maps"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,8 @@ import (
 	"vakt/hub"
 	"vakt/hub/uplink"
 	"vakt/storage"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 type nopOutputs struct{}
@@ -122,3 +125,83 @@ func TestMetrics(t *testing.T) {
 
 // runtimeGosched lets the counting goroutine run between two scrapes.
 func runtimeGosched() { <-time.After(time.Millisecond) }
+
+// fakeHub hands out the subscriptions of subs in turn; the test closes one to
+// play the hub dropping a slow subscriber. After the last it closes drained and
+// hands out one that stays open.
+type fakeHub struct {
+	mu      sync.Mutex
+	subs    []chan hub.Update
+	drained chan struct{}
+}
+
+func (f *fakeHub) Snapshot() *hub.Snapshot { return nil }
+
+func (f *fakeHub) Subscribe(int) (<-chan hub.Update, func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.subs) == 0 {
+		close(f.drained)
+		return make(chan hub.Update), func() {}
+	}
+	ch := f.subs[0]
+	f.subs = f.subs[1:]
+	return ch, func() {}
+}
+
+// After the hub dropped its subscription, Run counts the events it missed from
+// the journal: every event of this run once, none from before it.
+func TestEventsCountedAfterADrop(t *testing.T) {
+	store, err := storage.Open(filepath.Join(t.TempDir(), "vakt.db"), storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	types := []hub.EventType{hub.EvTamper, hub.EvPanic, hub.EvAlarm, hub.EvArmed, hub.EvDisarmed, hub.EvFault, hub.EvRestart}
+	ev := func(seq uint64) hub.Event {
+		return hub.Event{Seq: seq, Time: time.Unix(int64(seq), 0), Type: types[seq-1], Class: hub.ClassRoutine}
+	}
+	commit := func(seqs ...uint64) {
+		t.Helper()
+		var b hub.Batch
+		for _, s := range seqs {
+			b.Events = append(b.Events, ev(s))
+		}
+		if _, _, err := store.Commit(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	commit(1, 2) // before the start
+	first, second := make(chan hub.Update, 4), make(chan hub.Update, 4)
+	m := New(nil)
+	fh := &fakeHub{subs: []chan hub.Update{first, second}, drained: make(chan struct{})}
+	m.SetHub(fh)
+	if err := m.ReadBackFrom(store); err != nil {
+		t.Fatal(err)
+	}
+	commit(3, 4, 5, 6)
+	first <- hub.Update{Events: []hub.Event{ev(3), ev(4)}}
+	close(first) // 5 and 6 were in updates the hub dropped
+	second <- hub.Update{Events: []hub.Event{ev(6), ev(7)}}
+	close(second) // then Run subscribes a third time: all is counted
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = m.Run(ctx); close(done) }()
+	<-fh.drained
+	cancel()
+	<-done
+	got := map[string]float64{}
+	for _, ty := range types {
+		var c dto.Metric
+		if err := m.events.WithLabelValues(string(ty)).Write(&c); err != nil {
+			t.Fatal(err)
+		}
+		if v := c.GetCounter().GetValue(); v != 0 {
+			got[string(ty)] = v
+		}
+	}
+	want := map[string]float64{"alarm": 1, "armed": 1, "disarmed": 1, "fault": 1, "restart": 1}
+	if !maps.Equal(got, want) {
+		t.Errorf("counted %v, want %v", got, want)
+	}
+}

@@ -1,4 +1,4 @@
-package main
+package storage
 
 import (
 	"path/filepath"
@@ -7,13 +7,12 @@ import (
 	"time"
 
 	"vakt/hub"
-	"vakt/storage"
 )
 
-// readBack reads what came after a number, in order, of the types asked for,
+// ReadBack reads what came after a number, in order, of the types asked for,
 // and only the newest numbers when more than its limit came.
 func TestReadBack(t *testing.T) {
-	s, err := storage.Open(filepath.Join(t.TempDir(), "vakt.db"), storage.Options{NoSync: true})
+	s, err := Open(filepath.Join(t.TempDir(), "vakt.db"), Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +49,7 @@ func TestReadBack(t *testing.T) {
 		{"nothing new", 2500, 10, nil, nil, 2500, 0},
 	} {
 		var got []uint64
-		read, skipped, err := readBack(s, tc.after, tc.types, tc.limit, func(page []hub.Event) {
+		read, skipped, err := ReadBack(s, tc.after, tc.types, tc.limit, func(page []hub.Event) {
 			for _, e := range page {
 				got = append(got, e.Seq)
 			}
