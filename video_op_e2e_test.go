@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -162,15 +163,16 @@ func TestAlarmClipEventAndRestart(t *testing.T) {
 // The operator link on the real binary: the alarm report reaches a real
 // receiver with [V<url>] (inside the AES encryption), the arming, cancel and
 // disarm reports without; the page behind the URL answers while the alarm
-// goes on, records the view, and answers 401 once the disarm closed the
-// incident.
+// goes on, plays the camera's picture and its Opus sound (muted until the
+// operator presses Sound), records the view, and answers 401 once the disarm
+// closed the incident.
 func TestOperatorLinkWithTheAlarmReport(t *testing.T) {
 	key, err := sia.ParseKey("000102030405060708090A0B0C0D0E0F", "hex")
 	if err != nil {
 		t.Fatal(err)
 	}
 	rcv := startReceiver(t, receiver.Account{ID: "4321", Key: key})
-	fake := camtest.Start(t, camtest.Options{User: "viewer", Pass: "pw", FPS: 25})
+	fake := camtest.Start(t, camtest.Options{User: "viewer", Pass: "pw", FPS: 25, Audio: camtest.AudioOpus})
 	dir, args := setup(t)
 	writeVideoBoot(t, dir, fmt.Sprintf(`video:
   operator_url: https://home.example.net:8443
@@ -223,6 +225,7 @@ uplink:
 		js(`(() => { const v = document.querySelector("#clips video"); return !!v && v.src.endsWith("/clips/`+file+`") && v.readyState >= 1 && v.duration > 1; })()`),
 		// The live view plays: the browser decodes pictures from the camera.
 		js(`(() => { const pc = views.garden; if (pc) pc.getStats().then((r) => r.forEach((s) => { if (s.type === "inbound-rtp" && s.kind === "video") window.opFrames = s.framesDecoded; })); return (window.opFrames || 0) > 0; })()`))
+	operatorHearsTheCamera(t, bctx, step, js)
 	operatorSeesTheCameraStallAndReturn(t, bctx, step, js, fake)
 	var views struct{ Events []hub.Event }
 	sockJSON(t, p.data, "/api/v1/events?type=operator_view", &views)
@@ -300,4 +303,43 @@ func theAlarmAndItsClip(t *testing.T, data string) (alarm, clip hub.Event) {
 		t.Fatalf("alarms %+v clips %+v", alarms.Events, clips.Events)
 	}
 	return alarms.Events[0], clips.Events[0]
+}
+
+// operatorHearsTheCamera: the operator page receives the camera's Opus audio,
+// shows its Sound button once the audio track is there, and starts muted; the
+// button turns the sound on and off again.
+func operatorHearsTheCamera(t *testing.T, bctx context.Context, step func(string, ...chromedp.Action[chromedp.Void]),
+	js func(string) chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	step("the operator page's audio", js(`(() => {
+		views.garden.getStats().then((r) => r.forEach((s) => {
+			if (s.type === "inbound-rtp" && s.kind === "audio") { window.opAudio = s.packetsReceived; window.opCodec = r.get(s.codecId).mimeType; }
+		}));
+		return (window.opAudio || 0) > 0;
+	})()`), js(`!document.querySelector("#live button.sound").hidden`))
+	type sound struct {
+		Codec, Label, Text, Pressed string
+		Hidden, Muted               bool
+	}
+	read := func() sound {
+		t.Helper()
+		s, err := chromedp.Run(bctx, chromedp.Evaluate[sound](`(() => { const b = document.querySelector("#live button.sound");
+			return {Codec: window.opCodec, Label: b.getAttribute("aria-label"), Text: b.textContent, Pressed: b.getAttribute("aria-pressed"),
+				Hidden: b.hidden, Muted: document.querySelector("#live video").muted}; })()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	muted := sound{Codec: "audio/opus", Label: "Sound: garden", Text: "Sound", Pressed: "false", Muted: true}
+	heard := muted
+	heard.Pressed, heard.Muted = "true", false
+	for i, want := range []sound{muted, heard, muted} {
+		if i > 0 {
+			step("the Sound button", chromedp.Click(`#live button.sound`))
+		}
+		if got := read(); got != want {
+			t.Fatalf("sound, step %d: %+v, want %+v", i, got, want)
+		}
+	}
 }
