@@ -40,10 +40,6 @@ type notifySide struct {
 
 	h       *hub.Hub
 	updates *hub.Follow
-	journal eventLog
-	// last is the number of the newest event fed to the targets, or the
-	// journal's newest at the start; owned by the feeding goroutine.
-	last uint64
 }
 
 // newNotifySide makes the senders of the configured targets; nil for none.
@@ -68,15 +64,21 @@ func (ns *notifySide) subscribe(h *hub.Hub, journal eventLog) {
 		return
 	}
 	ns.h = h
-	ns.updates = hub.NewFollow(h.Subscribe, 1024)
+	ns.follow(h.Subscribe, journal)
+}
+
+// follow takes the updates of subscribe from now on, and reads from journal what
+// it misses if it falls behind them.
+func (ns *notifySide) follow(subscribe hub.SubscribeFunc, journal eventLog) {
+	ns.updates = hub.NewFollow(subscribe, 1024)
 	// What is in the journal now was notified before this start, or never will
-	// be: a catch-up reads only what comes after it.
+	// be: a read-back reads only what comes after it.
 	top, err := storage.Top(journal)
 	if err != nil {
 		ns.log.Error("notify: cannot read the journal; events missed after falling behind the hub will not be read back", "err", err)
 		return
 	}
-	ns.last, ns.journal = top, journal
+	ns.updates.ReadBack(top, storage.ReadBackFunc(journal, nil, notifyCatchUp))
 }
 
 // start runs the senders and the feed from the hub (subscribe first); nil-safe.
@@ -88,13 +90,13 @@ func (ns *notifySide) start(goRun func(string, func(context.Context) error)) {
 	for _, s := range ns.senders {
 		goRun("notify "+s.Name(), s.Run)
 	}
-	goRun("notifications", func(ctx context.Context) error {
-		// Having fallen behind the hub (which never waits for us), it takes up
-		// the updates again from now, and what it missed from the journal.
-		ns.updates.Run(ctx, ns.feed, func() { ns.catchUp(ns.h.Snapshot()) })
-		return nil
-	})
+	goRun("notifications", func(ctx context.Context) error { ns.run(ctx); return nil })
 }
+
+// run feeds the hub's updates to the targets until ctx ends. Having fallen
+// behind the hub (which never waits for us), it takes up the updates again from
+// now, and what it missed from the journal.
+func (ns *notifySide) run(ctx context.Context) { ns.updates.Run(ctx, ns.feed, ns.fellBehind) }
 
 // targets are the senders, for the metrics; nil-safe.
 func (ns *notifySide) targets() []*notify.Sender {
@@ -132,41 +134,34 @@ func (ns *notifySide) stop(deadline time.Time) {
 		"within", max(until.Sub(now), 0).Round(time.Millisecond))
 }
 
-// catchUp feeds the events committed after the last one fed, read from the
-// journal: those of the newest notifyCatchUp numbers when more were missed. snap
-// names their zones. The updates that follow skip what it fed.
-func (ns *notifySide) catchUp(snap *hub.Snapshot) {
-	if ns.journal == nil {
+// fellBehind logs what the feed missed when the hub dropped it, and what of it
+// was read back from the journal.
+func (ns *notifySide) fellBehind() {
+	m := ns.updates.Missed()
+	switch {
+	case m == (hub.Missed{}):
 		ns.log.Error("notify: fell behind the hub's updates; some events were not notified")
 		return
-	}
-	from := ns.last
-	read, skipped, err := storage.ReadBack(ns.journal, ns.last, nil, notifyCatchUp, func(page []hub.Event) {
-		ns.feed(hub.Update{Snapshot: snap, Events: page})
-	})
-	if skipped > 0 {
-		ns.log.Error("notify: fell behind the hub's updates by more than the journal read-back; older events were not notified",
-			"not_notified_from", from+1, "not_notified_to", skipped, "limit", notifyCatchUp)
-	}
-	if err != nil {
+	case m.Err != nil:
 		ns.log.Error("notify: fell behind the hub's updates and cannot read the journal; some events were not notified",
-			"after", read, "err", err)
-		return
+			"after", m.To, "err", m.Err)
+	case m.Skipped > 0:
+		ns.log.Error("notify: fell behind the hub's updates by more than the journal read-back; older events were not notified",
+			"not_notified_from", m.From, "not_notified_to", m.Skipped, "limit", notifyCatchUp)
 	}
-	ns.log.Warn("notify: fell behind the hub's updates; read what it missed from the journal", "from", from+1, "to", read)
+	if m.Err == nil {
+		ns.log.Warn("notify: fell behind the hub's updates; read what it missed from the journal", "from", m.From, "to", m.To)
+	}
 }
 
-// feed queues an update's events with the targets that want them, skipping those
-// fed already (a catch-up reads some that the updates bring again). Silent
-// events never go anywhere (Target.Wants).
+// feed queues an update's events with the targets that want them. Silent
+// events never go anywhere (Target.Wants). An update read back from the journal
+// has no snapshot: the zones are named from the hub's current one.
 func (ns *notifySide) feed(u hub.Update) {
+	if u.Snapshot == nil && ns.h != nil {
+		u.Snapshot = ns.h.Snapshot()
+	}
 	for _, ev := range u.Events {
-		if ev.Seq != 0 {
-			if ev.Seq <= ns.last {
-				continue
-			}
-			ns.last = ev.Seq
-		}
 		var want []*notify.Sender
 		for _, s := range ns.senders {
 			if s.Target().Wants(ev) {

@@ -16,6 +16,16 @@ import (
 	"vakt/ui/notify"
 )
 
+// subscriptions hands out its channels in turn as a hub's subscriptions; the
+// test closes one to play the hub dropping a slow follower.
+type subscriptions struct{ chans []chan hub.Update }
+
+func (s *subscriptions) subscribe(int) (<-chan hub.Update, func()) {
+	ch := s.chans[0]
+	s.chans = s.chans[1:]
+	return ch, func() {}
+}
+
 // Notifications that fell behind the hub's updates read what they missed from
 // the journal: each event of this start notified once, in order; none from
 // before the start.
@@ -39,27 +49,22 @@ func TestNotifyCatchUpFromTheJournal(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	commit(1, 2) // before this start
 	hook := newHook(t)
-	ns := newNotifySide(notify.Config{Targets: []notify.Target{{Name: "hook", URL: hook.srv.URL + "/n", Events: []string{"alarm"}}}},
-		nil, time.UTC, slog.New(slog.DiscardHandler))
-	h := hub.New(hub.Options{Config: hub.Config{Settings: hub.DefaultSettings()}, Journal: store})
-	ns.subscribe(h, store)
-
-	commit(3, 4, 5, 6)
-	ns.feed(hub.Update{Events: []hub.Event{alarm(3), alarm(4)}})
-	ns.catchUp(nil) // 5 and 6 were in updates the hub dropped
-	ns.feed(hub.Update{Events: []hub.Event{alarm(6), alarm(7)}})
-	ns.catchUp(nil) // nothing new in the journal
-	// The last: a duplicate queued by the above would come before it.
-	ns.feed(hub.Update{Events: []hub.Event{alarm(8)}})
-
-	notified := func(ns *notifySide, want ...string) {
+	// notified follows subs (as the hub's updates; the last stays open) and checks
+	// what the target was sent, in order. The last notification wanted comes last:
+	// a duplicate would come before it.
+	notified := func(subs []chan hub.Update, feed func(), want ...string) {
 		t.Helper()
+		ns := newNotifySide(notify.Config{Targets: []notify.Target{{Name: "hook", URL: hook.srv.URL + "/n", Events: []string{"alarm"}}}},
+			nil, time.UTC, slog.New(slog.DiscardHandler))
+		s := &subscriptions{chans: subs}
+		ns.follow(s.subscribe, store)
+		feed()
 		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
+		done := make(chan error, 2)
+		go func() { ns.run(ctx); done <- nil }()
 		go func() { done <- ns.senders[0].Run(ctx) }()
-		defer func() { cancel(); <-done }()
+		defer func() { cancel(); <-done; <-done }()
 		var zones []string
 		for _, line := range hook.next(t, len(want)) {
 			var n struct{ Zone string }
@@ -72,14 +77,29 @@ func TestNotifyCatchUpFromTheJournal(t *testing.T) {
 			t.Errorf("notified %v, want %v", zones, want)
 		}
 	}
-	notified(ns, "z3", "z4", "z5", "z6", "z7", "z8")
+	update := func(seqs ...uint64) hub.Update {
+		var u hub.Update
+		for _, s := range seqs {
+			u.Events = append(u.Events, alarm(s))
+		}
+		return u
+	}
+
+	commit(1, 2) // before this start
+	first, second := make(chan hub.Update, 4), make(chan hub.Update, 4)
+	notified([]chan hub.Update{first, second}, func() {
+		commit(3, 4, 5, 6)
+		first <- update(3, 4)
+		close(first) // 5 and 6 were in updates the hub dropped
+		second <- update(6, 7)
+		second <- update(8)
+	}, "z3", "z4", "z5", "z6", "z7", "z8")
 
 	// Dropped before its first update: from the journal's newest at its start.
-	ns2 := newNotifySide(notify.Config{Targets: []notify.Target{{Name: "hook", URL: hook.srv.URL + "/n", Events: []string{"alarm"}}}},
-		nil, time.UTC, slog.New(slog.DiscardHandler))
-	ns2.subscribe(h, store)
-	commit(9)
-	ns2.catchUp(nil)
-	ns2.feed(hub.Update{Events: []hub.Event{alarm(10)}})
-	notified(ns2, "z9", "z10")
+	dropped, after := make(chan hub.Update, 4), make(chan hub.Update, 4)
+	notified([]chan hub.Update{dropped, after}, func() {
+		commit(9)
+		close(dropped)
+		after <- update(10)
+	}, "z9", "z10")
 }

@@ -314,9 +314,10 @@ func (vs *videoSide) start(h *hub.Hub, goRun func(string, func(context.Context) 
 	}
 	alarms := hub.NewFollow(h.Subscribe, 256)
 	resumed := h.Snapshot().State
-	seen, err := storage.Top(vs.events) // alarms up to it had their clips before this start
-	if err != nil {
+	if seen, err := storage.Top(vs.events); err != nil { // alarms up to it had their clips before this start
 		vs.log.Error("video: cannot read the journal; alarms missed after falling behind the hub will get no clip", "err", err)
+	} else {
+		alarms.ReadBack(seen, storage.ReadBackFunc(vs.events, []hub.EventType{hub.EvAlarm}, clipCatchUp))
 	}
 	done := make(chan struct{})
 	vs.clipsDone = done
@@ -331,11 +332,7 @@ func (vs *videoSide) start(h *hub.Hub, goRun func(string, func(context.Context) 
 		if resumed.Name == hub.Triggered && resumed.AlarmZone != "" {
 			vs.resumedAlarm(ctx, &wg, resumed.AlarmZone)
 		}
-		var journal eventLog
-		if err == nil {
-			journal = vs.events
-		}
-		onAlarms(ctx, alarms, journal, seen, vs.log, func(zone string, alarm uint64) { vs.clipAlarm(ctx, &wg, zone, alarm) })
+		onAlarms(ctx, alarms, vs.log, func(zone string, alarm uint64) { vs.clipAlarm(ctx, &wg, zone, alarm) })
 		return nil
 	})
 }
@@ -360,38 +357,27 @@ func (vs *videoSide) stopClips(deadline context.Context) {
 }
 
 // onAlarms calls clip with the zone and journal number of each alarm in a zone
-// numbered after seen, until ctx ends (clipAlarm writes a clip from each
-// always-on camera of the zone, one at a time per camera: a second alarm during a
-// clip is in it already). When the hub drops it as too slow, it subscribes again
-// and reads the alarms it missed from journal (nil: they get no clip).
-func onAlarms(ctx context.Context, updates *hub.Follow, journal eventLog, seen uint64, log *slog.Logger, clip func(zone string, alarm uint64)) {
-	alarms := func(events []hub.Event) {
-		for _, ev := range events {
-			if ev.Seq != 0 {
-				if ev.Seq <= seen {
-					continue // read back from the journal already
-				}
-				seen = ev.Seq
-			}
+// until ctx ends (clipAlarm writes a clip from each always-on camera of the zone,
+// one at a time per camera: a second alarm during a clip is in it already). When
+// the hub drops it as too slow, it subscribes again, and with updates.ReadBack
+// reads the alarms it missed from the journal first.
+func onAlarms(ctx context.Context, updates *hub.Follow, log *slog.Logger, clip func(zone string, alarm uint64)) {
+	updates.Run(ctx, func(u hub.Update) {
+		for _, ev := range u.Events {
 			if ev.Type == hub.EvAlarm && ev.Zone != "" {
 				clip(ev.Zone, ev.Seq)
 			}
 		}
-	}
-	updates.Run(ctx, func(u hub.Update) { alarms(u.Events) }, func() {
-		if journal == nil {
+	}, func() {
+		switch m := updates.Missed(); {
+		case m == (hub.Missed{}):
 			log.Error("video: fell behind the hub's updates; subscribing again (alarms in between get no clip)")
-			return
+		case m.Err != nil:
+			log.Error("video: fell behind the hub's updates and cannot read the journal; alarms in between get no clip", "err", m.Err)
+		default:
+			log.Warn("video: fell behind the hub's updates; subscribing again, the alarms in between read from the journal",
+				"from", m.From, "to", m.To)
 		}
-		from := seen
-		read, _, err := storage.ReadBack(journal, seen, []hub.EventType{hub.EvAlarm}, clipCatchUp, alarms)
-		if err != nil {
-			log.Error("video: fell behind the hub's updates and cannot read the journal; alarms in between get no clip", "err", err)
-			return
-		}
-		seen = max(seen, read)
-		log.Warn("video: fell behind the hub's updates; subscribing again, the alarms in between read from the journal",
-			"from", from+1, "to", read)
 	})
 }
 

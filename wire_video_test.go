@@ -43,7 +43,9 @@ func TestClipTriggerResubscribes(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		onAlarms(trigger, hub.NewFollow(h.Subscribe, 1), s, 0, log, func(zone string, alarm uint64) {
+		f := hub.NewFollow(h.Subscribe, 1)
+		f.ReadBack(0, storage.ReadBackFunc(s, []hub.EventType{hub.EvAlarm}, clipCatchUp))
+		onAlarms(trigger, f, log, func(zone string, alarm uint64) {
 			clips <- fmt.Sprintf("%s %d", zone, alarm)
 		})
 	}()

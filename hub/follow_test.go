@@ -151,3 +151,66 @@ func TestFollowSubscriptions(t *testing.T) {
 		}
 	})
 }
+
+// TestFollowReadBack: after each drop the missed events are read back before
+// the new subscription's; every event reaches fn once, in order, none from
+// before the start; the hub's shared update is not modified; Missed says what
+// was read back, or why not.
+func TestFollowReadBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		journal := []Event{{Seq: 1}, {Seq: 2}, {Seq: 3}, {Seq: 4}, {Seq: 5}, {Seq: 6}} // 1 and 2 before the start
+		var readErr error
+		read := func(after uint64, fn func([]Event)) (uint64, uint64, error) {
+			if readErr != nil {
+				return after, 0, readErr
+			}
+			for _, e := range journal {
+				if e.Seq > after {
+					fn([]Event{e})
+				}
+			}
+			return journal[len(journal)-1].Seq, 0, nil
+		}
+		s := &fakeSubscriptions{}
+		f := NewFollow(s.subscribe, 4)
+		f.ReadBack(2, read)
+		shared := Update{Events: []Event{{Seq: 4}, {Seq: 5}, {Seq: 7}}}
+		s.subs[0] <- Update{Events: []Event{{Seq: 3}}}
+		close(s.subs[0]) // 4 to 6 dropped
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		var missed []Missed
+		go func() {
+			defer close(done)
+			f.Run(ctx, func(u Update) {
+				var seqs []string
+				for _, e := range u.Events {
+					seqs = append(seqs, fmt.Sprint(e.Seq))
+				}
+				s.log = append(s.log, "update "+strings.Join(seqs, ","))
+			}, func() { missed = append(missed, f.Missed()); s.log = append(s.log, "lost") })
+		}()
+		synctest.Wait()
+		s.subs[1] <- shared // 4 and 5 read back already
+		s.subs[1] <- Update{Events: []Event{{Seq: 6}}}
+		readErr = fmt.Errorf("disk")
+		close(s.subs[1])
+		synctest.Wait()
+		s.subs[2] <- Update{Events: []Event{{Seq: 8}}}
+		synctest.Wait()
+		cancel()
+		<-done
+		want := []string{"subscribe 1 (4)", "update 3", "cancel 1", "subscribe 2 (4)",
+			"update 4", "update 5", "update 6", "lost", "update 7", "update ", "cancel 2", "subscribe 3 (4)", "lost",
+			"update 8", "cancel 3"}
+		if !slices.Equal(s.log, want) {
+			t.Errorf("log\n%q\nwant\n%q", s.log, want)
+		}
+		if got := []uint64{shared.Events[0].Seq, shared.Events[1].Seq, shared.Events[2].Seq}; !slices.Equal(got, []uint64{4, 5, 7}) {
+			t.Errorf("the shared update became %v", got)
+		}
+		if want := []Missed{{From: 4, To: 6}, {From: 8, To: 7, Err: readErr}}; !slices.Equal(missed, want) {
+			t.Errorf("missed %+v, want %+v", missed, want)
+		}
+	})
+}

@@ -43,3 +43,11 @@ func ReadBack(r EventReader, after uint64, types []hub.EventType, limit uint64, 
 	}
 	return max(after, top), skipped, nil
 }
+
+// ReadBackFunc is ReadBack on r for a hub.Follow: the events of the given types
+// (nil: all), the newest limit numbers at most.
+func ReadBackFunc(r EventReader, types []hub.EventType, limit uint64) hub.ReadFunc {
+	return func(after uint64, fn func([]hub.Event)) (uint64, uint64, error) {
+		return ReadBack(r, after, types, limit, fn)
+	}
+}

@@ -41,11 +41,6 @@ type Metrics struct {
 	paths    func() []uplink.PathStatus
 	// The subscription SetHub made, for Run.
 	follow *hub.Follow
-	// journal, when set (ReadBackFrom), gives the events missed when the hub
-	// dropped the subscription; last is the newest event counted, or the
-	// journal's newest before the hub ran. Both owned by Run.
-	journal storage.EventReader
-	last    uint64
 }
 
 // New returns the metrics; paths (optional) gives the uplink's path states at
@@ -99,7 +94,7 @@ func (m *Metrics) ReadBackFrom(r storage.EventReader) error {
 	if err != nil {
 		return fmt.Errorf("metrics: read the journal: %w", err)
 	}
-	m.journal, m.last = r, top
+	m.follow.ReadBack(top, storage.ReadBackFunc(r, nil, readBackMax))
 	return nil
 }
 
@@ -110,27 +105,13 @@ const readBackMax = 20 * storage.MaxLimit
 // too slow is made again, and the events in between are read from the journal
 // (ReadBackFrom; without it they are not counted).
 func (m *Metrics) Run(ctx context.Context) error {
-	count := func(events []hub.Event) {
-		for _, e := range events {
-			if e.Seq != 0 {
-				if e.Seq <= m.last {
-					continue // counted already, or from before the start
-				}
-				m.last = e.Seq
-			}
+	m.follow.Run(ctx, func(u hub.Update) {
+		for _, e := range u.Events {
 			if !e.Silent {
 				m.events.WithLabelValues(string(e.Type)).Inc()
 			}
 		}
-	}
-	m.follow.Run(ctx, func(u hub.Update) { count(u.Events) }, func() {
-		if m.journal != nil {
-			read, _, err := storage.ReadBack(m.journal, m.last, nil, readBackMax, count)
-			if err == nil {
-				m.last = max(m.last, read)
-			}
-		}
-	})
+	}, nil)
 	return nil
 }
 
