@@ -463,10 +463,18 @@ func commitMedian(t *testing.T, dir string, n int) time.Duration {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	return timedCommits(t, s, n, func() hub.Batch {
+		return hub.Batch{Events: []hub.Event{{Time: time.Now(), Type: hub.EvAlarm, Class: hub.ClassAlarm, Zone: "window"}},
+			Reports: []hub.Report{{Code: hub.CodePerimeter, Qualifier: 1, Zone: 2, Alarm: true}}}
+	})
+}
+
+// timedCommits is the median time of n fsynced commits to s of the batches
+// batch makes, each after alarmGap idle.
+func timedCommits(t *testing.T, s *storage.Store, n int, batch func() hub.Batch) time.Duration {
 	var st stats
 	for range n {
-		b := hub.Batch{Events: []hub.Event{{Time: time.Now(), Type: hub.EvAlarm, Class: hub.ClassAlarm, Zone: "window"}},
-			Reports: []hub.Report{{Code: hub.CodePerimeter, Qualifier: 1, Zone: 2, Alarm: true}}}
+		b := batch()
 		time.Sleep(alarmGap)
 		t0 := time.Now()
 		if _, _, err := s.Commit(b); err != nil {
@@ -755,23 +763,16 @@ func alarmCommitMedian(t *testing.T, data string, n int) (time.Duration, string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var d stats
-	for range n {
+	d := timedCommits(t, s, n, func() hub.Batch {
 		events := slices.Clone(alarm)
 		for i := range events {
 			last++
 			events[i].Seq, events[i].Time = last, time.Now()
 		}
-		b := hub.Batch{Events: events, State: st,
+		return hub.Batch{Events: events, State: st,
 			Reports: []hub.Report{{Code: hub.CodePerimeter, Qualifier: 1, Zone: 2, Alarm: true, Event: uint64(at)}}}
-		time.Sleep(alarmGap)
-		t0 := time.Now()
-		if _, _, err := s.Commit(b); err != nil {
-			t.Fatal(err)
-		}
-		d.add(time.Since(t0))
-	}
-	return d.q(0.5), fmt.Sprintf("%d events: %s; a report; the state", len(alarm), strings.Join(types, ", "))
+	})
+	return d, fmt.Sprintf("%d events: %s; a report; the state", len(alarm), strings.Join(types, ", "))
 }
 
 // journalCount asks the hub for the journal's last sequence number over /healthz.
